@@ -1,0 +1,897 @@
+//! Lax L2–L4 decoding for a passive sensor.
+//!
+//! [`Decoder::decode`] turns one captured frame into a [`Decoded`]: the
+//! innermost IP packet's addresses, protocol and ports (ICMP type and code
+//! stand in for ports), the TCP fields the tracker needs, where the L4
+//! payload is, and what it was wrapped in (VLAN tags, the innermost tunnel
+//! and its id, MACs of the innermost Ethernet header).
+//!
+//! Layers: Ethernet, Linux cooked v1/v2, BSD null/loop, raw IP; 802.1Q and
+//! QinQ, MPLS, PPPoE; IPv4 and IPv6 with extension headers (through
+//! etherparse's lax slices); TCP, UDP, ICMP, ICMPv6; and the tunnels a
+//! mirror feed or a monitored network uses: VXLAN, Geneve, GRE (with
+//! keys, PPTP's enhanced GRE and PPP), ERSPAN types I, II and III, GRE over
+//! UDP, IP-in-IP. Fragments go to the bounded [`frag::FragTable`].
+//!
+//! Byte counts come from the IP header's length, not from the capture
+//! length, so a snaplen-truncated capture still counts what was on the wire.
+//! What cannot be decoded is a [`Outcome::Malformed`] naming the reason;
+//! a protocol number nobody here parses is a value, not an error.
+
+pub mod frag;
+mod tunnel;
+
+use etherparse::{LaxIpSlice, TcpHeaderSlice};
+
+use crate::capture::LinkType;
+use frag::{FragKey, FragResult, FragTable};
+
+/// No VLAN tag.
+pub const NO_VLAN: u16 = 0xffff;
+/// Deepest tunnel nesting decoded; deeper packets are malformed.
+pub const MAX_TUNNEL_DEPTH: u8 = 4;
+
+/// IP protocol numbers used here.
+pub mod ipproto {
+    /// ICMP.
+    pub const ICMP: u8 = 1;
+    /// IPv4 encapsulation.
+    pub const IPIP: u8 = 4;
+    /// TCP.
+    pub const TCP: u8 = 6;
+    /// UDP.
+    pub const UDP: u8 = 17;
+    /// IPv6 encapsulation.
+    pub const IPV6: u8 = 41;
+    /// GRE.
+    pub const GRE: u8 = 47;
+    /// ICMPv6.
+    pub const ICMPV6: u8 = 58;
+    /// SCTP.
+    pub const SCTP: u8 = 132;
+}
+
+/// TCP flag bits as in the header's 13th byte.
+pub mod tcpflag {
+    /// FIN.
+    pub const FIN: u8 = 0x01;
+    /// SYN.
+    pub const SYN: u8 = 0x02;
+    /// RST.
+    pub const RST: u8 = 0x04;
+    /// PSH.
+    pub const PSH: u8 = 0x08;
+    /// ACK.
+    pub const ACK: u8 = 0x10;
+    /// URG.
+    pub const URG: u8 = 0x20;
+}
+
+/// The tunnel directly around the tracked packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum TunnelKind {
+    /// Not tunnelled.
+    #[default]
+    None = 0,
+    /// VXLAN (id: VNI).
+    Vxlan,
+    /// Geneve (id: VNI).
+    Geneve,
+    /// GRE (id: key, when present).
+    Gre,
+    /// ERSPAN type I (no header; id 0).
+    ErspanI,
+    /// ERSPAN type II (id: session).
+    ErspanII,
+    /// ERSPAN type III (id: session).
+    ErspanIII,
+    /// IPv4 or IPv6 in IP.
+    IpInIp,
+}
+
+impl TunnelKind {
+    /// Name used in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelKind::None => "none",
+            TunnelKind::Vxlan => "vxlan",
+            TunnelKind::Geneve => "geneve",
+            TunnelKind::Gre => "gre",
+            TunnelKind::ErspanI => "erspan1",
+            TunnelKind::ErspanII => "erspan2",
+            TunnelKind::ErspanIII => "erspan3",
+            TunnelKind::IpInIp => "ipip",
+        }
+    }
+}
+
+/// Which buffer holds a payload: the frame, or a reassembled datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PayloadBuf {
+    /// The captured frame.
+    #[default]
+    Frame,
+    /// A datagram completed in this fragment-table slot.
+    Frag(u16),
+}
+
+/// Where the captured L4 payload is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PayloadRef {
+    /// Buffer holding it.
+    pub buf: PayloadBuf,
+    /// Offset in that buffer.
+    pub off: u32,
+    /// Captured bytes (≤ the payload the IP length announces).
+    pub len: u32,
+}
+
+/// One decoded packet. Plain data: copyable into a steering ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// Capture time, ns since the Unix epoch.
+    pub ts_ns: u64,
+    /// Source address (IPv4 in the first four bytes, rest zero).
+    pub src: [u8; 16],
+    /// Destination address.
+    pub dst: [u8; 16],
+    /// IPv6 addresses.
+    pub v6: bool,
+    /// IP protocol of the innermost packet.
+    pub proto: u8,
+    /// Source port; ICMP type.
+    pub sport: u16,
+    /// Destination port; ICMP code.
+    pub dport: u16,
+    /// The innermost IP packet's length per its header (reassembled size
+    /// for fragmented datagrams).
+    pub ip_len: u32,
+    /// L4 payload length per the IP header.
+    pub payload_wire: u32,
+    /// Captured L4 payload.
+    pub payload: PayloadRef,
+    /// TCP flags.
+    pub tcp_flags: u8,
+    /// TCP window-scale option (shift), if the segment carries it.
+    pub tcp_wscale: Option<u8>,
+    /// TCP sequence number.
+    pub seq: u32,
+    /// TCP acknowledgment number.
+    pub ack: u32,
+    /// TCP window (unscaled).
+    pub win: u16,
+    /// Outer VLAN id, [`NO_VLAN`] if untagged.
+    pub vlan: u16,
+    /// Inner (QinQ) VLAN id, [`NO_VLAN`] if none.
+    pub inner_vlan: u16,
+    /// Source MAC of the innermost Ethernet header.
+    pub src_mac: [u8; 6],
+    /// Destination MAC of the innermost Ethernet header.
+    pub dst_mac: [u8; 6],
+    /// MACs were present.
+    pub has_mac: bool,
+    /// Innermost tunnel.
+    pub tunnel: TunnelKind,
+    /// Its id (VNI, GRE key, ERSPAN session).
+    pub tunnel_id: u32,
+    /// Reassembled from fragments.
+    pub reassembled: bool,
+}
+
+impl Decoded {
+    /// An empty packet, for preallocated arrays.
+    pub const EMPTY: Decoded = Decoded {
+        ts_ns: 0,
+        src: [0; 16],
+        dst: [0; 16],
+        v6: false,
+        proto: 0,
+        sport: 0,
+        dport: 0,
+        ip_len: 0,
+        payload_wire: 0,
+        payload: PayloadRef {
+            buf: PayloadBuf::Frame,
+            off: 0,
+            len: 0,
+        },
+        tcp_flags: 0,
+        tcp_wscale: None,
+        seq: 0,
+        ack: 0,
+        win: 0,
+        vlan: NO_VLAN,
+        inner_vlan: NO_VLAN,
+        src_mac: [0; 6],
+        dst_mac: [0; 6],
+        has_mac: false,
+        tunnel: TunnelKind::None,
+        tunnel_id: 0,
+        reassembled: false,
+    };
+
+    /// Source address as a std type.
+    pub fn src_addr(&self) -> std::net::IpAddr {
+        addr(&self.src, self.v6)
+    }
+    /// Destination address as a std type.
+    pub fn dst_addr(&self) -> std::net::IpAddr {
+        addr(&self.dst, self.v6)
+    }
+}
+
+impl Default for Decoded {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+/// An address held in 16 bytes as a std type.
+pub fn addr(a: &[u8; 16], v6: bool) -> std::net::IpAddr {
+    if v6 {
+        std::net::IpAddr::V6((*a).into())
+    } else {
+        std::net::IpAddr::V4([a[0], a[1], a[2], a[3]].into())
+    }
+}
+
+/// Why a frame was not decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Malformed {
+    /// Shorter than its link-layer header.
+    LinkTruncated,
+    /// A link type this decoder does not read.
+    LinkUnsupported,
+    /// VLAN/MPLS/PPPoE header cut short.
+    TagTruncated,
+    /// IP header cut short.
+    IpTruncated,
+    /// IP header length or version impossible.
+    IpInvalid,
+    /// IPv6 extension header chain cut short or invalid.
+    Ipv6ExtInvalid,
+    /// TCP header cut short or its data offset impossible.
+    TcpTruncated,
+    /// UDP header cut short.
+    UdpTruncated,
+    /// ICMP header cut short.
+    IcmpTruncated,
+    /// Tunnel header cut short or invalid.
+    TunnelInvalid,
+    /// Tunnels nested deeper than [`MAX_TUNNEL_DEPTH`].
+    TunnelTooDeep,
+    /// Tunnel payload of a kind not decoded (e.g. GRE with 802.11 frames).
+    TunnelUnsupported,
+    /// Fragment impossible (past 64 KiB or the datagram's end).
+    FragmentInvalid,
+    /// Fragment dropped: no reassembly slot free.
+    FragmentNoSlot,
+}
+
+impl Malformed {
+    /// Number of reasons.
+    pub const COUNT: usize = 14;
+    /// Every reason, in counter order.
+    pub const ALL: [Malformed; Self::COUNT] = [
+        Malformed::LinkTruncated,
+        Malformed::LinkUnsupported,
+        Malformed::TagTruncated,
+        Malformed::IpTruncated,
+        Malformed::IpInvalid,
+        Malformed::Ipv6ExtInvalid,
+        Malformed::TcpTruncated,
+        Malformed::UdpTruncated,
+        Malformed::IcmpTruncated,
+        Malformed::TunnelInvalid,
+        Malformed::TunnelTooDeep,
+        Malformed::TunnelUnsupported,
+        Malformed::FragmentInvalid,
+        Malformed::FragmentNoSlot,
+    ];
+    /// Counter name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Malformed::LinkTruncated => "link_truncated",
+            Malformed::LinkUnsupported => "link_unsupported",
+            Malformed::TagTruncated => "tag_truncated",
+            Malformed::IpTruncated => "ip_truncated",
+            Malformed::IpInvalid => "ip_invalid",
+            Malformed::Ipv6ExtInvalid => "ipv6_ext_invalid",
+            Malformed::TcpTruncated => "tcp_truncated",
+            Malformed::UdpTruncated => "udp_truncated",
+            Malformed::IcmpTruncated => "icmp_truncated",
+            Malformed::TunnelInvalid => "tunnel_invalid",
+            Malformed::TunnelTooDeep => "tunnel_too_deep",
+            Malformed::TunnelUnsupported => "tunnel_unsupported",
+            Malformed::FragmentInvalid => "fragment_invalid",
+            Malformed::FragmentNoSlot => "fragment_no_slot",
+        }
+    }
+}
+
+/// What [`Decoder::decode`] made of a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A packet to track.
+    Packet,
+    /// A fragment, held until its datagram completes.
+    Fragment,
+    /// Not IP (ARP, LLDP, STP ...): counted, not tracked.
+    NonIp,
+    /// Not decodable, for the reason given.
+    Malformed(Malformed),
+}
+
+/// Counters of one decoder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Packets decoded.
+    pub packets: u64,
+    /// Frames that were not IP.
+    pub non_ip: u64,
+    /// Frames per malformation reason ([`Malformed::ALL`] order).
+    pub malformed: [u64; Malformed::COUNT],
+    /// Outer tunnel packets also reported as flows.
+    pub tunnel_outer: u64,
+}
+
+/// Decoder settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeConfig {
+    /// UDP destination ports decoded as VXLAN.
+    pub vxlan_ports: Vec<u16>,
+    /// UDP destination ports decoded as Geneve.
+    pub geneve_ports: Vec<u16>,
+    /// UDP destination ports decoded as GRE over UDP (RFC 8086).
+    pub gre_udp_ports: Vec<u16>,
+    /// Also report the outer UDP packet of a UDP tunnel as its own flow
+    /// (as Zeek does).
+    pub outer_tunnel_flows: bool,
+    /// Reassembly slots.
+    pub frag_slots: usize,
+    /// Largest reassembled datagram payload.
+    pub frag_max_bytes: usize,
+    /// Reassembly timeout.
+    pub frag_timeout_ns: u64,
+}
+
+impl Default for DecodeConfig {
+    fn default() -> Self {
+        Self {
+            vxlan_ports: vec![4789],
+            geneve_ports: vec![6081],
+            gre_udp_ports: vec![4754],
+            outer_tunnel_flows: false,
+            frag_slots: 64,
+            frag_max_bytes: 65535,
+            frag_timeout_ns: 30_000_000_000,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layer {
+    /// An EtherType-identified payload at the cursor.
+    Ether(u16),
+    /// An Ethernet header at the cursor.
+    Eth,
+    /// An IP header (v4 or v6 by its first nibble) at the cursor.
+    Ip,
+}
+
+/// One decoding thread's state: counters and the reassembly table.
+pub struct Decoder {
+    cfg: DecodeConfig,
+    frag: FragTable,
+    /// Counters.
+    pub stats: DecodeStats,
+    outer: Option<Decoded>,
+}
+
+impl Decoder {
+    /// A decoder with its reassembly table allocated.
+    pub fn new(cfg: DecodeConfig) -> std::io::Result<Self> {
+        let frag = FragTable::new(cfg.frag_slots, cfg.frag_max_bytes, cfg.frag_timeout_ns)?;
+        Ok(Self {
+            cfg,
+            frag,
+            stats: DecodeStats::default(),
+            outer: None,
+        })
+    }
+
+    /// Reassembly counters.
+    pub fn frag_stats(&self) -> frag::FragStats {
+        self.frag.stats
+    }
+
+    /// The bytes of a payload reference (`frame` is the frame it was decoded from).
+    pub fn payload<'a>(&'a self, frame: &'a [u8], p: &PayloadRef) -> &'a [u8] {
+        match p.buf {
+            PayloadBuf::Frame => frame
+                .get(p.off as usize..(p.off + p.len) as usize)
+                .unwrap_or(&[]),
+            PayloadBuf::Frag(s) => {
+                let d = self.frag.data(s, p.off + p.len);
+                d.get(p.off as usize..).unwrap_or(&[])
+            }
+        }
+    }
+
+    /// Ends a batch: frees reassembled datagrams lent during it.
+    pub fn end_batch(&mut self) {
+        self.frag.release_held();
+    }
+
+    /// The outer packet of the UDP tunnel the last decoded packet came in,
+    /// when [`DecodeConfig::outer_tunnel_flows`] is on. Taken once.
+    pub fn take_outer(&mut self) -> Option<Decoded> {
+        self.outer.take()
+    }
+
+    /// Decodes one frame into `d`.
+    pub fn decode(&mut self, frame: &[u8], link: LinkType, ts_ns: u64, d: &mut Decoded) -> Outcome {
+        *d = Decoded::EMPTY;
+        d.ts_ns = ts_ns;
+        self.outer = None;
+        let r = self.decode_inner(frame, link, d);
+        match r {
+            Outcome::Packet => self.stats.packets += 1,
+            Outcome::NonIp => self.stats.non_ip += 1,
+            Outcome::Malformed(m) => self.stats.malformed[m as usize] += 1,
+            Outcome::Fragment => {}
+        }
+        if r != Outcome::Packet {
+            self.outer = None;
+        }
+        r
+    }
+
+    fn decode_inner(&mut self, frame: &[u8], link: LinkType, d: &mut Decoded) -> Outcome {
+        let mut buf = PayloadBuf::Frame;
+        let mut off = 0usize;
+        let mut end = frame.len();
+        let mut depth = 0u8;
+        let mut layer = match link {
+            LinkType::Ethernet => Layer::Eth,
+            LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => Layer::Ip,
+            LinkType::Null | LinkType::Loop => {
+                if frame.len() < 4 {
+                    return Outcome::Malformed(Malformed::LinkTruncated);
+                }
+                off = 4;
+                Layer::Ip
+            }
+            LinkType::Sll => {
+                if frame.len() < 16 {
+                    return Outcome::Malformed(Malformed::LinkTruncated);
+                }
+                if be16(frame, 4) == 6 {
+                    d.src_mac.copy_from_slice(&frame[6..12]);
+                }
+                off = 16;
+                Layer::Ether(be16(frame, 14))
+            }
+            LinkType::Sll2 => {
+                if frame.len() < 20 {
+                    return Outcome::Malformed(Malformed::LinkTruncated);
+                }
+                if frame[11] == 6 {
+                    d.src_mac.copy_from_slice(&frame[12..18]);
+                }
+                off = 20;
+                Layer::Ether(be16(frame, 0))
+            }
+            LinkType::Other(_) => return Outcome::Malformed(Malformed::LinkUnsupported),
+        };
+        loop {
+            let bytes: &[u8] = match buf {
+                PayloadBuf::Frame => frame,
+                PayloadBuf::Frag(s) => self.frag.data(s, end as u32),
+            };
+            match layer {
+                Layer::Eth => {
+                    if end - off < 14 {
+                        return Outcome::Malformed(Malformed::LinkTruncated);
+                    }
+                    d.dst_mac.copy_from_slice(&bytes[off..off + 6]);
+                    d.src_mac.copy_from_slice(&bytes[off + 6..off + 12]);
+                    d.has_mac = true;
+                    let et = be16(bytes, off + 12);
+                    off += 14;
+                    layer = Layer::Ether(et);
+                }
+                Layer::Ether(et) => match et {
+                    0x0800 | 0x86dd => layer = Layer::Ip,
+                    0x8100 | 0x88a8 | 0x9100 => {
+                        if end - off < 4 {
+                            return Outcome::Malformed(Malformed::TagTruncated);
+                        }
+                        let id = be16(bytes, off) & 0x0fff;
+                        if d.vlan == NO_VLAN {
+                            d.vlan = id;
+                        } else if d.inner_vlan == NO_VLAN {
+                            d.inner_vlan = id;
+                        }
+                        layer = Layer::Ether(be16(bytes, off + 2));
+                        off += 4;
+                    }
+                    0x8847 | 0x8848 => {
+                        // MPLS: pop labels to the bottom of the stack.
+                        loop {
+                            if end - off < 4 {
+                                return Outcome::Malformed(Malformed::TagTruncated);
+                            }
+                            let bos = bytes[off + 2] & 1 != 0;
+                            off += 4;
+                            if bos {
+                                break;
+                            }
+                        }
+                        layer = Layer::Ip;
+                    }
+                    0x8864 => {
+                        // PPPoE session: 6-byte header, then a PPP protocol.
+                        if end - off < 8 {
+                            return Outcome::Malformed(Malformed::TagTruncated);
+                        }
+                        let ppp = be16(bytes, off + 6);
+                        off += 8;
+                        match ppp {
+                            0x0021 | 0x0057 => layer = Layer::Ip,
+                            _ => return Outcome::NonIp,
+                        }
+                    }
+                    0x6558 => layer = Layer::Eth,
+                    _ => return Outcome::NonIp,
+                },
+                Layer::Ip => {
+                    let region = &bytes[off..end];
+                    let ip = match parse_ip(region, d) {
+                        Ok(ip) => ip,
+                        Err(m) => return Outcome::Malformed(m),
+                    };
+                    if let Some(f) = ip.frag {
+                        let key = FragKey {
+                            src: d.src,
+                            dst: d.dst,
+                            id: f.id,
+                            proto: d.proto,
+                            v6: d.v6,
+                        };
+                        let l4_len = ip.l4_end - ip.l4_start;
+                        let ts = d.ts_ns;
+                        let r = match buf {
+                            PayloadBuf::Frame => self.frag.insert(
+                                &key,
+                                f.offset,
+                                f.more,
+                                ip.l4_start as u32,
+                                &frame[off + ip.l4_start..off + ip.l4_end],
+                                ts,
+                            ),
+                            PayloadBuf::Frag(s) => self.frag.insert_from_slot(
+                                &key,
+                                f.offset,
+                                f.more,
+                                ip.l4_start as u32,
+                                s,
+                                off + ip.l4_start,
+                                l4_len,
+                                ts,
+                            ),
+                        };
+                        match r {
+                            FragResult::Held => return Outcome::Fragment,
+                            FragResult::Bad => {
+                                return Outcome::Malformed(Malformed::FragmentInvalid)
+                            }
+                            FragResult::Busy => {
+                                return Outcome::Malformed(Malformed::FragmentNoSlot)
+                            }
+                            FragResult::Complete { slot, len, hdr_len } => {
+                                buf = PayloadBuf::Frag(slot);
+                                off = 0;
+                                end = len as usize;
+                                // The reassembled packet: its first fragment's
+                                // header (less IPv6's fragment header) and all data.
+                                let hdr = if d.v6 {
+                                    hdr_len.saturating_sub(8)
+                                } else {
+                                    hdr_len
+                                };
+                                d.ip_len = hdr + len;
+                                d.payload_wire = len;
+                                d.reassembled = true;
+                            }
+                        }
+                    } else {
+                        end = off + ip.l4_end;
+                        off += ip.l4_start;
+                    }
+                    let bytes: &[u8] = match buf {
+                        PayloadBuf::Frame => frame,
+                        PayloadBuf::Frag(s) => self.frag.data(s, end as u32),
+                    };
+                    match l4(
+                        &self.cfg,
+                        &mut self.stats,
+                        &mut self.outer,
+                        bytes,
+                        buf,
+                        off,
+                        end,
+                        d,
+                        &mut depth,
+                    ) {
+                        L4::Done(o) => return o,
+                        L4::Next(l, o) => {
+                            layer = l;
+                            off = o;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Decodes the L4 header at `off`; follows tunnels.
+#[allow(clippy::too_many_arguments)]
+fn l4(
+    cfg: &DecodeConfig,
+    stats: &mut DecodeStats,
+    outer: &mut Option<Decoded>,
+    b: &[u8],
+    buf: PayloadBuf,
+    off: usize,
+    end: usize,
+    d: &mut Decoded,
+    depth: &mut u8,
+) -> L4 {
+    {
+        let avail = end - off;
+        match d.proto {
+            ipproto::TCP => {
+                let Ok(h) = TcpHeaderSlice::from_slice(&b[off..end]) else {
+                    return L4::Done(Outcome::Malformed(Malformed::TcpTruncated));
+                };
+                let hl = h.slice().len();
+                d.sport = h.source_port();
+                d.dport = h.destination_port();
+                d.seq = h.sequence_number();
+                d.ack = h.acknowledgment_number();
+                d.win = h.window_size();
+                d.tcp_flags = b[off + 13] & 0x3f;
+                if d.tcp_flags & tcpflag::SYN != 0 {
+                    d.tcp_wscale = window_scale(h.options());
+                }
+                d.payload_wire = d.payload_wire.saturating_sub(hl as u32);
+                d.payload = PayloadRef {
+                    buf,
+                    off: (off + hl) as u32,
+                    len: (avail - hl) as u32,
+                };
+                L4::Done(Outcome::Packet)
+            }
+            ipproto::UDP => {
+                if avail < 8 {
+                    return L4::Done(Outcome::Malformed(Malformed::UdpTruncated));
+                }
+                d.sport = be16(b, off);
+                d.dport = be16(b, off + 4 - 2);
+                d.payload_wire = d.payload_wire.saturating_sub(8);
+                d.payload = PayloadRef {
+                    buf,
+                    off: (off + 8) as u32,
+                    len: (avail - 8) as u32,
+                };
+                let kind = if cfg.vxlan_ports.contains(&d.dport) {
+                    Some(TunnelKind::Vxlan)
+                } else if cfg.geneve_ports.contains(&d.dport) {
+                    Some(TunnelKind::Geneve)
+                } else if cfg.gre_udp_ports.contains(&d.dport) {
+                    Some(TunnelKind::Gre)
+                } else {
+                    None
+                };
+                let Some(kind) = kind else {
+                    return L4::Done(Outcome::Packet);
+                };
+                let p = off + 8;
+                let t = match kind {
+                    TunnelKind::Vxlan => tunnel::vxlan(&b[p..end]),
+                    TunnelKind::Geneve => tunnel::geneve(&b[p..end]),
+                    _ => tunnel::gre(&b[p..end]),
+                };
+                match t {
+                    // Not a tunnel after all (a UDP flow on that port).
+                    Err(_) if kind != TunnelKind::Gre && avail - 8 < 8 => L4::Done(Outcome::Packet),
+                    Err(m) => L4::Done(Outcome::Malformed(m)),
+                    Ok(t) => {
+                        if cfg.outer_tunnel_flows {
+                            stats.tunnel_outer += 1;
+                            *outer = Some(*d);
+                        }
+                        enter(t, p, d, depth)
+                    }
+                }
+            }
+            ipproto::ICMP | ipproto::ICMPV6 => {
+                if avail < 4 {
+                    return L4::Done(Outcome::Malformed(Malformed::IcmpTruncated));
+                }
+                d.sport = u16::from(b[off]);
+                d.dport = u16::from(b[off + 1]);
+                d.payload_wire = d.payload_wire.saturating_sub(8);
+                let h = avail.min(8);
+                d.payload = PayloadRef {
+                    buf,
+                    off: (off + h) as u32,
+                    len: (avail - h) as u32,
+                };
+                L4::Done(Outcome::Packet)
+            }
+            ipproto::GRE => match tunnel::gre(&b[off..end]) {
+                Ok(t) => enter(t, off, d, depth),
+                Err(m) => L4::Done(Outcome::Malformed(m)),
+            },
+            ipproto::IPIP | ipproto::IPV6 => {
+                let t = tunnel::Tunnel {
+                    kind: TunnelKind::IpInIp,
+                    id: 0,
+                    hdr: 0,
+                    next: tunnel::Next::Ip,
+                };
+                enter(t, off, d, depth)
+            }
+            _ => {
+                d.payload = PayloadRef {
+                    buf,
+                    off: off as u32,
+                    len: avail as u32,
+                };
+                L4::Done(Outcome::Packet)
+            }
+        }
+    }
+}
+
+fn enter(t: tunnel::Tunnel, at: usize, d: &mut Decoded, depth: &mut u8) -> L4 {
+    {
+        *depth += 1;
+        if *depth > MAX_TUNNEL_DEPTH {
+            return L4::Done(Outcome::Malformed(Malformed::TunnelTooDeep));
+        }
+        d.tunnel = t.kind;
+        d.tunnel_id = t.id;
+        d.sport = 0;
+        d.dport = 0;
+        let next = match t.next {
+            tunnel::Next::Eth => Layer::Eth,
+            tunnel::Next::Ip => Layer::Ip,
+            tunnel::Next::Unsupported => {
+                return L4::Done(Outcome::Malformed(Malformed::TunnelUnsupported))
+            }
+        };
+        L4::Next(next, at + t.hdr)
+    }
+}
+
+enum L4 {
+    Done(Outcome),
+    Next(Layer, usize),
+}
+
+struct FragInfo {
+    id: u32,
+    offset: u32,
+    more: bool,
+}
+
+struct IpParsed {
+    /// L4 start and end, relative to the IP header.
+    l4_start: usize,
+    l4_end: usize,
+    frag: Option<FragInfo>,
+}
+
+/// Parses an IP header with etherparse's lax slicing; fills addresses,
+/// protocol and lengths of `d`.
+fn parse_ip(region: &[u8], d: &mut Decoded) -> Result<IpParsed, Malformed> {
+    let (ip, ext_err) = LaxIpSlice::from_slice(region).map_err(|e| match e {
+        etherparse::err::ip::LaxHeaderSliceError::Len(_) => Malformed::IpTruncated,
+        etherparse::err::ip::LaxHeaderSliceError::Content(_) => Malformed::IpInvalid,
+    })?;
+    if ext_err.is_some() {
+        return Err(Malformed::Ipv6ExtInvalid);
+    }
+    let payload = ip.payload();
+    let l4_start = payload.payload.as_ptr() as usize - region.as_ptr() as usize;
+    let l4_end = l4_start + payload.payload.len();
+    let mut frag = None;
+    match &ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            d.v6 = false;
+            d.src = [0; 16];
+            d.dst = [0; 16];
+            d.src[..4].copy_from_slice(&h.source());
+            d.dst[..4].copy_from_slice(&h.destination());
+            let tl = u32::from(h.total_len());
+            d.ip_len = if tl >= h.slice().len() as u32 {
+                tl
+            } else {
+                region.len() as u32
+            };
+            if h.is_fragmenting_payload() {
+                frag = Some(FragInfo {
+                    id: u32::from(h.identification()),
+                    offset: u32::from(h.fragments_offset().value()) * 8,
+                    more: h.more_fragments(),
+                });
+            }
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            let h = v6.header();
+            d.v6 = true;
+            d.src = h.source();
+            d.dst = h.destination();
+            let pl = u32::from(h.payload_length());
+            d.ip_len = if pl == 0 {
+                region.len() as u32
+            } else {
+                40 + pl
+            };
+            if v6.extensions().is_fragmenting_payload() {
+                for e in v6.extensions().clone().into_iter() {
+                    if let etherparse::Ipv6ExtensionSlice::Fragment(fh) = e {
+                        frag = Some(FragInfo {
+                            id: fh.identification(),
+                            offset: u32::from(fh.fragment_offset().value()) * 8,
+                            more: fh.more_fragments(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    d.proto = payload.ip_number.0;
+    d.payload_wire = d.ip_len.saturating_sub(l4_start as u32);
+    Ok(IpParsed {
+        l4_start,
+        l4_end,
+        frag,
+    })
+}
+
+fn window_scale(opts: &[u8]) -> Option<u8> {
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => return None,
+            1 => i += 1,
+            kind => {
+                let len = *opts.get(i + 1)? as usize;
+                if len < 2 || i + len > opts.len() {
+                    return None;
+                }
+                if kind == 3 && len == 3 {
+                    return Some(opts[i + 2].min(14));
+                }
+                i += len;
+            }
+        }
+    }
+    None
+}
+
+#[inline]
+fn be16(b: &[u8], o: usize) -> u16 {
+    u16::from_be_bytes([b[o], b[o + 1]])
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,210 @@
+//! The flow record: what a flow table entry says when it is emitted.
+//! docs/schema.md documents every field.
+
+use super::tcp::conn_state;
+use super::{cf, Cold, Hot, Reason, KEY_ONE_WAY};
+use crate::community_id::community_id;
+use crate::decode::{addr, ipproto, TunnelKind, NO_VLAN};
+use crate::record::FieldSink;
+
+/// Name of an IP protocol in records.
+pub fn proto_name(p: u8) -> Option<&'static str> {
+    Some(match p {
+        ipproto::TCP => "tcp",
+        ipproto::UDP => "udp",
+        ipproto::ICMP => "icmp",
+        ipproto::ICMPV6 => "icmp6",
+        ipproto::SCTP => "sctp",
+        ipproto::GRE => "gre",
+        _ => return None,
+    })
+}
+
+fn tunnel_name(t: u8) -> &'static str {
+    const ALL: [TunnelKind; 8] = [
+        TunnelKind::None,
+        TunnelKind::Vxlan,
+        TunnelKind::Geneve,
+        TunnelKind::Gre,
+        TunnelKind::ErspanI,
+        TunnelKind::ErspanII,
+        TunnelKind::ErspanIII,
+        TunnelKind::IpInIp,
+    ];
+    ALL[usize::from(t & 7)].name()
+}
+
+/// Zeek's conn_state for any protocol.
+pub fn state_of(h: &Hot, c: &Cold) -> &'static str {
+    match c.key.proto {
+        ipproto::TCP => conn_state(h, c),
+        ipproto::UDP => match (h.pkts[0] > 0, h.pkts[1] > 0) {
+            (true, true) => "SF",
+            (true, false) => "S0",
+            (false, true) => "SHR",
+            (false, false) => "OTH",
+        },
+        _ => "OTH",
+    }
+}
+
+/// The originator's and responder's (address, port).
+pub fn endpoints(c: &Cold) -> (([u8; 16], u16), ([u8; 16], u16)) {
+    let k = &c.key;
+    if c.flags & cf::ORIG_IS_B != 0 {
+        ((k.b, k.pb), (k.a, k.pa))
+    } else {
+        ((k.a, k.pa), (k.b, k.pb))
+    }
+}
+
+/// Writes one flow record.
+pub fn write_flow(
+    w: &mut impl FieldSink,
+    h: &Hot,
+    c: &Cold,
+    reason: Reason,
+    sensor: &str,
+    cid_seed: u16,
+) {
+    let k = &c.key;
+    let v6 = k.v6();
+    let ((sa, sp), (da, dp)) = endpoints(c);
+    w.str("type", "flow");
+    w.time("ts", c.first_ns);
+    w.time("end", h.last_ns);
+    w.str("sensor", sensor);
+    w.ip("src_ip", addr(&sa, v6));
+    w.u64("src_port", u64::from(sp));
+    w.ip("dst_ip", addr(&da, v6));
+    w.u64("dst_port", u64::from(dp));
+    match proto_name(k.proto) {
+        Some(n) => w.str("proto", n),
+        None => w.u64("proto", u64::from(k.proto)),
+    }
+    w.u64("ip_proto", u64::from(k.proto));
+    if k.vlan != NO_VLAN {
+        w.u64("vlan", u64::from(k.vlan));
+    }
+    if k.inner_vlan != NO_VLAN {
+        w.u64("inner_vlan", u64::from(k.inner_vlan));
+    }
+    if c.tunnel() != 0 {
+        w.str("tunnel_type", tunnel_name(c.tunnel()));
+        w.u64("tunnel_id", u64::from(c.tunnel_id));
+    }
+    if c.macs != [0; 12] {
+        w.str("src_mac", mac(&c.macs[..6]).as_str());
+        w.str("dst_mac", mac(&c.macs[6..]).as_str());
+    }
+    let mut cid = [0u8; 30];
+    community_id(
+        cid_seed,
+        &sa,
+        &da,
+        v6,
+        k.proto,
+        sp,
+        dp,
+        k.flags & KEY_ONE_WAY != 0,
+        &mut cid,
+    );
+    w.str("community_id", std::str::from_utf8(&cid).unwrap_or(""));
+    w.u64("duration_us", h.last_ns.saturating_sub(c.first_ns) / 1000);
+    w.str("reason", reason.name());
+    w.bool("final", reason != Reason::Active);
+    w.str("conn_state", state_of(h, c));
+    let hist = &c.history[..c.hist_len as usize];
+    w.str("history", std::str::from_utf8(hist).unwrap_or(""));
+    if c.flags & cf::HIST_FULL != 0 {
+        w.bool("history_truncated", true);
+    }
+    w.u64("src_pkts", u64::from(h.pkts[0]));
+    w.u64("src_bytes", h.bytes[0]);
+    w.u64("dst_pkts", u64::from(h.pkts[1]));
+    w.u64("dst_bytes", h.bytes[1]);
+    if k.proto == ipproto::TCP {
+        w.u64("src_syn", u64::from(c.syn));
+        w.u64("dst_syn_ack", u64::from(c.synack));
+        for (d, p) in [(0, "src_"), (1, "dst_")] {
+            let mut key = Key::new(p);
+            w.u64(key.with("fin"), u64::from(c.fin[d]));
+            w.u64(key.with("rst"), u64::from(c.rst[d]));
+            w.u64(key.with("retrans"), u64::from(c.retrans[d]));
+            w.u64(key.with("out_of_order"), u64::from(c.ooo[d]));
+            w.u64(key.with("zero_win"), u64::from(c.zero_win[d]));
+            w.u64(key.with("pure_ack"), u64::from(c.pure_ack[d]));
+            w.u64(key.with("tiny"), u64::from(c.tiny[d]));
+        }
+        if c.flags & cf::HS_SYNACK != 0 {
+            w.u64("rtt_server_us", u64::from(c.hs_a));
+        }
+        if c.flags & cf::HS_ACK != 0 {
+            w.u64("rtt_client_us", u64::from(c.hs_b));
+        }
+        for (d, p) in [(0, "src_"), (1, "dst_")] {
+            if c.nd_cnt[d] > 0 {
+                let mut key = Key::new(p);
+                w.u64(key.with("net_delay_min_us"), u64::from(c.nd_min[d]));
+                w.u64(
+                    key.with("net_delay_avg_us"),
+                    u64::from(c.nd_sum[d] / u32::from(c.nd_cnt[d])),
+                );
+                w.u64(key.with("net_delay_max_us"), u64::from(c.nd_max[d]));
+                w.u64(key.with("net_delay_samples"), u64::from(c.nd_cnt[d]));
+            }
+        }
+    }
+    if c.art_cnt > 0 {
+        w.u64("app_turns", u64::from(c.art_cnt));
+        w.u64(
+            "app_response_avg_us",
+            u64::from(c.art_sum / u32::from(c.art_cnt)),
+        );
+        w.u64("app_transfer_us", u64::from(c.xfer_sum));
+    }
+}
+
+/// A small stack buffer for `src_`/`dst_`-prefixed keys.
+struct Key {
+    buf: [u8; 40],
+    plen: usize,
+    len: usize,
+}
+
+impl Key {
+    fn new(prefix: &str) -> Self {
+        let mut buf = [0u8; 40];
+        buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
+        Self {
+            buf,
+            plen: prefix.len(),
+            len: prefix.len(),
+        }
+    }
+    fn with(&mut self, name: &str) -> &str {
+        self.len = self.plen + name.len();
+        self.buf[self.plen..self.len].copy_from_slice(name.as_bytes());
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+/// A MAC address as `aa:bb:cc:dd:ee:ff`.
+pub struct MacStr([u8; 17]);
+
+impl MacStr {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+fn mac(m: &[u8]) -> MacStr {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = [b':'; 17];
+    for (i, &b) in m.iter().take(6).enumerate() {
+        s[i * 3] = HEX[usize::from(b >> 4)];
+        s[i * 3 + 1] = HEX[usize::from(b & 15)];
+    }
+    MacStr(s)
+}

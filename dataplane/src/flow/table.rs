@@ -1,0 +1,319 @@
+//! One worker's flow table: fixed capacity, preallocated, huge pages.
+//!
+//! Buckets of 16 ways. A bucket's 16 tags (32-bit hash fingerprints, 0 =
+//! free) fill one cache line, so a lookup reads one line of tags and then
+//! only the entries whose tag matches. The hot and cold arrays are indexed
+//! like the tags (bucket × 16 + way). A full bucket replaces its least
+//! recently seen entry: eviction never walks a global list.
+//!
+//! Timeouts use a lazy timer wheel of one-second ticks: every flow sits in
+//! at most one wheel list (linked through [`Cold::t_next`]); when its list
+//! comes due the worker recomputes the flow's deadline and either ends it
+//! or files it again. Packets never touch the wheel. A flow whose index is
+//! reused while still listed keeps its list position; its deadline is
+//! recomputed when the list comes due, and the worker also checks the
+//! deadline on every lookup, so a late list never merges two flows.
+
+use super::{cf, Cold, FlowKey, Hot};
+use crate::sys::{HugeArray, Zeroable};
+
+/// Ways per bucket.
+pub const WAYS: usize = 16;
+/// Timer-wheel slots (ticks).
+pub const WHEEL_SLOTS: usize = 4096;
+/// End of a wheel list.
+pub const NIL: u32 = u32::MAX;
+
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Bucket {
+    tags: [u32; WAYS],
+}
+
+// SAFETY: an array of integers; zero is valid (all ways free).
+#[allow(unsafe_code)]
+unsafe impl Zeroable for Bucket {}
+
+/// Table counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableStats {
+    /// Flows in the table now.
+    pub active: u64,
+    /// Flows created.
+    pub created: u64,
+    /// Flows evicted from full buckets.
+    pub evicted: u64,
+}
+
+/// A fixed-capacity flow table with its timer wheel.
+pub struct FlowTable {
+    buckets: HugeArray<Bucket>,
+    hot: HugeArray<Hot>,
+    cold: HugeArray<Cold>,
+    nbuckets: usize,
+    heads: Vec<u32>,
+    tick_ns: u64,
+    /// Last tick processed; `None` before the first packet.
+    tick: Option<u64>,
+    /// Counters.
+    pub stats: TableStats,
+}
+
+impl FlowTable {
+    /// A table for at least `flows` flows (rounded up to whole buckets).
+    pub fn new(flows: usize, huge: bool) -> std::io::Result<Self> {
+        let nbuckets = flows.div_ceil(WAYS).max(1);
+        let n = nbuckets * WAYS;
+        Ok(Self {
+            buckets: HugeArray::new(nbuckets, huge)?,
+            hot: HugeArray::new(n, huge)?,
+            cold: HugeArray::new(n, huge)?,
+            nbuckets,
+            heads: vec![NIL; WHEEL_SLOTS],
+            tick_ns: 1_000_000_000,
+            tick: None,
+            stats: TableStats::default(),
+        })
+    }
+
+    /// Flows the table holds.
+    pub fn capacity(&self) -> usize {
+        self.nbuckets * WAYS
+    }
+
+    /// Bytes mapped for the table.
+    pub fn memory_bytes(&self) -> usize {
+        self.buckets.bytes() + self.hot.bytes() + self.cold.bytes() + self.heads.len() * 4
+    }
+
+    #[inline]
+    fn bucket_of(&self, h: u64) -> usize {
+        ((u64::from(h as u32) * self.nbuckets as u64) >> 32) as usize
+    }
+
+    #[inline]
+    fn tag_of(h: u64) -> u32 {
+        ((h >> 32) as u32) | 1
+    }
+
+    /// Prefetches the tag line a key's hash maps to.
+    #[inline]
+    pub fn prefetch_bucket(&self, h: u64) {
+        self.buckets.prefetch(self.bucket_of(h));
+    }
+
+    /// Prefetches an entry's hot line and its key.
+    #[inline]
+    pub fn prefetch_entry(&self, i: usize) {
+        self.hot.prefetch(i);
+        self.cold.prefetch(i);
+    }
+
+    /// The entry holding `key`, if any.
+    #[inline]
+    pub fn lookup(&self, key: &FlowKey, h: u64) -> Option<usize> {
+        let b = self.bucket_of(h);
+        let tag = Self::tag_of(h);
+        let tags = &self.buckets[b].tags;
+        for (w, &t) in tags.iter().enumerate() {
+            if t == tag {
+                let i = b * WAYS + w;
+                if self.cold[i].key == *key {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+
+    /// Picks the entry a new flow with hash `h` will use: a free way, else
+    /// the bucket's least recently seen flow, which the caller must emit
+    /// and [`FlowTable::free`] first (returned as `true`).
+    pub fn claim(&self, h: u64) -> (usize, bool) {
+        let b = self.bucket_of(h);
+        let tags = &self.buckets[b].tags;
+        if let Some(w) = tags.iter().position(|&t| t == 0) {
+            return (b * WAYS + w, false);
+        }
+        let base = b * WAYS;
+        let victim = (0..WAYS)
+            .min_by_key(|&w| self.hot[base + w].last_ns)
+            .unwrap_or(0);
+        (base + victim, true)
+    }
+
+    /// Occupies entry `i` with a fresh flow; returns its state, zeroed but
+    /// for the key and the wheel membership.
+    pub fn occupy(&mut self, i: usize, h: u64, key: &FlowKey) -> (&mut Hot, &mut Cold) {
+        self.buckets[i / WAYS].tags[i % WAYS] = Self::tag_of(h);
+        let keep = self.cold[i].flags & cf::IN_WHEEL;
+        let next = self.cold[i].t_next;
+        self.hot[i] = Hot::default();
+        self.cold[i] = Cold {
+            key: *key,
+            flags: keep,
+            t_next: next,
+            ..Cold::default()
+        };
+        self.stats.active += 1;
+        self.stats.created += 1;
+        (&mut self.hot[i], &mut self.cold[i])
+    }
+
+    /// Frees entry `i`.
+    pub fn free(&mut self, i: usize) {
+        if self.buckets[i / WAYS].tags[i % WAYS] != 0 {
+            self.buckets[i / WAYS].tags[i % WAYS] = 0;
+            self.stats.active -= 1;
+        }
+    }
+
+    /// Whether entry `i` holds a flow.
+    pub fn occupied(&self, i: usize) -> bool {
+        self.buckets[i / WAYS].tags[i % WAYS] != 0
+    }
+
+    /// An entry's state.
+    #[inline]
+    pub fn entry(&mut self, i: usize) -> (&mut Hot, &mut Cold) {
+        (&mut self.hot[i], &mut self.cold[i])
+    }
+
+    /// An entry's state, read-only.
+    #[inline]
+    pub fn entry_ref(&self, i: usize) -> (&Hot, &Cold) {
+        (&self.hot[i], &self.cold[i])
+    }
+
+    /// Indices of all occupied entries (for shutdown flushing).
+    pub fn occupied_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.capacity()).filter(|&i| self.occupied(i))
+    }
+
+    /// Files entry `i` in the wheel list of `deadline_ns` unless it is in a
+    /// list already.
+    pub fn schedule(&mut self, i: usize, deadline_ns: u64) {
+        if self.cold[i].flags & cf::IN_WHEEL != 0 {
+            return;
+        }
+        let now = self.tick.unwrap_or(deadline_ns / self.tick_ns);
+        let t = (deadline_ns / self.tick_ns).clamp(now + 1, now + WHEEL_SLOTS as u64 - 1);
+        let slot = (t % WHEEL_SLOTS as u64) as usize;
+        self.cold[i].t_next = self.heads[slot];
+        self.cold[i].flags |= cf::IN_WHEEL;
+        self.heads[slot] = i as u32;
+    }
+
+    /// Advances the wheel to `now_ns`, detaching the lists that came due.
+    /// Returns the range of ticks to drain with [`FlowTable::take_list`].
+    pub fn advance(&mut self, now_ns: u64) -> std::ops::Range<u64> {
+        let target = now_ns / self.tick_ns;
+        let Some(cur) = self.tick else {
+            self.tick = Some(target);
+            return 0..0;
+        };
+        if target <= cur {
+            return 0..0;
+        }
+        self.tick = Some(target);
+        // A jump longer than the wheel visits every list once.
+        let start = (cur + 1).max(target.saturating_sub(WHEEL_SLOTS as u64 - 1));
+        start..target + 1
+    }
+
+    /// Detaches the list of tick `t`; returns its head.
+    pub fn take_list(&mut self, t: u64) -> u32 {
+        std::mem::replace(&mut self.heads[(t % WHEEL_SLOTS as u64) as usize], NIL)
+    }
+
+    /// Unlinks `i` from the list being drained; returns the next index.
+    pub fn unlist(&mut self, i: u32) -> u32 {
+        let c = &mut self.cold[i as usize];
+        c.flags &= !cf::IN_WHEEL;
+        std::mem::replace(&mut c.t_next, NIL)
+    }
+
+    /// Current tick (seconds of packet time).
+    pub fn now_tick(&self) -> Option<u64> {
+        self.tick
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(n: u32) -> FlowKey {
+        let mut k = FlowKey::default();
+        k.a[..4].copy_from_slice(&n.to_be_bytes());
+        k.proto = 6;
+        k
+    }
+
+    #[test]
+    fn insert_lookup_evict() {
+        let mut t = FlowTable::new(16, false).unwrap();
+        assert_eq!(t.capacity(), 16);
+        for n in 0..16u32 {
+            let k = key(n);
+            let h = k.hash();
+            assert_eq!(t.lookup(&k, h), None);
+            let (i, victim) = t.claim(h);
+            assert!(!victim);
+            t.occupy(i, h, &k).0.last_ns = u64::from(n) + 100;
+            assert_eq!(t.lookup(&k, h), Some(i));
+        }
+        // The bucket is full: the oldest (n = 0) is the victim.
+        let k = key(99);
+        let (i, victim) = t.claim(k.hash());
+        assert!(victim);
+        assert_eq!(t.entry_ref(i).1.key, key(0));
+        assert_eq!(t.stats.active, 16);
+        t.free(i);
+        assert_eq!(t.stats.active, 15);
+    }
+
+    // The wheel against a model: no flow comes due before its deadline,
+    // and every flow whose deadline passed has come due, however the
+    // clock jumps.
+    proptest! {
+        #[test]
+        fn wheel_delivers_each_flow_on_time(
+            deadlines in proptest::collection::vec(1u64..5000, 1..40),
+            steps in proptest::collection::vec(1u64..700, 1..60),
+        ) {
+            let mut t = FlowTable::new(64, false).unwrap();
+            t.advance(0);
+            let s = 1_000_000_000;
+            for (i, &d) in deadlines.iter().enumerate() {
+                t.schedule(i, d * s);
+            }
+            let mut now = 0u64;
+            let mut due: Vec<Option<u64>> = vec![None; deadlines.len()];
+            for st in steps {
+                now += st;
+                let r = t.advance(now * s);
+                for tick in r {
+                    let mut i = t.take_list(tick);
+                    while i != NIL {
+                        let next = t.unlist(i);
+                        let dl = deadlines[i as usize];
+                        if dl <= now {
+                            due[i as usize] = Some(now);
+                        } else {
+                            t.schedule(i as usize, dl * s);
+                        }
+                        i = next;
+                    }
+                }
+            }
+            for (i, &dl) in deadlines.iter().enumerate() {
+                match due[i] {
+                    Some(at) => prop_assert!(at >= dl),
+                    None => prop_assert!(dl > now),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! wirelog's hot path.
+//!
+//! Everything a worker core runs lives here: capture sources that lend
+//! batches of frames ([`capture`]), lax L2–L4 decoding with tunnel
+//! decapsulation and bounded fragment reassembly ([`decode`]), the symmetric
+//! steering hash ([`steer`]), the per-worker flow table with its TCP tracker
+//! and timer wheel ([`flow`]), and the records those produce ([`record`]).
+//!
+//! Nothing here does output I/O or parses command lines: the `sensor` crate
+//! owns that. Every structure is sized once, from [`config`], when a worker
+//! starts; in steady state the packet path neither allocates nor locks nor
+//! makes a system call.
+#![deny(unsafe_code)]
+
+pub mod capture;
+pub mod community_id;
+pub mod decode;
+pub mod dedup;
+pub mod filter;
+pub mod flow;
+pub mod hash;
+pub mod record;
+pub mod spsc;
+pub mod steer;
+pub mod sys;
+pub mod time;
+pub mod worker;

@@ -1,0 +1,173 @@
+//! JSON lines without allocation beyond the caller's buffer.
+//!
+//! Keys are static snake_case names. Wire text that is valid UTF-8 is
+//! escaped per RFC 8259; text that is not is written with each invalid
+//! byte as `\u00XX`-style `\\xXX` escapes inside the string and a sibling
+//! field `<key>_encoding: "escaped"`, so nothing is lost and the line stays
+//! valid JSON.
+
+use std::io::Write;
+
+use super::FieldSink;
+
+/// Writes one JSON object into a byte buffer.
+pub struct JsonWriter<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+    depth: u8,
+}
+
+impl<'a> JsonWriter<'a> {
+    /// Opens an object at the end of `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self {
+            out,
+            first: true,
+            depth: 0,
+        }
+    }
+
+    /// Closes the object and ends the line.
+    pub fn finish(self) {
+        for _ in 0..self.depth {
+            self.out.push(b'}');
+        }
+        self.out.extend_from_slice(b"}\n");
+    }
+
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+}
+
+/// Appends `s` as a JSON string body (no quotes), escaping as RFC 8259 asks.
+pub fn escape_into(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f | 0x7f => {
+                out.extend_from_slice(&b[start..i]);
+                let _ = write!(out, "\\u{c:04x}");
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&b[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+}
+
+impl FieldSink for JsonWriter<'_> {
+    fn str(&mut self, key: &str, v: &str) {
+        self.key(key);
+        self.out.push(b'"');
+        escape_into(self.out, v);
+        self.out.push(b'"');
+    }
+
+    fn text(&mut self, key: &str, v: &[u8]) {
+        self.key(key);
+        self.out.push(b'"');
+        let mut lossy = false;
+        for chunk in v.utf8_chunks() {
+            escape_into(self.out, chunk.valid());
+            for &b in chunk.invalid() {
+                lossy = true;
+                let _ = write!(self.out, "\\\\x{b:02x}");
+            }
+        }
+        self.out.push(b'"');
+        if lossy {
+            self.out.extend_from_slice(b",\"");
+            self.out.extend_from_slice(key.as_bytes());
+            self.out.extend_from_slice(b"_encoding\":\"escaped\"");
+        }
+    }
+
+    fn u64(&mut self, key: &str, v: u64) {
+        self.key(key);
+        let _ = write!(self.out, "{v}");
+    }
+
+    fn f64(&mut self, key: &str, v: f64) {
+        self.key(key);
+        if v.is_finite() {
+            let _ = write!(self.out, "{v}");
+        } else {
+            self.out.extend_from_slice(b"null");
+        }
+    }
+
+    fn bool(&mut self, key: &str, v: bool) {
+        self.key(key);
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
+    }
+
+    fn time(&mut self, key: &str, ns: u64) {
+        self.key(key);
+        self.out.push(b'"');
+        crate::time::write_rfc3339_us(self.out, ns);
+        self.out.push(b'"');
+    }
+
+    fn ip(&mut self, key: &str, v: std::net::IpAddr) {
+        self.key(key);
+        let _ = write!(self.out, "\"{v}\"");
+    }
+
+    fn begin_map(&mut self, key: &str) {
+        self.key(key);
+        self.out.push(b'{');
+        self.first = true;
+        self.depth += 1;
+    }
+
+    fn end_map(&mut self) {
+        if self.depth > 0 {
+            self.out.push(b'}');
+            self.first = false;
+            self.depth -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_json_for_any_bytes() {
+        let mut out = Vec::new();
+        let mut w = JsonWriter::new(&mut out);
+        w.str("a", "q\"\\\n\u{1}é");
+        w.text("b", b"ok\xff\xfe\"x");
+        w.u64("n", 42);
+        w.begin_map("m");
+        w.bool("t", true);
+        w.end_map();
+        w.f64("f", f64::NAN);
+        w.finish();
+        let s = std::str::from_utf8(&out).unwrap();
+        assert_eq!(
+            s,
+            "{\"a\":\"q\\\"\\\\\\n\\u0001é\",\"b\":\"ok\\\\xff\\\\xfe\\\"x\",\"b_encoding\":\"escaped\",\"n\":42,\"m\":{\"t\":true},\"f\":null}\n"
+        );
+    }
+}

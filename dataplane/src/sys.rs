@@ -1,0 +1,126 @@
+//! The only place that maps memory and touches raw pointers for the tables.
+//!
+//! [`HugeArray`] is a fixed-length, zero-initialised array in an anonymous
+//! mapping advised for transparent huge pages (`MADV_HUGEPAGE`; this machine
+//! runs THP in madvise mode). It never grows: its length is fixed when a
+//! worker starts, from the memory budget.
+#![allow(unsafe_code)]
+
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+
+use memmap2::{Advice, MmapMut};
+
+/// Types whose all-zero bit pattern is a valid value and which own no heap
+/// memory, so a fresh anonymous mapping is an array of valid values.
+///
+/// # Safety
+/// Implement only for `Copy` types made of integers, arrays of integers and
+/// other `Zeroable` types (no references, no `bool`s set by zero-invalid
+/// patterns, no enums without a zero discriminant).
+pub unsafe trait Zeroable: Copy {}
+
+// SAFETY: zero is a valid integer.
+unsafe impl Zeroable for u8 {}
+// SAFETY: zero is a valid integer.
+unsafe impl Zeroable for u32 {}
+// SAFETY: zero is a valid integer.
+unsafe impl Zeroable for u64 {}
+
+/// A fixed-length array of `T` in its own anonymous mapping.
+pub struct HugeArray<T: Zeroable> {
+    map: MmapMut,
+    len: usize,
+    _t: PhantomData<T>,
+}
+
+impl<T: Zeroable> HugeArray<T> {
+    /// Maps `len` zeroed elements. With `huge`, asks the kernel for huge
+    /// pages; a refusal is not an error (the array still works on 4 KiB
+    /// pages) and is reported by [`HugeArray::huge_pages_advised`].
+    pub fn new(len: usize, huge: bool) -> std::io::Result<Self> {
+        let bytes = len
+            .checked_mul(std::mem::size_of::<T>())
+            .ok_or_else(|| std::io::Error::other("array size overflows"))?
+            .max(1);
+        assert!(
+            std::mem::align_of::<T>() <= 4096,
+            "mapping alignment is one page"
+        );
+        let map = MmapMut::map_anon(bytes)?;
+        if huge {
+            let _ = map.advise(Advice::HugePage);
+        }
+        Ok(Self {
+            map,
+            len,
+            _t: PhantomData,
+        })
+    }
+
+    /// Bytes mapped.
+    pub fn bytes(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Hints the CPU to load the cache line holding element `i`.
+    #[inline(always)]
+    pub fn prefetch(&self, i: usize) {
+        if i < self.len {
+            prefetch_ptr(self.map.as_ptr().wrapping_add(i * std::mem::size_of::<T>()));
+        }
+    }
+}
+
+impl<T: Zeroable> Deref for HugeArray<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: the mapping is page-aligned (so aligned for T), at least
+        // len * size_of::<T>() bytes long, zero-initialised (valid for any
+        // Zeroable T) and lives as long as self.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().cast::<T>(), self.len) }
+    }
+}
+
+impl<T: Zeroable> DerefMut for HugeArray<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in deref; &mut self guarantees exclusive access.
+        unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().cast::<T>(), self.len) }
+    }
+}
+
+/// Prefetches the cache line at `p` into all cache levels. Never faults.
+#[inline(always)]
+pub fn prefetch_ptr(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch is a hint; it does not dereference p and cannot fault
+    // even on an invalid address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(p.cast::<i8>(), core::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Whether transparent huge pages can be used by `madvise` on this machine
+/// (`/sys/kernel/mm/transparent_hugepage/enabled` is `always` or `madvise`).
+pub fn thp_available() -> bool {
+    std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .map(|s| s.contains("[always]") || s.contains("[madvise]"))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroed_and_writable() {
+        let mut a: HugeArray<u64> = HugeArray::new(1 << 16, true).unwrap();
+        assert!(a.iter().all(|&x| x == 0));
+        a[65535] = 7;
+        assert_eq!(a[65535], 7);
+        assert_eq!(a.len(), 1 << 16);
+        a.prefetch(1 << 20); // out of range: a no-op, not a fault
+    }
+}
