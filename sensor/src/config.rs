@@ -1,0 +1,223 @@
+//! Replay options: the same names on the command line (`--tcp-idle-timeout`)
+//! and in the TOML config (`tcp_idle_timeout`). The file is read first;
+//! flags given on the command line win. Every bad key or value is a
+//! one-line error naming it.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Deserialize;
+
+/// Options of `wirelog replay`, also accepted as keys of the config file.
+#[derive(Args, Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Worker threads; flows are spread over them by the symmetric hash
+    /// [default: 1].
+    #[arg(long, short = 'w')]
+    pub workers: Option<usize>,
+    /// Memory budget of the whole process, e.g. 128M, 1G [default: 128M].
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// Where records go: `-` for stdout, else a file path [default: -].
+    #[arg(long, short = 'o')]
+    pub output: Option<String>,
+    /// Replay speed: `max` or `recorded` (the capture's own pace) [default: max].
+    #[arg(long)]
+    pub pace: Option<String>,
+    /// Core-pinning profile (TOML, see tuning/profiles) [default: derived from the machine].
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// Do not pin threads to cores [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub no_pin: Option<bool>,
+    /// Sensor name written in every record [default: the host name].
+    #[arg(long)]
+    pub sensor_name: Option<String>,
+    /// Record types to emit: flow (more come with the analyzers) [default: flow].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub records: Vec<String>,
+    /// Drop exact duplicate frames seen within this many µs; 0 is off [default: 0].
+    #[arg(long)]
+    pub dedup_window_us: Option<u64>,
+    /// Make VLAN ids part of the flow key [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub key_vlan: Option<bool>,
+    /// Make tunnel ids (VNI, GRE key, ERSPAN session) part of the flow key [default: false].
+    #[arg(long, value_name = "BOOL")]
+    pub key_tunnel: Option<bool>,
+    /// Also report a UDP tunnel's outer packets as their own flow, as Zeek does [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub outer_tunnel_flows: Option<bool>,
+    /// UDP ports decoded as VXLAN [default: 4789].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub vxlan_ports: Vec<u16>,
+    /// UDP ports decoded as Geneve [default: 6081].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub geneve_ports: Vec<u16>,
+    /// TCP idle timeout once established, seconds [default: 300].
+    #[arg(long)]
+    pub tcp_idle_timeout: Option<u64>,
+    /// UDP idle timeout, seconds [default: 60].
+    #[arg(long)]
+    pub udp_idle_timeout: Option<u64>,
+    /// ICMP idle timeout, seconds [default: 60].
+    #[arg(long)]
+    pub icmp_idle_timeout: Option<u64>,
+    /// Idle timeout of other IP protocols, seconds [default: 60].
+    #[arg(long)]
+    pub other_idle_timeout: Option<u64>,
+    /// A closed TCP flow ends this many seconds after its last packet [default: 5].
+    #[arg(long)]
+    pub tcp_close_timeout: Option<u64>,
+    /// Interim records every this many seconds of a flow's life; 0 is off [default: 0].
+    #[arg(long)]
+    pub active_timeout: Option<u64>,
+    /// Track only packets to or from these networks (CIDR, repeatable).
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub include_net: Vec<String>,
+    /// Skip packets to or from these networks.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub exclude_net: Vec<String>,
+    /// Track only packets with one of these ports.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub include_port: Vec<u16>,
+    /// Skip packets with one of these ports.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub exclude_port: Vec<u16>,
+    /// Track only these protocols (tcp, udp, icmp, icmp6 or a number).
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub include_proto: Vec<String>,
+    /// Skip these protocols.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub exclude_proto: Vec<String>,
+    /// Track only these VLAN ids.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub include_vlan: Vec<u16>,
+    /// Skip these VLAN ids.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub exclude_vlan: Vec<u16>,
+    /// Map flow tables with transparent huge pages [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub huge_pages: Option<bool>,
+    /// Do not print the summary on stderr at the end [default: false].
+    #[arg(long, short = 'q', value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub quiet: Option<bool>,
+}
+
+macro_rules! overlay {
+    ($dst:ident, $src:ident; opt: $($o:ident),*; vec: $($v:ident),*) => {
+        $( if $src.$o.is_some() { $dst.$o = $src.$o.clone(); } )*
+        $( if !$src.$v.is_empty() { $dst.$v = $src.$v.clone(); } )*
+    };
+}
+
+impl Options {
+    /// Reads a config file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("config {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            let msg = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            anyhow::anyhow!("config {}: {msg}", path.display())
+        })
+    }
+
+    /// `self` with every option that `over` sets replaced.
+    pub fn overlay(mut self, over: &Options) -> Self {
+        overlay!(self, over;
+            opt: workers, memory, output, pace, profile, no_pin, sensor_name, dedup_window_us, key_vlan,
+                 key_tunnel, outer_tunnel_flows, tcp_idle_timeout, udp_idle_timeout, icmp_idle_timeout,
+                 other_idle_timeout, tcp_close_timeout, active_timeout, huge_pages, quiet;
+            vec: records, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
+                 include_proto, exclude_proto, include_vlan, exclude_vlan);
+        self
+    }
+}
+
+/// Parses a size such as `128M`, `1G`, `65536`, `512K`.
+pub fn parse_size(s: &str) -> Result<usize> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, mult) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1usize << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: usize = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--memory: `{s}` is not a size (e.g. 128M, 1G)"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| anyhow::anyhow!("--memory: `{s}` is too large"))
+}
+
+/// Parses a protocol name or number.
+pub fn parse_proto(s: &str) -> Result<u8> {
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "tcp" => 6,
+        "udp" => 17,
+        "icmp" => 1,
+        "icmp6" | "icmpv6" | "ipv6-icmp" => 58,
+        "sctp" => 132,
+        "gre" => 47,
+        other => match other.parse() {
+            Ok(n) => n,
+            Err(_) => {
+                bail!("unknown protocol `{s}` (tcp, udp, icmp, icmp6, sctp, gre or a number)")
+            }
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_protocols() {
+        assert_eq!(parse_size("128M").unwrap(), 128 << 20);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        assert!(parse_size("lots")
+            .unwrap_err()
+            .to_string()
+            .contains("--memory"));
+        assert_eq!(parse_proto("UDP").unwrap(), 17);
+        assert!(parse_proto("tcpp").is_err());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = toml::from_str::<Options>("workerz = 2")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `workerz`"), "{e}");
+        let o: Options = toml::from_str("workers = 2\ninclude_port = [80]").unwrap();
+        let cli = Options {
+            workers: Some(4),
+            ..Default::default()
+        };
+        let m = o.overlay(&cli);
+        assert_eq!((m.workers, m.include_port), (Some(4), vec![80]));
+    }
+}
