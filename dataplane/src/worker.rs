@@ -236,17 +236,12 @@ impl Worker {
         let flip = match key.proto {
             ipproto::TCP => {
                 let f = p.tcp_flags;
-                if f & tcpflag::SYN == 0 || f & tcpflag::ACK != 0 {
-                    let sp = &cfg.server_ports;
-                    if sp.contains(key.proto, p.sport) {
-                        if sp.contains(key.proto, p.dport) {
-                            f & tcpflag::SYN == 0 && p.sport < p.dport
-                        } else {
-                            true
-                        }
-                    } else {
-                        false
-                    }
+                let sp = &cfg.server_ports;
+                if f & tcpflag::SYN != 0 && f & tcpflag::ACK != 0 {
+                    // A SYN-ACK's sender is the responder.
+                    true
+                } else if f & tcpflag::SYN == 0 && sp.contains(key.proto, p.sport) {
+                    !sp.contains(key.proto, p.dport) || p.sport < p.dport
                 } else {
                     false
                 }

@@ -30,7 +30,7 @@ pub struct Options {
     #[arg(long)]
     pub profile: Option<PathBuf>,
     /// Do not pin threads to cores [default: false].
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub no_pin: Option<bool>,
     /// Sensor name written in every record [default: the host name].
     #[arg(long)]
@@ -49,7 +49,7 @@ pub struct Options {
     #[arg(long, value_name = "BOOL")]
     pub key_tunnel: Option<bool>,
     /// Also report a UDP tunnel's outer packets as their own flow, as Zeek does [default: false].
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub outer_tunnel_flows: Option<bool>,
     /// UDP ports decoded as VXLAN [default: 4789].
     #[arg(long, value_delimiter = ',')]
@@ -113,7 +113,7 @@ pub struct Options {
     #[arg(long, value_name = "BOOL")]
     pub huge_pages: Option<bool>,
     /// Do not print the summary on stderr at the end [default: false].
-    #[arg(long, short = 'q', value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, short = 'q', value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub quiet: Option<bool>,
 }
 

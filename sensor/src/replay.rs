@@ -349,7 +349,15 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
                     }
                 }
             }
-            let h = toeplitz.hash_tuple(&d.src, &d.dst, d.v6, d.sport, d.dport);
+            // ICMP requests and replies steer alike: hash the mapped "ports".
+            let (sp, dp) = if d.proto == 1 || d.proto == 58 {
+                let (t, c, _) =
+                    dataplane::community_id::icmp_ports(d.v6, d.sport as u8, d.dport as u8);
+                (t, c)
+            } else {
+                (d.sport, d.dport)
+            };
+            let h = toeplitz.hash_tuple(&d.src, &d.dst, d.v6, sp, dp);
             let w = worker_of(h, n);
             let frame = &[][..];
             let payload = front.dec.payload(frame, &d.payload);

@@ -734,6 +734,20 @@ fn l4(
                 };
                 L4::Done(Outcome::Packet)
             }
+            ipproto::SCTP => {
+                if avail < 12 {
+                    return L4::Done(Outcome::Malformed(Malformed::UdpTruncated));
+                }
+                d.sport = be16(b, off);
+                d.dport = be16(b, off + 2);
+                d.payload_wire = d.payload_wire.saturating_sub(12);
+                d.payload = PayloadRef {
+                    buf,
+                    off: (off + 12) as u32,
+                    len: (avail - 12) as u32,
+                };
+                L4::Done(Outcome::Packet)
+            }
             ipproto::GRE => match tunnel::gre(&b[off..end]) {
                 Ok(t) => enter(t, off, d, depth),
                 Err(m) => L4::Done(Outcome::Malformed(m)),

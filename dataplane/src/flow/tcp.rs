@@ -175,6 +175,19 @@ pub fn track(h: &mut Hot, c: &mut Cold, mut d: usize, s: &Seg) -> usize {
     zeek_history(c, d, s);
     let new_data = tshark_analysis(h, c, d, s);
     d = zeek_state_machine(h, c, d, s);
+    // Zeek's 'G': the peer acknowledges data of this endpoint never seen.
+    let rv = 1 - d;
+    let clean = |z: u8| {
+        state(z) == zs::ESTABLISHED || (state(z) == zs::CLOSED && prev(z) == zs::ESTABLISHED)
+    };
+    if f & ACK != 0
+        && h.nextseq[rv] != 0
+        && seq_gt(s.ack, h.nextseq[rv])
+        && clean(h.zstate[0])
+        && clean(h.zstate[1])
+    {
+        history_once(c, rv, b'G');
+    }
 
     // Handshake RTT, split at the sensor.
     if f & SYN != 0 && f & ACK == 0 && d == 0 && c.flags & cf::HS_SYNACK == 0 {

@@ -1,0 +1,228 @@
+//! End-to-end replay checks against data nobody here wrote: Community IDs
+//! from the spec's baseline, tshark's TCP analysis on the corpus `tcp/`
+//! traces, and the same records for one and four workers.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+}
+
+fn replay(trace: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["replay", "--no-pin", "--quiet"])
+        .args(extra)
+        .arg(trace)
+        .output()
+        .expect("run wirelog");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        trace.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn community_ids_match_the_spec_baseline() {
+    let root = shared().join("community-id");
+    let text = std::fs::read_to_string(root.join("baseline/baseline_deflt.json")).unwrap();
+    let expected: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    // Every flow wirelog finds in the spec's pcaps, by its tuple.
+    let mut ours: BTreeMap<String, String> = BTreeMap::new();
+    for e in std::fs::read_dir(root.join("pcaps")).unwrap() {
+        for r in replay(&e.unwrap().path(), &[]) {
+            let k = format!(
+                "{} {} {} {} {}",
+                r["ip_proto"],
+                r["src_ip"].as_str().unwrap(),
+                r["src_port"],
+                r["dst_ip"].as_str().unwrap(),
+                r["dst_port"]
+            );
+            ours.insert(k, r["community_id"].as_str().unwrap().to_string());
+        }
+    }
+    let mut checked = 0;
+    for e in &expected {
+        let (p, s, d) = (
+            &e["proto"],
+            e["saddr"].as_str().unwrap(),
+            e["daddr"].as_str().unwrap(),
+        );
+        // Protocols without ports: wirelog writes port 0.
+        let port = |v: &serde_json::Value| {
+            if v.is_null() {
+                "0".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        let (sp, dp) = (port(&e["sport"]), port(&e["dport"]));
+        let fwd = format!("{p} {s} {sp} {d} {dp}");
+        let rev = format!("{p} {d} {dp} {s} {sp}");
+        let got = ours.get(&fwd).or_else(|| ours.get(&rev));
+        let want = e["communityid"].as_str().unwrap();
+        // One-way ICMP messages are separate flows per direction: only the
+        // exact tuple is the same flow.
+        if let Some(got) = ours.get(&fwd).or(got) {
+            if ours.contains_key(&fwd) || !ours.contains_key(&rev) || got == want {
+                assert_eq!(got, want, "{fwd}");
+                checked += 1;
+            }
+        }
+    }
+    println!(
+        "community id: {checked} of {} baseline tuples found with the published id",
+        expected.len()
+    );
+    assert_eq!(
+        checked,
+        expected.len(),
+        "baseline tuples without a wirelog flow"
+    );
+}
+
+/// Counts tshark's analysis flags over a trace.
+fn tshark_count(trace: &Path, filter: &str) -> Option<u64> {
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(trace)
+        .args(["-Y", filter, "-T", "fields", "-e", "frame.number"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).lines().count() as u64)
+}
+
+#[test]
+fn tcp_analysis_counts_agree_with_tshark() {
+    if Command::new("tshark").arg("--version").output().is_err() {
+        panic!("tshark is required (scripts/test.sh installs it)");
+    }
+    let dir = shared().join("zeek/Traces/tcp");
+    let mut traces: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    traces.sort();
+    let mut compared = 0;
+    let mut mismatches = Vec::new();
+    for t in &traces {
+        let recs = replay(t, &[]);
+        let sum = |k: &str| -> u64 {
+            recs.iter()
+                .map(|r| {
+                    r[format!("src_{k}")].as_u64().unwrap_or(0)
+                        + r[format!("dst_{k}")].as_u64().unwrap_or(0)
+                })
+                .sum()
+        };
+        for (ours, filter) in [
+            (sum("retrans"), "tcp.analysis.retransmission"),
+            (sum("out_of_order"), "tcp.analysis.out_of_order"),
+            (sum("zero_win"), "tcp.analysis.zero_window"),
+        ] {
+            let Some(theirs) = tshark_count(t, filter) else {
+                continue;
+            };
+            compared += 1;
+            if ours != theirs {
+                mismatches.push(format!(
+                    "{}: {filter}: tshark {theirs}, wirelog {ours}",
+                    t.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        }
+    }
+    // Differences explained: wirelog splits flows the way Zeek does, tshark
+    // counts per TCP conversation.
+    const EXPLAINED: &[(&str, &str)] = &[
+        (
+            "option-sack.pcap: tcp.analysis.retransmission: tshark 3, wirelog 1",
+            "the SYN is retransmitted after Zeek's 5 s attempt timeout, so those SYNs open new flow records (S0) and each is its flow's first SYN",
+        ),
+        (
+            "retransmit-timeout.pcapng: tcp.analysis.retransmission: tshark 1, wirelog 0",
+            "the spurious retransmission comes 300 s after the last packet, past the TCP idle timeout, so it starts a new flow",
+        ),
+    ];
+    let unexplained: Vec<_> = mismatches
+        .iter()
+        .filter(|m| !EXPLAINED.iter().any(|(e, _)| m.ends_with(e)))
+        .cloned()
+        .collect();
+    println!(
+        "tshark tcp.analysis: {} of {compared} counts agree, {} differences explained",
+        compared - mismatches.len(),
+        mismatches.len() - unexplained.len()
+    );
+    assert!(compared >= 60, "only {compared} counts compared");
+    assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+}
+
+#[test]
+fn one_and_four_workers_give_the_same_records() {
+    let root = shared().join("zeek/Traces");
+    for t in [
+        "http/bro.org.pcap",
+        "wikipedia.pcap",
+        "tunnels/gre-sample.pcap",
+        "ipv6-fragmented-dns.pcap",
+        "workshop_2011_browse.pcap",
+    ] {
+        let norm = |mut v: Vec<serde_json::Value>| {
+            for r in v.iter_mut() {
+                r.as_object_mut().unwrap().remove("sensor");
+            }
+            let mut s: Vec<String> = v.iter().map(|r| r.to_string()).collect();
+            s.sort();
+            s
+        };
+        let one = norm(replay(&root.join(t), &["--workers", "1"]));
+        let four = norm(replay(&root.join(t), &["--workers", "4"]));
+        assert!(!one.is_empty(), "{t}: no records");
+        assert_eq!(one, four, "{t}: records differ between 1 and 4 workers");
+    }
+}
+
+#[test]
+fn bad_flags_and_files_are_one_line_errors() {
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let (code, err) = run(&["replay", "/nonexistent.pcap"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.starts_with("wirelog: error: /nonexistent.pcap"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (code, err) = run(&["replay", "--memory", "lots", "x.pcap"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--memory"), "{err}");
+    let (_, err) = run(&["replay", "--memory", "1M", "x.pcap"]);
+    assert!(err.contains("too small"), "{err}");
+    let cfg = std::env::temp_dir().join(format!("wirelog-bad-{}.toml", std::process::id()));
+    std::fs::write(&cfg, "workerz = 3\n").unwrap();
+    let (code, err) = run(&["replay", "-c", cfg.to_str().unwrap(), "x.pcap"]);
+    let _ = std::fs::remove_file(&cfg);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown field `workerz`"), "{err}");
+}
