@@ -37,7 +37,7 @@ enum Cmd {
         #[arg(long, short = 'c')]
         config: Option<PathBuf>,
         #[command(flatten)]
-        opts: Options,
+        opts: Box<Options>,
     },
     /// Prints the core-pinning profile wirelog would use on this machine.
     Profile {
@@ -77,7 +77,7 @@ fn run() -> Result<()> {
         Cmd::Replay { file, config, opts } => {
             let o = match config {
                 Some(c) => Options::from_file(&c)?.overlay(&opts),
-                None => opts,
+                None => *opts,
             };
             replay_cmd(file, o)
         }

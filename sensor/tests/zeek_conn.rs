@@ -148,7 +148,10 @@ fn wirelog_rows(trace: &Path) -> Vec<Row> {
 
 /// Pairs rows with the same tuple in order; returns the differences as
 /// (tuple, field, zeek, wirelog) and the number of rows compared.
-fn compare(zeek: &[Row], ours: &[Row]) -> (Vec<(String, String, String, String)>, usize, usize) {
+/// (tuple, field, zeek's value, wirelog's value).
+type Diff = (String, String, String, String);
+
+fn compare(zeek: &[Row], ours: &[Row]) -> (Vec<Diff>, usize, usize) {
     let mut diffs = Vec::new();
     let mut used = vec![false; ours.len()];
     let mut matched_rows = 0;

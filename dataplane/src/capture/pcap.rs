@@ -331,7 +331,7 @@ impl PcapReader {
         }
         let btype = rd32(b, 0, swap);
         let blen = rd32(b, 4, swap) as usize;
-        if blen < 12 || blen % 4 != 0 || blen > MAX_RECORD {
+        if blen < 12 || !blen.is_multiple_of(4) || blen > MAX_RECORD {
             return Step::Corrupt;
         }
         if avail < blen {
@@ -569,7 +569,9 @@ pub fn write_record(out: &mut Vec<u8>, ts_ns: u64, frame: &[u8], wire_len: u32) 
 mod tests {
     use super::*;
 
-    fn read_all(bytes: Vec<u8>) -> (Vec<(u64, Vec<u8>, u32, LinkType)>, PcapStats) {
+    type Frames = Vec<(u64, Vec<u8>, u32, LinkType)>;
+
+    fn read_all(bytes: Vec<u8>) -> (Frames, PcapStats) {
         let mut r = PcapReader::from_bytes(bytes).unwrap();
         let mut b = Batch::with_capacity(3);
         let mut out = Vec::new();

@@ -206,7 +206,7 @@ impl FragTable {
         now_ns: u64,
     ) -> Result<(u16, usize), FragResult> {
         let end = offset as usize + len;
-        if end > self.slot_bytes || (more && len % 8 != 0) {
+        if end > self.slot_bytes || (more && !len.is_multiple_of(8)) {
             self.stats.bad += 1;
             return Err(FragResult::Bad);
         }
@@ -284,7 +284,7 @@ impl FragTable {
         let units = (total as usize).div_ceil(8);
         let full_words = units / 64;
         let complete = s.have[..full_words].iter().all(|&w| w == u64::MAX)
-            && (units % 64 == 0 || s.have[full_words] == (1u64 << (units % 64)) - 1);
+            && (units.is_multiple_of(64) || s.have[full_words] == (1u64 << (units % 64)) - 1);
         if !complete {
             return FragResult::Held;
         }

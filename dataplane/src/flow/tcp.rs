@@ -340,10 +340,12 @@ fn tshark_analysis(h: &mut Hot, c: &mut Cold, fw: usize, s: &Seg) -> bool {
                 not_adv = false;
             }
             let rack = h.lastack[rv];
-            let kind = if s.len > 0 && rack != 0 && seq_le(s.seq.wrapping_add(s.len), rack) {
-                1 // spurious retransmission
-            } else if not_adv && h.dbits[rv] & bits::DUPACK >= 2 && rack == s.seq {
-                1 // fast retransmission
+            let spurious = s.len > 0 && rack != 0 && seq_le(s.seq.wrapping_add(s.len), rack);
+            let fast = not_adv && h.dbits[rv] & bits::DUPACK >= 2 && rack == s.seq;
+            // Spurious and fast retransmissions count as retransmissions,
+            // and take precedence over out-of-order.
+            let kind = if spurious || fast {
+                1
             } else if not_adv
                 && s.t.wrapping_sub(h.nextseq_t[fw]) < ooo_threshold(c)
                 && nextseq
@@ -488,11 +490,9 @@ fn zeek_state_machine(h: &mut Hot, c: &mut Cold, mut e: usize, s: &Seg) -> usize
                 do_close = true;
             }
         }
-        zs::CLOSED => {
-            if f & RST != 0 && state(h.zstate[p]) != zs::CLOSED {
-                set_state(&mut h.zstate[e], zs::RESET);
-                do_close = true;
-            }
+        zs::CLOSED if f & RST != 0 && state(h.zstate[p]) != zs::CLOSED => {
+            set_state(&mut h.zstate[e], zs::RESET);
+            do_close = true;
         }
         _ => {}
     }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building and testing wirelog needs on Debian, when missing.
+set -euo pipefail
+need=()
+command -v tshark >/dev/null || need+=(tshark)
+command -v jq >/dev/null || need+=(jq)
+command -v cc >/dev/null || need+=(gcc)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# bpffs for the live-capture (AF_XDP) tests; harmless when already mounted.
+if [ "$(id -u)" = 0 ] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
+  mount -t bpf bpf /sys/fs/bpf 2>/dev/null || echo "setup: warning: could not mount bpffs" >&2
+fi
+command -v cargo >/dev/null || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up and runs every check: formatting, clippy, unit, property and
+# integration tests (the Zeek, Community ID and tshark comparisons need
+# ../shared/corpus beside the project).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo fmt --all --check
+cargo clippy --all-targets -- -D warnings
+cargo test --workspace 2>&1 | tee /tmp/wirelog-test.log
