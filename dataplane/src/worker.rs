@@ -129,7 +129,8 @@ impl Worker {
                 });
             }
             for s in self.stage.iter_mut() {
-                s.idx = self.table.lookup(&s.key, s.hash);
+                // Tags only: reading the key now would stall on its line.
+                s.idx = self.table.candidate(s.hash);
                 if let Some(i) = s.idx {
                     self.table.prefetch_entry(i);
                 }
@@ -190,7 +191,7 @@ impl Worker {
         };
         let cfg = &self.cfg.flow;
         let (h, c) = self.table.entry(i);
-        let mut d = dir_of(c, fwd);
+        let d = dir_of(c, fwd);
         let both_closed =
             c.flags & (cf::CLOSED_ORIG | cf::CLOSED_RESP) == (cf::CLOSED_ORIG | cf::CLOSED_RESP);
         h.pkts[d] = h.pkts[d].saturating_add(1);
@@ -209,8 +210,7 @@ impl Worker {
                     len: p.payload_wire,
                     t,
                 };
-                d = tcp::track(h, c, d, &seg);
-                let _ = d;
+                tcp::track(h, c, d, &seg);
             }
             ipproto::UDP => {
                 h.last_ns = h.last_ns.max(p.ts_ns);
@@ -221,13 +221,11 @@ impl Worker {
             }
             _ => h.last_ns = h.last_ns.max(p.ts_ns),
         }
-        // A state change may have brought the deadline forward (a close).
+        // Flows reach the wheel once; a later, earlier deadline (a close)
+        // is enforced at lookup time and when the wheel list comes due.
         if c.flags & cf::IN_WHEEL == 0 {
             let dl = next_deadline(cfg, h, c);
             self.table.schedule(i, dl);
-        } else if c.flags & cf::CLOSE_DONE != 0 && c.key.proto == ipproto::TCP {
-            // The close delay is short: the lazy list may be far later;
-            // the lookup-time check still splits correctly meanwhile.
         }
     }
 

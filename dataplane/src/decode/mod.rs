@@ -258,6 +258,8 @@ pub enum Malformed {
     UdpTruncated,
     /// ICMP header cut short.
     IcmpTruncated,
+    /// SCTP common header cut short.
+    SctpTruncated,
     /// Tunnel header cut short or invalid.
     TunnelInvalid,
     /// Tunnels nested deeper than [`MAX_TUNNEL_DEPTH`].
@@ -272,7 +274,7 @@ pub enum Malformed {
 
 impl Malformed {
     /// Number of reasons.
-    pub const COUNT: usize = 14;
+    pub const COUNT: usize = 15;
     /// Every reason, in counter order.
     pub const ALL: [Malformed; Self::COUNT] = [
         Malformed::LinkTruncated,
@@ -284,6 +286,7 @@ impl Malformed {
         Malformed::TcpTruncated,
         Malformed::UdpTruncated,
         Malformed::IcmpTruncated,
+        Malformed::SctpTruncated,
         Malformed::TunnelInvalid,
         Malformed::TunnelTooDeep,
         Malformed::TunnelUnsupported,
@@ -302,6 +305,7 @@ impl Malformed {
             Malformed::TcpTruncated => "tcp_truncated",
             Malformed::UdpTruncated => "udp_truncated",
             Malformed::IcmpTruncated => "icmp_truncated",
+            Malformed::SctpTruncated => "sctp_truncated",
             Malformed::TunnelInvalid => "tunnel_invalid",
             Malformed::TunnelTooDeep => "tunnel_too_deep",
             Malformed::TunnelUnsupported => "tunnel_unsupported",

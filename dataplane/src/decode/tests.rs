@@ -221,3 +221,143 @@ fn ipv4_fragments_reassemble_into_one_packet() {
     assert_eq!(x.payload(&frame, &d.payload), &udp[8..]);
     x.end_batch();
 }
+
+/// Geneve (VNI 9, one 4-byte option) carrying IPv4 directly.
+#[test]
+fn geneve_with_options() {
+    let inner = &ETH_TCP_SYN[14..];
+    let mut g = vec![0x01, 0x00, 0x08, 0x00, 0, 0, 9, 0, 0, 0, 0, 0];
+    g.extend_from_slice(inner);
+    let udp_len = 8 + g.len();
+    let mut f = vec![
+        0x45, 0, 0, 0, 0, 2, 0, 0, 64, 17, 0, 0, 192, 168, 0, 1, 192, 168, 0, 2,
+    ];
+    let l = (20 + udp_len) as u16;
+    f[2..4].copy_from_slice(&l.to_be_bytes());
+    f.extend_from_slice(&[
+        0x30,
+        0x39,
+        0x17,
+        0xc1,
+        (udp_len >> 8) as u8,
+        udp_len as u8,
+        0,
+        0,
+    ]);
+    f.extend_from_slice(&g);
+    let mut d = Decoded::EMPTY;
+    let mut x = dec();
+    assert_eq!(x.decode(&f, LinkType::Raw, 0, &mut d), Outcome::Packet);
+    assert_eq!(
+        (d.tunnel, d.tunnel_id, d.dport),
+        (TunnelKind::Geneve, 9, 80)
+    );
+    // Cut inside the outer headers: malformed. Cut before the Geneve
+    // header is whole: the outer UDP datagram (a snaplen cut, not a tunnel).
+    // Cut later: malformed, or the inner packet with its payload cut.
+    for n in 0..f.len() {
+        let r = x.decode(&f[..n], LinkType::Raw, 0, &mut d);
+        if n < 28 {
+            assert_ne!(r, Outcome::Packet, "len {n}");
+        } else if n < 36 && r == Outcome::Packet {
+            assert_eq!((d.tunnel, d.dport), (TunnelKind::None, 6081), "len {n}");
+        }
+    }
+}
+
+/// ERSPAN III with the optional platform sub-header, and GRE v1 (PPTP)
+/// carrying PPP/IPv4.
+#[test]
+fn erspan3_and_pptp() {
+    let inner = ETH_TCP_SYN;
+    let mut f = vec![
+        0x45, 0, 0, 0, 0, 3, 0, 0, 64, 47, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+    ];
+    f.extend_from_slice(&[0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 7]); // GRE, S bit, ERSPAN III
+    f.extend_from_slice(&[0x20, 0x00, 0x00, 0x2a, 0, 0, 0, 0, 0, 0, 0, 0x01]); // session 42, O bit
+    f.extend_from_slice(&[0; 8]); // platform-specific sub-header
+    f.extend_from_slice(&inner);
+    let l = f.len() as u16;
+    f[2..4].copy_from_slice(&l.to_be_bytes());
+    let mut d = Decoded::EMPTY;
+    assert_eq!(dec().decode(&f, LinkType::Raw, 0, &mut d), Outcome::Packet);
+    assert_eq!(
+        (d.tunnel, d.tunnel_id, d.dport),
+        (TunnelKind::ErspanIII, 42, 80)
+    );
+    // PPTP: GRE version 1, key present (payload length, call id), PPP ff 03 00 21.
+    let mut p = vec![
+        0x45, 0, 0, 0, 0, 4, 0, 0, 64, 47, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+    ];
+    p.extend_from_slice(&[0x20, 0x01, 0x88, 0x0b, 0, 44, 0, 5, 0xff, 0x03, 0x00, 0x21]);
+    p.extend_from_slice(&ETH_TCP_SYN[14..]);
+    let l = p.len() as u16;
+    p[2..4].copy_from_slice(&l.to_be_bytes());
+    assert_eq!(dec().decode(&p, LinkType::Raw, 0, &mut d), Outcome::Packet);
+    assert_eq!((d.tunnel, d.dport), (TunnelKind::Gre, 80));
+}
+
+/// IPv6 with a hop-by-hop header, UDP; and ICMPv6 echo.
+#[test]
+fn ipv6_extension_headers_udp_and_icmp6() {
+    let mut f = vec![0x60, 0, 0, 0, 0, 0, 0, 64];
+    f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    f.extend_from_slice(&[17, 0, 1, 4, 0, 0, 0, 0]); // hop-by-hop: next UDP, PadN
+    f.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 12, 0, 0, 1, 2, 3, 4]); // UDP 5000 -> 53, 4 bytes
+    let pl = (f.len() - 40) as u16;
+    f[4..6].copy_from_slice(&pl.to_be_bytes());
+    let mut d = Decoded::EMPTY;
+    assert_eq!(dec().decode(&f, LinkType::Raw, 0, &mut d), Outcome::Packet);
+    assert!(d.v6);
+    assert_eq!(
+        (d.proto, d.dport, d.ip_len, d.payload_wire),
+        (17, 53, 60, 4)
+    );
+    // Cut in the headers: malformed; cut in the payload: still counted
+    // with the IP length.
+    for n in 0..f.len() {
+        let r = dec().decode(&f[..n], LinkType::Raw, 0, &mut d);
+        if n < 56 {
+            assert_ne!(r, Outcome::Packet, "len {n}");
+        } else {
+            assert_eq!((r, d.ip_len), (Outcome::Packet, 60), "len {n}");
+        }
+    }
+    let mut e = f[..40].to_vec();
+    e[6] = 58;
+    e.extend_from_slice(&[128, 0, 0, 0, 0, 1, 0, 1]);
+    e[4..6].copy_from_slice(&8u16.to_be_bytes());
+    assert_eq!(dec().decode(&e, LinkType::Raw, 0, &mut d), Outcome::Packet);
+    assert_eq!((d.proto, d.sport, d.dport), (58, 128, 0));
+}
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes, any link type: a value, never a panic; a packet's
+        /// payload lies inside its buffer.
+        #[test]
+        fn any_bytes_decode_safely(sel in 0usize..6, frame in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let link = [LinkType::Ethernet, LinkType::Sll, LinkType::Sll2, LinkType::Null, LinkType::Loop, LinkType::Raw][sel];
+            let mut x = Decoder::new(DecodeConfig { outer_tunnel_flows: true, frag_slots: 2, ..Default::default() }).unwrap();
+            let mut d = Decoded::EMPTY;
+            if x.decode(&frame, link, 0, &mut d) == Outcome::Packet {
+                prop_assert_eq!(x.payload(&frame, &d.payload).len(), d.payload.len as usize);
+            }
+        }
+
+        /// Mutations of a valid tunnelled frame.
+        #[test]
+        fn mutated_vxlan_decodes_safely(pos in 0usize..98, val: u8, cut in 0usize..99) {
+            let mut f = vxlan_frame();
+            let n = f.len();
+            f[pos % n] = val;
+            f.truncate(cut.max(1));
+            let mut d = Decoded::EMPTY;
+            let _ = dec().decode(&f, LinkType::Ethernet, 0, &mut d);
+        }
+    }
+}

@@ -102,11 +102,28 @@ impl FlowTable {
         self.buckets.prefetch(self.bucket_of(h));
     }
 
-    /// Prefetches an entry's hot line and its key.
+    /// Prefetches an entry's hot line and its three cold lines.
     #[inline]
     pub fn prefetch_entry(&self, i: usize) {
         self.hot.prefetch(i);
-        self.cold.prefetch(i);
+        let p = self.cold[i..].as_ptr().cast::<u8>();
+        for line in 0..std::mem::size_of::<Cold>() / 64 {
+            crate::sys::prefetch_ptr(p.wrapping_add(line * 64));
+        }
+    }
+
+    /// The first entry of the key's bucket whose tag matches, without
+    /// reading any entry (the caller verifies the key once the entry is
+    /// in cache, falling back to [`FlowTable::lookup`]).
+    #[inline]
+    pub fn candidate(&self, h: u64) -> Option<usize> {
+        let b = self.bucket_of(h);
+        let tag = Self::tag_of(h);
+        self.buckets[b]
+            .tags
+            .iter()
+            .position(|&t| t == tag)
+            .map(|w| b * WAYS + w)
     }
 
     /// The entry holding `key`, if any.
