@@ -226,3 +226,126 @@ fn bad_flags_and_files_are_one_line_errors() {
     assert_eq!(code, Some(2));
     assert!(err.contains("unknown field `workerz`"), "{err}");
 }
+
+fn stats_of(trace: &Path, extra: &[&str]) -> (Vec<String>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["replay", "--no-pin"])
+        .args(extra)
+        .arg(trace)
+        .output()
+        .expect("run wirelog");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut recs: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    recs.sort();
+    let err = String::from_utf8(out.stderr).unwrap();
+    let stats = err
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("{\"type\":\"stats\""))
+        .expect("summary line");
+    (recs, serde_json::from_str(stats).unwrap())
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("wirelog-test-{}-{name}", std::process::id()))
+}
+
+/// A gzipped capture streams to the same records as the plain file.
+#[test]
+fn gzip_input_streams_to_the_same_records() {
+    use std::io::Read;
+    let gz = shared().join("zeek/Traces/http/1000-requests-one-dropped-response.pcap.gz");
+    let mut plain = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&gz).unwrap())
+        .read_to_end(&mut plain)
+        .unwrap();
+    let p = tmp("plain.pcap");
+    std::fs::write(&p, &plain).unwrap();
+    let (a, sa) = stats_of(&gz, &["--sensor-name", "t"]);
+    let (b, sb) = stats_of(&p, &["--sensor-name", "t"]);
+    let _ = std::fs::remove_file(&p);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+    assert_eq!(sa["frames"], sb["frames"]);
+    assert_eq!(sa["frames"], 4102);
+}
+
+/// Every frame mirrored twice: the duplicate window drops exactly the
+/// copies and the records equal the original's.
+#[test]
+fn duplicate_frames_are_dropped_and_counted() {
+    use dataplane::capture::pcap::{write_header, write_record, PcapReader};
+    use dataplane::capture::{Batch, Capture, LinkType, Poll};
+    let src = shared().join("zeek/Traces/wikipedia.pcap");
+    let mut r = PcapReader::open(&src).unwrap();
+    let mut out = Vec::new();
+    write_header(&mut out, LinkType::Ethernet, 65535);
+    let mut b = Batch::with_capacity(64);
+    let mut n = 0u64;
+    loop {
+        let p = r.next_batch(&mut b).unwrap();
+        for f in b.frames() {
+            write_record(&mut out, f.ts_ns, r.frame(f), f.wire_len);
+            write_record(&mut out, f.ts_ns + 3_000, r.frame(f), f.wire_len);
+            n += 1;
+        }
+        if p == Poll::End {
+            break;
+        }
+    }
+    let dup = tmp("dup.pcap");
+    std::fs::write(&dup, &out).unwrap();
+    let (orig, _) = stats_of(&src, &["--sensor-name", "t"]);
+    let (dedup, s) = stats_of(&dup, &["--sensor-name", "t", "--dedup-window-us", "100"]);
+    let (doubled, _) = stats_of(&dup, &["--sensor-name", "t"]);
+    let _ = std::fs::remove_file(&dup);
+    assert_eq!(s["duplicates"], n);
+    // Times differ by the 3 µs of the copies at most: compare without them.
+    let strip = |v: &[String]| -> Vec<String> {
+        let mut o: Vec<String> = v
+            .iter()
+            .map(|l| {
+                let mut j: serde_json::Value = serde_json::from_str(l).unwrap();
+                for k in ["end", "duration_us"] {
+                    j.as_object_mut().unwrap().remove(k);
+                }
+                j.to_string()
+            })
+            .collect();
+        o.sort();
+        o
+    };
+    assert_eq!(strip(&orig), strip(&dedup));
+    assert_ne!(strip(&orig), strip(&doubled));
+}
+
+/// `--pace recorded` keeps the capture's timing (a lower bound only).
+#[test]
+fn recorded_pace_waits_for_packet_time() {
+    use dataplane::capture::pcap::{write_header, write_record};
+    use dataplane::capture::LinkType;
+    let mut frame = vec![
+        0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    frame.extend_from_slice(&[0x30, 0x39, 0, 53, 0, 8, 0, 0]);
+    let mut out = Vec::new();
+    write_header(&mut out, LinkType::Raw, 65535);
+    write_record(&mut out, 1_000_000_000, &frame, 28);
+    write_record(&mut out, 1_600_000_000, &frame, 28);
+    let p = tmp("pace.pcap");
+    std::fs::write(&p, &out).unwrap();
+    let t = std::time::Instant::now();
+    let (recs, _) = stats_of(&p, &["--pace", "recorded"]);
+    let el = t.elapsed();
+    let _ = std::fs::remove_file(&p);
+    assert_eq!(recs.len(), 1);
+    assert!(el >= std::time::Duration::from_millis(550), "{el:?}");
+}
