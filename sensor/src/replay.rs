@@ -134,6 +134,20 @@ impl Front {
         })
     }
 
+    /// Reads the next batch and decodes it into `out`; counts frames.
+    fn next(
+        &mut self,
+        r: &mut PcapReader,
+        batch: &mut Batch,
+        out: &mut Vec<Decoded>,
+        frames: &mut u64,
+    ) -> Result<Poll> {
+        let p = r.next_batch(batch).context("reading the capture")?;
+        *frames += batch.len() as u64;
+        self.decode_batch(r, batch, out);
+        Ok(p)
+    }
+
     /// Decodes a batch into `out` (tracked packets, outer tunnel packets first).
     fn decode_batch(&mut self, r: &PcapReader, batch: &Batch, out: &mut Vec<Decoded>) {
         out.clear();
@@ -245,11 +259,7 @@ fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Resu
             let mut decoded = Vec::with_capacity(BATCH * 2);
             let mut frames = 0u64;
             loop {
-                let p = reader
-                    .next_batch(&mut batch)
-                    .context("reading the capture")?;
-                frames += batch.len() as u64;
-                front.decode_batch(reader, &batch, &mut decoded);
+                let p = front.next(reader, &mut batch, &mut decoded, &mut frames)?;
                 worker.process(&decoded, &mut out);
                 front.dec.end_batch();
                 if p == Poll::End {
@@ -334,11 +344,7 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
     let mut frames = 0u64;
     let mut last_tick = 0u64;
     loop {
-        let p = reader
-            .next_batch(&mut batch)
-            .context("reading the capture")?;
-        frames += batch.len() as u64;
-        front.decode_batch(reader, &batch, &mut decoded);
+        let p = front.next(reader, &mut batch, &mut decoded, &mut frames)?;
         for d in &decoded {
             let tick = d.ts_ns / 1_000_000_000;
             if tick > last_tick {

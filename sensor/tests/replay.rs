@@ -11,8 +11,19 @@ fn shared() -> PathBuf {
 }
 
 fn replay(trace: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["--quiet"];
+    args.extend_from_slice(extra);
+    run(trace, &args)
+        .0
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Runs `wirelog replay`: the record lines and stderr.
+fn run(trace: &Path, extra: &[&str]) -> (Vec<String>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_wirelog"))
-        .args(["replay", "--no-pin", "--quiet"])
+        .args(["replay", "--no-pin"])
         .args(extra)
         .arg(trace)
         .output()
@@ -23,11 +34,12 @@ fn replay(trace: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
         trace.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
+    let recs = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        .map(String::from)
+        .collect();
+    (recs, String::from_utf8(out.stderr).unwrap())
 }
 
 #[test]
@@ -228,24 +240,8 @@ fn bad_flags_and_files_are_one_line_errors() {
 }
 
 fn stats_of(trace: &Path, extra: &[&str]) -> (Vec<String>, serde_json::Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelog"))
-        .args(["replay", "--no-pin"])
-        .args(extra)
-        .arg(trace)
-        .output()
-        .expect("run wirelog");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut recs: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
+    let (mut recs, err) = run(trace, extra);
     recs.sort();
-    let err = String::from_utf8(out.stderr).unwrap();
     let stats = err
         .lines()
         .rev()

@@ -33,6 +33,36 @@ pub struct FragKey {
     pub v6: bool,
 }
 
+/// One fragment's place in its datagram.
+#[derive(Clone, Copy, Debug)]
+pub struct Fragment {
+    /// The datagram.
+    pub key: FragKey,
+    /// Byte offset of the fragment's payload.
+    pub offset: u32,
+    /// More fragments follow (MF).
+    pub more: bool,
+    /// IP header length of this fragment.
+    pub hdr_len: u32,
+}
+
+/// Where a fragment's payload is.
+#[derive(Clone, Copy, Debug)]
+pub enum FragSource<'a> {
+    /// In the captured frame.
+    Bytes(&'a [u8]),
+    /// In a datagram reassembled in this table (a fragment nested in a
+    /// reassembled packet).
+    Slot {
+        /// Slot of the outer datagram.
+        slot: u16,
+        /// Offset of the payload in it.
+        off: usize,
+        /// Payload length.
+        len: usize,
+    },
+}
+
 /// What inserting a fragment did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FragResult {
@@ -129,70 +159,27 @@ impl FragTable {
         &self.bufs[start..start + (len as usize).min(self.slot_bytes)]
     }
 
-    /// Inserts one fragment whose payload is `data`, at byte `offset` of
-    /// the datagram; `more` is the MF flag; `hdr_len` the IP header length
-    /// of this fragment.
-    pub fn insert(
-        &mut self,
-        key: &FragKey,
-        offset: u32,
-        more: bool,
-        hdr_len: u32,
-        data: &[u8],
-        now_ns: u64,
-    ) -> FragResult {
-        self.with_source(key, offset, more, hdr_len, data.len(), now_ns, |dst| {
-            dst.copy_from_slice(data)
-        })
-    }
-
-    /// Like [`FragTable::insert`], with the payload read from the completed
-    /// datagram in `src_slot` (a fragment nested in a reassembled packet).
-    #[allow(clippy::too_many_arguments)]
-    pub fn insert_from_slot(
-        &mut self,
-        key: &FragKey,
-        offset: u32,
-        more: bool,
-        hdr_len: u32,
-        src_slot: u16,
-        src_off: usize,
-        len: usize,
-        now_ns: u64,
-    ) -> FragResult {
-        let src = src_slot as usize * self.slot_bytes + src_off;
-        let mut tmp = [0u8; 0];
-        let _ = &mut tmp;
-        let r = self.locate(key, offset, more, hdr_len, len, now_ns);
-        match r {
-            Ok((slot, start)) => {
-                let dst = slot as usize * self.slot_bytes + start;
-                self.bufs.copy_within(src..src + len, dst);
-                self.finish(slot, offset, len, more)
+    /// Inserts one fragment: `f` says where it belongs, `src` where its
+    /// payload is.
+    pub fn insert(&mut self, f: &Fragment, src: FragSource<'_>, now_ns: u64) -> FragResult {
+        let len = match src {
+            FragSource::Bytes(b) => b.len(),
+            FragSource::Slot { len, .. } => len,
+        };
+        let (slot, start) = match self.locate(&f.key, f.offset, f.more, f.hdr_len, len, now_ns) {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        let dst = slot as usize * self.slot_bytes + start;
+        match src {
+            FragSource::Bytes(b) => self.bufs[dst..dst + len].copy_from_slice(b),
+            FragSource::Slot { slot: s, off, .. } => {
+                // Both ranges lie in one mapping; different slots never overlap.
+                let from = s as usize * self.slot_bytes + off;
+                self.bufs.copy_within(from..from + len, dst);
             }
-            Err(r) => r,
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn with_source(
-        &mut self,
-        key: &FragKey,
-        offset: u32,
-        more: bool,
-        hdr_len: u32,
-        len: usize,
-        now_ns: u64,
-        fill: impl FnOnce(&mut [u8]),
-    ) -> FragResult {
-        match self.locate(key, offset, more, hdr_len, len, now_ns) {
-            Ok((slot, start)) => {
-                let b = slot as usize * self.slot_bytes + start;
-                fill(&mut self.bufs[b..b + len]);
-                self.finish(slot, offset, len, more)
-            }
-            Err(r) => r,
-        }
+        self.finish(slot, f.offset, len, f.more)
     }
 
     /// Finds or claims the slot and checks bounds; returns (slot, byte offset).
@@ -324,21 +311,57 @@ mod tests {
         let mut t = FragTable::new(4, 65535, 30_000_000_000).unwrap();
         let data: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
         assert_eq!(
-            t.insert(&key(1), 1480, true, 20, &data[1480..2960], 0),
+            t.insert(
+                &Fragment {
+                    key: key(1),
+                    offset: 1480,
+                    more: true,
+                    hdr_len: 20
+                },
+                FragSource::Bytes(&data[1480..2960]),
+                0
+            ),
             FragResult::Held
         );
         assert_eq!(
-            t.insert(&key(1), 2960, false, 20, &data[2960..], 0),
+            t.insert(
+                &Fragment {
+                    key: key(1),
+                    offset: 2960,
+                    more: false,
+                    hdr_len: 20
+                },
+                FragSource::Bytes(&data[2960..]),
+                0
+            ),
             FragResult::Held
         );
-        let r = t.insert(&key(1), 0, true, 20, &data[..1480], 0);
+        let r = t.insert(
+            &Fragment {
+                key: key(1),
+                offset: 0,
+                more: true,
+                hdr_len: 20,
+            },
+            FragSource::Bytes(&data[..1480]),
+            0,
+        );
         let FragResult::Complete { slot, len, hdr_len } = r else {
             panic!("{r:?}")
         };
         assert_eq!((len, hdr_len), (3000, 20));
         assert_eq!(t.data(slot, len), &data[..]);
         assert_eq!(
-            t.insert(&key(1), 0, true, 20, &data[..8], 0),
+            t.insert(
+                &Fragment {
+                    key: key(1),
+                    offset: 0,
+                    more: true,
+                    hdr_len: 20
+                },
+                FragSource::Bytes(&data[..8]),
+                0
+            ),
             FragResult::Busy
         );
         t.release_held();
@@ -349,26 +372,110 @@ mod tests {
     fn bounded_and_counted() {
         let mut t = FragTable::new(2, 4096, 1_000).unwrap();
         assert_eq!(
-            t.insert(&key(1), 4000, false, 20, &[0; 200], 0),
+            t.insert(
+                &Fragment {
+                    key: key(1),
+                    offset: 4000,
+                    more: false,
+                    hdr_len: 20
+                },
+                FragSource::Bytes(&[0; 200]),
+                0
+            ),
             FragResult::Bad
         );
-        assert_eq!(t.insert(&key(1), 0, true, 20, &[0; 7], 0), FragResult::Bad);
-        t.insert(&key(2), 0, true, 20, &[0; 8], 0);
-        t.insert(&key(3), 0, true, 20, &[0; 8], 10);
+        assert_eq!(
+            t.insert(
+                &Fragment {
+                    key: key(1),
+                    offset: 0,
+                    more: true,
+                    hdr_len: 20
+                },
+                FragSource::Bytes(&[0; 7]),
+                0
+            ),
+            FragResult::Bad
+        );
+        t.insert(
+            &Fragment {
+                key: key(2),
+                offset: 0,
+                more: true,
+                hdr_len: 20,
+            },
+            FragSource::Bytes(&[0; 8]),
+            0,
+        );
+        t.insert(
+            &Fragment {
+                key: key(3),
+                offset: 0,
+                more: true,
+                hdr_len: 20,
+            },
+            FragSource::Bytes(&[0; 8]),
+            10,
+        );
         // Table full: the oldest datagram makes room.
-        t.insert(&key(4), 0, true, 20, &[0; 8], 20);
+        t.insert(
+            &Fragment {
+                key: key(4),
+                offset: 0,
+                more: true,
+                hdr_len: 20,
+            },
+            FragSource::Bytes(&[0; 8]),
+            20,
+        );
         assert_eq!(t.stats.evicted, 1);
         // Past the timeout, stale slots are reclaimed.
-        t.insert(&key(5), 0, true, 20, &[0; 8], 5_000);
+        t.insert(
+            &Fragment {
+                key: key(5),
+                offset: 0,
+                more: true,
+                hdr_len: 20,
+            },
+            FragSource::Bytes(&[0; 8]),
+            5_000,
+        );
         assert_eq!(t.stats.timed_out, 2);
         // The last fragment fixes the size; a fragment past it is bad.
-        t.insert(&key(5), 8, false, 20, &[0; 8], 5_000);
+        t.insert(
+            &Fragment {
+                key: key(5),
+                offset: 8,
+                more: false,
+                hdr_len: 20,
+            },
+            FragSource::Bytes(&[0; 8]),
+            5_000,
+        );
         assert_eq!(
-            t.insert(&key(6), 16, false, 20, &[0; 8], 5_000),
+            t.insert(
+                &Fragment {
+                    key: key(6),
+                    offset: 16,
+                    more: false,
+                    hdr_len: 20
+                },
+                FragSource::Bytes(&[0; 8]),
+                5_000
+            ),
             FragResult::Held
         );
         assert_eq!(
-            t.insert(&key(6), 24, true, 20, &[0; 8], 5_000),
+            t.insert(
+                &Fragment {
+                    key: key(6),
+                    offset: 24,
+                    more: true,
+                    hdr_len: 20
+                },
+                FragSource::Bytes(&[0; 8]),
+                5_000
+            ),
             FragResult::Bad
         );
     }

@@ -24,7 +24,7 @@ mod tunnel;
 use etherparse::{LaxIpSlice, TcpHeaderSlice};
 
 use crate::capture::LinkType;
-use frag::{FragKey, FragResult, FragTable};
+use frag::{FragKey, FragResult, FragSource, FragTable, Fragment};
 
 /// No VLAN tag.
 pub const NO_VLAN: u16 = 0xffff;
@@ -567,26 +567,23 @@ impl Decoder {
                         };
                         let l4_len = ip.l4_end - ip.l4_start;
                         let ts = d.ts_ns;
-                        let r = match buf {
-                            PayloadBuf::Frame => self.frag.insert(
-                                &key,
-                                f.offset,
-                                f.more,
-                                ip.l4_start as u32,
-                                &frame[off + ip.l4_start..off + ip.l4_end],
-                                ts,
-                            ),
-                            PayloadBuf::Frag(s) => self.frag.insert_from_slot(
-                                &key,
-                                f.offset,
-                                f.more,
-                                ip.l4_start as u32,
-                                s,
-                                off + ip.l4_start,
-                                l4_len,
-                                ts,
-                            ),
+                        let frag = Fragment {
+                            key,
+                            offset: f.offset,
+                            more: f.more,
+                            hdr_len: ip.l4_start as u32,
                         };
+                        let src = match buf {
+                            PayloadBuf::Frame => {
+                                FragSource::Bytes(&frame[off + ip.l4_start..off + ip.l4_end])
+                            }
+                            PayloadBuf::Frag(s) => FragSource::Slot {
+                                slot: s,
+                                off: off + ip.l4_start,
+                                len: l4_len,
+                            },
+                        };
+                        let r = self.frag.insert(&frag, src, ts);
                         match r {
                             FragResult::Held => return Outcome::Fragment,
                             FragResult::Bad => {
