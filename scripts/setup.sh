@@ -5,6 +5,10 @@ need=()
 command -v tshark >/dev/null || need+=(tshark)
 command -v jq >/dev/null || need+=(jq)
 command -v cc >/dev/null || need+=(gcc)
+command -v ethtool >/dev/null || need+=(ethtool)
+command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v ip >/dev/null || need+=(iproute2)
+command -v ping >/dev/null || need+=(iputils-ping)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -8,3 +8,4 @@ scripts/setup.sh
 cargo fmt --all --check
 cargo clippy --all-targets -- -D warnings
 cargo test --workspace 2>&1 | tee /tmp/wirelog-test.log
+bash scripts/testbed-test.sh
