@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo fmt --all --check
 cargo clippy --all-targets -- -D warnings
-cargo test --workspace 2>&1 | tee /tmp/wirelog-test.log
+# --nocapture: the Zeek, Community ID and tshark comparisons print their match rates.
+cargo test --workspace -- --nocapture 2>&1 | tee /tmp/wirelog-test.log
 bash scripts/testbed-test.sh
