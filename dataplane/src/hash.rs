@@ -27,6 +27,16 @@ pub fn hash_bytes(b: &[u8], seed: u64) -> u64 {
     mix(h, 0x5851_f42d_4c95_7f2d)
 }
 
+/// Hashes a fixed number of words.
+#[inline]
+pub fn hash_words<const N: usize>(w: &[u64; N], seed: u64) -> u64 {
+    let mut h = seed ^ (N as u64 * 8).wrapping_mul(K);
+    for &x in w {
+        h = mix(h, x);
+    }
+    mix(h, 0x5851_f42d_4c95_7f2d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ pub const KEY_ONE_WAY: u8 = 2;
 
 /// A direction-free flow key: the two endpoints in canonical order.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct FlowKey {
     /// Lower endpoint's address.
     pub a: [u8; 16],
@@ -48,6 +48,15 @@ pub struct FlowKey {
     _pad: [u8; 2],
 }
 
+impl PartialEq for FlowKey {
+    #[inline]
+    fn eq(&self, o: &Self) -> bool {
+        self.words() == o.words()
+    }
+}
+
+impl Eq for FlowKey {}
+
 /// Which optional fields distinguish flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyConfig {
@@ -65,8 +74,16 @@ impl FlowKey {
         } else {
             (d.sport, d.dport, false)
         };
-        let n = if d.v6 { 16 } else { 4 };
-        let forward = one_way || (&d.src[..n], sp) <= (&d.dst[..n], dp);
+        // Addresses compare as big-endian integers: byte order, no memcmp call.
+        let (s, t) = if d.v6 {
+            (u128::from_be_bytes(d.src), u128::from_be_bytes(d.dst))
+        } else {
+            (
+                u128::from(u32::from_be_bytes([d.src[0], d.src[1], d.src[2], d.src[3]])),
+                u128::from(u32::from_be_bytes([d.dst[0], d.dst[1], d.dst[2], d.dst[3]])),
+            )
+        };
+        let forward = one_way || (s, sp) <= (t, dp);
         let (a, b, pa, pb) = if forward {
             (d.src, d.dst, sp, dp)
         } else {
@@ -105,7 +122,25 @@ impl FlowKey {
     /// 64-bit hash of the key.
     #[inline]
     pub fn hash(&self) -> u64 {
-        crate::hash::hash_bytes(&self.as_bytes()[..46], 0x5eed)
+        crate::hash::hash_words(&self.words(), 0x5eed)
+    }
+
+    /// The key as six words (the padding is always zero).
+    #[inline]
+    fn words(&self) -> [u64; 6] {
+        let a = u128::from_ne_bytes(self.a);
+        let b = u128::from_ne_bytes(self.b);
+        [
+            a as u64,
+            (a >> 64) as u64,
+            b as u64,
+            (b >> 64) as u64,
+            u64::from(self.pa)
+                | u64::from(self.pb) << 16
+                | u64::from(self.vlan) << 32
+                | u64::from(self.inner_vlan) << 48,
+            u64::from(self.tunnel_id) | u64::from(self.proto) << 32 | u64::from(self.flags) << 40,
+        ]
     }
 
     /// IPv6 addresses.
