@@ -160,13 +160,14 @@ impl Front {
                 continue;
             }
             let mut d = Decoded::EMPTY;
-            if self.dec.decode(bytes, f.link, f.ts_ns, &mut d) != Outcome::Packet {
-                continue;
-            }
-            if let Some(o) = self.dec.take_outer() {
-                if self.filter.pass(&o) {
-                    out.push(o);
+            let r = self.dec.decode(bytes, f.link, f.ts_ns, &mut d);
+            for o in self.dec.outers() {
+                if self.filter.pass(o) {
+                    out.push(*o);
                 }
+            }
+            if r != Outcome::Packet {
+                continue;
             }
             if self.filter.pass(&d) {
                 out.push(d);
@@ -256,7 +257,8 @@ fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Resu
             let mut front = Front::new(plan)?;
             let mut worker = Worker::new(plan.worker.clone()).context("flow table")?;
             let mut batch = Batch::with_capacity(BATCH);
-            let mut decoded = Vec::with_capacity(BATCH * 2);
+            let mut decoded =
+                Vec::with_capacity(BATCH * (1 + dataplane::decode::MAX_TUNNEL_DEPTH as usize));
             let mut frames = 0u64;
             loop {
                 let p = front.next(reader, &mut batch, &mut decoded, &mut frames)?;
@@ -340,7 +342,8 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
     let mut front = Front::new(plan)?;
     let toeplitz = Toeplitz::default();
     let mut batch = Batch::with_capacity(BATCH);
-    let mut decoded = Vec::with_capacity(BATCH * 2);
+    let mut decoded =
+        Vec::with_capacity(BATCH * (1 + dataplane::decode::MAX_TUNNEL_DEPTH as usize));
     let mut frames = 0u64;
     let mut last_tick = 0u64;
     loop {

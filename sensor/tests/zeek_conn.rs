@@ -3,7 +3,8 @@
 //! conn_state and history.
 //!
 //! `../shared/corpus/zeek/EXPECTED.md` says which baseline belongs to which
-//! trace. Differences must be listed, with a reason, in
+//! trace; `tests/zeek-extra-pairs.tsv` pairs the tunnel and ERSPAN baselines
+//! it leaves out. Differences must be listed, with a reason, in
 //! `tests/zeek-differences.tsv`; an unlisted difference fails the test, and
 //! so does a listed one that no longer occurs. The match rate is printed.
 //! `WIRELOG_BLESS=1` rewrites the file (keeping existing reasons) for review.
@@ -16,8 +17,34 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/zeek")
 }
 
+/// (trace path, conn.log path, extra options) from EXPECTED.md and
+/// `tests/zeek-extra-pairs.tsv`.
+fn pairs() -> Vec<(PathBuf, PathBuf, Vec<String>)> {
+    let root = corpus();
+    let mut out: Vec<(PathBuf, PathBuf, Vec<String>)> = expected_pairs()
+        .into_iter()
+        .map(|(t, c)| (t, c, Vec::new()))
+        .collect();
+    let extra = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/zeek-extra-pairs.tsv");
+    for line in std::fs::read_to_string(extra)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let conn = root.join("Baseline").join(cols[0]).join("conn.log");
+        assert!(conn.exists(), "{}: no such baseline", cols[0]);
+        let opts = cols
+            .get(2)
+            .map(|o| o.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+        out.push((root.join("Traces").join(cols[1]), conn, opts));
+    }
+    out
+}
+
 /// (trace path, conn.log path) pairs from EXPECTED.md.
-fn pairs() -> Vec<(PathBuf, PathBuf)> {
+fn expected_pairs() -> Vec<(PathBuf, PathBuf)> {
     let root = corpus();
     let text = std::fs::read_to_string(root.join("EXPECTED.md")).expect("EXPECTED.md");
     let mut out = Vec::new();
@@ -95,7 +122,7 @@ fn zeek_rows(conn: &Path) -> Vec<Row> {
     rows
 }
 
-fn wirelog_rows(trace: &Path) -> Vec<Row> {
+fn wirelog_rows(trace: &Path, opts: &[String]) -> Vec<Row> {
     let out = Command::new(env!("CARGO_BIN_EXE_wirelog"))
         .args([
             "replay",
@@ -105,6 +132,7 @@ fn wirelog_rows(trace: &Path) -> Vec<Row> {
             "--key-vlan",
             "false",
         ])
+        .args(opts)
         .arg(trace)
         .output()
         .expect("run wirelog");
@@ -208,8 +236,8 @@ fn zeek_conn_log_rows_match_or_are_explained() {
     let mut unexplained = Vec::new();
     let mut lines = Vec::new();
     let (mut total, mut exact) = (0, 0);
-    let mut cache: BTreeMap<PathBuf, Vec<Row>> = BTreeMap::new();
-    for (trace, conn) in pairs() {
+    let mut cache: BTreeMap<(PathBuf, Vec<String>), Vec<Row>> = BTreeMap::new();
+    for (trace, conn, opts) in pairs() {
         let base = conn
             .parent()
             .unwrap()
@@ -219,8 +247,8 @@ fn zeek_conn_log_rows_match_or_are_explained() {
             .to_string();
         let zeek = zeek_rows(&conn);
         let ours = cache
-            .entry(trace.clone())
-            .or_insert_with(|| wirelog_rows(&trace))
+            .entry((trace.clone(), opts.clone()))
+            .or_insert_with(|| wirelog_rows(&trace, &opts))
             .clone();
         let (diffs, ok, n) = compare(&zeek, &ours);
         total += n;

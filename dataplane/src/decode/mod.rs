@@ -391,7 +391,7 @@ pub struct Decoder {
     frag: FragTable,
     /// Counters.
     pub stats: DecodeStats,
-    outer: Option<Decoded>,
+    outer: Vec<Decoded>,
 }
 
 impl Decoder {
@@ -402,7 +402,7 @@ impl Decoder {
             cfg,
             frag,
             stats: DecodeStats::default(),
-            outer: None,
+            outer: Vec::with_capacity(MAX_TUNNEL_DEPTH as usize),
         })
     }
 
@@ -429,17 +429,18 @@ impl Decoder {
         self.frag.release_held();
     }
 
-    /// The outer packet of the UDP tunnel the last decoded packet came in,
-    /// when [`DecodeConfig::outer_tunnel_flows`] is on. Taken once.
-    pub fn take_outer(&mut self) -> Option<Decoded> {
-        self.outer.take()
+    /// The outer packets of the UDP tunnels the last decoded frame came in
+    /// (outermost first), when [`DecodeConfig::outer_tunnel_flows`] is on,
+    /// whatever the inner packet's outcome. Valid until the next decode.
+    pub fn outers(&self) -> &[Decoded] {
+        &self.outer
     }
 
     /// Decodes one frame into `d`.
     pub fn decode(&mut self, frame: &[u8], link: LinkType, ts_ns: u64, d: &mut Decoded) -> Outcome {
         *d = Decoded::EMPTY;
         d.ts_ns = ts_ns;
-        self.outer = None;
+        self.outer.clear();
         let r = self.decode_inner(frame, link, d);
         match r {
             Outcome::Packet => self.stats.packets += 1,
@@ -447,9 +448,8 @@ impl Decoder {
             Outcome::Malformed(m) => self.stats.malformed[m as usize] += 1,
             Outcome::Fragment => {}
         }
-        if r != Outcome::Packet {
-            self.outer = None;
-        }
+        // The outer packet of a UDP tunnel stays valid (and reported) even
+        // when what it carries cannot be decoded, as Zeek logs it too.
         r
     }
 
@@ -644,7 +644,7 @@ impl Decoder {
 fn l4(
     cfg: &DecodeConfig,
     stats: &mut DecodeStats,
-    outer: &mut Option<Decoded>,
+    outer: &mut Vec<Decoded>,
     b: &[u8],
     buf: PayloadBuf,
     off: usize,
@@ -714,7 +714,9 @@ fn l4(
                     Ok(t) => {
                         if cfg.outer_tunnel_flows {
                             stats.tunnel_outer += 1;
-                            *outer = Some(*d);
+                            if outer.len() < MAX_TUNNEL_DEPTH as usize {
+                                outer.push(*d);
+                            }
                         }
                         enter(t, p, d, depth)
                     }

@@ -144,7 +144,7 @@ fn vxlan_tracks_the_inner_packet_and_reports_the_outer() {
         (&d.src[..4], d.dport, d.ip_len),
         (&[10u8, 0, 0, 1][..], 80, 44)
     );
-    let o = x.take_outer().unwrap();
+    let o = x.outers()[0];
     assert_eq!(
         (o.dport, o.proto, &o.src[..4]),
         (4789, 17, &[192u8, 168, 0, 1][..])

@@ -125,7 +125,9 @@ pub(super) fn gre(b: &[u8]) -> Result<Tunnel, Malformed> {
             t(TunnelKind::ErspanII, session, 8, Next::Eth)
         }
         0x22eb => {
-            // ERSPAN III: 12 bytes, plus 8 when the O bit (last bit) is set.
+            // ERSPAN III: ver(4) vlan(12) cos(3) bso(2) t(1) session(10)
+            // timestamp(32) sgt(16) P(1) FT(5) hw(6) D(1) gra(2) O(1);
+            // 12 bytes, plus an 8-byte platform sub-header when O is set.
             if rest.len() < 12 {
                 return Err(BAD);
             }
@@ -135,7 +137,7 @@ pub(super) fn gre(b: &[u8]) -> Result<Tunnel, Malformed> {
                 return Err(BAD);
             }
             // Frame type 0 is Ethernet, 2 is IP.
-            let next = match (rest[11] >> 1) & 0x1f {
+            let next = match (rest[10] >> 2) & 0x1f {
                 0 => Next::Eth,
                 2 => Next::Ip,
                 _ => Next::Unsupported,
