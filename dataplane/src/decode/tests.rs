@@ -285,6 +285,20 @@ fn erspan3_and_pptp() {
         (d.tunnel, d.tunnel_id, d.dport),
         (TunnelKind::ErspanIII, 42, 80)
     );
+    // The header of erspanIII.pcap (Zeek's corpus): P bit and a hardware id
+    // set around a frame type of 0, no sub-header.
+    let mut r = vec![
+        0x45, 0, 0, 0, 0, 3, 0, 0, 64, 47, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+    ];
+    r.extend_from_slice(&[0x10, 0x00, 0x22, 0xeb, 0x03, 0xb3, 0xed, 0x5c]);
+    r.extend_from_slice(&[
+        0x20, 0x14, 0x00, 0x00, 0x00, 0x00, 0x14, 0x58, 0x00, 0x00, 0x80, 0x30,
+    ]);
+    r.extend_from_slice(&inner);
+    let l = r.len() as u16;
+    r[2..4].copy_from_slice(&l.to_be_bytes());
+    assert_eq!(dec().decode(&r, LinkType::Raw, 0, &mut d), Outcome::Packet);
+    assert_eq!((d.tunnel, d.dport), (TunnelKind::ErspanIII, 80));
     // PPTP: GRE version 1, key present (payload length, call id), PPP ff 03 00 21.
     let mut p = vec![
         0x45, 0, 0, 0, 0, 4, 0, 0, 64, 47, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
