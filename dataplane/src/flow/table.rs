@@ -3,8 +3,11 @@
 //! Buckets of 16 ways. A bucket's 16 tags (32-bit hash fingerprints, 0 =
 //! free) fill one cache line, so a lookup reads one line of tags and then
 //! only the entries whose tag matches. The hot and cold arrays are indexed
-//! like the tags (bucket × 16 + way). A full bucket replaces its least
-//! recently seen entry: eviction never walks a global list.
+//! like the tags (bucket × 16 + way). A new flow goes to its first-choice
+//! bucket, or to a second choice when that is full (a per-bucket counter
+//! says when lookups must look there too); when both are full the first
+//! bucket replaces its least recently seen entry: eviction never walks a
+//! global list.
 //!
 //! Timeouts use a lazy timer wheel of one-second ticks: every flow sits in
 //! at most one wheel list (linked through [`Cold::t_next`]); when its list
@@ -21,6 +24,8 @@ use crate::sys::{HugeArray, Zeroable};
 pub const WAYS: usize = 16;
 /// Timer-wheel slots (ticks).
 pub const WHEEL_SLOTS: usize = 4096;
+/// Free ways above which a new flow always takes its first-choice bucket.
+const ROOMY: usize = 6;
 /// End of a wheel list.
 pub const NIL: u32 = u32::MAX;
 
@@ -51,6 +56,9 @@ pub struct FlowTable {
     hot: HugeArray<Hot>,
     cold: HugeArray<Cold>,
     nbuckets: usize,
+    /// Per bucket: flows whose first-choice bucket this is but which live in
+    /// their second choice (saturating: 255 means "maybe, always look").
+    over: Vec<u8>,
     heads: Vec<u32>,
     tick_ns: u64,
     /// Last tick processed; `None` before the first packet.
@@ -69,6 +77,7 @@ impl FlowTable {
             hot: HugeArray::new(n, huge)?,
             cold: HugeArray::new(n, huge)?,
             nbuckets,
+            over: vec![0; nbuckets],
             heads: vec![NIL; WHEEL_SLOTS],
             tick_ns: 1_000_000_000,
             tick: None,
@@ -83,12 +92,41 @@ impl FlowTable {
 
     /// Bytes mapped for the table.
     pub fn memory_bytes(&self) -> usize {
-        self.buckets.bytes() + self.hot.bytes() + self.cold.bytes() + self.heads.len() * 4
+        self.buckets.bytes()
+            + self.hot.bytes()
+            + self.cold.bytes()
+            + self.over.len()
+            + self.heads.len() * 4
     }
 
     #[inline]
     fn bucket_of(&self, h: u64) -> usize {
         ((u64::from(h as u32) * self.nbuckets as u64) >> 32) as usize
+    }
+
+    /// The second-choice bucket: from other hash bits, never the first.
+    #[inline]
+    fn bucket2_of(&self, h: u64) -> usize {
+        let x = ((h >> 32) as u32 ^ (h as u32).rotate_left(16)).wrapping_mul(0x9e37_79b9);
+        let b = ((u64::from(x) * self.nbuckets as u64) >> 32) as usize;
+        if b == self.bucket_of(h) {
+            (b + 1) % self.nbuckets
+        } else {
+            b
+        }
+    }
+
+    fn find_in(&self, b: usize, tag: u32, key: &FlowKey) -> Option<usize> {
+        let tags = &self.buckets[b].tags;
+        for (w, &t) in tags.iter().enumerate() {
+            if t == tag {
+                let i = b * WAYS + w;
+                if self.cold[i].key == *key {
+                    return Some(i);
+                }
+            }
+        }
+        None
     }
 
     #[inline]
@@ -112,45 +150,61 @@ impl FlowTable {
         }
     }
 
-    /// The first entry of the key's bucket whose tag matches, without
-    /// reading any entry (the caller verifies the key once the entry is
-    /// in cache, falling back to [`FlowTable::lookup`]).
+    /// The first entry of the key's first-choice bucket whose tag matches,
+    /// without reading any entry (the caller verifies the key once the
+    /// entry is in cache, falling back to [`FlowTable::lookup`]). When
+    /// there is none but the bucket sent flows to their second choice, that
+    /// bucket's tags are prefetched for the fallback.
     #[inline]
     pub fn candidate(&self, h: u64) -> Option<usize> {
         let b = self.bucket_of(h);
         let tag = Self::tag_of(h);
-        self.buckets[b]
+        let c = self.buckets[b]
             .tags
             .iter()
             .position(|&t| t == tag)
-            .map(|w| b * WAYS + w)
+            .map(|w| b * WAYS + w);
+        if c.is_none() && self.over[b] > 0 {
+            self.buckets.prefetch(self.bucket2_of(h));
+        }
+        c
     }
 
-    /// The entry holding `key`, if any.
+    /// The entry holding `key`, if any: in its first-choice bucket, or in
+    /// its second when the first has sent flows there.
     #[inline]
     pub fn lookup(&self, key: &FlowKey, h: u64) -> Option<usize> {
         let b = self.bucket_of(h);
         let tag = Self::tag_of(h);
-        let tags = &self.buckets[b].tags;
-        for (w, &t) in tags.iter().enumerate() {
-            if t == tag {
-                let i = b * WAYS + w;
-                if self.cold[i].key == *key {
-                    return Some(i);
-                }
+        self.find_in(b, tag, key).or_else(|| {
+            if self.over[b] > 0 {
+                self.find_in(self.bucket2_of(h), tag, key)
+            } else {
+                None
             }
-        }
-        None
+        })
     }
 
-    /// Picks the entry a new flow with hash `h` will use: a free way, else
-    /// the bucket's least recently seen flow, which the caller must emit
-    /// and [`FlowTable::free`] first (returned as `true`).
+    /// Picks the entry a new flow with hash `h` will use: a free way in the
+    /// emptier of its two buckets (two choices keep buckets from
+    /// overflowing until the table is nearly full), else the first
+    /// bucket's least recently seen flow, which the caller must emit and
+    /// [`FlowTable::free`] first (returned as `true`).
     pub fn claim(&self, h: u64) -> (usize, bool) {
         let b = self.bucket_of(h);
-        let tags = &self.buckets[b].tags;
-        if let Some(w) = tags.iter().position(|&t| t == 0) {
-            return (b * WAYS + w, false);
+        let b2 = self.bucket2_of(h);
+        let free = |bb: usize| self.buckets[bb].tags.iter().filter(|&&t| t == 0).count();
+        // The first choice while it has room (lookups then read one tag
+        // line), else the emptier of the two.
+        let (f1, f2) = (free(b), free(b2));
+        let pick = if f1 >= ROOMY || f1 >= f2 { b } else { b2 };
+        if f1.max(f2) > 0 {
+            let w = self.buckets[pick]
+                .tags
+                .iter()
+                .position(|&t| t == 0)
+                .unwrap_or(0);
+            return (pick * WAYS + w, false);
         }
         let base = b * WAYS;
         let victim = (0..WAYS)
@@ -163,6 +217,10 @@ impl FlowTable {
     /// for the key and the wheel membership.
     pub fn occupy(&mut self, i: usize, h: u64, key: &FlowKey) -> (&mut Hot, &mut Cold) {
         self.buckets[i / WAYS].tags[i % WAYS] = Self::tag_of(h);
+        let b = self.bucket_of(h);
+        if i / WAYS != b {
+            self.over[b] = self.over[b].saturating_add(1);
+        }
         let keep = self.cold[i].flags & cf::IN_WHEEL;
         let next = self.cold[i].t_next;
         self.hot[i] = Hot::default();
@@ -182,6 +240,10 @@ impl FlowTable {
         if self.buckets[i / WAYS].tags[i % WAYS] != 0 {
             self.buckets[i / WAYS].tags[i % WAYS] = 0;
             self.stats.active -= 1;
+            let b = self.bucket_of(self.cold[i].key.hash());
+            if i / WAYS != b && self.over[b] < u8::MAX {
+                self.over[b] -= 1;
+            }
         }
     }
 
@@ -289,6 +351,57 @@ mod tests {
         assert_eq!(t.stats.active, 16);
         t.free(i);
         assert_eq!(t.stats.active, 15);
+    }
+
+    /// Two choices: a table filled to 90 % evicts (almost) nothing, and
+    /// every flow is found again after frees.
+    #[test]
+    fn two_choices_fill_to_ninety_percent() {
+        let mut t = FlowTable::new(1 << 16, false).unwrap();
+        let n = (t.capacity() * 9 / 10) as u32;
+        let mut evictions = 0;
+        for k in 0..n {
+            let key = key(k.wrapping_mul(2_654_435_761));
+            let h = key.hash();
+            let (i, victim) = t.claim(h);
+            if victim {
+                evictions += 1;
+                t.free(i);
+            }
+            t.occupy(i, h, &key);
+        }
+        assert!(evictions < n as usize / 1000, "{evictions} evictions");
+        let mut found = 0;
+        for k in 0..n {
+            let key = key(k.wrapping_mul(2_654_435_761));
+            if let Some(i) = t.lookup(&key, key.hash()) {
+                found += 1;
+                if k % 2 == 0 {
+                    t.free(i);
+                }
+            }
+        }
+        assert_eq!(found, n as usize - evictions);
+        // Odd keys stay findable after the even ones left (the second-choice
+        // counters stay right); only evicted ones may be missing.
+        let missing = (1..n)
+            .step_by(2)
+            .map(|k| key(k.wrapping_mul(2_654_435_761)))
+            .filter(|k| t.lookup(k, k.hash()).is_none())
+            .count();
+        assert!(
+            missing <= evictions,
+            "{missing} missing, {evictions} evicted"
+        );
+        // Once every flow has left, no bucket claims overflow any more.
+        for k in (1..n).step_by(2) {
+            let key = key(k.wrapping_mul(2_654_435_761));
+            if let Some(i) = t.lookup(&key, key.hash()) {
+                t.free(i);
+            }
+        }
+        assert_eq!(t.stats.active, 0);
+        assert!(t.over.iter().all(|&o| o == 0 || o == u8::MAX));
     }
 
     // The wheel against a model: no flow comes due before its deadline,
