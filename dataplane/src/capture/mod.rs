@@ -8,9 +8,13 @@
 //! source takes the previous batch back: frames never outlive their batch.
 //!
 //! Live sources (AF_XDP, AF_PACKET) implement the same trait, so the worker
-//! loop does not care where frames come from.
+//! loop does not care where frames come from, plus [`Live`]: waiting for
+//! frames without spinning, and the kernel's drop counters.
 
+pub mod afpacket;
+pub mod iface;
 pub mod pcap;
+pub mod xdp;
 
 /// Link-layer framing of a captured frame (pcap LINKTYPE_* values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -147,4 +151,56 @@ pub trait Capture {
     fn next_batch(&mut self, batch: &mut Batch) -> Result<Poll, Self::Error>;
     /// The bytes of a frame of the current batch.
     fn frame(&self, d: &FrameDesc) -> &[u8];
+}
+
+/// Counters of a live source: frames it lent, and what the kernel says it
+/// received and dropped before we saw it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    /// Frames lent to the worker.
+    pub frames: u64,
+    /// AF_PACKET: frames the kernel accepted for the socket.
+    pub kernel_received: u64,
+    /// AF_PACKET: frames dropped because the ring was full.
+    pub kernel_drops: u64,
+    /// AF_PACKET: times the queue was frozen.
+    pub kernel_freeze_q: u64,
+    /// AF_XDP: frames dropped for other reasons than a full ring (too large
+    /// for a UMEM frame, for one).
+    pub xdp_rx_dropped: u64,
+    /// AF_XDP: invalid descriptors.
+    pub xdp_rx_invalid: u64,
+    /// AF_XDP: frames dropped because the RX ring was full.
+    pub xdp_rx_ring_full: u64,
+    /// AF_XDP: times the fill ring was empty when a frame came.
+    pub xdp_fill_ring_empty: u64,
+}
+
+impl SourceStats {
+    /// Frames lost before they reached us, by any kernel counter.
+    pub fn drops(&self) -> u64 {
+        self.kernel_drops + self.xdp_rx_dropped + self.xdp_rx_invalid + self.xdp_rx_ring_full
+    }
+
+    /// Adds `o` into `self`.
+    pub fn add(&mut self, o: &SourceStats) {
+        self.frames += o.frames;
+        self.kernel_received += o.kernel_received;
+        self.kernel_drops += o.kernel_drops;
+        self.kernel_freeze_q += o.kernel_freeze_q;
+        self.xdp_rx_dropped += o.xdp_rx_dropped;
+        self.xdp_rx_invalid += o.xdp_rx_invalid;
+        self.xdp_rx_ring_full += o.xdp_rx_ring_full;
+        self.xdp_fill_ring_empty += o.xdp_fill_ring_empty;
+    }
+}
+
+/// A live source: a [`Capture`] that never ends by itself.
+pub trait Live: Capture<Error = std::io::Error> + Send {
+    /// Sleeps until frames may be ready or `timeout_us` passes.
+    fn wait(&mut self, timeout_us: u32) -> std::io::Result<()>;
+    /// Counters so far (reads the kernel's).
+    fn stats(&mut self) -> std::io::Result<SourceStats>;
+    /// One line saying what the source is and the mode it obtained.
+    fn describe(&self) -> String;
 }
