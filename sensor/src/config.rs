@@ -1,4 +1,4 @@
-//! Replay options: the same names on the command line (`--tcp-idle-timeout`)
+//! Options of `wirelog replay` and `wirelog capture`: the same names on the command line (`--tcp-idle-timeout`)
 //! and in the TOML config (`tcp_idle_timeout`). The file is read first;
 //! flags given on the command line win. Every bad key or value is a
 //! one-line error naming it.
@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Deserialize;
 
-/// Options of `wirelog replay`, also accepted as keys of the config file.
+/// Options of `wirelog replay` and `capture`, also accepted as keys of the
+/// config file (the capture keys are ignored by replay).
 #[derive(Args, Debug, Default, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Options {
@@ -112,6 +113,40 @@ pub struct Options {
     /// Map flow tables with transparent huge pages [default: true].
     #[arg(long, value_name = "BOOL")]
     pub huge_pages: Option<bool>,
+    /// Capture: interface to capture on (the mirror port).
+    #[arg(long, short = 'i')]
+    pub interface: Option<String>,
+    /// Capture: `afxdp` or `afpacket` [default: afxdp].
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Capture: AF_XDP attach mode, `auto` (driver, else SKB), `skb` or `drv` [default: auto].
+    #[arg(long)]
+    pub xdp_mode: Option<String>,
+    /// Capture: AF_XDP bind mode, `auto` (zero-copy where offered), `copy` or `zero-copy` [default: auto].
+    #[arg(long)]
+    pub xdp_bind: Option<String>,
+    /// Capture: AF_XDP queues, one socket each [default: every receive queue].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub queues: Vec<u32>,
+    /// Capture: UMEM frames per AF_XDP socket, a power of two [default: the profile's, else 4096].
+    #[arg(long)]
+    pub xdp_frames: Option<u32>,
+    /// Capture: bytes per UMEM frame, 2048 or 4096 (frames above it are dropped and counted) [default: 4096].
+    #[arg(long)]
+    pub xdp_frame_size: Option<u32>,
+    /// Capture: AF_PACKET ring per worker, e.g. 16M [default: the profile's, else 16M].
+    #[arg(long)]
+    pub afpacket_ring: Option<String>,
+    /// Capture: `adaptive` (sleep when idle) or `busy` (spin on dedicated cores) [default: the profile's, else adaptive].
+    #[arg(long)]
+    pub poll: Option<String>,
+    /// Capture: stop after this many seconds (SIGINT/SIGTERM stop it too) [default: run until stopped].
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Capture: print a stats line on stderr every this many seconds; 0 is off [default: 0].
+    #[arg(long)]
+    pub stats_interval: Option<f64>,
     /// Do not print the summary on stderr at the end [default: false].
     #[arg(long, short = 'q', value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub quiet: Option<bool>,
@@ -144,15 +179,17 @@ impl Options {
         overlay!(self, over;
             opt: workers, memory, output, pace, profile, no_pin, sensor_name, dedup_window_us, key_vlan,
                  key_tunnel, outer_tunnel_flows, tcp_idle_timeout, udp_idle_timeout, icmp_idle_timeout,
-                 other_idle_timeout, tcp_close_timeout, active_timeout, huge_pages, quiet;
-            vec: records, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
+                 other_idle_timeout, tcp_close_timeout, active_timeout, huge_pages, quiet,
+                 interface, source, xdp_mode, xdp_bind, xdp_frames, xdp_frame_size, afpacket_ring, poll,
+                 duration, stats_interval;
+            vec: queues, records, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
                  include_proto, exclude_proto, include_vlan, exclude_vlan);
         self
     }
 }
 
-/// Parses a size such as `128M`, `1G`, `65536`, `512K`.
-pub fn parse_size(s: &str) -> Result<usize> {
+/// Parses a size such as `128M`, `1G`, `65536`, `512K` given to `--flag`.
+pub fn parse_size(flag: &str, s: &str) -> Result<usize> {
     let t = s.trim();
     let t = t
         .strip_suffix("iB")
@@ -166,9 +203,9 @@ pub fn parse_size(s: &str) -> Result<usize> {
     };
     let n: usize = num
         .parse()
-        .map_err(|_| anyhow::anyhow!("--memory: `{s}` is not a size (e.g. 128M, 1G)"))?;
+        .map_err(|_| anyhow::anyhow!("--{flag}: `{s}` is not a size (e.g. 128M, 1G)"))?;
     n.checked_mul(mult)
-        .ok_or_else(|| anyhow::anyhow!("--memory: `{s}` is too large"))
+        .ok_or_else(|| anyhow::anyhow!("--{flag}: `{s}` is too large"))
 }
 
 /// Parses a protocol name or number.
@@ -195,10 +232,10 @@ mod tests {
 
     #[test]
     fn sizes_and_protocols() {
-        assert_eq!(parse_size("128M").unwrap(), 128 << 20);
-        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
-        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
-        assert!(parse_size("lots")
+        assert_eq!(parse_size("memory", "128M").unwrap(), 128 << 20);
+        assert_eq!(parse_size("memory", "1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("memory", "2G").unwrap(), 2 << 30);
+        assert!(parse_size("memory", "lots")
             .unwrap_err()
             .to_string()
             .contains("--memory"));

@@ -5,7 +5,9 @@
 #![deny(unsafe_code)]
 
 mod config;
+mod live;
 mod output;
+mod pipeline;
 mod replay;
 
 use std::path::PathBuf;
@@ -33,6 +35,16 @@ enum Cmd {
     Replay {
         /// Capture file.
         file: PathBuf,
+        /// TOML config whose keys are the long option names with `_`.
+        #[arg(long, short = 'c')]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        opts: Box<Options>,
+    },
+    /// Captures live on an interface (a mirror port) with AF_XDP or
+    /// AF_PACKET until SIGINT/SIGTERM or --duration, then ends every flow:
+    /// `wirelog capture -i eth1 | jq`.
+    Capture {
         /// TOML config whose keys are the long option names with `_`.
         #[arg(long, short = 'c')]
         config: Option<PathBuf>,
@@ -74,27 +86,30 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        Cmd::Replay { file, config, opts } => {
-            let o = match config {
-                Some(c) => Options::from_file(&c)?.overlay(&opts),
-                None => *opts,
-            };
-            replay_cmd(file, o)
-        }
+        Cmd::Replay { file, config, opts } => replay_cmd(file, merged(config, *opts)?),
+        Cmd::Capture { config, opts } => capture_cmd(merged(config, *opts)?),
     }
 }
 
-fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {
-    let workers = o.workers.unwrap_or(1);
+fn merged(config: Option<PathBuf>, opts: Options) -> Result<Options> {
+    Ok(match config {
+        Some(c) => Options::from_file(&c)?.overlay(&opts),
+        None => opts,
+    })
+}
+
+/// What replay and capture resolve alike from the options.
+struct Common {
+    sensor: String,
+    setup: pipeline::Setup,
+    sink: Box<dyn std::io::Write + Send>,
+}
+
+fn common(o: &Options, workers: usize) -> Result<Common> {
     if workers == 0 || workers > 256 {
         bail!("--workers must be between 1 and 256, not {workers}");
     }
-    let memory = parse_size(o.memory.as_deref().unwrap_or("128M"))?;
-    let paced = match o.pace.as_deref().unwrap_or("max") {
-        "max" => false,
-        "recorded" => true,
-        other => bail!("--pace must be `max` or `recorded`, not `{other}`"),
-    };
+    let memory = parse_size("memory", o.memory.as_deref().unwrap_or("128M"))?;
     let mut emit_flows = o.records.is_empty();
     for r in &o.records {
         match r.as_str() {
@@ -146,26 +161,6 @@ fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {
             None => tuning::Profile::from_machine(),
         })
     };
-    let mut plan = replay::Plan {
-        path: file.display().to_string(),
-        workers,
-        memory,
-        worker: WorkerConfig {
-            flow: replay::flow_config(&o),
-            flows: 0,
-            huge_pages: o.huge_pages.unwrap_or(true),
-            sensor: sensor.clone(),
-            cid_seed: 0,
-            emit_flows,
-            batch: 64,
-        },
-        decode,
-        filter,
-        dedup_ns: o.dedup_window_us.unwrap_or(0) * 1000,
-        paced,
-        profile,
-    };
-    plan.size()?;
     let sink: Box<dyn std::io::Write + Send> = match o.output.as_deref().unwrap_or("-") {
         "-" => Box::new(std::io::stdout()),
         path => Box::new(
@@ -176,6 +171,197 @@ fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {
                 .with_context(|| format!("--output {path}"))?,
         ),
     };
+    Ok(Common {
+        setup: pipeline::Setup {
+            workers,
+            memory,
+            worker: WorkerConfig {
+                flow: replay::flow_config(o),
+                flows: 0,
+                huge_pages: o.huge_pages.unwrap_or(true),
+                sensor: sensor.clone(),
+                cid_seed: 0,
+                emit_flows,
+                batch: 64,
+            },
+            decode,
+            filter,
+            dedup_ns: o.dedup_window_us.unwrap_or(0) * 1000,
+            profile,
+        },
+        sensor,
+        sink,
+    })
+}
+
+fn capture_cmd(o: Options) -> Result<()> {
+    use dataplane::capture::afpacket::PacketConfig;
+    use dataplane::capture::xdp::{AttachMode, BindMode, XdpConfig};
+    let Some(ifname) = o.interface.clone() else {
+        bail!("--interface is required: the mirror port to capture on");
+    };
+    let xdp = match o.source.as_deref().unwrap_or("afxdp") {
+        "afxdp" | "af_xdp" | "xdp" => true,
+        "afpacket" | "af_packet" | "packet" => false,
+        other => bail!("--source must be `afxdp` or `afpacket`, not `{other}`"),
+    };
+    // Interface checks come first: a missing interface is the likeliest mistake.
+    dataplane::capture::iface::check_up(&ifname)?;
+    let queues = if !xdp {
+        Vec::new()
+    } else if o.queues.is_empty() {
+        (0..dataplane::capture::iface::rx_queues(&ifname)?).collect()
+    } else {
+        o.queues.clone()
+    };
+    let workers = o.workers.unwrap_or(if xdp { queues.len() } else { 1 });
+    let mut c = common(&o, workers)?;
+    let prof = c
+        .setup
+        .profile
+        .clone()
+        .unwrap_or_else(tuning::Profile::from_machine);
+    let poll = o
+        .poll
+        .clone()
+        .or(prof.poll.clone())
+        .unwrap_or_else(|| "adaptive".into());
+    let busy = match poll.as_str() {
+        "busy" => true,
+        "adaptive" => false,
+        other => bail!("--poll must be `adaptive` or `busy`, not `{other}`"),
+    };
+    let backend = if xdp {
+        let attach = match o.xdp_mode.as_deref().unwrap_or("auto") {
+            "auto" => AttachMode::Auto,
+            "skb" | "generic" => AttachMode::Skb,
+            "drv" | "driver" | "native" => AttachMode::Drv,
+            other => bail!("--xdp-mode must be `auto`, `skb` or `drv`, not `{other}`"),
+        };
+        let bind = match o.xdp_bind.as_deref().unwrap_or("auto") {
+            "auto" => BindMode::Auto,
+            "copy" => BindMode::Copy,
+            "zero-copy" | "zerocopy" => BindMode::ZeroCopy,
+            other => bail!("--xdp-bind must be `auto`, `copy` or `zero-copy`, not `{other}`"),
+        };
+        let frames = o.xdp_frames.or(prof.xdp_frames).unwrap_or(4096);
+        if !frames.is_power_of_two() || !(64..=1 << 20).contains(&frames) {
+            bail!("--xdp-frames must be a power of two between 64 and 1048576, not {frames}");
+        }
+        let frame_size = o.xdp_frame_size.unwrap_or(4096);
+        if frame_size != 2048 && frame_size != 4096 {
+            bail!("--xdp-frame-size must be 2048 or 4096, not {frame_size}");
+        }
+        let umem = frames as u64 * u64::from(frame_size) * queues.len() as u64;
+        let (free, page) = dataplane::capture::iface::hugetlb_free();
+        let huge = o.huge_pages.unwrap_or(true) && page > 0 && free >= umem;
+        if o.huge_pages.unwrap_or(true) && !huge {
+            eprintln!(
+                "wirelog: note: the UMEM ({} MiB) is mapped with 4 KiB pages: reserve huge pages (`sysctl vm.nr_hugepages={}`) to map it with 2 MiB pages",
+                umem >> 20,
+                umem.div_ceil(2 << 20) + 1
+            );
+        }
+        live::Backend::Xdp(XdpConfig {
+            ifname: ifname.clone(),
+            queue: 0,
+            frames,
+            frame_size,
+            attach,
+            bind,
+            huge,
+        })
+    } else {
+        let ring = parse_size(
+            "afpacket-ring",
+            o.afpacket_ring
+                .as_deref()
+                .or(prof.afpacket_ring.as_deref())
+                .unwrap_or("16M"),
+        )?;
+        let block = 1usize << 20;
+        if ring < 2 * block {
+            bail!("--afpacket-ring must be at least 2M, not {ring}");
+        }
+        live::Backend::Packet(PacketConfig {
+            ifname: ifname.clone(),
+            block_size: block as u32,
+            blocks: (ring / block) as u32,
+            block_timeout_ms: 10,
+            fanout: None,
+        })
+    };
+    let secs = |v: Option<f64>, flag: &str| -> Result<Option<std::time::Duration>> {
+        match v {
+            None => Ok(None),
+            Some(s) if s.is_finite() && s >= 0.0 => {
+                Ok((s > 0.0).then(|| std::time::Duration::from_secs_f64(s)))
+            }
+            Some(s) => bail!("--{flag} must be a number of seconds, not {s}"),
+        }
+    };
+    // The derived profile has fewer worker cores than workers when the
+    // machine is small: pinned workers would then queue behind each other
+    // and the kernel's packet work on one core. Let the scheduler place them.
+    if let Some(p) = &c.setup.profile {
+        if o.profile.is_none() && workers > p.worker_cores.len() {
+            eprintln!(
+                "wirelog: note: {workers} workers and {} worker core(s) here: threads are not pinned (a --profile pins them as it says)",
+                p.worker_cores.len()
+            );
+            c.setup.profile = None;
+        }
+    }
+    let mut plan = live::LivePlan {
+        iface: ifname,
+        backend,
+        queues,
+        s: c.setup,
+        busy,
+        duration: secs(o.duration, "duration")?,
+        stats_interval: secs(o.stats_interval, "stats-interval")?,
+        ring_slots: prof.steer_ring_slots.unwrap_or(4096).clamp(64, 1 << 16),
+    };
+    live::preflight(&plan)?;
+    plan.size()?;
+    dataplane::sys::stop_on_signals().context("installing the SIGINT/SIGTERM handler")?;
+    let was_promisc =
+        dataplane::capture::iface::flags(&plan.iface)? & libc::IFF_PROMISC as u32 != 0;
+    // AF_PACKET sockets hold their own membership; AF_XDP has none.
+    let _promisc = if xdp {
+        Some(dataplane::capture::iface::PromiscGuard::new(&plan.iface)?)
+    } else {
+        None
+    };
+    if !was_promisc {
+        eprintln!(
+            "wirelog: {}: promiscuous mode set for the capture (released at exit)",
+            plan.iface
+        );
+    }
+    let s = live::run(plan, c.sink)?;
+    if !o.quiet.unwrap_or(false) {
+        eprintln!("{}", live::summary_json(&s, &c.sensor));
+    }
+    Ok(())
+}
+
+fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {
+    let workers = o.workers.unwrap_or(1);
+    let c = common(&o, workers)?;
+    let paced = match o.pace.as_deref().unwrap_or("max") {
+        "max" => false,
+        "recorded" => true,
+        other => bail!("--pace must be `max` or `recorded`, not `{other}`"),
+    };
+    let sensor = c.sensor;
+    let sink = c.sink;
+    let mut plan = replay::Plan {
+        path: file.display().to_string(),
+        paced,
+        s: c.setup,
+    };
+    plan.size()?;
     let s = replay::run(plan, sink)?;
     if s.pcap.truncated_tail_bytes > 0 {
         eprintln!(

@@ -102,7 +102,7 @@ pub struct OutputStats {
 }
 
 /// Creates one lane per worker; returns the workers' ends and the lanes.
-pub fn lanes(n: usize, wait: bool) -> (Vec<BlockOut>, Vec<Arc<Lane>>) {
+fn lanes(n: usize, wait: bool) -> (Vec<BlockOut>, Vec<Arc<Lane>>) {
     let lanes: Vec<Arc<Lane>> = (0..n).map(|_| Arc::new(Lane::new())).collect();
     let outs = lanes
         .iter()
@@ -157,5 +157,51 @@ pub fn run(
     match first_err {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// The running output thread.
+pub struct Writer {
+    stats: Arc<OutputStats>,
+    handle: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts the output thread for `n` workers on `core`; returns the
+/// workers' ends. `wait`: workers wait for a free block (replay) instead
+/// of dropping the record (live).
+pub fn start(
+    n: usize,
+    wait: bool,
+    sink: Box<dyn Write + Send>,
+    core: Option<usize>,
+) -> std::io::Result<(Vec<BlockOut>, Writer)> {
+    let (outs, lanes) = lanes(n, wait);
+    let stats = Arc::new(OutputStats::default());
+    let st = stats.clone();
+    let handle = std::thread::Builder::new()
+        .name("wl-output".into())
+        .spawn(move || {
+            crate::pipeline::pin_to(core);
+            run(lanes, sink, st)
+        })?;
+    Ok((outs, Writer { stats, handle }))
+}
+
+impl Writer {
+    /// Waits for the output thread (after every lane finished); returns
+    /// the bytes written. A reader that went away (a closed pipe) is not
+    /// an error.
+    pub fn finish(self) -> anyhow::Result<u64> {
+        use anyhow::Context;
+        let r = self
+            .handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("output thread panicked"))?;
+        if let Err(e) = r {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                return Err(e).context("writing records");
+            }
+        }
+        Ok(self.stats.bytes.load(Ordering::Relaxed))
     }
 }

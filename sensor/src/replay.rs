@@ -8,85 +8,45 @@
 //! tick marker in every ring whenever packet time crosses a second, so each
 //! worker ends flows at the same stream positions as a single worker would.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use dataplane::capture::pcap::{PcapReader, PcapStats};
 use dataplane::capture::{Batch, Capture, Poll};
-use dataplane::decode::{
-    DecodeConfig, DecodeStats, Decoded, Decoder, Malformed, Outcome, PayloadBuf, PayloadRef,
-};
-use dataplane::dedup::Dedup;
-use dataplane::filter::Filter;
-use dataplane::flow::{FlowConfig, KeyConfig, BYTES_PER_FLOW};
+use dataplane::decode::{DecodeStats, Decoded, Malformed};
+use dataplane::flow::{FlowConfig, KeyConfig};
 use dataplane::spsc;
-use dataplane::steer::{worker_of, Toeplitz};
-use dataplane::worker::{Worker, WorkerConfig, WorkerStats};
+use dataplane::steer::Toeplitz;
+use dataplane::worker::{Worker, WorkerStats};
 
-use crate::output::{self, BlockOut, OutputStats, BLOCKS_PER_WORKER, BLOCK_BYTES};
+use crate::output::{self, BlockOut};
+use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
 
-/// Frames per batch.
-const BATCH: usize = 64;
 /// Dispatcher ring slots per worker.
 const RING_SLOTS: usize = 1024;
-/// Payload bytes a ring slot carries.
-const SLOT_DATA: usize = 2048;
 
 /// Everything replay needs, resolved from the options.
 pub struct Plan {
     /// Capture file.
     pub path: String,
-    /// Workers.
-    pub workers: usize,
-    /// Budget in bytes.
-    pub memory: usize,
-    /// Worker settings (flows per worker filled in by [`Plan::size`]).
-    pub worker: WorkerConfig,
-    /// Decoder settings.
-    pub decode: DecodeConfig,
-    /// Filter.
-    pub filter: Filter,
-    /// Duplicate window, ns.
-    pub dedup_ns: u64,
     /// Replay at the recorded pace.
     pub paced: bool,
-    /// Core pinning.
-    pub profile: Option<tuning::Profile>,
+    /// Workers, budget and thread settings.
+    pub s: Setup,
 }
 
 impl Plan {
-    /// Fixed memory besides the flow tables.
-    fn fixed_bytes(&self) -> usize {
-        let out = self.workers * BLOCKS_PER_WORKER * BLOCK_BYTES;
-        let frag = dataplane::decode::frag::FragTable::memory_bytes(
-            self.decode.frag_slots,
-            self.decode.frag_max_bytes,
-        );
-        let rings = if self.workers > 1 {
-            self.workers * RING_SLOTS * std::mem::size_of::<Slot>()
+    /// Sizes the flow tables from the budget.
+    pub fn size(&mut self) -> Result<()> {
+        let n = self.s.workers;
+        let rings = if n > 1 {
+            n * RING_SLOTS * std::mem::size_of::<Slot>()
         } else {
             0
         };
-        // Binary, stacks, steering table and small tables.
-        let base = 8 << 20;
-        out + frag + rings + base
-    }
-
-    /// Sizes the flow tables from the budget.
-    pub fn size(&mut self) -> Result<()> {
-        let fixed = self.fixed_bytes();
-        let min = fixed + self.workers * 16 * BYTES_PER_FLOW;
-        if self.memory < min {
-            bail!(
-                "--memory {} MiB is too small for {} worker(s): at least {} MiB is needed",
-                self.memory >> 20,
-                self.workers,
-                min.div_ceil(1 << 20)
-            );
-        }
-        self.worker.flows = (self.memory - fixed) / BYTES_PER_FLOW / self.workers;
-        Ok(())
+        // Binary, stacks, steering table and small tables: 8 MiB.
+        let fixed = self.s.output_bytes() + self.s.frag_bytes() + rings + (8 << 20);
+        self.s.size_flows(fixed, &format!("{n} worker(s)"))
     }
 }
 
@@ -112,127 +72,32 @@ pub struct Summary {
     pub flows_per_worker: usize,
 }
 
-/// The capture side of one thread: decoder, duplicate filter, filter.
-struct Front {
-    dec: Decoder,
-    dedup: Dedup,
-    filter: Filter,
-    filtered: u64,
-    paced: Option<(u64, Instant)>,
-    pace: bool,
-}
-
-impl Front {
-    fn new(plan: &Plan) -> Result<Self> {
-        Ok(Self {
-            dec: Decoder::new(plan.decode.clone()).context("reassembly table")?,
-            dedup: Dedup::new(plan.dedup_ns),
-            filter: plan.filter.clone(),
-            filtered: 0,
-            paced: None,
-            pace: plan.paced,
-        })
-    }
-
-    /// Reads the next batch and decodes it into `out`; counts frames.
-    fn next(
-        &mut self,
-        r: &mut PcapReader,
-        batch: &mut Batch,
-        out: &mut Vec<Decoded>,
-        frames: &mut u64,
-    ) -> Result<Poll> {
-        let p = r.next_batch(batch).context("reading the capture")?;
-        *frames += batch.len() as u64;
-        self.decode_batch(r, batch, out);
-        Ok(p)
-    }
-
-    /// Decodes a batch into `out` (tracked packets, outer tunnel packets first).
-    fn decode_batch(&mut self, r: &PcapReader, batch: &Batch, out: &mut Vec<Decoded>) {
-        out.clear();
-        for f in batch.frames() {
-            let bytes = r.frame(f);
-            if self.pace {
-                self.wait_for(f.ts_ns);
-            }
-            if self.dedup.is_duplicate(bytes, f.ts_ns) {
-                continue;
-            }
-            let mut d = Decoded::EMPTY;
-            let r = self.dec.decode(bytes, f.link, f.ts_ns, &mut d);
-            for o in self.dec.outers() {
-                if self.filter.pass(o) {
-                    out.push(*o);
-                }
-            }
-            if r != Outcome::Packet {
-                continue;
-            }
-            if self.filter.pass(&d) {
-                out.push(d);
-            } else {
-                self.filtered += 1;
-            }
-        }
-    }
-
-    fn wait_for(&mut self, ts: u64) {
-        let (t0, w0) = *self.paced.get_or_insert((ts, Instant::now()));
-        let due = Duration::from_nanos(ts.saturating_sub(t0));
-        let el = w0.elapsed();
-        if due > el + Duration::from_micros(200) {
-            std::thread::sleep(due - el);
-        }
-    }
-}
-
-/// A dispatcher ring slot: a decoded packet and its payload, or a tick.
-#[derive(Clone, Copy)]
-struct Slot {
-    tick: u64,
-    dec: Decoded,
-    len: u16,
-    data: [u8; SLOT_DATA],
-}
-
-fn pin(profile: &Option<tuning::Profile>, core: impl Fn(&tuning::Profile) -> usize) {
-    if let Some(p) = profile {
-        let id = core(p);
-        if !core_affinity::set_for_current(core_affinity::CoreId { id }) {
-            eprintln!("wirelog: warning: could not pin a thread to core {id}");
-        }
-    }
+/// Reads the next batch and decodes it into `out`; counts frames.
+fn next(
+    front: &mut Front,
+    r: &mut PcapReader,
+    batch: &mut Batch,
+    out: &mut Vec<Decoded>,
+    frames: &mut u64,
+) -> Result<Poll> {
+    let p = r.next_batch(batch).context("reading the capture")?;
+    *frames += batch.len() as u64;
+    front.decode_batch(r, batch, out);
+    Ok(p)
 }
 
 /// Runs a replay, writing records to `sink`.
 pub fn run(plan: Plan, sink: Box<dyn std::io::Write + Send>) -> Result<Summary> {
     let start = Instant::now();
     let mut reader = PcapReader::open(&plan.path)?;
-    let (outs, lanes) = output::lanes(plan.workers, true);
-    let ostats = Arc::new(OutputStats::default());
-    let ost = ostats.clone();
-    let oprof = plan.profile.clone();
-    let writer = std::thread::Builder::new()
-        .name("wl-output".into())
-        .spawn(move || {
-            pin(&oprof, |p| p.control_core);
-            output::run(lanes, sink, ost)
-        })?;
-    let flows_per_worker = plan.worker.flows;
-    let (workers, front, frames) = if plan.workers == 1 {
+    let (outs, writer) = output::start(plan.s.workers, true, sink, plan.s.control_core())?;
+    let flows_per_worker = plan.s.worker.flows;
+    let (workers, front, frames) = if plan.s.workers == 1 {
         single(&plan, &mut reader, outs)?
     } else {
         dispatched(&plan, &mut reader, outs)?
     };
-    let wres = writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("output thread panicked"))?;
-    if let Err(e) = wres {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e).context("writing records");
-        }
-    }
+    let out_bytes = writer.finish()?;
     Ok(Summary {
         workers,
         decode: front.dec.stats,
@@ -241,7 +106,7 @@ pub fn run(plan: Plan, sink: Box<dyn std::io::Write + Send>) -> Result<Summary> 
         duplicates: front.dedup.dropped,
         frames,
         elapsed: start.elapsed(),
-        out_bytes: ostats.bytes.load(std::sync::atomic::Ordering::Relaxed),
+        out_bytes,
         flows_per_worker,
     })
 }
@@ -250,18 +115,17 @@ type Ran = (Vec<WorkerStats>, Front, u64);
 
 fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Result<Ran> {
     let mut out = outs.pop().context("no output lane")?;
-    let prof = plan.profile.clone();
+    let core = plan.s.worker_core(0);
     std::thread::scope(|s| -> Result<Ran> {
         let h = s.spawn(move || -> Result<Ran> {
-            pin(&prof, |p| p.worker_core(0));
-            let mut front = Front::new(plan)?;
-            let mut worker = Worker::new(plan.worker.clone()).context("flow table")?;
+            pin_to(core);
+            let mut front = plan.s.front(plan.paced)?;
+            let mut worker = Worker::new(plan.s.worker.clone()).context("flow table")?;
             let mut batch = Batch::with_capacity(BATCH);
-            let mut decoded =
-                Vec::with_capacity(BATCH * (1 + dataplane::decode::MAX_TUNNEL_DEPTH as usize));
+            let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
             let mut frames = 0u64;
             loop {
-                let p = front.next(reader, &mut batch, &mut decoded, &mut frames)?;
+                let p = next(&mut front, reader, &mut batch, &mut decoded, &mut frames)?;
                 worker.process(&decoded, &mut out);
                 front.dec.end_batch();
                 if p == Poll::End {
@@ -278,25 +142,19 @@ fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Resu
 }
 
 fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Result<Ran> {
-    let n = plan.workers;
+    let n = plan.s.workers;
     let mut producers = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
-    let empty = Slot {
-        tick: 0,
-        dec: Decoded::EMPTY,
-        len: 0,
-        data: [0; SLOT_DATA],
-    };
     for (i, mut out) in outs.into_iter().enumerate() {
-        let (p, mut c) = spsc::ring(RING_SLOTS, || empty);
+        let (p, mut c) = spsc::ring(RING_SLOTS, || Slot::EMPTY);
         producers.push(p);
-        let cfg = plan.worker.clone();
-        let prof = plan.profile.clone();
+        let cfg = plan.s.worker.clone();
+        let core = plan.s.worker_core(i);
         handles.push(
             std::thread::Builder::new()
                 .name(format!("wl-worker-{i}"))
                 .spawn(move || -> Result<WorkerStats> {
-                    pin(&prof, |p| p.worker_core(i));
+                    pin_to(core);
                     let mut worker = Worker::new(cfg).context("flow table")?;
                     let mut pkts: Vec<Decoded> = Vec::with_capacity(BATCH);
                     // Tick markers and where they fell among the packets.
@@ -304,19 +162,7 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
                     loop {
                         pkts.clear();
                         ticks.clear();
-                        let got = c.pop_with(BATCH, |s| {
-                            if s.tick != 0 {
-                                ticks.push((pkts.len(), s.tick));
-                            } else {
-                                let mut d = s.dec;
-                                d.payload = PayloadRef {
-                                    buf: PayloadBuf::Frame,
-                                    off: 0,
-                                    len: u32::from(s.len),
-                                };
-                                pkts.push(d);
-                            }
-                        });
+                        let got = pop_into(&mut c, BATCH, &mut pkts, &mut ticks);
                         if got == 0 {
                             if c.finished() {
                                 break;
@@ -338,16 +184,15 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
                 })?,
         );
     }
-    pin(&plan.profile, |p| p.control_core);
-    let mut front = Front::new(plan)?;
+    pin_to(plan.s.control_core());
+    let mut front = plan.s.front(plan.paced)?;
     let toeplitz = Toeplitz::default();
     let mut batch = Batch::with_capacity(BATCH);
-    let mut decoded =
-        Vec::with_capacity(BATCH * (1 + dataplane::decode::MAX_TUNNEL_DEPTH as usize));
+    let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
     let mut frames = 0u64;
     let mut last_tick = 0u64;
     loop {
-        let p = front.next(reader, &mut batch, &mut decoded, &mut frames)?;
+        let p = next(&mut front, reader, &mut batch, &mut decoded, &mut frames)?;
         for d in &decoded {
             let tick = d.ts_ns / 1_000_000_000;
             if tick > last_tick {
@@ -358,25 +203,9 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
                     }
                 }
             }
-            // ICMP requests and replies steer alike: hash the mapped "ports".
-            let (sp, dp) = if d.proto == 1 || d.proto == 58 {
-                let (t, c, _) =
-                    dataplane::community_id::icmp_ports(d.v6, d.sport as u8, d.dport as u8);
-                (t, c)
-            } else {
-                (d.sport, d.dport)
-            };
-            let h = toeplitz.hash_tuple(&d.src, &d.dst, d.v6, sp, dp);
-            let w = worker_of(h, n);
-            let frame = &[][..];
-            let payload = front.dec.payload(frame, &d.payload);
-            let len = payload.len().min(SLOT_DATA);
-            while !producers[w].push_with(|s| {
-                s.tick = 0;
-                s.dec = *d;
-                s.len = len as u16;
-                s.data[..len].copy_from_slice(&payload[..len]);
-            }) {
+            let w = owner(&toeplitz, d, n);
+            let payload = front.dec.payload(&[], &d.payload);
+            while !producers[w].push_with(|s| s.set(d, payload)) {
                 std::thread::sleep(Duration::from_micros(20));
             }
         }

@@ -7,6 +7,10 @@
 //! name = "two-cores"
 //! control_core = 0
 //! worker_cores = [1]
+//! poll = "adaptive"          # optional: or "busy" for dedicated cores
+//! xdp_frames = 4096          # optional: UMEM frames (and ring slots) per AF_XDP socket
+//! afpacket_ring = "16M"      # optional: AF_PACKET ring per worker
+//! steer_ring_slots = 2048    # optional: slots per capture-to-worker ring
 //! ```
 //!
 //! Without one, [`Profile::from_machine`] derives a default: the control
@@ -27,6 +31,19 @@ pub struct Profile {
     pub control_core: usize,
     /// Cores of the workers, in worker order.
     pub worker_cores: Vec<usize>,
+    /// Capture polling: `adaptive` (sleep when idle; right where workers
+    /// share cores with the kernel's packet work) or `busy` (dedicated cores).
+    #[serde(default)]
+    pub poll: Option<String>,
+    /// UMEM frames per AF_XDP socket (also its fill and RX ring sizes).
+    #[serde(default)]
+    pub xdp_frames: Option<u32>,
+    /// AF_PACKET ring bytes per worker, e.g. "16M".
+    #[serde(default)]
+    pub afpacket_ring: Option<String>,
+    /// Slots of each ring that carries packets between capture and workers.
+    #[serde(default)]
+    pub steer_ring_slots: Option<usize>,
 }
 
 fn default_name() -> String {
@@ -67,6 +84,10 @@ impl Profile {
             name: format!("default-{cpus}cpu"),
             control_core: 0,
             worker_cores,
+            poll: None,
+            xdp_frames: None,
+            afpacket_ring: None,
+            steer_ring_slots: None,
         }
     }
 

@@ -1,0 +1,719 @@
+//! `wirelog capture`: live capture on an interface with AF_XDP (one socket
+//! per queue) or AF_PACKET (a TPACKET_V3 ring per worker in a fanout group).
+//!
+//! Threads ("lanes"): with as many capture sources as workers, each worker
+//! polls its own source, pinned to its core ("fused"); packets whose flow
+//! belongs to another worker are copied into that worker's SPSC ring. That
+//! is every packet whose owner by the symmetric Toeplitz hash differs for
+//! AF_XDP (a NIC's RSS key need not be symmetric), and only tunnelled
+//! packets for AF_PACKET (the kernel's fanout hash is symmetric on the outer
+//! headers; tunnels are steered on the inner tuple). With fewer sources
+//! than workers (a single-queue NIC, veth), the capture lanes are
+//! dispatchers on the control core that steer every packet into the
+//! workers' rings. A full ring drops the packet and counts it: capture
+//! never blocks.
+//!
+//! Polling is adaptive by default: after a few empty polls a lane sleeps in
+//! ppoll(2) on its socket (or briefly, for a worker fed by rings) with a
+//! back-off, so a quiet sensor uses almost no CPU. Busy polling never
+//! sleeps, for dedicated cores. Workers end idle flows on the wall clock.
+//! SIGINT or SIGTERM (or `--duration`) stop the capture: lanes take what
+//! the kernel already holds, drain their rings, end every open flow as a
+//! record and flush the output.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use dataplane::capture::afpacket::{PacketConfig, PacketSource};
+use dataplane::capture::iface;
+use dataplane::capture::xdp::{XdpConfig, XdpSource};
+use dataplane::capture::{Batch, Live, SourceStats};
+use dataplane::decode::{DecodeStats, Decoded, Malformed, TunnelKind};
+use dataplane::spsc::{self, Consumer, Producer};
+use dataplane::steer::Toeplitz;
+use dataplane::sys::{thread_cpu_ns, STOP};
+use dataplane::worker::{Worker, WorkerStats};
+use serde_json::json;
+
+use crate::output::{self, BlockOut};
+use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
+
+/// Empty polls before an adaptive lane starts sleeping.
+const SPIN_POLLS: u32 = 16;
+/// Longest sleep of an adaptive lane with a socket (ppoll wakes it early).
+const MAX_WAIT_US: u32 = 1000;
+/// Longest sleep of a lane that also reads rings (nothing wakes it early).
+const MAX_RING_WAIT_US: u32 = 200;
+/// How often lanes advance the flow clock and publish counters.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The capture backend and its settings.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// AF_XDP; `queue` of the template is replaced per socket.
+    Xdp(XdpConfig),
+    /// AF_PACKET; the fanout group is set when there are several workers.
+    Packet(PacketConfig),
+}
+
+/// Everything a live capture needs, resolved from the options.
+pub struct LivePlan {
+    /// Interface.
+    pub iface: String,
+    /// Backend.
+    pub backend: Backend,
+    /// AF_XDP queues (one socket each).
+    pub queues: Vec<u32>,
+    /// Workers, budget and thread settings.
+    pub s: Setup,
+    /// Busy polling (never sleep).
+    pub busy: bool,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Print a stats line on stderr this often.
+    pub stats_interval: Option<Duration>,
+    /// Slots of each steering ring.
+    pub ring_slots: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// Every packet stays with this lane's worker.
+    Local,
+    /// The source's own steering is symmetric; tunnels go by inner tuple.
+    LocalUnlessTunnel,
+    /// Every packet goes by the symmetric hash.
+    Hash,
+}
+
+impl LivePlan {
+    fn captures(&self) -> usize {
+        match self.backend {
+            Backend::Xdp(_) => self.queues.len(),
+            Backend::Packet(_) => self.s.workers,
+        }
+    }
+
+    fn fused(&self) -> bool {
+        self.captures() == self.s.workers
+    }
+
+    fn rings(&self) -> usize {
+        if self.fused() {
+            self.s.workers * (self.s.workers - 1)
+        } else {
+            self.captures() * self.s.workers
+        }
+    }
+
+    fn source_bytes(&self) -> usize {
+        match &self.backend {
+            Backend::Xdp(x) => x.umem_bytes(),
+            Backend::Packet(p) => p.ring_bytes(),
+        }
+    }
+
+    /// Sizes the flow tables from the budget.
+    pub fn size(&mut self) -> Result<()> {
+        let rings = self.rings() * self.ring_slots * std::mem::size_of::<Slot>();
+        let sources = self.captures() * self.source_bytes();
+        let fixed = self.s.output_bytes()
+            + self.captures() * self.s.frag_bytes()
+            + rings
+            + sources
+            + (8 << 20);
+        let what = format!(
+            "{} worker(s) and {} capture socket(s) of {} MiB",
+            self.s.workers,
+            self.captures(),
+            self.source_bytes() >> 20
+        );
+        self.s.size_flows(fixed, &what)
+    }
+}
+
+/// Counters a lane publishes while it runs (read by the stats line).
+#[derive(Default)]
+struct Published {
+    frames: AtomicU64,
+    source_drops: AtomicU64,
+    ring_drops: AtomicU64,
+    packets: AtomicU64,
+    records: AtomicU64,
+    records_dropped: AtomicU64,
+}
+
+/// What a lane reports when it ends.
+#[derive(Default)]
+struct LaneEnd {
+    worker: Option<WorkerStats>,
+    source: Option<SourceStats>,
+    decode: Option<DecodeStats>,
+    filtered: u64,
+    duplicates: u64,
+    ring_drops: u64,
+    polls: u64,
+    busy_polls: u64,
+    cpu_ns: u64,
+}
+
+/// One thread: a source (maybe), a worker (maybe), the rings between them.
+struct Lane<S> {
+    src: Option<(S, Front)>,
+    me: Option<usize>,
+    worker: Option<(Worker, BlockOut)>,
+    to: Vec<Option<Producer<Slot>>>,
+    from: Vec<Consumer<Slot>>,
+    policy: Policy,
+    n: usize,
+    busy: bool,
+    core: Option<usize>,
+    pubs: Arc<Published>,
+}
+
+fn wall_ns() -> u64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    d.as_secs() * 1_000_000_000 + u64::from(d.subsec_nanos())
+}
+
+impl<S: Live> Lane<S> {
+    fn run(self) -> Result<LaneEnd> {
+        let Lane {
+            mut src,
+            me,
+            mut worker,
+            mut to,
+            mut from,
+            policy,
+            n,
+            busy,
+            core,
+            pubs,
+        } = self;
+        pin_to(core);
+        let toeplitz = Toeplitz::default();
+        let mut batch = Batch::with_capacity(BATCH);
+        let mut decoded: Vec<Decoded> = Vec::with_capacity(DECODED_PER_BATCH);
+        let mut local: Vec<Decoded> = Vec::with_capacity(DECODED_PER_BATCH);
+        let mut pkts: Vec<Decoded> = Vec::with_capacity(BATCH);
+        let mut ticks: Vec<(usize, u64)> = Vec::with_capacity(BATCH);
+        let mut end = LaneEnd::default();
+        let max_wait = if from.is_empty() {
+            MAX_WAIT_US
+        } else {
+            MAX_RING_WAIT_US
+        };
+        let mut idle = 0u32;
+        let mut next_tick = Instant::now() + TICK;
+        loop {
+            let stopping = STOP.load(Ordering::Relaxed);
+            let mut work = 0usize;
+            if let Some((s, front)) = &mut src {
+                s.next_batch(&mut batch).context("capture")?;
+                end.polls += 1;
+                if !batch.is_empty() {
+                    end.busy_polls += 1;
+                    work += batch.len();
+                    front.decode_batch(s, &batch, &mut decoded);
+                    let mine: &[Decoded] = if policy == Policy::Local {
+                        &decoded
+                    } else {
+                        local.clear();
+                        for d in &decoded {
+                            let w = match policy {
+                                Policy::LocalUnlessTunnel if d.tunnel == TunnelKind::None => {
+                                    me.unwrap_or(0)
+                                }
+                                _ => owner(&toeplitz, d, n),
+                            };
+                            if Some(w) == me {
+                                local.push(*d);
+                            } else if let Some(p) = to[w].as_mut() {
+                                let payload = front.dec.payload(&[], &d.payload);
+                                if !p.push_with(|slot| slot.set(d, payload)) {
+                                    end.ring_drops += 1;
+                                }
+                            }
+                        }
+                        &local
+                    };
+                    if let Some((w, out)) = &mut worker {
+                        w.process(mine, out);
+                    }
+                    front.dec.end_batch();
+                }
+            }
+            if let Some((w, out)) = &mut worker {
+                for c in from.iter_mut() {
+                    pkts.clear();
+                    ticks.clear();
+                    let got = pop_into(c, BATCH, &mut pkts, &mut ticks);
+                    if got > 0 {
+                        work += got;
+                        w.process(&pkts, out);
+                    }
+                }
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                next_tick = now + TICK;
+                if let Some((w, out)) = &mut worker {
+                    w.advance_clock(wall_ns(), out);
+                }
+                publish(&pubs, &mut src, &worker, end.ring_drops);
+            }
+            if work > 0 {
+                idle = 0;
+                continue;
+            }
+            // Nothing came: when stopping, what the kernel held is now ours.
+            if stopping {
+                break;
+            }
+            idle += 1;
+            if idle == 1 {
+                // Records of a quiet moment leave now, not when a block fills.
+                if let Some((_, out)) = &mut worker {
+                    dataplane::record::RecordOut::flush(out);
+                }
+            }
+            if busy {
+                std::hint::spin_loop();
+            } else if idle > SPIN_POLLS {
+                let us = (10u32 << (idle - SPIN_POLLS).min(7)).min(max_wait);
+                match &mut src {
+                    Some((s, _)) => s.wait(us).context("capture")?,
+                    None => std::thread::sleep(Duration::from_micros(u64::from(us))),
+                }
+            }
+        }
+        if let Some((s, front)) = &mut src {
+            end.source = Some(s.stats().context("capture counters")?);
+            end.decode = Some(front.dec.stats);
+            end.filtered = front.filtered;
+            end.duplicates = front.dedup.dropped;
+        }
+        // Closing our rings lets the other workers finish.
+        to.clear();
+        if let Some((mut w, mut out)) = worker.take() {
+            loop {
+                let mut got = 0;
+                for c in from.iter_mut() {
+                    pkts.clear();
+                    ticks.clear();
+                    let k = pop_into(c, BATCH, &mut pkts, &mut ticks);
+                    if k > 0 {
+                        got += k;
+                        w.process(&pkts, &mut out);
+                    }
+                }
+                if got == 0 {
+                    if from.iter().all(|c| c.finished()) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_micros(20));
+                }
+            }
+            w.flush_all(&mut out);
+            out.finish();
+            end.worker = Some(w.stats());
+        }
+        publish(&pubs, &mut src, &None, end.ring_drops);
+        end.cpu_ns = thread_cpu_ns();
+        Ok(end)
+    }
+}
+
+fn publish<S: Live>(
+    p: &Published,
+    src: &mut Option<(S, Front)>,
+    worker: &Option<(Worker, BlockOut)>,
+    ring_drops: u64,
+) {
+    if let Some((s, _)) = src {
+        if let Ok(st) = s.stats() {
+            p.frames.store(st.frames, Ordering::Relaxed);
+            p.source_drops.store(st.drops(), Ordering::Relaxed);
+        }
+    }
+    p.ring_drops.store(ring_drops, Ordering::Relaxed);
+    if let Some((w, _)) = worker {
+        let s = w.stats();
+        p.packets.store(s.packets, Ordering::Relaxed);
+        p.records.store(s.records, Ordering::Relaxed);
+        p.records_dropped
+            .store(s.records_dropped, Ordering::Relaxed);
+    }
+}
+
+/// Results of a live capture.
+pub struct LiveSummary {
+    lanes: Vec<LaneEnd>,
+    sources: Vec<String>,
+    elapsed: Duration,
+    out_bytes: u64,
+    flows_per_worker: usize,
+    backend: &'static str,
+    iface: String,
+    /// Frames the interface dropped during the capture (/proc/net/dev).
+    if_drops: u64,
+}
+
+impl LiveSummary {
+    /// Frames lost at any stage (interface, kernel/XDP, rings, output).
+    pub fn drops(&self) -> u64 {
+        self.if_drops
+            + self
+                .lanes
+                .iter()
+                .map(|l| {
+                    l.source.map_or(0, |s| s.drops())
+                        + l.ring_drops
+                        + l.worker.map_or(0, |w| w.records_dropped)
+                })
+                .sum::<u64>()
+    }
+}
+
+/// Opens the sources, runs the capture until stopped, returns the summary.
+pub fn run(plan: LivePlan, sink: Box<dyn std::io::Write + Send>) -> Result<LiveSummary> {
+    match plan.backend.clone() {
+        Backend::Xdp(x) => {
+            let mut sources = Vec::with_capacity(plan.queues.len());
+            for &q in &plan.queues {
+                let cfg = XdpConfig {
+                    queue: q,
+                    ..x.clone()
+                };
+                sources.push(
+                    XdpSource::open(&cfg, BATCH)
+                        .with_context(|| format!("{} queue {q}", plan.iface))?,
+                );
+            }
+            run_with(plan, sources, "afxdp", sink)
+        }
+        Backend::Packet(p) => {
+            let fanout = (plan.s.workers > 1).then(|| (std::process::id() & 0xffff) as u16);
+            let mut sources = Vec::with_capacity(plan.s.workers);
+            for _ in 0..plan.s.workers {
+                let cfg = PacketConfig {
+                    fanout,
+                    ..p.clone()
+                };
+                sources.push(PacketSource::open(&cfg).with_context(|| plan.iface.clone())?);
+            }
+            run_with(plan, sources, "afpacket", sink)
+        }
+    }
+}
+
+fn run_with<S: Live + 'static>(
+    plan: LivePlan,
+    sources: Vec<S>,
+    backend: &'static str,
+    sink: Box<dyn std::io::Write + Send>,
+) -> Result<LiveSummary> {
+    let start = Instant::now();
+    let n = plan.s.workers;
+    let k = sources.len();
+    let fused = plan.fused();
+    let descriptions: Vec<String> = sources.iter().map(|s| s.describe()).collect();
+    for d in &descriptions {
+        eprintln!("wirelog: {}: {d}", plan.iface);
+    }
+    eprintln!(
+        "wirelog: {} worker(s), {} flows each, {} polling, {}",
+        n,
+        plan.s.worker.flows,
+        if plan.busy { "busy" } else { "adaptive" },
+        if fused {
+            "each worker polls its own socket".to_string()
+        } else {
+            format!("{k} dispatcher(s) steer into the workers' rings")
+        }
+    );
+
+    let (outs, writer) = output::start(n, false, sink, plan.s.control_core())?;
+
+    // Rings: producer[c][w] from capture lane c to worker w.
+    let mut to: Vec<Vec<Option<Producer<Slot>>>> =
+        (0..k).map(|_| (0..n).map(|_| None).collect()).collect();
+    let mut from: Vec<Vec<Consumer<Slot>>> = (0..n).map(|_| Vec::new()).collect();
+    for (c, row) in to.iter_mut().enumerate() {
+        for (w, cell) in row.iter_mut().enumerate() {
+            if fused && c == w {
+                continue;
+            }
+            if fused && n == 1 {
+                continue;
+            }
+            let (p, cons) = spsc::ring(plan.ring_slots, || Slot::EMPTY);
+            *cell = Some(p);
+            from[w].push(cons);
+        }
+    }
+    let policy = match (&plan.backend, fused) {
+        (_, true) if n == 1 => Policy::Local,
+        (Backend::Packet(_), true) => Policy::LocalUnlessTunnel,
+        _ => Policy::Hash,
+    };
+
+    let mut lanes: Vec<Lane<S>> = Vec::new();
+    let mut outs = outs.into_iter();
+    let mut tos = to.into_iter();
+    let mut froms = from.into_iter();
+    let mut srcs = sources.into_iter();
+    let front = || plan.s.front(false);
+    if fused {
+        for i in 0..n {
+            lanes.push(Lane {
+                src: Some((srcs.next().expect("one source per worker"), front()?)),
+                me: Some(i),
+                worker: Some((
+                    Worker::new(plan.s.worker.clone()).context("flow table")?,
+                    outs.next().expect("one lane per worker"),
+                )),
+                to: tos.next().expect("row per source"),
+                from: froms.next().expect("row per worker"),
+                policy,
+                n,
+                busy: plan.busy,
+                core: plan.s.worker_core(i),
+                pubs: Arc::default(),
+            });
+        }
+    } else {
+        for s in srcs.by_ref() {
+            lanes.push(Lane {
+                src: Some((s, front()?)),
+                me: None,
+                worker: None,
+                to: tos.next().expect("row per source"),
+                from: Vec::new(),
+                policy,
+                n,
+                busy: plan.busy,
+                core: plan.s.control_core(),
+                pubs: Arc::default(),
+            });
+        }
+        for i in 0..n {
+            lanes.push(Lane {
+                src: None,
+                me: Some(i),
+                worker: Some((
+                    Worker::new(plan.s.worker.clone()).context("flow table")?,
+                    outs.next().expect("one lane per worker"),
+                )),
+                to: Vec::new(),
+                from: froms.next().expect("row per worker"),
+                policy,
+                n,
+                busy: plan.busy,
+                core: plan.s.worker_core(i),
+                pubs: Arc::default(),
+            });
+        }
+    }
+    let pubs: Vec<Arc<Published>> = lanes.iter().map(|l| l.pubs.clone()).collect();
+    let mut handles = Vec::with_capacity(lanes.len());
+    for (i, lane) in lanes.into_iter().enumerate() {
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("wl-lane-{i}"))
+                .spawn(move || lane.run())?,
+        );
+    }
+
+    let if_drops0 = iface::rx_drops(&plan.iface);
+    let deadline = plan.duration.map(|d| start + d);
+    let mut next_stats = plan.stats_interval.map(|i| start + i);
+    while !STOP.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            STOP.store(true, Ordering::SeqCst);
+        }
+        if handles.iter().any(|h| h.is_finished()) {
+            // A lane failed: stop the others and report its error below.
+            STOP.store(true, Ordering::SeqCst);
+        }
+        if let (Some(at), Some(every)) = (next_stats, plan.stats_interval) {
+            if now >= at {
+                next_stats = Some(at + every);
+                eprintln!("{}", progress_json(&pubs, start.elapsed()));
+            }
+        }
+    }
+    let mut ends = Vec::with_capacity(handles.len());
+    let mut first_err = None;
+    for h in handles {
+        match h.join() {
+            Ok(Ok(e)) => ends.push(e),
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(_) => {
+                first_err.get_or_insert(anyhow::anyhow!("a capture thread panicked"));
+            }
+        }
+    }
+    let if_drops = match (if_drops0, iface::rx_drops(&plan.iface)) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => 0,
+    };
+    let out_bytes = writer.finish();
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    let out_bytes = out_bytes?;
+    Ok(LiveSummary {
+        lanes: ends,
+        sources: descriptions,
+        elapsed: start.elapsed(),
+        out_bytes,
+        flows_per_worker: plan.s.worker.flows,
+        backend,
+        iface: plan.iface,
+        if_drops,
+    })
+}
+
+fn progress_json(pubs: &[Arc<Published>], elapsed: Duration) -> String {
+    let sum = |f: fn(&Published) -> &AtomicU64| -> u64 {
+        pubs.iter().map(|p| f(p).load(Ordering::Relaxed)).sum()
+    };
+    json!({
+        "type": "stats",
+        "elapsed_s": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        "frames": sum(|p| &p.frames),
+        "packets": sum(|p| &p.packets),
+        "records": sum(|p| &p.records),
+        "drops": {
+            "source": sum(|p| &p.source_drops),
+            "rings": sum(|p| &p.ring_drops),
+            "output": sum(|p| &p.records_dropped),
+        },
+    })
+    .to_string()
+}
+
+/// The summary as a JSON line (the final `stats` record of a capture).
+pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
+    let mut src = SourceStats::default();
+    let mut dec = DecodeStats::default();
+    let (mut filtered, mut duplicates, mut ring_drops) = (0, 0, 0);
+    let mut ws = Vec::new();
+    let mut workers = Vec::new();
+    let mut captures = Vec::new();
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    for l in &s.lanes {
+        if let Some(x) = &l.source {
+            src.add(x);
+            captures.push(json!({
+                "frames": x.frames,
+                "drops": x.drops(),
+                "cpu_s": l.cpu_ns as f64 / 1e9,
+                "busy_fraction": if l.polls == 0 { 0.0 } else { l.busy_polls as f64 / l.polls as f64 },
+            }));
+        }
+        if let Some(d) = &l.decode {
+            dec.packets += d.packets;
+            dec.non_ip += d.non_ip;
+            dec.tunnel_outer += d.tunnel_outer;
+            for (a, b) in dec.malformed.iter_mut().zip(d.malformed.iter()) {
+                *a += b;
+            }
+        }
+        filtered += l.filtered;
+        duplicates += l.duplicates;
+        ring_drops += l.ring_drops;
+        if let Some(w) = &l.worker {
+            ws.push(*w);
+            workers.push(json!({
+                "packets": w.packets,
+                "records": w.records,
+                "flows_active_at_end": w.flows_active,
+                "cpu_s": l.cpu_ns as f64 / 1e9,
+                "cpu_percent": (l.cpu_ns as f64 / 1e9 / secs * 1000.0).round() / 10.0,
+                "busy_fraction": if l.polls == 0 { serde_json::Value::Null } else { json!(l.busy_polls as f64 / l.polls as f64) },
+            }));
+        }
+    }
+    let tot = |f: fn(&WorkerStats) -> u64| ws.iter().map(f).sum::<u64>();
+    let mut malformed = serde_json::Map::new();
+    for m in Malformed::ALL {
+        let n = dec.malformed[m as usize];
+        if n > 0 {
+            malformed.insert(m.name().into(), n.into());
+        }
+    }
+    json!({
+        "type": "stats",
+        "sensor": sensor,
+        "interface": s.iface,
+        "capture": s.backend,
+        "sources": s.sources,
+        "frames": src.frames,
+        "packets": tot(|w| w.packets),
+        "ip_bytes": tot(|w| w.bytes),
+        "records": tot(|w| w.records),
+        "flows_created": tot(|w| w.flows_created),
+        "flows_evicted": tot(|w| w.flows_evicted),
+        "flows_per_worker": s.flows_per_worker,
+        "filtered": filtered,
+        "duplicates": duplicates,
+        "non_ip": dec.non_ip,
+        "tunnel_outer_packets": dec.tunnel_outer,
+        "malformed": malformed,
+        "drops": {
+            "total": s.drops(),
+            "interface": s.if_drops,
+            "kernel": src.kernel_drops,
+            "kernel_freeze_q": src.kernel_freeze_q,
+            "xdp_rx_dropped": src.xdp_rx_dropped,
+            "xdp_rx_invalid": src.xdp_rx_invalid,
+            "xdp_rx_ring_full": src.xdp_rx_ring_full,
+            "xdp_fill_ring_empty": src.xdp_fill_ring_empty,
+            "rings": ring_drops,
+            "output": tot(|w| w.records_dropped),
+        },
+        "elapsed_s": (secs * 1000.0).round() / 1000.0,
+        "frames_per_s": (src.frames as f64 / secs).round(),
+        "output_bytes": s.out_bytes,
+        "workers": workers,
+        "captures": captures,
+    })
+    .to_string()
+}
+
+/// Start-up checks that need no socket: capabilities, interface state,
+/// queue range, locked memory, bpffs. Errors say what to do.
+pub fn preflight(plan: &LivePlan) -> Result<()> {
+    let xdp = matches!(plan.backend, Backend::Xdp(_));
+    iface::check_caps(xdp)?;
+    iface::check_up(&plan.iface)?;
+    if let Backend::Xdp(x) = &plan.backend {
+        let nq = iface::rx_queues(&plan.iface)?;
+        for &q in &plan.queues {
+            if q >= nq {
+                bail!(
+                    "queue {q} is out of range: {} has {nq} receive queue(s) (0-{})",
+                    plan.iface,
+                    nq - 1
+                );
+            }
+        }
+        iface::ensure_memlock((x.umem_bytes() * plan.queues.len()) as u64 + (16 << 20))?;
+        if !iface::bpffs_mounted() {
+            eprintln!(
+                "wirelog: warning: bpffs is not mounted at /sys/fs/bpf (`mount -t bpf bpf /sys/fs/bpf`): libxdp loads its program without the multi-program dispatcher"
+            );
+        }
+    }
+    Ok(())
+}

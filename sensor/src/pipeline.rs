@@ -1,0 +1,231 @@
+//! Pieces replay and live capture share: the capture-side front (decoder,
+//! duplicate window, filter), the dispatcher ring slot, steering a decoded
+//! packet to its worker, and thread pinning.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use dataplane::capture::{Batch, Capture};
+use dataplane::decode::{DecodeConfig, Decoded, Decoder, Outcome, PayloadBuf, PayloadRef};
+use dataplane::dedup::Dedup;
+use dataplane::filter::Filter;
+use dataplane::spsc::Consumer;
+use dataplane::steer::{worker_of, Toeplitz};
+use dataplane::worker::WorkerConfig;
+
+use crate::output::{BLOCKS_PER_WORKER, BLOCK_BYTES};
+
+/// Frames per batch.
+pub const BATCH: usize = 64;
+/// Payload bytes a ring slot carries.
+pub const SLOT_DATA: usize = 2048;
+/// Decoded packets one batch can produce (outer tunnel packets included).
+pub const DECODED_PER_BATCH: usize = BATCH * (1 + dataplane::decode::MAX_TUNNEL_DEPTH as usize);
+
+/// What replay and live capture share: workers, the budget, and the
+/// settings every capture thread and worker starts from.
+pub struct Setup {
+    /// Workers.
+    pub workers: usize,
+    /// Budget in bytes.
+    pub memory: usize,
+    /// Worker settings (flows per worker filled in by [`Setup::size_flows`]).
+    pub worker: WorkerConfig,
+    /// Decoder settings.
+    pub decode: DecodeConfig,
+    /// Filter.
+    pub filter: Filter,
+    /// Duplicate window, ns.
+    pub dedup_ns: u64,
+    /// Core pinning.
+    pub profile: Option<tuning::Profile>,
+}
+
+impl Setup {
+    /// A capture thread's front.
+    pub fn front(&self, pace: bool) -> Result<Front> {
+        Front::new(&self.decode, self.dedup_ns, &self.filter, pace)
+    }
+
+    /// Output blocks of every worker.
+    pub fn output_bytes(&self) -> usize {
+        self.workers * BLOCKS_PER_WORKER * BLOCK_BYTES
+    }
+
+    /// One reassembly table.
+    pub fn frag_bytes(&self) -> usize {
+        dataplane::decode::frag::FragTable::memory_bytes(
+            self.decode.frag_slots,
+            self.decode.frag_max_bytes,
+        )
+    }
+
+    /// Gives the flow tables what the budget leaves after `fixed` bytes
+    /// (`what` says what those are, for the error).
+    pub fn size_flows(&mut self, fixed: usize, what: &str) -> Result<()> {
+        use dataplane::flow::BYTES_PER_FLOW;
+        let min = fixed + self.workers * 16 * BYTES_PER_FLOW;
+        if self.memory < min {
+            bail!(
+                "--memory {} MiB is too small for {what}: at least {} MiB is needed",
+                self.memory >> 20,
+                min.div_ceil(1 << 20)
+            );
+        }
+        self.worker.flows = (self.memory - fixed) / BYTES_PER_FLOW / self.workers;
+        Ok(())
+    }
+
+    pub fn worker_core(&self, i: usize) -> Option<usize> {
+        self.profile.as_ref().map(|p| p.worker_core(i))
+    }
+
+    pub fn control_core(&self) -> Option<usize> {
+        self.profile.as_ref().map(|p| p.control_core)
+    }
+}
+
+/// The capture side of one thread: decoder, duplicate filter, filter.
+pub struct Front {
+    pub dec: Decoder,
+    pub dedup: Dedup,
+    filter: Filter,
+    pub filtered: u64,
+    paced: Option<(u64, Instant)>,
+    pace: bool,
+}
+
+impl Front {
+    pub fn new(decode: &DecodeConfig, dedup_ns: u64, filter: &Filter, pace: bool) -> Result<Self> {
+        Ok(Self {
+            dec: Decoder::new(decode.clone()).context("reassembly table")?,
+            dedup: Dedup::new(dedup_ns),
+            filter: filter.clone(),
+            filtered: 0,
+            paced: None,
+            pace,
+        })
+    }
+
+    /// Decodes a batch into `out` (tracked packets, outer tunnel packets first).
+    pub fn decode_batch<C: Capture>(&mut self, src: &C, batch: &Batch, out: &mut Vec<Decoded>) {
+        out.clear();
+        for f in batch.frames() {
+            let bytes = src.frame(f);
+            if self.pace {
+                self.wait_for(f.ts_ns);
+            }
+            if self.dedup.is_duplicate(bytes, f.ts_ns) {
+                continue;
+            }
+            let mut d = Decoded::EMPTY;
+            let r = self.dec.decode(bytes, f.link, f.ts_ns, &mut d);
+            for o in self.dec.outers() {
+                if self.filter.pass(o) {
+                    out.push(*o);
+                }
+            }
+            if r != Outcome::Packet {
+                continue;
+            }
+            if self.filter.pass(&d) {
+                out.push(d);
+            } else {
+                self.filtered += 1;
+            }
+        }
+    }
+
+    fn wait_for(&mut self, ts: u64) {
+        let (t0, w0) = *self.paced.get_or_insert((ts, Instant::now()));
+        let due = Duration::from_nanos(ts.saturating_sub(t0));
+        let el = w0.elapsed();
+        if due > el + Duration::from_micros(200) {
+            std::thread::sleep(due - el);
+        }
+    }
+}
+
+/// A dispatcher ring slot: a decoded packet and its payload, or a tick.
+#[derive(Clone, Copy)]
+pub struct Slot {
+    /// Non-zero: a clock tick to this time (ns) instead of a packet.
+    pub tick: u64,
+    pub dec: Decoded,
+    pub len: u16,
+    pub data: [u8; SLOT_DATA],
+}
+
+impl Slot {
+    pub const EMPTY: Slot = Slot {
+        tick: 0,
+        dec: Decoded::EMPTY,
+        len: 0,
+        data: [0; SLOT_DATA],
+    };
+
+    /// Fills the slot with a packet and (a bounded copy of) its payload.
+    #[inline]
+    pub fn set(&mut self, d: &Decoded, payload: &[u8]) {
+        let len = payload.len().min(SLOT_DATA);
+        self.tick = 0;
+        self.dec = *d;
+        self.len = len as u16;
+        self.data[..len].copy_from_slice(&payload[..len]);
+    }
+
+    /// The packet, its payload now addressed in the slot.
+    #[inline]
+    pub fn packet(&self) -> Decoded {
+        let mut d = self.dec;
+        d.payload = PayloadRef {
+            buf: PayloadBuf::Frame,
+            off: 0,
+            len: u32::from(self.len),
+        };
+        d
+    }
+}
+
+/// The worker (of `n`) that owns the packet's flow: the symmetric hash of
+/// the (inner) tuple; ICMP requests and replies map to the same "ports".
+#[inline]
+pub fn owner(t: &Toeplitz, d: &Decoded, n: usize) -> usize {
+    if n == 1 {
+        return 0;
+    }
+    let (sp, dp) = if d.proto == 1 || d.proto == 58 {
+        let (t, c, _) = dataplane::community_id::icmp_ports(d.v6, d.sport as u8, d.dport as u8);
+        (t, c)
+    } else {
+        (d.sport, d.dport)
+    };
+    worker_of(t.hash_tuple(&d.src, &d.dst, d.v6, sp, dp), n)
+}
+
+/// Reads up to `max` slots from a ring into `pkts`, noting where ticks
+/// fell among them; returns slots read.
+#[inline]
+pub fn pop_into(
+    c: &mut Consumer<Slot>,
+    max: usize,
+    pkts: &mut Vec<Decoded>,
+    ticks: &mut Vec<(usize, u64)>,
+) -> usize {
+    c.pop_with(max, |s| {
+        if s.tick != 0 {
+            ticks.push((pkts.len(), s.tick));
+        } else {
+            pkts.push(s.packet());
+        }
+    })
+}
+
+/// Pins the calling thread to `core`; a failure is a warning.
+pub fn pin_to(core: Option<usize>) {
+    if let Some(id) = core {
+        if !core_affinity::set_for_current(core_affinity::CoreId { id }) {
+            eprintln!("wirelog: warning: could not pin a thread to core {id}");
+        }
+    }
+}
