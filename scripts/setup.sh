@@ -9,11 +9,25 @@ command -v ethtool >/dev/null || need+=(ethtool)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)
+command -v curl >/dev/null || need+=(curl)
+command -v dig >/dev/null || need+=(dnsutils)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+command -v python3 >/dev/null || need+=(python3)
+# AF_XDP: xsk-rs builds its vendored libxdp/libbpf (BPF objects with clang;
+# asm/ headers for the BPF target come with gcc-multilib).
+command -v clang >/dev/null || need+=(clang)
+command -v llc >/dev/null || need+=(llvm)
+command -v m4 >/dev/null || need+=(m4)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+for pkg in libelf-dev zlib1g-dev libpcap-dev gcc-multilib; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${need[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # bpffs for the live-capture (AF_XDP) tests; harmless when already mounted.
 if [ "$(id -u)" = 0 ] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then

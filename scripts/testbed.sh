@@ -7,6 +7,8 @@
 #   scripts/testbed.sh up   [ID]   create (ID: 1-200, default 1)
 #   scripts/testbed.sh down [ID]   remove (idempotent)
 #   scripts/testbed.sh env  [ID]   print the names and addresses as shell variables
+#   scripts/testbed.sh sensor ID CMD...  run CMD in the sensor namespace with
+#                                  bpffs mounted in its view (exec: same pid)
 #
 # Namespaces: wl<ID>-cli (10.<ID>.0.1), wl<ID>-srv (10.<ID>.0.2), wl<ID>-sen
 # (mirror port wl<ID>p). Callers run `down` from a trap so a failure cleans up.
@@ -49,6 +51,10 @@ up() {
   ip netns exec "$SRV" ethtool -K "$M_IF" tso off gso off tx off >/dev/null
   ip netns exec "$CLI" ethtool -K "$C_IF" tso off gso off >/dev/null
   ip netns exec "$SRV" ethtool -K "$S_IF" tso off gso off >/dev/null
+  # A queue in front of the mirror link: veth pushes back into a qdisc when
+  # the receiver's ring (256 frames under native XDP) is full, instead of
+  # dropping; veth's default noqueue has nowhere to push back to.
+  tc -n "$SRV" qdisc replace dev "$M_IF" root pfifo limit 10000
   # The mirror port takes everything, and answers nothing.
   ip -n "$SEN" link set "$P_IF" promisc on
   ip netns exec "$SEN" sysctl -qw "net.ipv6.conf.$P_IF.disable_ipv6=1"
@@ -56,8 +62,6 @@ up() {
   tc -n "$SRV" qdisc add dev "$S_IF" clsact
   tc -n "$SRV" filter add dev "$S_IF" ingress protocol all u32 match u32 0 0 action mirred egress mirror dev "$M_IF"
   tc -n "$SRV" filter add dev "$S_IF" egress protocol all u32 match u32 0 0 action mirred egress mirror dev "$M_IF"
-  # bpffs inside the sensor namespace's view (ip netns exec gives a fresh /sys).
-  ip netns exec "$SEN" sh -c 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf' 2>/dev/null || true
   trap - ERR
 }
 
@@ -67,5 +71,11 @@ case "$cmd" in
   env)
     echo "CLI=$CLI SRV=$SRV SEN=$SEN C_IF=$C_IF S_IF=$S_IF M_IF=$M_IF P_IF=$P_IF CLI_IP=$CLI_IP SRV_IP=$SRV_IP"
     ;;
-  *) echo "usage: $0 up|down|env [ID]" >&2; exit 2 ;;
+  sensor)
+    shift 2
+    # `ip netns exec` gives its command a fresh /sys: mount bpffs there so
+    # libxdp can keep its dispatcher, then become CMD.
+    exec ip netns exec "$SEN" sh -c 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; exec "$@"' sh "$@"
+    ;;
+  *) echo "usage: $0 up|down|env [ID] | sensor ID CMD..." >&2; exit 2 ;;
 esac
