@@ -6,6 +6,17 @@
 #![deny(unsafe_code)]
 
 pub mod gen;
+pub mod wire;
+
+/// The value after `--name` on the command line, or `default`.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.parse().unwrap_or_else(|_| panic!("bad value for {name}")))
+        .unwrap_or(default)
+}
 
 /// Resident set size of this process, bytes (from /proc/self/status).
 pub fn rss_bytes() -> u64 {

@@ -8,21 +8,13 @@
 
 use std::time::{Duration, Instant};
 
+use benches::arg;
 use benches::gen::{tcp64_random, TCP64_LEN};
 use dataplane::capture::LinkType;
 use dataplane::decode::{DecodeConfig, Decoded, Decoder, Outcome};
 use dataplane::flow::BYTES_PER_FLOW;
 use dataplane::record::VecOut;
 use dataplane::worker::{Worker, WorkerConfig};
-
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("bad value for {name}")))
-        .unwrap_or(default)
-}
 
 fn tsc() -> u64 {
     #[cfg(target_arch = "x86_64")]
