@@ -13,10 +13,13 @@
 //! workers' rings. A full ring drops the packet and counts it: capture
 //! never blocks.
 //!
-//! Polling is adaptive by default: after a few empty polls a lane sleeps in
-//! ppoll(2) on its socket (or briefly, for a worker fed by rings) with a
-//! back-off, so a quiet sensor uses almost no CPU. Busy polling never
-//! sleeps, for dedicated cores. Workers end idle flows on the wall clock.
+//! Polling is adaptive by default: a lane that drained its source sleeps a
+//! little before the next poll so batches fill up (a wakeup per frame
+//! costs more than the frame); after a few empty polls it backs off from
+//! 50 µs to 1 ms sleeps, and once the link has been quiet for a while a
+//! lane with only a socket sleeps in ppoll(2) until the next frame, so a
+//! quiet sensor uses almost no CPU. Busy polling never sleeps, for
+//! dedicated cores. Workers end idle flows on the wall clock.
 //! SIGINT or SIGTERM (or `--duration`) stop the capture: lanes take what
 //! the kernel already holds, drain their rings, end every open flow as a
 //! record and flush the output.
@@ -42,10 +45,17 @@ use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODE
 
 /// Empty polls before an adaptive lane starts sleeping.
 const SPIN_POLLS: u32 = 16;
-/// Longest sleep of an adaptive lane with a socket (ppoll wakes it early).
-const MAX_WAIT_US: u32 = 1000;
-/// Longest sleep of a lane that also reads rings (nothing wakes it early).
-const MAX_RING_WAIT_US: u32 = 200;
+/// Sleep after a batch that drained the source, so the next one is fuller.
+const COALESCE_US: u64 = 50;
+/// First and longest back-off sleep once polls come back empty. The
+/// longest is well within what the rings hold at line rate (4096 frames).
+const MIN_SLEEP_US: u64 = 50;
+const MAX_SLEEP_US: u64 = 1000;
+/// Empty polls (past the spinning ones) after which a lane with only a
+/// socket waits in ppoll(2) for the next frame: the link is quiet.
+const DEEP_IDLE_POLLS: u32 = 64;
+/// Longest ppoll(2) of a quiet lane (it still ticks the flow clock).
+const DEEP_WAIT_US: u32 = 50_000;
 /// How often lanes advance the flow clock and publish counters.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -202,22 +212,20 @@ impl<S: Live> Lane<S> {
         let mut pkts: Vec<Decoded> = Vec::with_capacity(BATCH);
         let mut ticks: Vec<(usize, u64)> = Vec::with_capacity(BATCH);
         let mut end = LaneEnd::default();
-        let max_wait = if from.is_empty() {
-            MAX_WAIT_US
-        } else {
-            MAX_RING_WAIT_US
-        };
         let mut idle = 0u32;
         let mut next_tick = Instant::now() + TICK;
         loop {
             let stopping = STOP.load(Ordering::Relaxed);
             let mut work = 0usize;
+            // A full batch anywhere: more may be waiting, poll again now.
+            let mut full = false;
             if let Some((s, front)) = &mut src {
                 s.next_batch(&mut batch).context("capture")?;
                 end.polls += 1;
                 if !batch.is_empty() {
                     end.busy_polls += 1;
                     work += batch.len();
+                    full |= batch.is_full();
                     front.decode_batch(s, &batch, &mut decoded);
                     let mine: &[Decoded] = if policy == Policy::Local {
                         &decoded
@@ -254,6 +262,7 @@ impl<S: Live> Lane<S> {
                     let got = pop_into(c, BATCH, &mut pkts, &mut ticks);
                     if got > 0 {
                         work += got;
+                        full |= got == BATCH;
                         w.process(&pkts, out);
                     }
                 }
@@ -263,11 +272,16 @@ impl<S: Live> Lane<S> {
                 next_tick = now + TICK;
                 if let Some((w, out)) = &mut worker {
                     w.advance_clock(wall_ns(), out);
+                    // Flows the clock ended leave now, even on a quiet link.
+                    dataplane::record::RecordOut::flush(out);
                 }
                 publish(&pubs, &mut src, &worker, end.ring_drops);
             }
             if work > 0 {
                 idle = 0;
+                if !busy && !full && !stopping {
+                    std::thread::sleep(Duration::from_micros(COALESCE_US));
+                }
                 continue;
             }
             // Nothing came: when stopping, what the kernel held is now ours.
@@ -284,10 +298,15 @@ impl<S: Live> Lane<S> {
             if busy {
                 std::hint::spin_loop();
             } else if idle > SPIN_POLLS {
-                let us = (10u32 << (idle - SPIN_POLLS).min(7)).min(max_wait);
+                let k = idle - SPIN_POLLS;
                 match &mut src {
-                    Some((s, _)) => s.wait(us).context("capture")?,
-                    None => std::thread::sleep(Duration::from_micros(u64::from(us))),
+                    Some((s, _)) if k > DEEP_IDLE_POLLS && from.is_empty() => {
+                        s.wait(DEEP_WAIT_US).context("capture")?
+                    }
+                    _ => {
+                        let us = (MIN_SLEEP_US << k.min(6)).min(MAX_SLEEP_US);
+                        std::thread::sleep(Duration::from_micros(us));
+                    }
                 }
             }
         }
