@@ -4,7 +4,8 @@
 # veth (tc mirred onto a dedicated veth pair, offloads off on it; see
 # ../shared/TESTBED.md). Traffic stays inside the namespaces made here.
 #
-#   scripts/testbed.sh up   [ID]   create (ID: 1-200, default 1)
+#   scripts/testbed.sh up   [ID]   create (ID: 1-200, default 1; MIRROR_QUEUES=N
+#                                  gives the mirror link N queues)
 #   scripts/testbed.sh down [ID]   remove (idempotent)
 #   scripts/testbed.sh env  [ID]   print the names and addresses as shell variables
 #   scripts/testbed.sh sensor ID CMD...  run CMD in the sensor namespace with
@@ -40,7 +41,11 @@ up() {
     ip -n "$ns" link set lo up
   done
   ip link add "$C_IF" netns "$CLI" type veth peer name "$S_IF" netns "$SRV"
-  ip link add "$M_IF" netns "$SRV" type veth peer name "$P_IF" netns "$SEN"
+  # MIRROR_QUEUES (default 1) queues on the mirror link: M spreads flows over
+  # its TX queues, which become P's RX queues (a multi-queue capture NIC).
+  local q=${MIRROR_QUEUES:-1}
+  ip link add "$M_IF" netns "$SRV" numtxqueues "$q" numrxqueues "$q" type veth \
+    peer name "$P_IF" netns "$SEN" numtxqueues "$q" numrxqueues "$q"
   ip -n "$CLI" addr add "$CLI_IP/24" dev "$C_IF"
   ip -n "$SRV" addr add "$SRV_IP/24" dev "$S_IF"
   for x in "$CLI $C_IF" "$SRV $S_IF" "$SRV $M_IF" "$SEN $P_IF"; do

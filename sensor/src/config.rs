@@ -129,6 +129,9 @@ pub struct Options {
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub queues: Vec<u32>,
+    /// Capture: `asymmetric` (wirelog re-steers every packet by its own symmetric hash) or `symmetric` (the NIC's RSS key is symmetric: each AF_XDP queue keeps its flows) [default: asymmetric].
+    #[arg(long)]
+    pub rss: Option<String>,
     /// Capture: UMEM frames per AF_XDP socket, a power of two [default: the profile's, else 4096].
     #[arg(long)]
     pub xdp_frames: Option<u32>,
@@ -180,7 +183,7 @@ impl Options {
             opt: workers, memory, output, pace, profile, no_pin, sensor_name, dedup_window_us, key_vlan,
                  key_tunnel, outer_tunnel_flows, tcp_idle_timeout, udp_idle_timeout, icmp_idle_timeout,
                  other_idle_timeout, tcp_close_timeout, active_timeout, huge_pages, quiet,
-                 interface, source, xdp_mode, xdp_bind, xdp_frames, xdp_frame_size, afpacket_ring, poll,
+                 interface, source, rss, xdp_mode, xdp_bind, xdp_frames, xdp_frame_size, afpacket_ring, poll,
                  duration, stats_interval;
             vec: queues, records, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
                  include_proto, exclude_proto, include_vlan, exclude_vlan);

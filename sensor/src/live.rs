@@ -7,7 +7,12 @@
 //! is every packet whose owner by the symmetric Toeplitz hash differs for
 //! AF_XDP (a NIC's RSS key need not be symmetric), and only tunnelled
 //! packets for AF_PACKET (the kernel's fanout hash is symmetric on the outer
-//! headers; tunnels are steered on the inner tuple). With fewer sources
+//! headers; tunnels are steered on the inner tuple; so are AF_XDP queues
+//! with `--rss symmetric`). Re-steered packets reach their worker a ring
+//! later than the packets it polls itself, so with an asymmetric RSS a
+//! connection shorter than a poll interval can be seen out of order (and
+//! split); a symmetric RSS key, one queue, or AF_PACKET (whose fanout hash
+//! is computed in software) avoid that. With fewer sources
 //! than workers (a single-queue NIC, veth), the capture lanes are
 //! dispatchers on the control core that steer every packet into the
 //! workers' rings. A full ring drops the packet and counts it: capture
@@ -86,6 +91,8 @@ pub struct LivePlan {
     pub stats_interval: Option<Duration>,
     /// Slots of each steering ring.
     pub ring_slots: usize,
+    /// The NIC's RSS hash is symmetric: AF_XDP queues keep their flows.
+    pub symmetric_rss: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -478,6 +485,7 @@ fn run_with<S: Live + 'static>(
     let policy = match (&plan.backend, fused) {
         (_, true) if n == 1 => Policy::Local,
         (Backend::Packet(_), true) => Policy::LocalUnlessTunnel,
+        (Backend::Xdp(_), true) if plan.symmetric_rss => Policy::LocalUnlessTunnel,
         _ => Policy::Hash,
     };
 

@@ -321,6 +321,11 @@ fn capture_cmd(o: Options) -> Result<()> {
         duration: secs(o.duration, "duration")?,
         stats_interval: secs(o.stats_interval, "stats-interval")?,
         ring_slots: prof.steer_ring_slots.unwrap_or(4096).clamp(64, 1 << 16),
+        symmetric_rss: match o.rss.as_deref().unwrap_or("asymmetric") {
+            "asymmetric" => false,
+            "symmetric" => true,
+            other => bail!("--rss must be `asymmetric` or `symmetric`, not `{other}`"),
+        },
     };
     live::preflight(&plan)?;
     plan.size()?;
