@@ -2,6 +2,8 @@
 //! from the spec's baseline, tshark's TCP analysis on the corpus `tcp/`
 //! traces, and the same records for one and four workers.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,24 +24,7 @@ fn replay(trace: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
 
 /// Runs `wirelog replay`: the record lines and stderr.
 fn run(trace: &Path, extra: &[&str]) -> (Vec<String>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelog"))
-        .args(["replay", "--no-pin"])
-        .args(extra)
-        .arg(trace)
-        .output()
-        .expect("run wirelog");
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        trace.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let recs = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
-    (recs, String::from_utf8(out.stderr).unwrap())
+    common::replay(trace, extra)
 }
 
 #[test]

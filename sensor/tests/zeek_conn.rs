@@ -9,9 +9,10 @@
 //! so does a listed one that no longer occurs. The match rate is printed.
 //! `WIRELOG_BLESS=1` rewrites the file (keeping existing reasons) for review.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/zeek")
@@ -123,27 +124,11 @@ fn zeek_rows(conn: &Path) -> Vec<Row> {
 }
 
 fn wirelog_rows(trace: &Path, opts: &[String]) -> Vec<Row> {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelog"))
-        .args([
-            "replay",
-            "--no-pin",
-            "--quiet",
-            "--outer-tunnel-flows",
-            "--key-vlan",
-            "false",
-        ])
-        .args(opts)
-        .arg(trace)
-        .output()
-        .expect("run wirelog");
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        trace.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut args = vec!["--quiet", "--outer-tunnel-flows", "--key-vlan", "false"];
+    args.extend(opts.iter().map(String::as_str));
+    let (lines, _) = common::replay(trace, &args);
     let mut rows = Vec::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
+    for line in &lines {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let proto = match v["proto"].as_str() {
             Some("icmp6") => "icmp".to_string(),

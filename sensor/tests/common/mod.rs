@@ -1,0 +1,27 @@
+//! Helpers the integration tests share.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `wirelog replay --no-pin ARGS TRACE`, failing the test with its
+/// stderr when it fails; returns the record lines and stderr.
+pub fn replay(trace: &Path, args: &[&str]) -> (Vec<String>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["replay", "--no-pin"])
+        .args(args)
+        .arg(trace)
+        .output()
+        .expect("run wirelog");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        trace.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    (recs, String::from_utf8(out.stderr).unwrap())
+}
