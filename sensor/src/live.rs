@@ -238,7 +238,7 @@ impl<S: Live> Lane<S> {
                         &decoded
                     } else {
                         local.clear();
-                        for d in &decoded {
+                        for (i, d) in decoded.iter().enumerate() {
                             let w = match policy {
                                 Policy::LocalUnlessTunnel if d.tunnel == TunnelKind::None => {
                                     me.unwrap_or(0)
@@ -248,7 +248,7 @@ impl<S: Live> Lane<S> {
                             if Some(w) == me {
                                 local.push(*d);
                             } else if let Some(p) = to[w].as_mut() {
-                                let payload = front.dec.payload(&[], &d.payload);
+                                let payload = front.payload_of(&*s, &batch, i, d);
                                 if !p.push_with(|slot| slot.set(d, payload)) {
                                     end.ring_drops += 1;
                                 }

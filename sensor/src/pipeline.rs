@@ -88,6 +88,8 @@ impl Setup {
 /// The capture side of one thread: decoder, duplicate filter, filter.
 pub struct Front {
     pub dec: Decoder,
+    /// For each packet of the last decoded batch, its frame in the batch.
+    origin: Vec<u16>,
     pub dedup: Dedup,
     filter: Filter,
     pub filtered: u64,
@@ -99,6 +101,7 @@ impl Front {
     pub fn new(decode: &DecodeConfig, dedup_ns: u64, filter: &Filter, pace: bool) -> Result<Self> {
         Ok(Self {
             dec: Decoder::new(decode.clone()).context("reassembly table")?,
+            origin: Vec::with_capacity(DECODED_PER_BATCH),
             dedup: Dedup::new(dedup_ns),
             filter: filter.clone(),
             filtered: 0,
@@ -110,7 +113,8 @@ impl Front {
     /// Decodes a batch into `out` (tracked packets, outer tunnel packets first).
     pub fn decode_batch<C: Capture>(&mut self, src: &C, batch: &Batch, out: &mut Vec<Decoded>) {
         out.clear();
-        for f in batch.frames() {
+        self.origin.clear();
+        for (fi, f) in batch.frames().iter().enumerate() {
             let bytes = src.frame(f);
             if self.pace {
                 self.wait_for(f.ts_ns);
@@ -123,6 +127,7 @@ impl Front {
             for o in self.dec.outers() {
                 if self.filter.pass(o) {
                     out.push(*o);
+                    self.origin.push(fi as u16);
                 }
             }
             if r != Outcome::Packet {
@@ -130,10 +135,27 @@ impl Front {
             }
             if self.filter.pass(&d) {
                 out.push(d);
+                self.origin.push(fi as u16);
             } else {
                 self.filtered += 1;
             }
         }
+    }
+
+    /// The payload of packet `i` of the last decoded batch (from its frame,
+    /// or from the reassembly table), valid until the batch is returned.
+    pub fn payload_of<'a, C: Capture>(
+        &'a self,
+        src: &'a C,
+        batch: &Batch,
+        i: usize,
+        d: &Decoded,
+    ) -> &'a [u8] {
+        let frame = match self.origin.get(i) {
+            Some(&fi) => src.frame(&batch.frames()[fi as usize]),
+            None => &[],
+        };
+        self.dec.payload(frame, &d.payload)
     }
 
     fn wait_for(&mut self, ts: u64) {
@@ -226,6 +248,79 @@ pub fn pin_to(core: Option<usize>) {
     if let Some(id) = core {
         if !core_affinity::set_for_current(core_affinity::CoreId { id }) {
             eprintln!("wirelog: warning: could not pin a thread to core {id}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dataplane::capture::{FrameDesc, LinkType, Poll};
+
+    /// Frames from memory, for the tests.
+    struct Mem(Vec<Vec<u8>>);
+
+    impl Capture for Mem {
+        type Error = std::io::Error;
+        fn next_batch(&mut self, batch: &mut Batch) -> std::io::Result<Poll> {
+            batch.clear();
+            for (i, f) in self.0.iter().enumerate() {
+                batch.push(FrameDesc {
+                    ts_ns: 1,
+                    off: i,
+                    cap_len: f.len() as u32,
+                    wire_len: f.len() as u32,
+                    link: LinkType::Ethernet,
+                });
+            }
+            Ok(Poll::End)
+        }
+        fn frame(&self, d: &FrameDesc) -> &[u8] {
+            &self.0[d.off]
+        }
+    }
+
+    /// Ethernet + IPv4 + UDP from 10.0.0.1:1000 to 10.0.0.2:53 carrying `p`.
+    fn udp(p: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        let ip_len = (20 + 8 + p.len()) as u16;
+        f.extend_from_slice(&[
+            0x45,
+            0,
+            (ip_len >> 8) as u8,
+            ip_len as u8,
+            0,
+            0,
+            0,
+            0,
+            64,
+            17,
+            0,
+            0,
+        ]);
+        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        let udp_len = (8 + p.len()) as u16;
+        f.extend_from_slice(&[0x03, 0xe8, 0, 53, (udp_len >> 8) as u8, udp_len as u8, 0, 0]);
+        f.extend_from_slice(p);
+        f
+    }
+
+    #[test]
+    fn payload_crosses_a_ring_slot() {
+        let mut src = Mem(vec![udp(b"first"), vec![1, 2, 3], udp(b"second one")]);
+        let mut front = Front::new(&DecodeConfig::default(), 0, &Filter::default(), false).unwrap();
+        let mut batch = Batch::with_capacity(BATCH);
+        src.next_batch(&mut batch).unwrap();
+        let mut out = Vec::new();
+        front.decode_batch(&src, &batch, &mut out);
+        assert_eq!(out.len(), 2, "the garbage frame is not a packet");
+        let mut slot = Slot::EMPTY;
+        for (i, want) in [&b"first"[..], &b"second one"[..]].iter().enumerate() {
+            slot.set(&out[i], front.payload_of(&src, &batch, i, &out[i]));
+            let d = slot.packet();
+            assert_eq!(&slot.data[..d.payload.len as usize], *want);
+            assert_eq!((d.sport, d.dport), (1000, 53));
         }
     }
 }

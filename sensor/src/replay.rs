@@ -193,7 +193,7 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
     let mut last_tick = 0u64;
     loop {
         let p = next(&mut front, reader, &mut batch, &mut decoded, &mut frames)?;
-        for d in &decoded {
+        for (i, d) in decoded.iter().enumerate() {
             let tick = d.ts_ns / 1_000_000_000;
             if tick > last_tick {
                 last_tick = tick;
@@ -204,7 +204,7 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
                 }
             }
             let w = owner(&toeplitz, d, n);
-            let payload = front.dec.payload(&[], &d.payload);
+            let payload = front.payload_of(&*reader, &batch, i, d);
             while !producers[w].push_with(|s| s.set(d, payload)) {
                 std::thread::sleep(Duration::from_micros(20));
             }
