@@ -54,6 +54,45 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Days from 1970-01-01 to the proleptic Gregorian date (Hinnant).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses what [`write_rfc3339_us`] writes (`YYYY-MM-DDTHH:MM:SS.ffffffZ`,
+/// any number of fraction digits) back to nanoseconds since the epoch.
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || *b.last()? != b'Z' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| -> Option<u64> { s.get(r)?.parse().ok() };
+    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, mi, se) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut frac_ns = 0u64;
+    let rest = &s[19..s.len() - 1];
+    if let Some(f) = rest.strip_prefix('.') {
+        if f.is_empty() || f.len() > 9 || !f.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        frac_ns = f.parse::<u64>().ok()? * 10u64.pow(9 - f.len() as u32);
+    } else if !rest.is_empty() {
+        return None;
+    }
+    let days = days_from_civil(y as i64, mo as u32, d as u32);
+    let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + mi * 60 + se;
+    Some(secs * NS_PER_SEC + frac_ns)
+}
+
 /// Wall-clock nanoseconds since the Unix epoch.
 pub fn wall_now_ns() -> u64 {
     std::time::SystemTime::now()
@@ -70,6 +109,31 @@ mod tests {
         let mut v = Vec::new();
         write_rfc3339_us(&mut v, ns);
         String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn parse_is_the_inverse() {
+        for ns in [
+            0,
+            1_234_567_890_123_456_000,
+            951_782_400 * NS_PER_SEC,
+            4_102_444_799 * NS_PER_SEC + 999_999_000,
+        ] {
+            assert_eq!(parse_rfc3339(&fmt(ns)), Some(ns), "{}", fmt(ns));
+        }
+        assert_eq!(
+            parse_rfc3339("2009-02-13T23:31:30Z"),
+            Some(1_234_567_890 * NS_PER_SEC)
+        );
+        for bad in [
+            "",
+            "2009-02-13 23:31:30Z",
+            "2009-13-13T23:31:30Z",
+            "2009-02-13T23:31:30.Z",
+            "2009-02-13T23:31:30+01:00",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -61,6 +61,10 @@ const MAX_SLEEP_US: u64 = 1000;
 const DEEP_IDLE_POLLS: u32 = 64;
 /// Longest ppoll(2) of a quiet lane (it still ticks the flow clock).
 const DEEP_WAIT_US: u32 = 50_000;
+/// After a stop, lanes keep polling at least this long (longer than the
+/// AF_PACKET block retire timeout) and at most this long.
+const MIN_DRAIN: Duration = Duration::from_millis(50);
+const MAX_DRAIN: Duration = Duration::from_millis(500);
 /// How often lanes advance the flow clock and publish counters.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -221,6 +225,7 @@ impl<S: Live> Lane<S> {
         let mut end = LaneEnd::default();
         let mut idle = 0u32;
         let mut next_tick = Instant::now() + TICK;
+        let mut stop_at: Option<Instant> = None;
         loop {
             let stopping = STOP.load(Ordering::Relaxed);
             let mut work = 0usize;
@@ -284,16 +289,22 @@ impl<S: Live> Lane<S> {
                 }
                 publish(&pubs, &mut src, &worker, end.ring_drops);
             }
+            if stopping {
+                // Take what the kernel already holds (AF_PACKET hands a
+                // partly filled block over only after its retire timeout),
+                // but do not let a saturated link keep us from stopping.
+                let t = *stop_at.get_or_insert(now);
+                let el = now - t;
+                if (work == 0 && el >= MIN_DRAIN) || el >= MAX_DRAIN {
+                    break;
+                }
+            }
             if work > 0 {
                 idle = 0;
                 if !busy && !full && !stopping {
                     std::thread::sleep(Duration::from_micros(COALESCE_US));
                 }
                 continue;
-            }
-            // Nothing came: when stopping, what the kernel held is now ours.
-            if stopping {
-                break;
             }
             idle += 1;
             if idle == 1 {
@@ -344,6 +355,8 @@ impl<S: Live> Lane<S> {
                     std::thread::sleep(Duration::from_micros(20));
                 }
             }
+            // Every open flow becomes a record: wait for output blocks now.
+            out.set_wait(true);
             w.flush_all(&mut out);
             out.finish();
             end.worker = Some(w.stats());
@@ -706,6 +719,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
             "xdp_rx_invalid": src.xdp_rx_invalid,
             "xdp_rx_ring_full": src.xdp_rx_ring_full,
             "xdp_fill_ring_empty": src.xdp_fill_ring_empty,
+            "xdp_frames_lost": src.xdp_frames_lost,
             "rings": ring_drops,
             "output": tot(|w| w.records_dropped),
         },

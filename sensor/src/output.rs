@@ -57,7 +57,20 @@ impl BlockOut {
     }
 
     /// Marks the lane finished (after the last flush).
-    pub fn finish(mut self) {
+    pub fn finish(self) {
+        // Drop does it: a worker that ends early (an error, a panic) must
+        // not leave the output thread waiting for its lane.
+    }
+
+    /// Wait for a free block instead of dropping the record (a capture
+    /// flushing its open flows at shutdown).
+    pub fn set_wait(&mut self, wait: bool) {
+        self.wait = wait;
+    }
+}
+
+impl Drop for BlockOut {
+    fn drop(&mut self) {
         self.submit();
         self.lane.done.store(true, Ordering::Release);
     }

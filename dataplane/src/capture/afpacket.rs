@@ -95,9 +95,12 @@ impl PacketSource {
     pub fn open(cfg: &PacketConfig) -> io::Result<Self> {
         let ifindex = iface::index(&cfg.ifname)?;
         let link = iface::link_type(&cfg.ifname)?;
-        let proto = (libc::ETH_P_ALL as u16).to_be();
+        // Protocol 0: the socket takes no frame until it is bound to the
+        // interface (with ETH_P_ALL), so nothing from another interface
+        // slips into the ring in between.
         // SAFETY: plain socket(2); the result is checked before use.
-        let raw = cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, proto.into()) })?;
+        let raw =
+            cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
         // SAFETY: `raw` is a fresh descriptor nobody else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         setopt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &TPACKET_V3)?;

@@ -174,6 +174,8 @@ pub struct SourceStats {
     pub xdp_rx_ring_full: u64,
     /// AF_XDP: times the fill ring was empty when a frame came.
     pub xdp_fill_ring_empty: u64,
+    /// AF_XDP: UMEM frames the fill ring refused back (capacity lost).
+    pub xdp_frames_lost: u64,
 }
 
 impl SourceStats {
@@ -192,6 +194,7 @@ impl SourceStats {
         self.xdp_rx_invalid += o.xdp_rx_invalid;
         self.xdp_rx_ring_full += o.xdp_rx_ring_full;
         self.xdp_fill_ring_empty += o.xdp_fill_ring_empty;
+        self.xdp_frames_lost += o.xdp_frames_lost;
     }
 }
 

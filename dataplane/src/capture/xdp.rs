@@ -192,7 +192,7 @@ impl XdpSource {
                     let zero_copy = xdp_zero_copy(rx.fd().as_raw_fd());
                     let mut descs = all;
                     descs.truncate(max_batch.max(1));
-                    return Ok(Self {
+                    let mut me = Self {
                         umem,
                         rx,
                         fq,
@@ -208,7 +208,9 @@ impl XdpSource {
                         queue: cfg.queue,
                         frames,
                         stats: SourceStats::default(),
-                    });
+                    };
+                    me.kick();
+                    return Ok(me);
                 }
                 Ok(_) => return Err(xerr("AF_XDP socket", "no fill ring for an unshared UMEM")),
                 Err(e) => last = Some(e),
@@ -238,12 +240,30 @@ impl XdpSource {
         if self.held == 0 {
             return;
         }
-        // SAFETY: these descriptors came from this UMEM's RX ring and no
-        // reference to their bytes outlives the batch that lent them.
-        let n = unsafe { self.fq.produce(&self.descs[..self.held]) };
-        // The fill ring holds every frame, so it always has room for ours.
-        debug_assert_eq!(n, self.held);
+        // The fill ring holds every frame, but the kernel publishes what it
+        // consumed lazily: retry a refused batch a few times, then count it.
+        let mut ok = false;
+        for _ in 0..4 {
+            // SAFETY: these descriptors came from this UMEM's RX ring and no
+            // reference to their bytes outlives the batch that lent them.
+            if unsafe { self.fq.produce(&self.descs[..self.held]) } == self.held {
+                ok = true;
+                break;
+            }
+            let _ = self.fq.wakeup(self.rx.fd_mut(), 0);
+        }
+        if !ok {
+            self.stats.xdp_frames_lost += self.held as u64;
+        }
         self.held = 0;
+        self.kick();
+    }
+}
+
+impl XdpSource {
+    /// Zero-copy drivers stop filling their rings until woken once the fill
+    /// ring ran dry (at bind, or under load): wake them when they ask.
+    fn kick(&mut self) {
         if self.fq.needs_wakeup() {
             let _ = self.fq.wakeup(self.rx.fd_mut(), 0);
         }
@@ -277,6 +297,7 @@ impl Capture for XdpSource {
         // SAFETY: the descriptors are ours to overwrite (none is lent).
         let n = unsafe { self.rx.consume(&mut self.descs[..cap]) };
         if n == 0 {
+            self.kick();
             return Ok(Poll::Frames);
         }
         self.held = n;
