@@ -158,6 +158,8 @@ impl LivePlan {
 /// Counters a lane publishes while it runs (read by the stats line).
 #[derive(Default)]
 struct Published {
+    /// The lane has left its capture loop.
+    stopped: std::sync::atomic::AtomicBool,
     frames: AtomicU64,
     source_drops: AtomicU64,
     ring_drops: AtomicU64,
@@ -328,6 +330,7 @@ impl<S: Live> Lane<S> {
                 }
             }
         }
+        pubs.stopped.store(true, Ordering::Release);
         if let Some((s, front)) = &mut src {
             end.source = Some(s.stats().context("capture counters")?);
             end.decode = Some(front.dec.stats);
@@ -589,6 +592,17 @@ fn run_with<S: Live + 'static>(
             }
         }
     }
+    // The interface's drops up to the moment capture stopped (after it, a
+    // full socket makes the kernel drop what still comes, which is no loss
+    // of the capture).
+    while !pubs
+        .iter()
+        .zip(&handles)
+        .all(|(p, h)| p.stopped.load(Ordering::Acquire) || h.is_finished())
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let if_drops1 = iface::rx_drops(&plan.iface);
     let mut ends = Vec::with_capacity(handles.len());
     let mut first_err = None;
     for h in handles {
@@ -602,7 +616,7 @@ fn run_with<S: Live + 'static>(
             }
         }
     }
-    let if_drops = match (if_drops0, iface::rx_drops(&plan.iface)) {
+    let if_drops = match (if_drops0, if_drops1) {
         (Some(a), Some(b)) => b.saturating_sub(a),
         _ => 0,
     };
