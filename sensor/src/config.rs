@@ -21,9 +21,13 @@ pub struct Options {
     /// Memory budget of the whole process, e.g. 128M, 1G [default: 128M].
     #[arg(long)]
     pub memory: Option<String>,
-    /// Where records go: `-` for stdout, else a file path [default: -].
+    /// JSON lines to `-` (stdout) or appended to a file; the default when no --out is given [default: -].
     #[arg(long, short = 'o')]
     pub output: Option<String>,
+    /// An output, repeatable: `stdout`, `file:PATH`, `gelf-udp:HOST:PORT`, `gelf-tcp:HOST:PORT`, each with `?key=value&…` settings and `records=flow,stats` (see the README).
+    #[arg(long)]
+    #[serde(default)]
+    pub out: Vec<String>,
     /// Replay speed: `max` or `recorded` (the capture's own pace) [default: max].
     #[arg(long)]
     pub pace: Option<String>,
@@ -147,7 +151,7 @@ pub struct Options {
     /// Capture: stop after this many seconds (SIGINT/SIGTERM stop it too) [default: run until stopped].
     #[arg(long)]
     pub duration: Option<f64>,
-    /// Capture: print a stats line on stderr every this many seconds; 0 is off [default: 0].
+    /// Capture: a `stats` record into the outputs every this many seconds; 0 is off [default: 60].
     #[arg(long)]
     pub stats_interval: Option<f64>,
     /// Do not print the summary on stderr at the end [default: false].
@@ -185,7 +189,7 @@ impl Options {
                  other_idle_timeout, tcp_close_timeout, active_timeout, huge_pages, quiet,
                  interface, source, rss, xdp_mode, xdp_bind, xdp_frames, xdp_frame_size, afpacket_ring, poll,
                  duration, stats_interval;
-            vec: queues, records, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
+            vec: out, queues, records, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
                  include_proto, exclude_proto, include_vlan, exclude_vlan);
         self
     }

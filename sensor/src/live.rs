@@ -38,7 +38,7 @@ use dataplane::capture::afpacket::{PacketConfig, PacketSource};
 use dataplane::capture::iface;
 use dataplane::capture::xdp::{XdpConfig, XdpSource};
 use dataplane::capture::{Batch, Live, SourceStats};
-use dataplane::decode::{DecodeStats, Decoded, Malformed, TunnelKind};
+use dataplane::decode::{DecodeStats, Decoded, TunnelKind};
 use dataplane::spsc::{self, Consumer, Producer};
 use dataplane::steer::Toeplitz;
 use dataplane::sys::{thread_cpu_ns, STOP};
@@ -47,6 +47,7 @@ use serde_json::json;
 
 use crate::output::{self, BlockOut};
 use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
+use crate::sinks::{Sink, SinkStats};
 
 /// Empty polls before an adaptive lane starts sleeping.
 const SPIN_POLLS: u32 = 16;
@@ -91,7 +92,7 @@ pub struct LivePlan {
     pub busy: bool,
     /// Stop after this long.
     pub duration: Option<Duration>,
-    /// Print a stats line on stderr this often.
+    /// Emit a stats record into the outputs this often.
     pub stats_interval: Option<Duration>,
     /// Slots of each steering ring.
     pub ring_slots: usize,
@@ -164,8 +165,12 @@ struct Published {
     source_drops: AtomicU64,
     ring_drops: AtomicU64,
     packets: AtomicU64,
+    bytes: AtomicU64,
     records: AtomicU64,
     records_dropped: AtomicU64,
+    flows_active: AtomicU64,
+    flows_capacity: AtomicU64,
+    flows_evicted: AtomicU64,
 }
 
 /// What a lane reports when it ends.
@@ -397,7 +402,7 @@ pub struct LiveSummary {
     lanes: Vec<LaneEnd>,
     sources: Vec<String>,
     elapsed: Duration,
-    out_bytes: u64,
+    outputs: Vec<(String, SinkStats)>,
     flows_per_worker: usize,
     backend: &'static str,
     iface: String,
@@ -422,7 +427,7 @@ impl LiveSummary {
 }
 
 /// Opens the sources, runs the capture until stopped, returns the summary.
-pub fn run(plan: LivePlan, sink: Box<dyn std::io::Write + Send>) -> Result<LiveSummary> {
+pub fn run(plan: LivePlan, sinks: Vec<Box<dyn Sink>>) -> Result<LiveSummary> {
     match plan.backend.clone() {
         Backend::Xdp(x) => {
             let mut sources = Vec::with_capacity(plan.queues.len());
@@ -436,7 +441,7 @@ pub fn run(plan: LivePlan, sink: Box<dyn std::io::Write + Send>) -> Result<LiveS
                         .with_context(|| format!("{} queue {q}", plan.iface))?,
                 );
             }
-            run_with(plan, sources, "afxdp", sink)
+            run_with(plan, sources, "afxdp", sinks)
         }
         Backend::Packet(p) => {
             let fanout = (plan.s.workers > 1).then(|| (std::process::id() & 0xffff) as u16);
@@ -448,7 +453,7 @@ pub fn run(plan: LivePlan, sink: Box<dyn std::io::Write + Send>) -> Result<LiveS
                 };
                 sources.push(PacketSource::open(&cfg).with_context(|| plan.iface.clone())?);
             }
-            run_with(plan, sources, "afpacket", sink)
+            run_with(plan, sources, "afpacket", sinks)
         }
     }
 }
@@ -457,7 +462,7 @@ fn run_with<S: Live + 'static>(
     plan: LivePlan,
     sources: Vec<S>,
     backend: &'static str,
-    sink: Box<dyn std::io::Write + Send>,
+    sinks: Vec<Box<dyn Sink>>,
 ) -> Result<LiveSummary> {
     let start = Instant::now();
     let n = plan.s.workers;
@@ -479,7 +484,13 @@ fn run_with<S: Live + 'static>(
         }
     );
 
-    let (outs, writer) = output::start(n, false, sink, plan.s.control_core())?;
+    let lane_count = if fused { n } else { k + n };
+    let pubs: Vec<Arc<Published>> = (0..lane_count).map(|_| Arc::default()).collect();
+    let probe_pubs = pubs.clone();
+    let probe: output::Probe = Box::new(move || probe_json(&probe_pubs));
+    let stats = plan.stats_interval.map(|e| (e, probe));
+    let (outs, writer) = output::start(n, false, sinks, plan.s.control_core(), stats)?;
+    let mut pubs_iter = pubs.iter().cloned();
 
     // Rings: producer[c][w] from capture lane c to worker w.
     let mut to: Vec<Vec<Option<Producer<Slot>>>> =
@@ -526,7 +537,7 @@ fn run_with<S: Live + 'static>(
                 n,
                 busy: plan.busy,
                 core: plan.s.worker_core(i),
-                pubs: Arc::default(),
+                pubs: pubs_iter.next().expect("one per lane"),
             });
         }
     } else {
@@ -541,7 +552,7 @@ fn run_with<S: Live + 'static>(
                 n,
                 busy: plan.busy,
                 core: plan.s.control_core(),
-                pubs: Arc::default(),
+                pubs: pubs_iter.next().expect("one per lane"),
             });
         }
         for i in 0..n {
@@ -558,11 +569,10 @@ fn run_with<S: Live + 'static>(
                 n,
                 busy: plan.busy,
                 core: plan.s.worker_core(i),
-                pubs: Arc::default(),
+                pubs: pubs_iter.next().expect("one per lane"),
             });
         }
     }
-    let pubs: Vec<Arc<Published>> = lanes.iter().map(|l| l.pubs.clone()).collect();
     let mut handles = Vec::with_capacity(lanes.len());
     for (i, lane) in lanes.into_iter().enumerate() {
         handles.push(
@@ -574,22 +584,14 @@ fn run_with<S: Live + 'static>(
 
     let if_drops0 = iface::rx_drops(&plan.iface);
     let deadline = plan.duration.map(|d| start + d);
-    let mut next_stats = plan.stats_interval.map(|i| start + i);
     while !STOP.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
-        let now = Instant::now();
-        if deadline.is_some_and(|d| now >= d) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             STOP.store(true, Ordering::SeqCst);
         }
         if handles.iter().any(|h| h.is_finished()) {
             // A lane failed: stop the others and report its error below.
             STOP.store(true, Ordering::SeqCst);
-        }
-        if let (Some(at), Some(every)) = (next_stats, plan.stats_interval) {
-            if now >= at {
-                next_stats = Some(at + every);
-                eprintln!("{}", progress_json(&pubs, start.elapsed()));
-            }
         }
     }
     // The interface's drops up to the moment capture stopped (after it, a
@@ -620,16 +622,16 @@ fn run_with<S: Live + 'static>(
         (Some(a), Some(b)) => b.saturating_sub(a),
         _ => 0,
     };
-    let out_bytes = writer.finish();
+    let outputs = writer.finish();
     if let Some(e) = first_err {
         return Err(e);
     }
-    let out_bytes = out_bytes?;
+    let outputs = outputs?;
     Ok(LiveSummary {
         lanes: ends,
         sources: descriptions,
         elapsed: start.elapsed(),
-        out_bytes,
+        outputs,
         flows_per_worker: plan.s.worker.flows,
         backend,
         iface: plan.iface,
@@ -637,23 +639,48 @@ fn run_with<S: Live + 'static>(
     })
 }
 
-fn progress_json(pubs: &[Arc<Published>], elapsed: Duration) -> String {
-    let sum = |f: fn(&Published) -> &AtomicU64| -> u64 {
-        pubs.iter().map(|p| f(p).load(Ordering::Relaxed)).sum()
-    };
-    json!({
-        "type": "stats",
-        "elapsed_s": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+/// The capture side of a periodic stats record: per lane, what it polled
+/// and tracked so far, and the drops of every stage.
+fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Value> {
+    let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let sum = |f: fn(&Published) -> &AtomicU64| -> u64 { pubs.iter().map(|p| g(f(p))).sum() };
+    let lanes: Vec<serde_json::Value> = pubs
+        .iter()
+        .map(|p| {
+            json!({
+                "frames": g(&p.frames),
+                "packets": g(&p.packets),
+                "ip_bytes": g(&p.bytes),
+                "records": g(&p.records),
+                "flows_active": g(&p.flows_active),
+                "flows_capacity": g(&p.flows_capacity),
+                "flows_evicted": g(&p.flows_evicted),
+                "drops_source": g(&p.source_drops),
+                "drops_rings": g(&p.ring_drops),
+                "drops_output": g(&p.records_dropped),
+            })
+        })
+        .collect();
+    let total = sum(|p| &p.source_drops) + sum(|p| &p.ring_drops) + sum(|p| &p.records_dropped);
+    let v = json!({
         "frames": sum(|p| &p.frames),
         "packets": sum(|p| &p.packets),
+        "ip_bytes": sum(|p| &p.bytes),
         "records": sum(|p| &p.records),
+        "flows_active": sum(|p| &p.flows_active),
+        "flows_evicted": sum(|p| &p.flows_evicted),
         "drops": {
+            "total": total,
             "source": sum(|p| &p.source_drops),
             "rings": sum(|p| &p.ring_drops),
             "output": sum(|p| &p.records_dropped),
         },
-    })
-    .to_string()
+        "lanes": lanes,
+    });
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// The summary as a JSON line (the final `stats` record of a capture).
@@ -699,13 +726,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         }
     }
     let tot = |f: fn(&WorkerStats) -> u64| ws.iter().map(f).sum::<u64>();
-    let mut malformed = serde_json::Map::new();
-    for m in Malformed::ALL {
-        let n = dec.malformed[m as usize];
-        if n > 0 {
-            malformed.insert(m.name().into(), n.into());
-        }
-    }
+    let malformed = crate::pipeline::malformed_json(&dec);
     json!({
         "type": "stats",
         "sensor": sensor,
@@ -739,7 +760,9 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         },
         "elapsed_s": (secs * 1000.0).round() / 1000.0,
         "frames_per_s": (src.frames as f64 / secs).round(),
-        "output_bytes": s.out_bytes,
+        "output_bytes": s.outputs.iter().map(|(_, o)| o.bytes).sum::<u64>(),
+        "records_per_s": (tot(|w| w.records) as f64 / secs).round(),
+        "outputs": output::sinks_json(&s.outputs),
         "workers": workers,
         "captures": captures,
     })

@@ -5,10 +5,12 @@
 #![deny(unsafe_code)]
 
 mod config;
+mod gelf;
 mod live;
 mod output;
 mod pipeline;
 mod replay;
+mod sinks;
 
 use std::path::PathBuf;
 
@@ -102,7 +104,7 @@ fn merged(config: Option<PathBuf>, opts: Options) -> Result<Options> {
 struct Common {
     sensor: String,
     setup: pipeline::Setup,
-    sink: Box<dyn std::io::Write + Send>,
+    sinks: Vec<Box<dyn sinks::Sink>>,
 }
 
 fn common(o: &Options, workers: usize) -> Result<Common> {
@@ -161,16 +163,19 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
             None => tuning::Profile::from_machine(),
         })
     };
-    let sink: Box<dyn std::io::Write + Send> = match o.output.as_deref().unwrap_or("-") {
-        "-" => Box::new(std::io::stdout()),
-        path => Box::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("--output {path}"))?,
-        ),
-    };
+    let mut sinks = Vec::new();
+    // `--output` is the short form of one JSON lines output; it is the
+    // default (stdout) when no `--out` is given.
+    if o.output.is_some() || o.out.is_empty() {
+        let spec = match o.output.as_deref().unwrap_or("-") {
+            "-" => "stdout".to_string(),
+            path => format!("file:{path}"),
+        };
+        sinks.push(sinks::from_spec(&spec, &sensor).context("--output")?);
+    }
+    for spec in &o.out {
+        sinks.push(sinks::from_spec(spec, &sensor)?);
+    }
     Ok(Common {
         setup: pipeline::Setup {
             workers,
@@ -190,7 +195,7 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
             profile,
         },
         sensor,
-        sink,
+        sinks,
     })
 }
 
@@ -319,7 +324,7 @@ fn capture_cmd(o: Options) -> Result<()> {
         s: c.setup,
         busy,
         duration: secs(o.duration, "duration")?,
-        stats_interval: secs(o.stats_interval, "stats-interval")?,
+        stats_interval: secs(Some(o.stats_interval.unwrap_or(60.0)), "stats-interval")?,
         ring_slots: prof.steer_ring_slots.unwrap_or(4096).clamp(64, 1 << 16),
         symmetric_rss: match o.rss.as_deref().unwrap_or("asymmetric") {
             "asymmetric" => false,
@@ -344,7 +349,7 @@ fn capture_cmd(o: Options) -> Result<()> {
             plan.iface
         );
     }
-    let s = live::run(plan, c.sink)?;
+    let s = live::run(plan, c.sinks)?;
     if !o.quiet.unwrap_or(false) {
         eprintln!("{}", live::summary_json(&s, &c.sensor));
     }
@@ -360,14 +365,14 @@ fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {
         other => bail!("--pace must be `max` or `recorded`, not `{other}`"),
     };
     let sensor = c.sensor;
-    let sink = c.sink;
+    let sinks = c.sinks;
     let mut plan = replay::Plan {
         path: file.display().to_string(),
         paced,
         s: c.setup,
     };
     plan.size()?;
-    let s = replay::run(plan, sink)?;
+    let s = replay::run(plan, sinks)?;
     if s.pcap.truncated_tail_bytes > 0 {
         eprintln!(
             "wirelog: warning: {}: the last record is truncated ({} bytes ignored)",

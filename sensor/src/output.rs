@@ -1,15 +1,19 @@
 //! Record output: workers fill fixed-size blocks with JSON lines; the
-//! output thread (on the control core) writes whole blocks and hands them
-//! back. Blocks are preallocated per worker; a worker never allocates for
+//! output thread (on the control core) hands each record to the sinks that
+//! take its type (`sinks`), emits the periodic stats record, and hands the
+//! blocks back. Blocks are preallocated per worker; a worker never allocates for
 //! output. In replay a worker waits for a free block (a file does not run
 //! away); a live capture drops the record and counts it instead.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use dataplane::record::{RecordOut, MAX_RECORD};
+use serde_json::{json, Map, Value};
+
+use crate::sinks::{wants, Sink, SinkStats};
 
 /// Size of one output block.
 pub const BLOCK_BYTES: usize = 256 * 1024;
@@ -105,15 +109,6 @@ impl RecordOut for BlockOut {
     }
 }
 
-/// Output counters.
-#[derive(Default)]
-pub struct OutputStats {
-    /// Bytes written.
-    pub bytes: AtomicU64,
-    /// Write errors.
-    pub errors: AtomicU64,
-}
-
 /// Creates one lane per worker; returns the workers' ends and the lanes.
 fn lanes(n: usize, wait: bool) -> (Vec<BlockOut>, Vec<Arc<Lane>>) {
     let lanes: Vec<Arc<Lane>> = (0..n).map(|_| Arc::new(Lane::new())).collect();
@@ -128,13 +123,56 @@ fn lanes(n: usize, wait: bool) -> (Vec<BlockOut>, Vec<Arc<Lane>>) {
     (outs, lanes)
 }
 
-/// The output loop: writes blocks from every lane until all are done.
-pub fn run(
+/// Builds the capture side of a periodic stats record.
+pub type Probe = Box<dyn FnMut() -> Map<String, Value> + Send>;
+
+/// The record type of a JSON line as the workers write it (`{"type":"…"`).
+fn record_type(line: &[u8]) -> &str {
+    line.strip_prefix(b"{\"type\":\"")
+        .and_then(|r| r.iter().position(|&c| c == b'"').map(|e| &r[..e]))
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .unwrap_or("")
+}
+
+/// Hands one record to every sink that takes its type.
+fn deliver(sinks: &mut [Box<dyn Sink>], needs_parse: &[bool], line: &[u8]) {
+    let t = record_type(line);
+    let mut parsed: Option<Map<String, Value>> = None;
+    let empty = Map::new();
+    for (s, &np) in sinks.iter_mut().zip(needs_parse) {
+        if !wants(s.as_ref(), t) {
+            continue;
+        }
+        if np && parsed.is_none() {
+            parsed = Some(serde_json::from_slice(line).unwrap_or_default());
+        }
+        s.record(
+            if np {
+                parsed.as_ref().unwrap_or(&empty)
+            } else {
+                &empty
+            },
+            line,
+        );
+    }
+}
+
+/// The output loop: hands every record of every lane's blocks to the
+/// sinks until all lanes are done; every `every` it also emits a stats
+/// record built by `probe` plus the sinks' own counters.
+fn run(
     lanes: Vec<Arc<Lane>>,
-    mut sink: Box<dyn Write + Send>,
-    stats: Arc<OutputStats>,
-) -> std::io::Result<()> {
-    let mut first_err: Option<std::io::Error> = None;
+    mut sinks: Vec<Box<dyn Sink>>,
+    mut stats: Option<(Duration, Probe)>,
+) -> Vec<(String, SinkStats)> {
+    // JSON lines sinks take the line as it is; the others need it parsed.
+    let needs_parse: Vec<bool> = sinks
+        .iter()
+        .map(|s| !s.name().starts_with("stdout") && !s.name().starts_with("file:"))
+        .collect();
+    let start = Instant::now();
+    let mut next_stats = stats.as_ref().map(|(e, _)| start + *e);
+    let mut next_poll = Instant::now();
     loop {
         let mut idle = true;
         let mut all_done = true;
@@ -142,41 +180,94 @@ pub fn run(
             let done = l.done.load(Ordering::Acquire);
             while let Some(mut b) = l.full.pop() {
                 idle = false;
-                match sink.write_all(&b) {
-                    Ok(()) => {
-                        stats.bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
-                    }
-                    Err(e) => {
-                        stats.errors.fetch_add(1, Ordering::Relaxed);
-                        first_err.get_or_insert(e);
-                    }
+                for line in b.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+                    deliver(&mut sinks, &needs_parse, line);
                 }
                 b.clear();
                 let _ = l.free.push(b);
             }
             all_done &= done && l.full.is_empty();
         }
+        let now = Instant::now();
+        if let (Some(at), Some((every, probe))) = (next_stats, stats.as_mut()) {
+            if now >= at {
+                next_stats = Some(at + *every);
+                let rec = stats_record(probe(), &sinks, now - start);
+                deliver(&mut sinks, &needs_parse, rec.as_bytes());
+            }
+        }
         if all_done {
             break;
         }
+        if idle || now >= next_poll {
+            for s in sinks.iter_mut() {
+                s.poll(now);
+            }
+            next_poll = now + Duration::from_millis(50);
+        }
         if idle {
-            let _ = sink.flush();
-            std::thread::sleep(std::time::Duration::from_micros(200));
+            std::thread::sleep(Duration::from_micros(500));
         }
     }
-    if let Err(e) = sink.flush() {
-        first_err.get_or_insert(e);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    for s in sinks.iter_mut() {
+        s.finish(deadline);
     }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(()),
+    sinks
+        .iter()
+        .map(|s| (s.name().to_string(), s.stats()))
+        .collect()
+}
+
+/// Counters of every sink, as a JSON object keyed by spec.
+pub fn sinks_json(stats: &[(String, SinkStats)]) -> Value {
+    let mut m = Map::new();
+    for (name, st) in stats {
+        m.insert(
+            name.clone(),
+            json!({
+                "records": st.records,
+                "delivered": st.delivered,
+                "dropped": st.dropped,
+                "too_large": st.too_large,
+                "queue_full": st.queue_full,
+                "truncated": st.truncated,
+                "errors": st.errors,
+                "bytes": st.bytes,
+                "queued_bytes": st.queued_bytes,
+            }),
+        );
     }
+    Value::Object(m)
+}
+
+fn stats_record(mut m: Map<String, Value>, sinks: &[Box<dyn Sink>], up: Duration) -> String {
+    let st: Vec<(String, SinkStats)> = sinks
+        .iter()
+        .map(|s| (s.name().to_string(), s.stats()))
+        .collect();
+    let mut rec = Map::new();
+    // `type` first: outputs pick records by it.
+    rec.insert("type".into(), "stats".into());
+    let mut ts = Vec::new();
+    dataplane::time::write_rfc3339_us(&mut ts, dataplane::time::wall_now_ns());
+    rec.insert(
+        "ts".into(),
+        String::from_utf8_lossy(&ts).into_owned().into(),
+    );
+    rec.insert(
+        "uptime_s".into(),
+        json!((up.as_secs_f64() * 1000.0).round() / 1000.0),
+    );
+    m.remove("type");
+    rec.extend(m);
+    rec.insert("outputs".into(), sinks_json(&st));
+    Value::Object(rec).to_string()
 }
 
 /// The running output thread.
 pub struct Writer {
-    stats: Arc<OutputStats>,
-    handle: std::thread::JoinHandle<std::io::Result<()>>,
+    handle: std::thread::JoinHandle<Vec<(String, SinkStats)>>,
 }
 
 /// Starts the output thread for `n` workers on `core`; returns the
@@ -185,36 +276,26 @@ pub struct Writer {
 pub fn start(
     n: usize,
     wait: bool,
-    sink: Box<dyn Write + Send>,
+    sinks: Vec<Box<dyn Sink>>,
     core: Option<usize>,
+    stats: Option<(Duration, Probe)>,
 ) -> std::io::Result<(Vec<BlockOut>, Writer)> {
     let (outs, lanes) = lanes(n, wait);
-    let stats = Arc::new(OutputStats::default());
-    let st = stats.clone();
     let handle = std::thread::Builder::new()
         .name("wl-output".into())
         .spawn(move || {
             crate::pipeline::pin_to(core);
-            run(lanes, sink, st)
+            run(lanes, sinks, stats)
         })?;
-    Ok((outs, Writer { stats, handle }))
+    Ok((outs, Writer { handle }))
 }
 
 impl Writer {
     /// Waits for the output thread (after every lane finished); returns
-    /// the bytes written. A reader that went away (a closed pipe) is not
-    /// an error.
-    pub fn finish(self) -> anyhow::Result<u64> {
-        use anyhow::Context;
-        let r = self
-            .handle
+    /// every sink's counters.
+    pub fn finish(self) -> anyhow::Result<Vec<(String, SinkStats)>> {
+        self.handle
             .join()
-            .map_err(|_| anyhow::anyhow!("output thread panicked"))?;
-        if let Err(e) = r {
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                return Err(e).context("writing records");
-            }
-        }
-        Ok(self.stats.bytes.load(Ordering::Relaxed))
+            .map_err(|_| anyhow::anyhow!("output thread panicked"))
     }
 }

@@ -168,6 +168,20 @@ impl Front {
     }
 }
 
+/// Malformed-frame counts by reason, the non-zero ones, for summaries.
+pub fn malformed_json(
+    d: &dataplane::decode::DecodeStats,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    for r in dataplane::decode::Malformed::ALL {
+        let n = d.malformed[r as usize];
+        if n > 0 {
+            m.insert(r.name().into(), n.into());
+        }
+    }
+    m
+}
+
 /// A dispatcher ring slot: a decoded packet and its payload, or a tick.
 #[derive(Clone, Copy)]
 pub struct Slot {

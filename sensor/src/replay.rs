@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use dataplane::capture::pcap::{PcapReader, PcapStats};
 use dataplane::capture::{Batch, Capture, Poll};
-use dataplane::decode::{DecodeStats, Decoded, Malformed};
+use dataplane::decode::{DecodeStats, Decoded};
 use dataplane::flow::{FlowConfig, KeyConfig};
 use dataplane::spsc;
 use dataplane::steer::Toeplitz;
@@ -21,6 +21,7 @@ use dataplane::worker::{Worker, WorkerStats};
 
 use crate::output::{self, BlockOut};
 use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
+use crate::sinks::{Sink, SinkStats};
 
 /// Dispatcher ring slots per worker.
 const RING_SLOTS: usize = 1024;
@@ -67,7 +68,7 @@ pub struct Summary {
     /// Wall time.
     pub elapsed: Duration,
     /// Output bytes.
-    pub out_bytes: u64,
+    pub outputs: Vec<(String, SinkStats)>,
     /// Flows per worker.
     pub flows_per_worker: usize,
 }
@@ -87,17 +88,17 @@ fn next(
 }
 
 /// Runs a replay, writing records to `sink`.
-pub fn run(plan: Plan, sink: Box<dyn std::io::Write + Send>) -> Result<Summary> {
+pub fn run(plan: Plan, sinks: Vec<Box<dyn Sink>>) -> Result<Summary> {
     let start = Instant::now();
     let mut reader = PcapReader::open(&plan.path)?;
-    let (outs, writer) = output::start(plan.s.workers, true, sink, plan.s.control_core())?;
+    let (outs, writer) = output::start(plan.s.workers, true, sinks, plan.s.control_core(), None)?;
     let flows_per_worker = plan.s.worker.flows;
     let (workers, front, frames) = if plan.s.workers == 1 {
         single(&plan, &mut reader, outs)?
     } else {
         dispatched(&plan, &mut reader, outs)?
     };
-    let out_bytes = writer.finish()?;
+    let outputs = writer.finish()?;
     Ok(Summary {
         workers,
         decode: front.dec.stats,
@@ -106,7 +107,7 @@ pub fn run(plan: Plan, sink: Box<dyn std::io::Write + Send>) -> Result<Summary> 
         duplicates: front.dedup.dropped,
         frames,
         elapsed: start.elapsed(),
-        out_bytes,
+        outputs,
         flows_per_worker,
     })
 }
@@ -246,43 +247,34 @@ pub fn flow_config(o: &crate::config::Options) -> FlowConfig {
 
 /// The summary as a JSON line (the `stats` record of a replay).
 pub fn summary_json(s: &Summary, sensor: &str) -> String {
-    use std::fmt::Write;
-    let mut w = String::new();
     let tot = |f: fn(&WorkerStats) -> u64| s.workers.iter().map(f).sum::<u64>();
-    let pkts = tot(|w| w.packets);
     let secs = s.elapsed.as_secs_f64().max(1e-9);
-    let _ = write!(
-        w,
-        "{{\"type\":\"stats\",\"sensor\":\"{sensor}\",\"frames\":{},\"packets\":{pkts},\"ip_bytes\":{},\"records\":{},\
-         \"records_dropped\":{},\"flows_created\":{},\"flows_evicted\":{},\"flows_per_worker\":{},\"filtered\":{},\
-         \"duplicates\":{},\"non_ip\":{},\"tunnel_outer_packets\":{},\"pcap_truncated_tail_bytes\":{},\
-         \"pcap_corrupt_at\":{},\"elapsed_s\":{:.3},\"packets_per_s\":{:.0},\"output_bytes\":{},\"workers\":{},\"malformed\":{{",
-        s.frames,
-        tot(|w| w.bytes),
-        tot(|w| w.records),
-        tot(|w| w.records_dropped),
-        tot(|w| w.flows_created),
-        tot(|w| w.flows_evicted),
-        s.flows_per_worker,
-        s.filtered,
-        s.duplicates,
-        s.decode.non_ip,
-        s.decode.tunnel_outer,
-        s.pcap.truncated_tail_bytes,
-        s.pcap.corrupt_at.map_or("null".to_string(), |o| o.to_string()),
-        secs,
-        s.frames as f64 / secs,
-        s.out_bytes,
-        s.workers.len(),
-    );
-    let mut first = true;
-    for m in Malformed::ALL {
-        let n = s.decode.malformed[m as usize];
-        if n > 0 {
-            let _ = write!(w, "{}\"{}\":{n}", if first { "" } else { "," }, m.name());
-            first = false;
-        }
-    }
-    w.push_str("}}");
-    w
+    let malformed = crate::pipeline::malformed_json(&s.decode);
+    let round = |x: f64| (x * 1000.0).round() / 1000.0;
+    serde_json::json!({
+        "type": "stats",
+        "sensor": sensor,
+        "frames": s.frames,
+        "packets": tot(|w| w.packets),
+        "ip_bytes": tot(|w| w.bytes),
+        "records": tot(|w| w.records),
+        "records_dropped": tot(|w| w.records_dropped),
+        "flows_created": tot(|w| w.flows_created),
+        "flows_evicted": tot(|w| w.flows_evicted),
+        "flows_per_worker": s.flows_per_worker,
+        "filtered": s.filtered,
+        "duplicates": s.duplicates,
+        "non_ip": s.decode.non_ip,
+        "tunnel_outer_packets": s.decode.tunnel_outer,
+        "pcap_truncated_tail_bytes": s.pcap.truncated_tail_bytes,
+        "pcap_corrupt_at": s.pcap.corrupt_at,
+        "elapsed_s": round(secs),
+        "packets_per_s": (s.frames as f64 / secs).round(),
+        "records_per_s": (tot(|w| w.records) as f64 / secs).round(),
+        "output_bytes": s.outputs.iter().map(|(_, o)| o.bytes).sum::<u64>(),
+        "outputs": output::sinks_json(&s.outputs),
+        "workers": s.workers.len(),
+        "malformed": malformed,
+    })
+    .to_string()
 }

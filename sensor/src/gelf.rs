@@ -1,0 +1,586 @@
+//! GELF 1.1: turning a record (one JSON line as the workers wrote it) into
+//! a GELF message, compressing it, and sending it over UDP (chunked) or
+//! TCP (null-delimited).
+//!
+//! Flattening, the one rule (docs/schema.md): every field of the record
+//! becomes an additional field `_<name>`; a nested map's fields become
+//! `_<name>_<key>` (recursively); a list becomes one string, its elements
+//! joined with `,`; booleans become `true`/`false` strings; nulls are left
+//! out. Characters GELF does not allow in a field name (anything but
+//! letters, digits, `_`, `.` and `-`) become `_`, and the reserved name `id`
+//! (`_id`) becomes `_id_`. Besides: `version` "1.1", `host` the sensor
+//! name, `timestamp` the record's `ts` in seconds with microseconds,
+//! `short_message` a one-line summary, and `level` 6 (informational), 5
+//! (notice) for a flow ended by a reset or evicted from a full table, 4
+//! (warning) for a stats record that counts drops.
+//!
+//! A message has a size cap of 128 chunks. Past it, fields are truncated in
+//! a fixed order (bodies, then headers; `_truncated` says which) and the
+//! truncation counted; a message still too large is dropped and counted.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use flate2::{Compress, Compression, FlushCompress};
+use serde_json::{Map, Value};
+
+use crate::sinks::{Sink, SinkStats};
+
+/// GELF's chunk limit.
+pub const MAX_CHUNKS: usize = 128;
+/// Bytes of a chunk header: magic, message id, sequence number, count.
+pub const CHUNK_HEADER: usize = 12;
+
+/// How a GELF payload is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compressor {
+    /// Plain JSON.
+    None,
+    /// zlib (RFC 1950).
+    Zlib,
+    /// gzip (RFC 1952).
+    Gzip,
+}
+
+fn valid_name(k: &str) -> String {
+    k.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn flat_into(out: &mut Map<String, Value>, prefix: &str, v: &Value) {
+    match v {
+        Value::Null => {}
+        Value::Bool(b) => {
+            out.insert(prefix.to_string(), Value::String(b.to_string()));
+        }
+        Value::Number(_) | Value::String(_) => {
+            out.insert(prefix.to_string(), v.clone());
+        }
+        Value::Array(a) => {
+            let s: Vec<String> = a
+                .iter()
+                .map(|e| match e {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            out.insert(prefix.to_string(), Value::String(s.join(",")));
+        }
+        Value::Object(m) => {
+            for (k, v) in m {
+                flat_into(out, &format!("{prefix}_{}", valid_name(k)), v);
+            }
+        }
+    }
+}
+
+/// The additional fields of a record, flattened by the rule above.
+pub fn flatten(rec: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in rec {
+        let name = if k == "id" {
+            "_id_".to_string()
+        } else {
+            format!("_{}", valid_name(k))
+        };
+        flat_into(&mut out, &name, v);
+    }
+    out
+}
+
+fn short_message(rec: &Map<String, Value>) -> String {
+    let s = |k: &str| {
+        rec.get(k).map_or(String::new(), |v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    match rec.get("type").and_then(Value::as_str) {
+        Some("flow") => format!(
+            "{} {}:{} -> {}:{} {} {}",
+            s("proto"),
+            s("src_ip"),
+            s("src_port"),
+            s("dst_ip"),
+            s("dst_port"),
+            s("conn_state"),
+            s("reason")
+        ),
+        Some("stats") => format!(
+            "wirelog stats: {} packets, {} records",
+            s("packets"),
+            s("records")
+        ),
+        Some(t) => t.to_string(),
+        None => "record".into(),
+    }
+}
+
+fn level(rec: &Map<String, Value>) -> u8 {
+    match rec.get("type").and_then(Value::as_str) {
+        Some("flow") => match rec.get("reason").and_then(Value::as_str) {
+            Some("rst") | Some("evicted") => 5,
+            _ => 6,
+        },
+        Some("stats") => {
+            let dropped = rec
+                .get("drops")
+                .and_then(|d| d.get("total"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            if dropped > 0 {
+                4
+            } else {
+                6
+            }
+        }
+        _ => 6,
+    }
+}
+
+/// A record as a GELF message object.
+pub fn message(rec: &Map<String, Value>, default_host: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("version".into(), "1.1".into());
+    let host = rec
+        .get("sensor")
+        .and_then(Value::as_str)
+        .unwrap_or(default_host);
+    m.insert("host".into(), host.into());
+    m.insert("short_message".into(), short_message(rec).into());
+    let ts = rec
+        .get("ts")
+        .and_then(Value::as_str)
+        .and_then(dataplane::time::parse_rfc3339)
+        .unwrap_or_else(dataplane::time::wall_now_ns);
+    // Seconds with microseconds, as GELF wants a number.
+    let us = ts / 1000;
+    let t = serde_json::Number::from_f64(us as f64 / 1e6).unwrap_or_else(|| 0.into());
+    m.insert("timestamp".into(), Value::Number(t));
+    m.insert("level".into(), level(rec).into());
+    m.extend(flatten(rec));
+    m
+}
+
+/// Field-name suffixes truncated first, then these.
+const TRUNCATE_ORDER: [(&str, &str); 2] = [("body", "_body"), ("headers", "_headers_")];
+
+/// Encodes and compresses messages with reused compressor state.
+pub struct Encoder {
+    kind: Compressor,
+    z: Compress,
+    out: Vec<u8>,
+    json: Vec<u8>,
+}
+
+impl Encoder {
+    /// An encoder for `kind` at zlib `level` (0-9).
+    pub fn new(kind: Compressor, level: u32) -> Self {
+        let lvl = Compression::new(level.min(9));
+        let z = match kind {
+            Compressor::Gzip => Compress::new_gzip(lvl, 15),
+            _ => Compress::new(lvl, true),
+        };
+        Self {
+            kind,
+            z,
+            out: Vec::with_capacity(64 * 1024),
+            json: Vec::with_capacity(64 * 1024),
+        }
+    }
+
+    /// The payload of `m` (compressed as configured).
+    pub fn encode(&mut self, m: &Map<String, Value>) -> &[u8] {
+        self.json.clear();
+        let _ = serde_json::to_writer(&mut self.json, m);
+        if self.kind == Compressor::None {
+            return &self.json;
+        }
+        self.z.reset();
+        self.out.clear();
+        self.out.reserve(self.json.len() + 64);
+        loop {
+            let before = self.z.total_in() as usize;
+            let st =
+                self.z
+                    .compress_vec(&self.json[before..], &mut self.out, FlushCompress::Finish);
+            match st {
+                Ok(flate2::Status::StreamEnd) => break,
+                Ok(_) => self.out.reserve(self.out.capacity().max(4096)),
+                Err(_) => break,
+            }
+        }
+        &self.out
+    }
+
+    /// Encodes `m`, truncating by [`TRUNCATE_ORDER`] until it fits `cap`
+    /// bytes; `None` when it cannot. The flag says whether it truncated.
+    pub fn encode_capped(
+        &mut self,
+        m: &mut Map<String, Value>,
+        cap: usize,
+    ) -> Option<(Vec<u8>, bool)> {
+        let mut truncated = Vec::new();
+        loop {
+            let len = self.encode(m).len();
+            if len <= cap {
+                let p = self.encode(m).to_vec();
+                return Some((p, !truncated.is_empty()));
+            }
+            let &(what, pat) = TRUNCATE_ORDER
+                .iter()
+                .find(|(_, pat)| m.keys().any(|k| k.contains(pat)))?;
+            m.retain(|k, _| !k.contains(pat));
+            truncated.push(what);
+            m.insert("_truncated".into(), truncated.join(",").into());
+        }
+    }
+}
+
+/// GELF over UDP: one datagram, or up to 128 chunks.
+pub struct UdpSink {
+    name: String,
+    records: Vec<String>,
+    sock: UdpSocket,
+    enc: Encoder,
+    chunk: usize,
+    host: String,
+    ids: u64,
+    stats: SinkStats,
+}
+
+impl UdpSink {
+    /// A sink sending to `addr`.
+    pub fn new(
+        name: String,
+        records: Vec<String>,
+        addr: SocketAddr,
+        kind: Compressor,
+        level: u32,
+        chunk: usize,
+        host: String,
+    ) -> std::io::Result<Self> {
+        let bind: SocketAddr = if addr.is_ipv4() {
+            "0.0.0.0:0".parse().expect("literal")
+        } else {
+            "[::]:0".parse().expect("literal")
+        };
+        let sock = UdpSocket::bind(bind)?;
+        sock.connect(addr)?;
+        sock.set_nonblocking(true)?;
+        let seed = dataplane::time::wall_now_ns() ^ (u64::from(std::process::id()) << 32);
+        Ok(Self {
+            name,
+            records,
+            sock,
+            enc: Encoder::new(kind, level),
+            chunk,
+            host,
+            ids: seed | 1,
+            stats: SinkStats::default(),
+        })
+    }
+
+    fn next_id(&mut self) -> [u8; 8] {
+        // xorshift64*: message ids only need to differ between messages.
+        let mut x = self.ids;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.ids = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_be_bytes()
+    }
+
+    fn send(&mut self, dgram: &[u8]) -> bool {
+        match self.sock.send(dgram) {
+            Ok(_) => true,
+            Err(_) => {
+                self.stats.errors += 1;
+                false
+            }
+        }
+    }
+}
+
+impl Sink for UdpSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn records(&self) -> &[String] {
+        &self.records
+    }
+    fn record(&mut self, rec: &Map<String, Value>, _line: &[u8]) {
+        self.stats.records += 1;
+        let mut m = message(rec, &self.host);
+        let per = self.chunk - CHUNK_HEADER;
+        let Some((payload, truncated)) = self.enc.encode_capped(&mut m, per * MAX_CHUNKS) else {
+            self.stats.too_large += 1;
+            self.stats.dropped += 1;
+            return;
+        };
+        if truncated {
+            self.stats.truncated += 1;
+        }
+        let ok = if payload.len() <= self.chunk {
+            self.send(&payload)
+        } else {
+            let n = payload.len().div_ceil(per);
+            let id = self.next_id();
+            let mut d = Vec::with_capacity(self.chunk);
+            let mut ok = true;
+            for (i, part) in payload.chunks(per).enumerate() {
+                d.clear();
+                d.extend_from_slice(&[0x1e, 0x0f]);
+                d.extend_from_slice(&id);
+                d.push(i as u8);
+                d.push(n as u8);
+                d.extend_from_slice(part);
+                ok &= self.send(&d);
+            }
+            ok
+        };
+        if ok {
+            self.stats.delivered += 1;
+            self.stats.bytes += payload.len() as u64;
+        } else {
+            self.stats.dropped += 1;
+        }
+    }
+    fn poll(&mut self, _now: Instant) {}
+    fn finish(&mut self, _deadline: Instant) {}
+    fn stats(&self) -> SinkStats {
+        self.stats
+    }
+}
+
+/// GELF over TCP: messages end with a NUL byte; a bounded buffer holds
+/// them while the receiver is away, and the connection is retried with
+/// back-off. What does not fit is dropped and counted; nothing waits.
+pub struct TcpSink {
+    name: String,
+    records: Vec<String>,
+    addr: SocketAddr,
+    conn: Option<TcpStream>,
+    buf: VecDeque<u8>,
+    cap: usize,
+    /// Bytes of the message at the front already written (it must be
+    /// finished on this connection or dropped).
+    partial: usize,
+    retry_at: Instant,
+    backoff: Duration,
+    enc: Encoder,
+    host: String,
+    stats: SinkStats,
+}
+
+impl TcpSink {
+    /// A sink for `addr` with `cap` bytes of buffer.
+    pub fn new(
+        name: String,
+        records: Vec<String>,
+        addr: SocketAddr,
+        cap: usize,
+        host: String,
+    ) -> Self {
+        Self {
+            name,
+            records,
+            addr,
+            conn: None,
+            buf: VecDeque::with_capacity(cap),
+            cap,
+            partial: 0,
+            retry_at: Instant::now(),
+            backoff: Duration::from_millis(100),
+            enc: Encoder::new(Compressor::None, 0),
+            host,
+            stats: SinkStats::default(),
+        }
+    }
+
+    fn disconnect(&mut self, now: Instant) {
+        self.conn = None;
+        self.stats.errors += 1;
+        // The receiver saw the start of the front message: the rest of it
+        // would corrupt the stream on a new connection.
+        if self.partial > 0 {
+            if let Some(end) = self.buf.iter().position(|&b| b == 0) {
+                self.buf.drain(..=end);
+                self.stats.dropped += 1;
+            }
+            self.partial = 0;
+        }
+        self.retry_at = now + self.backoff;
+        self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
+    }
+
+    fn pump(&mut self, now: Instant) {
+        if self.conn.is_none() {
+            if now < self.retry_at || self.buf.is_empty() {
+                return;
+            }
+            match TcpStream::connect_timeout(&self.addr, Duration::from_millis(50)) {
+                Ok(c) => {
+                    let _ = c.set_nonblocking(true);
+                    let _ = c.set_nodelay(true);
+                    self.conn = Some(c);
+                    self.backoff = Duration::from_millis(100);
+                }
+                Err(_) => {
+                    self.disconnect(now);
+                    return;
+                }
+            }
+        }
+        while !self.buf.is_empty() {
+            let (a, _) = self.buf.as_slices();
+            let Some(c) = self.conn.as_mut() else { return };
+            match c.write(a) {
+                Ok(0) => return self.disconnect(now),
+                Ok(n) => {
+                    let done = a[..n].iter().filter(|&&b| b == 0).count() as u64;
+                    self.stats.delivered += done;
+                    self.stats.bytes += n as u64;
+                    // Bytes of a message started but not finished.
+                    self.partial = match a[..n].iter().rposition(|&b| b == 0) {
+                        Some(p) => n - p - 1,
+                        None => self.partial + n,
+                    };
+                    self.buf.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(_) => return self.disconnect(now),
+            }
+        }
+    }
+}
+
+impl Sink for TcpSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn records(&self) -> &[String] {
+        &self.records
+    }
+    fn record(&mut self, rec: &Map<String, Value>, _line: &[u8]) {
+        self.stats.records += 1;
+        let m = message(rec, &self.host);
+        let p = self.enc.encode(&m);
+        if self.buf.len() + p.len() + 1 > self.cap {
+            self.stats.dropped += 1;
+            self.stats.queue_full += 1;
+        } else {
+            self.buf.extend(p.iter());
+            self.buf.push_back(0);
+        }
+        self.pump(Instant::now());
+    }
+    fn poll(&mut self, now: Instant) {
+        self.pump(now);
+        self.stats.queued_bytes = self.buf.len() as u64;
+    }
+    fn finish(&mut self, deadline: Instant) {
+        while !self.buf.is_empty() && Instant::now() < deadline {
+            self.pump(Instant::now());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Whatever is left is lost: count each message once.
+        let left = self.buf.iter().filter(|&&b| b == 0).count() as u64;
+        self.stats.dropped += left;
+        self.buf.clear();
+        if let Some(c) = self.conn.as_mut() {
+            let _ = c.flush();
+        }
+        self.stats.queued_bytes = 0;
+    }
+    fn stats(&self) -> SinkStats {
+        self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(j: &str) -> Map<String, Value> {
+        serde_json::from_str(j).unwrap()
+    }
+
+    #[test]
+    fn flattening_rule() {
+        let r = rec(
+            r#"{"type":"http","ts":"2009-02-13T23:31:30.123456Z","sensor":"s1","id":7,"ok":true,"n":null,
+            "headers":{"Content-Type":"text/html","x y":"1"},"answers":["a","b",3]}"#,
+        );
+        let m = message(&r, "h");
+        assert_eq!(m["version"], "1.1");
+        assert_eq!(m["host"], "s1");
+        assert_eq!(m["timestamp"].as_f64().unwrap(), 1234567890.123456);
+        assert_eq!(m["_id_"], 7);
+        assert_eq!(m["_ok"], "true");
+        assert!(!m.contains_key("_n"));
+        assert_eq!(m["_headers_Content-Type"], "text/html");
+        assert_eq!(m["_headers_x_y"], "1");
+        assert_eq!(m["_answers"], "a,b,3");
+        assert_eq!(m["_type"], "http");
+    }
+
+    fn inflate(kind: Compressor, b: &[u8]) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        match kind {
+            Compressor::Zlib => flate2::read::ZlibDecoder::new(b)
+                .read_to_end(&mut out)
+                .unwrap(),
+            Compressor::Gzip => flate2::read::GzDecoder::new(b)
+                .read_to_end(&mut out)
+                .unwrap(),
+            Compressor::None => {
+                out.extend_from_slice(b);
+                0
+            }
+        };
+        out
+    }
+
+    #[test]
+    fn compressor_state_is_reused_and_streams_are_complete() {
+        for kind in [Compressor::Zlib, Compressor::Gzip, Compressor::None] {
+            let mut e = Encoder::new(kind, 6);
+            for i in 0..3 {
+                let mut m = Map::new();
+                m.insert("short_message".into(), format!("m{i}").repeat(1000).into());
+                let p = e.encode(&m).to_vec();
+                let v: Map<String, Value> = serde_json::from_slice(&inflate(kind, &p)).unwrap();
+                assert_eq!(v, m);
+            }
+        }
+    }
+
+    #[test]
+    fn truncation_order_then_too_large() {
+        let mut e = Encoder::new(Compressor::None, 0);
+        let mut m = Map::new();
+        m.insert("_req_body".into(), "b".repeat(500).into());
+        m.insert("_headers_a".into(), "h".repeat(300).into());
+        m.insert("short_message".into(), "x".into());
+        let (p, t) = e.encode_capped(&mut m.clone(), 400).unwrap();
+        assert!(t);
+        let v: Map<String, Value> = serde_json::from_slice(&p).unwrap();
+        assert_eq!(v["_truncated"], "body");
+        assert!(v.contains_key("_headers_a"));
+        let (p, _) = e.encode_capped(&mut m.clone(), 100).unwrap();
+        let v: Map<String, Value> = serde_json::from_slice(&p).unwrap();
+        assert_eq!(v["_truncated"], "body,headers");
+        assert!(e.encode_capped(&mut m, 10).is_none());
+    }
+}

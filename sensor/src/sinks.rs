@@ -1,0 +1,446 @@
+//! Where records go: stdout, JSON lines files (rotated), GELF over UDP or
+//! TCP. Several at once, each with its own record types, configured by
+//! `--out SPEC` (repeatable):
+//!
+//! ```text
+//! stdout[?records=flow,stats]
+//! file:/var/log/wirelog/flows.json[?rotate_size=100M&rotate_secs=3600&keep=10&gzip=true&records=…]
+//! gelf-udp:graylog.example:12201[?compression=zlib|gzip|none&level=1&chunk_size=8192&records=…]
+//! gelf-tcp:graylog.example:12201[?buffer=8M&records=…]
+//! ```
+//!
+//! Sinks run on the output thread. None of them blocks it for long: a
+//! file that cannot be written (disk full, directory gone) counts the
+//! records it loses and tries again a second later; GELF over TCP keeps a
+//! bounded buffer while the receiver is away; GELF over UDP never waits.
+
+use std::io::Write;
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{Map, Value};
+
+use crate::gelf::{Compressor, TcpSink, UdpSink, CHUNK_HEADER};
+
+/// Counters of one sink.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SinkStats {
+    /// Records handed to the sink.
+    pub records: u64,
+    /// Records written or sent.
+    pub delivered: u64,
+    /// Records lost (every reason below included).
+    pub dropped: u64,
+    /// Of those: larger than the GELF cap even after truncation.
+    pub too_large: u64,
+    /// Of those: no room in the buffer (receiver away).
+    pub queue_full: u64,
+    /// Records truncated to fit (and delivered).
+    pub truncated: u64,
+    /// Write, send or connect errors.
+    pub errors: u64,
+    /// Bytes written or sent.
+    pub bytes: u64,
+    /// Bytes waiting in the sink's buffer.
+    pub queued_bytes: u64,
+}
+
+/// One output.
+pub trait Sink: Send {
+    /// The spec it was made from.
+    fn name(&self) -> &str;
+    /// Record types it takes (empty: all).
+    fn records(&self) -> &[String];
+    /// Takes one record: parsed, and the JSON line it came from.
+    fn record(&mut self, rec: &Map<String, Value>, line: &[u8]);
+    /// Called every few ms: flush, reconnect, rotate.
+    fn poll(&mut self, now: Instant);
+    /// Last chance to deliver what is buffered, until `deadline`.
+    fn finish(&mut self, deadline: Instant);
+    /// Counters.
+    fn stats(&self) -> SinkStats;
+}
+
+/// Whether `sink` takes records of type `t`.
+pub fn wants(sink: &dyn Sink, t: &str) -> bool {
+    sink.records().is_empty() || sink.records().iter().any(|r| r == t)
+}
+
+/// JSON lines to stdout or to a file, rotated by size and age.
+pub struct JsonSink {
+    name: String,
+    records: Vec<String>,
+    path: Option<PathBuf>,
+    file: Option<Box<dyn Write + Send>>,
+    buf: Vec<u8>,
+    size: u64,
+    opened: Instant,
+    rotate_size: u64,
+    rotate_age: Option<Duration>,
+    keep: usize,
+    gzip: bool,
+    retry_at: Instant,
+    /// Records in `buf` not yet written.
+    pending: u64,
+    stats: SinkStats,
+}
+
+const FLUSH_AT: usize = 256 * 1024;
+
+impl JsonSink {
+    fn new(name: String, records: Vec<String>, path: Option<PathBuf>) -> Self {
+        Self {
+            name,
+            records,
+            path,
+            file: None,
+            buf: Vec::with_capacity(FLUSH_AT + 64 * 1024),
+            size: 0,
+            opened: Instant::now(),
+            rotate_size: 0,
+            rotate_age: None,
+            keep: 0,
+            gzip: false,
+            retry_at: Instant::now(),
+            pending: 0,
+            stats: SinkStats::default(),
+        }
+    }
+
+    fn open(&mut self) -> std::io::Result<()> {
+        match &self.path {
+            None => self.file = Some(Box::new(std::io::stdout())),
+            Some(p) => {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?;
+                self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                self.file = Some(Box::new(f));
+            }
+        }
+        self.opened = Instant::now();
+        Ok(())
+    }
+
+    /// Writes the buffer; on failure the buffered records are lost and
+    /// counted, and writing is retried a second later.
+    fn write_out(&mut self, now: Instant) {
+        if self.buf.is_empty() {
+            return;
+        }
+        if self.file.is_none() && now >= self.retry_at && self.open().is_err() {
+            self.stats.errors += 1;
+            self.retry_at = now + Duration::from_secs(1);
+        }
+        let ok = match self.file.as_mut() {
+            Some(f) => f.write_all(&self.buf).and_then(|_| f.flush()).is_ok(),
+            None => false,
+        };
+        if ok {
+            self.stats.delivered += self.pending;
+            self.stats.bytes += self.buf.len() as u64;
+            self.size += self.buf.len() as u64;
+        } else {
+            if self.file.is_some() {
+                self.stats.errors += 1;
+                // Reopen later: the disk may have room again, the directory
+                // may be back.
+                self.file = None;
+                self.retry_at = now + Duration::from_secs(1);
+            }
+            self.stats.dropped += self.pending;
+        }
+        self.buf.clear();
+        self.pending = 0;
+    }
+
+    fn rotate_due(&self, now: Instant) -> bool {
+        self.path.is_some()
+            && self.file.is_some()
+            && ((self.rotate_size > 0 && self.size >= self.rotate_size)
+                || self.rotate_age.is_some_and(|a| now - self.opened >= a))
+    }
+
+    /// Renames the file to `<path>.<unix time>`, gzips it in the background
+    /// if asked, and removes the oldest beyond `keep`.
+    fn rotate(&mut self) {
+        let Some(p) = self.path.clone() else { return };
+        self.file = None;
+        let mut stamp = dataplane::time::wall_now_ns() / 1_000_000;
+        let mut to = PathBuf::from(format!("{}.{stamp}", p.display()));
+        while to.exists() || PathBuf::from(format!("{}.gz", to.display())).exists() {
+            stamp += 1;
+            to = PathBuf::from(format!("{}.{stamp}", p.display()));
+        }
+        if std::fs::rename(&p, &to).is_err() {
+            self.stats.errors += 1;
+        } else if self.gzip {
+            let keep = self.keep;
+            let base = p.clone();
+            std::thread::spawn(move || {
+                let gz = PathBuf::from(format!("{}.gz", to.display()));
+                let ok = (|| -> std::io::Result<()> {
+                    let mut r = std::fs::File::open(&to)?;
+                    let w = std::fs::File::create(&gz)?;
+                    let mut e = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+                    std::io::copy(&mut r, &mut e)?;
+                    e.finish()?.sync_all()
+                })();
+                if ok.is_ok() {
+                    let _ = std::fs::remove_file(&to);
+                } else {
+                    let _ = std::fs::remove_file(&gz);
+                }
+                prune(&base, keep);
+            });
+        } else {
+            prune(&p, self.keep);
+        }
+        self.size = 0;
+        let _ = self.open();
+    }
+}
+
+/// Keeps the `keep` newest rotated files of `base` (0: all).
+fn prune(base: &std::path::Path, keep: usize) {
+    if keep == 0 {
+        return;
+    }
+    let (Some(dir), Some(stem)) = (base.parent(), base.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.", stem.to_string_lossy());
+    let mut old: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let rest = n.strip_prefix(&prefix)?;
+            let stamp: u64 = rest.trim_end_matches(".gz").parse().ok()?;
+            Some((stamp, e.path()))
+        })
+        .collect();
+    old.sort();
+    let n = old.len();
+    for (_, p) in old.into_iter().take(n.saturating_sub(keep)) {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+impl Sink for JsonSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn records(&self) -> &[String] {
+        &self.records
+    }
+    fn record(&mut self, _rec: &Map<String, Value>, line: &[u8]) {
+        self.stats.records += 1;
+        self.buf.extend_from_slice(line);
+        self.buf.push(b'\n');
+        self.pending += 1;
+        if self.buf.len() >= FLUSH_AT {
+            self.write_out(Instant::now());
+        }
+    }
+    fn poll(&mut self, now: Instant) {
+        self.write_out(now);
+        if self.rotate_due(now) {
+            self.rotate();
+        }
+    }
+    fn finish(&mut self, _deadline: Instant) {
+        self.write_out(Instant::now());
+    }
+    fn stats(&self) -> SinkStats {
+        self.stats
+    }
+}
+
+fn query(spec: &str) -> (&str, Vec<(&str, &str)>) {
+    match spec.split_once('?') {
+        None => (spec, Vec::new()),
+        Some((a, q)) => (
+            a,
+            q.split('&')
+                .filter(|kv| !kv.is_empty())
+                .map(|kv| kv.split_once('=').unwrap_or((kv, "")))
+                .collect(),
+        ),
+    }
+}
+
+/// Builds the sink `spec` names (see the module doc).
+pub fn from_spec(spec: &str, host: &str) -> Result<Box<dyn Sink>> {
+    let (target, params) = query(spec);
+    let mut records = Vec::new();
+    let mut get = std::collections::HashMap::new();
+    for (k, v) in params {
+        if k == "records" {
+            records = v
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+        } else {
+            get.insert(k, v);
+        }
+    }
+    for r in &records {
+        if r != "flow" && r != "stats" {
+            bail!("--out {spec}: unknown record type `{r}` (known: flow, stats)");
+        }
+    }
+    let known: &[&str] = if target == "stdout" || target.starts_with("file:") {
+        &["rotate_size", "rotate_secs", "keep", "gzip"]
+    } else if target.starts_with("gelf-udp:") {
+        &["compression", "level", "chunk_size"]
+    } else if target.starts_with("gelf-tcp:") {
+        &["buffer"]
+    } else {
+        bail!("--out {spec}: unknown output (stdout, file:PATH, gelf-udp:HOST:PORT, gelf-tcp:HOST:PORT)");
+    };
+    for k in get.keys() {
+        if !known.contains(k) {
+            bail!(
+                "--out {spec}: unknown parameter `{k}` (known here: {})",
+                known.join(", ")
+            );
+        }
+    }
+    let num = |k: &str, d: u64| -> Result<u64> {
+        match get.get(k) {
+            None => Ok(d),
+            Some(v) => crate::config::parse_size(k, v).map(|n| n as u64),
+        }
+    };
+    let addr = |t: &str| -> Result<std::net::SocketAddr> {
+        t.to_socket_addrs()
+            .with_context(|| format!("--out {spec}: `{t}` is not HOST:PORT"))?
+            .next()
+            .with_context(|| format!("--out {spec}: `{t}` resolves to no address"))
+    };
+    let name = spec.to_string();
+    if target == "stdout" || target.starts_with("file:") {
+        let path = target.strip_prefix("file:").map(PathBuf::from);
+        if let Some(p) = &path {
+            if p.as_os_str().is_empty() {
+                bail!("--out {spec}: the file path is empty");
+            }
+        }
+        let mut s = JsonSink::new(name, records, path);
+        s.rotate_size = num("rotate_size", 0)?;
+        s.rotate_age = match num("rotate_secs", 0)? {
+            0 => None,
+            n => Some(Duration::from_secs(n)),
+        };
+        s.keep = num("keep", 0)? as usize;
+        s.gzip = match get.get("gzip").copied().unwrap_or("false") {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            v => bail!("--out {spec}: gzip must be true or false, not `{v}`"),
+        };
+        if s.path.is_some() {
+            // Fail at start on a path that cannot be opened at all.
+            s.open().with_context(|| format!("--out {spec}"))?;
+        }
+        return Ok(Box::new(s));
+    }
+    if let Some(t) = target.strip_prefix("gelf-udp:") {
+        let kind = match get.get("compression").copied().unwrap_or("zlib") {
+            "zlib" => Compressor::Zlib,
+            "gzip" => Compressor::Gzip,
+            "none" => Compressor::None,
+            v => bail!("--out {spec}: compression must be zlib, gzip or none, not `{v}`"),
+        };
+        let level = num("level", 1)?;
+        if level > 9 {
+            bail!("--out {spec}: level must be 0-9");
+        }
+        let chunk = num("chunk_size", 8192)? as usize;
+        if !(CHUNK_HEADER + 8..=65_000).contains(&chunk) {
+            bail!("--out {spec}: chunk_size must be 20-65000");
+        }
+        let s = UdpSink::new(
+            name,
+            records,
+            addr(t)?,
+            kind,
+            level as u32,
+            chunk,
+            host.into(),
+        )
+        .with_context(|| format!("--out {spec}"))?;
+        return Ok(Box::new(s));
+    }
+    let t = target.strip_prefix("gelf-tcp:").expect("checked above");
+    let cap = num("buffer", 8 << 20)? as usize;
+    Ok(Box::new(TcpSink::new(
+        name,
+        records,
+        addr(t)?,
+        cap.max(64 * 1024),
+        host.into(),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_errors_name_the_problem() {
+        assert!(from_spec("stdout?records=flow", "h").is_ok());
+        assert!(from_spec(
+            "gelf-udp:127.0.0.1:12201?compression=gzip&chunk_size=1400",
+            "h"
+        )
+        .is_ok());
+        assert!(from_spec("gelf-tcp:127.0.0.1:12201?buffer=1M&records=flow,stats", "h").is_ok());
+        let e = |s: &str| from_spec(s, "h").err().unwrap().to_string();
+        assert!(e("kafka:x").contains("unknown output"));
+        assert!(e("stdout?records=dns").contains("unknown record type `dns`"));
+        assert!(e("gelf-udp:127.0.0.1:1?compression=lz4").contains("compression must be"));
+        assert!(
+            e("gelf-udp:127.0.0.1:1?rotate_size=1M").contains("unknown parameter `rotate_size`")
+        );
+        assert!(e("gelf-udp:nohostport").contains("is not HOST:PORT"));
+        assert!(e("file:/nonexistent-dir/x.json").contains("file:/nonexistent-dir/x.json"));
+    }
+
+    #[test]
+    fn file_rotates_by_size_and_keeps_the_newest() {
+        let dir = std::env::temp_dir().join(format!("wl-rot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.json");
+        let spec = format!("file:{}?rotate_size=1000&keep=2", path.display());
+        let mut s = from_spec(&spec, "h").unwrap();
+        let m = Map::new();
+        let line = vec![b'x'; 299];
+        for i in 0..20 {
+            s.record(&m, &line);
+            s.poll(Instant::now());
+            std::thread::sleep(Duration::from_millis(if i % 4 == 3 { 2 } else { 0 }));
+        }
+        s.finish(Instant::now());
+        let st = s.stats();
+        assert_eq!((st.records, st.delivered, st.dropped), (20, 20, 0));
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names.contains(&"f.json".to_string()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
