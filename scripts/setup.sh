@@ -14,6 +14,8 @@ command -v dig >/dev/null || need+=(dnsutils)
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 command -v python3 >/dev/null || need+=(python3)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 # AF_XDP: xsk-rs builds its vendored libxdp/libbpf (BPF objects with clang;
 # asm/ headers for the BPF target come with gcc-multilib).
 command -v clang >/dev/null || need+=(clang)
@@ -34,3 +36,9 @@ if [ "$(id -u)" = 0 ] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
   mount -t bpf bpf /sys/fs/bpf 2>/dev/null || echo "setup: warning: could not mount bpffs" >&2
 fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }
+# graygelf, the GELF decoder the output tests check against (pinned by the lockfile).
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -d "$here/sensor/tests/gelf/node_modules/graygelf" ]; then
+  echo "setup: installing graygelf for the GELF tests" >&2
+  npm ci --prefix "$here/sensor/tests/gelf" --no-audit --no-fund --loglevel=error >/dev/null
+fi

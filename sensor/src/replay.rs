@@ -22,7 +22,10 @@ use dataplane::worker::{Worker, WorkerStats};
 use crate::output::{self, BlockOut};
 use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
 use crate::sinks::{Sink, SinkStats};
+use dataplane::record::RecordOut;
 
+/// How often a paced replay hands partly filled output blocks over.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// Dispatcher ring slots per worker.
 const RING_SLOTS: usize = 1024;
 
@@ -125,10 +128,16 @@ fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Resu
             let mut batch = Batch::with_capacity(BATCH);
             let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
             let mut frames = 0u64;
+            let mut flushed = Instant::now();
             loop {
                 let p = next(&mut front, reader, &mut batch, &mut decoded, &mut frames)?;
                 worker.process(&decoded, &mut out);
                 front.dec.end_batch();
+                // At the recorded pace, records leave as they would live.
+                if plan.paced && flushed.elapsed() >= FLUSH_EVERY {
+                    out.flush();
+                    flushed = Instant::now();
+                }
                 if p == Poll::End {
                     break;
                 }
@@ -151,6 +160,7 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
         producers.push(p);
         let cfg = plan.s.worker.clone();
         let core = plan.s.worker_core(i);
+        let paced = plan.paced;
         handles.push(
             std::thread::Builder::new()
                 .name(format!("wl-worker-{i}"))
@@ -167,6 +177,10 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
                         if got == 0 {
                             if c.finished() {
                                 break;
+                            }
+                            // A quiet ring at the recorded pace: records leave now.
+                            if paced {
+                                out.flush();
                             }
                             std::thread::sleep(Duration::from_micros(20));
                             continue;

@@ -68,12 +68,17 @@ pub fn wants(sink: &dyn Sink, t: &str) -> bool {
     sink.records().is_empty() || sink.records().iter().any(|r| r == t)
 }
 
+enum Out {
+    Stdout(std::io::Stdout),
+    File(std::fs::File),
+}
+
 /// JSON lines to stdout or to a file, rotated by size and age.
 pub struct JsonSink {
     name: String,
     records: Vec<String>,
     path: Option<PathBuf>,
-    file: Option<Box<dyn Write + Send>>,
+    file: Option<Out>,
     buf: Vec<u8>,
     size: u64,
     opened: Instant,
@@ -111,14 +116,14 @@ impl JsonSink {
 
     fn open(&mut self) -> std::io::Result<()> {
         match &self.path {
-            None => self.file = Some(Box::new(std::io::stdout())),
+            None => self.file = Some(Out::Stdout(std::io::stdout())),
             Some(p) => {
                 let f = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(p)?;
                 self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
-                self.file = Some(Box::new(f));
+                self.file = Some(Out::File(f));
             }
         }
         self.opened = Instant::now();
@@ -135,15 +140,50 @@ impl JsonSink {
             self.stats.errors += 1;
             self.retry_at = now + Duration::from_secs(1);
         }
-        let ok = match self.file.as_mut() {
-            Some(f) => f.write_all(&self.buf).and_then(|_| f.flush()).is_ok(),
-            None => false,
-        };
-        if ok {
-            self.stats.delivered += self.pending;
-            self.stats.bytes += self.buf.len() as u64;
-            self.size += self.buf.len() as u64;
-        } else {
+        // Line-aligned pieces: on a disk that fills up, the lines that
+        // still fit are kept and only the rest is lost.
+        const PIECE: usize = 32 * 1024;
+        let mut at = 0;
+        let mut failed = self.file.is_none();
+        while at < self.buf.len() && !failed {
+            let end = if self.buf.len() - at <= PIECE {
+                self.buf.len()
+            } else {
+                let lim = at + PIECE;
+                match self.buf[at..lim].iter().rposition(|&c| c == b'\n') {
+                    Some(p) => at + p + 1,
+                    None => self.buf[lim..]
+                        .iter()
+                        .position(|&c| c == b'\n')
+                        .map_or(self.buf.len(), |p| lim + p + 1),
+                }
+            };
+            let piece = &self.buf[at..end];
+            let ok = match self.file.as_mut() {
+                Some(Out::Stdout(o)) => o.write_all(piece).and_then(|_| o.flush()).is_ok(),
+                Some(Out::File(f)) => {
+                    let ok = f.write_all(piece).is_ok();
+                    if !ok {
+                        // A full disk took part of the piece: cut the file
+                        // back so it never ends in a torn line.
+                        let _ = f.set_len(self.size);
+                    }
+                    ok
+                }
+                None => false,
+            };
+            if ok {
+                let lines = piece.iter().filter(|&&c| c == b'\n').count() as u64;
+                self.stats.delivered += lines;
+                self.pending -= lines;
+                self.stats.bytes += piece.len() as u64;
+                self.size += piece.len() as u64;
+                at = end;
+            } else {
+                failed = true;
+            }
+        }
+        if failed {
             if self.file.is_some() {
                 self.stats.errors += 1;
                 // Reopen later: the disk may have room again, the directory
@@ -367,8 +407,8 @@ pub fn from_spec(spec: &str, host: &str) -> Result<Box<dyn Sink>> {
             bail!("--out {spec}: level must be 0-9");
         }
         let chunk = num("chunk_size", 8192)? as usize;
-        if !(CHUNK_HEADER + 8..=65_000).contains(&chunk) {
-            bail!("--out {spec}: chunk_size must be 20-65000");
+        if !(CHUNK_HEADER + 1..=65_000).contains(&chunk) {
+            bail!("--out {spec}: chunk_size must be 13-65000");
         }
         let s = UdpSink::new(
             name,
