@@ -45,9 +45,10 @@ use dataplane::sys::{thread_cpu_ns, STOP};
 use dataplane::worker::{Worker, WorkerStats};
 use serde_json::json;
 
+use crate::output::OutputEnd;
 use crate::output::{self, BlockOut};
 use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
-use crate::sinks::{Sink, SinkStats};
+use crate::sinks::Sink;
 
 /// Empty polls before an adaptive lane starts sleeping.
 const SPIN_POLLS: u32 = 16;
@@ -366,6 +367,8 @@ impl<S: Live> Lane<S> {
             // Every open flow becomes a record: wait for output blocks now.
             out.set_wait(true);
             w.flush_all(&mut out);
+            // The final counters, before the lane says it is done.
+            publish_worker(&pubs, &w.stats());
             out.finish();
             end.worker = Some(w.stats());
         }
@@ -389,11 +392,20 @@ fn publish<S: Live>(
     }
     p.ring_drops.store(ring_drops, Ordering::Relaxed);
     if let Some((w, _)) = worker {
-        let s = w.stats();
+        publish_worker(p, &w.stats());
+    }
+}
+
+fn publish_worker(p: &Published, s: &WorkerStats) {
+    {
         p.packets.store(s.packets, Ordering::Relaxed);
+        p.bytes.store(s.bytes, Ordering::Relaxed);
         p.records.store(s.records, Ordering::Relaxed);
         p.records_dropped
             .store(s.records_dropped, Ordering::Relaxed);
+        p.flows_active.store(s.flows_active, Ordering::Relaxed);
+        p.flows_capacity.store(s.flows_capacity, Ordering::Relaxed);
+        p.flows_evicted.store(s.flows_evicted, Ordering::Relaxed);
     }
 }
 
@@ -402,7 +414,7 @@ pub struct LiveSummary {
     lanes: Vec<LaneEnd>,
     sources: Vec<String>,
     elapsed: Duration,
-    outputs: Vec<(String, SinkStats)>,
+    outputs: OutputEnd,
     flows_per_worker: usize,
     backend: &'static str,
     iface: String,
@@ -760,9 +772,10 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         },
         "elapsed_s": (secs * 1000.0).round() / 1000.0,
         "frames_per_s": (src.frames as f64 / secs).round(),
-        "output_bytes": s.outputs.iter().map(|(_, o)| o.bytes).sum::<u64>(),
+        "output_bytes": s.outputs.sinks.iter().map(|(_, o)| o.bytes).sum::<u64>(),
         "records_per_s": (tot(|w| w.records) as f64 / secs).round(),
-        "outputs": output::sinks_json(&s.outputs),
+        "outputs": output::sinks_json(&s.outputs.sinks),
+        "output_cpu_s": s.outputs.cpu_s,
         "workers": workers,
         "captures": captures,
     })

@@ -164,7 +164,7 @@ fn run(
     lanes: Vec<Arc<Lane>>,
     mut sinks: Vec<Box<dyn Sink>>,
     mut stats: Option<(Duration, Probe)>,
-) -> Vec<(String, SinkStats)> {
+) -> OutputEnd {
     // JSON lines sinks take the line as it is; the others need it parsed.
     let needs_parse: Vec<bool> = sinks
         .iter()
@@ -192,11 +192,16 @@ fn run(
         if let (Some(at), Some((every, probe))) = (next_stats, stats.as_mut()) {
             if now >= at {
                 next_stats = Some(at + *every);
-                let rec = stats_record(probe(), &sinks, now - start);
+                let rec = stats_record(probe(), &sinks, &lanes, now - start);
                 deliver(&mut sinks, &needs_parse, rec.as_bytes());
             }
         }
         if all_done {
+            // A last stats record with the final counters.
+            if let Some((_, probe)) = stats.as_mut() {
+                let rec = stats_record(probe(), &sinks, &lanes, now - start);
+                deliver(&mut sinks, &needs_parse, rec.as_bytes());
+            }
             break;
         }
         if idle || now >= next_poll {
@@ -213,10 +218,26 @@ fn run(
     for s in sinks.iter_mut() {
         s.finish(deadline);
     }
-    sinks
+    let stats = sinks
         .iter()
         .map(|s| (s.name().to_string(), s.stats()))
-        .collect()
+        .collect();
+    OutputEnd {
+        sinks: stats,
+        cpu_s: cpu_s(),
+    }
+}
+
+fn cpu_s() -> f64 {
+    (dataplane::sys::thread_cpu_ns() as f64 / 1e6).round() / 1e3
+}
+
+/// What the output thread reports when it ends.
+pub struct OutputEnd {
+    /// Every sink's counters, by spec.
+    pub sinks: Vec<(String, SinkStats)>,
+    /// CPU seconds of the output thread (the control core's share).
+    pub cpu_s: f64,
 }
 
 /// Counters of every sink, as a JSON object keyed by spec.
@@ -241,7 +262,12 @@ pub fn sinks_json(stats: &[(String, SinkStats)]) -> Value {
     Value::Object(m)
 }
 
-fn stats_record(mut m: Map<String, Value>, sinks: &[Box<dyn Sink>], up: Duration) -> String {
+fn stats_record(
+    mut m: Map<String, Value>,
+    sinks: &[Box<dyn Sink>],
+    lanes: &[Arc<Lane>],
+    up: Duration,
+) -> String {
     let st: Vec<(String, SinkStats)> = sinks
         .iter()
         .map(|s| (s.name().to_string(), s.stats()))
@@ -262,12 +288,17 @@ fn stats_record(mut m: Map<String, Value>, sinks: &[Box<dyn Sink>], up: Duration
     m.remove("type");
     rec.extend(m);
     rec.insert("outputs".into(), sinks_json(&st));
+    // Output blocks waiting per worker (of BLOCKS_PER_WORKER): a backlog
+    // here means the output side is the bottleneck.
+    let q: Vec<usize> = lanes.iter().map(|l| l.full.len()).collect();
+    rec.insert("output_blocks_queued".into(), json!(q));
+    rec.insert("output_cpu_s".into(), json!(cpu_s()));
     Value::Object(rec).to_string()
 }
 
 /// The running output thread.
 pub struct Writer {
-    handle: std::thread::JoinHandle<Vec<(String, SinkStats)>>,
+    handle: std::thread::JoinHandle<OutputEnd>,
 }
 
 /// Starts the output thread for `n` workers on `core`; returns the
@@ -292,8 +323,8 @@ pub fn start(
 
 impl Writer {
     /// Waits for the output thread (after every lane finished); returns
-    /// every sink's counters.
-    pub fn finish(self) -> anyhow::Result<Vec<(String, SinkStats)>> {
+    /// every sink's counters and the thread's CPU time.
+    pub fn finish(self) -> anyhow::Result<OutputEnd> {
         self.handle
             .join()
             .map_err(|_| anyhow::anyhow!("output thread panicked"))

@@ -19,9 +19,10 @@ use dataplane::spsc;
 use dataplane::steer::Toeplitz;
 use dataplane::worker::{Worker, WorkerStats};
 
+use crate::output::OutputEnd;
 use crate::output::{self, BlockOut};
 use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
-use crate::sinks::{Sink, SinkStats};
+use crate::sinks::Sink;
 use dataplane::record::RecordOut;
 
 /// How often a paced replay hands partly filled output blocks over.
@@ -71,7 +72,7 @@ pub struct Summary {
     /// Wall time.
     pub elapsed: Duration,
     /// Output bytes.
-    pub outputs: Vec<(String, SinkStats)>,
+    pub outputs: OutputEnd,
     /// Flows per worker.
     pub flows_per_worker: usize,
 }
@@ -285,8 +286,9 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "elapsed_s": round(secs),
         "packets_per_s": (s.frames as f64 / secs).round(),
         "records_per_s": (tot(|w| w.records) as f64 / secs).round(),
-        "output_bytes": s.outputs.iter().map(|(_, o)| o.bytes).sum::<u64>(),
-        "outputs": output::sinks_json(&s.outputs),
+        "output_bytes": s.outputs.sinks.iter().map(|(_, o)| o.bytes).sum::<u64>(),
+        "outputs": output::sinks_json(&s.outputs.sinks),
+        "output_cpu_s": s.outputs.cpu_s,
         "workers": s.workers.len(),
         "malformed": malformed,
     })

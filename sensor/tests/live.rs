@@ -338,6 +338,8 @@ fn live_mode_cmp(id: u32, queues: u32, args: &[&str], signal: &str, expect: &[&s
             tb.v("P_IF"),
             "--sensor-name",
             "live-test",
+            "--stats-interval",
+            "0.5",
             "-o",
         ])
         .arg(&out)
@@ -448,7 +450,43 @@ fn live_mode_cmp(id: u32, queues: u32, args: &[&str], signal: &str, expect: &[&s
     }
 
     let want = oracle(&pcap);
-    let got = records(&std::fs::read_to_string(&out).unwrap(), cmp);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let got = records(&text, cmp);
+    // Stats records every 0.5 s and a last one at exit, in the same output
+    // (the last one after every flow was flushed): per-lane counters,
+    // table occupancy, drops (none), output queue depths and counters.
+    let stats: Vec<Value> = text
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"stats\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(stats.len() >= 2, "{} stats records", stats.len());
+    let last = stats.last().unwrap();
+    assert_eq!(last["drops"]["total"], 0, "{last}");
+    assert!(last["packets"].as_u64() > Some(1000), "{last}");
+    // Every flow record written is counted by the last stats record.
+    let flows = text
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"flow\""))
+        .count() as u64;
+    assert_eq!(last["records"].as_u64(), Some(flows), "{last}");
+    assert!(
+        last["lanes"].as_array().is_some_and(|l| !l.is_empty()),
+        "{last}"
+    );
+    assert!(
+        last["lanes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["flows_capacity"].as_u64() > Some(0)),
+        "{last}"
+    );
+    assert!(last["output_blocks_queued"].is_array(), "{last}");
+    assert!(
+        last["outputs"].as_object().is_some_and(|o| o.len() == 1),
+        "{last}"
+    );
     let tcp = want.keys().filter(|k| k.4 == "tcp").count();
     let udp = want.keys().filter(|k| k.4 == "udp").count();
     // dig picks a random source port per query: two may share one flow.
