@@ -16,6 +16,8 @@ command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 command -v python3 >/dev/null || need+=(python3)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+command -v go >/dev/null || need+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/Graylog2/go-gelf ] || need+=(golang-github-graylog2-go-gelf-dev)
 # AF_XDP: xsk-rs builds its vendored libxdp/libbpf (BPF objects with clang;
 # asm/ headers for the BPF target come with gcc-multilib).
 command -v clang >/dev/null || need+=(clang)

@@ -1,5 +1,6 @@
 //! Outputs. GELF, decoded by decoders we did not write: graygelf's server
-//! (npm) for UDP (zlib, gzip, plain, chunked), a plain NUL split for TCP.
+//! (npm) for UDP (zlib, gzip, plain, chunked), Graylog's go-gelf reader
+//! (Debian) as a second opinion, a plain NUL split for TCP.
 //! Each run also writes JSON lines to a file; every GELF message must carry
 //! exactly the fields of its JSON line, flattened by the documented rule,
 //! and every record must be accounted for (delivered or counted dropped).
@@ -157,6 +158,27 @@ fn udp_receiver(port: u16) -> Receiver {
             .arg(d.join("receive-udp.js"))
             .arg(port.to_string()),
     )
+}
+
+/// Graylog's go-gelf reader, built from Debian's package.
+fn gogelf_receiver(port: u16) -> Receiver {
+    let bin = Path::new(env!("CARGO_TARGET_TMPDIR")).join("receive-gogelf");
+    if !bin.exists() {
+        let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache");
+        let o = Command::new("go")
+            .args(["build", "-o"])
+            .arg(&bin)
+            .arg(dir().join("receive-gogelf.go"))
+            .env("GOPATH", "/usr/share/gocode")
+            .env("GO111MODULE", "off")
+            .env("GOCACHE", &cache)
+            .output()
+            .expect(
+                "go (scripts/setup.sh installs golang-go and golang-github-graylog2-go-gelf-dev)",
+            );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    Receiver::start(Command::new(&bin).arg(port.to_string()))
 }
 
 fn tcp_receiver(port: u16) -> Receiver {
@@ -332,6 +354,44 @@ fn gelf_udp_zlib_gzip_plain_and_chunked_decoded_by_graygelf() {
         let _ = std::fs::remove_file(&json);
         eprintln!(
             "gelf-udp {params}: {} messages match their JSON lines",
+            got.len()
+        );
+    }
+    let _ = std::fs::remove_file(&pcap);
+}
+
+/// A second opinion: go-gelf, whose reader takes datagrams of up to 1420
+/// bytes (its own writer's chunk size).
+#[test]
+fn gelf_udp_decoded_by_go_gelf() {
+    let pcap = tmp("gogelf.pcap");
+    make_pcap(&pcap, 2);
+    for (i, params) in [
+        "compression=zlib&chunk_size=1420",
+        "compression=gzip&chunk_size=1420",
+        "compression=none&chunk_size=400",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let port = free_udp_port();
+        let rx = gogelf_receiver(port);
+        let json = tmp(&format!("gogelf{i}.json"));
+        let spec = format!("gelf-udp:127.0.0.1:{port}?{params}");
+        let (recs, summary) = replay(&pcap, std::slice::from_ref(&spec), &json);
+        let got = rx.collect(recs.len(), Duration::from_secs(3));
+        let o = outputs(&summary, "gelf-udp");
+        assert_eq!(o["delivered"], FLOWS, "{params}: {o}");
+        assert_eq!(
+            got.len(),
+            FLOWS as usize,
+            "{params}: go-gelf decoded {} of {FLOWS}",
+            got.len()
+        );
+        compare(&recs, &got);
+        let _ = std::fs::remove_file(&json);
+        eprintln!(
+            "go-gelf {params}: {} messages match their JSON lines",
             got.len()
         );
     }
