@@ -171,8 +171,208 @@ pub fn message(rec: &Map<String, Value>, default_host: &str) -> Map<String, Valu
     m
 }
 
+/// A cursor over a JSON line as the workers write it.
+struct Cur<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cur<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+    /// A string, quotes included, escapes left as they are.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        self.eat(b'"')?;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(&self.b[start..self.i]);
+                }
+                b'\\' => self.i += 2,
+                _ => self.i += 1,
+            }
+        }
+    }
+    fn scalar(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        while let Some(c) = self.peek() {
+            if c == b',' || c == b'}' {
+                break;
+            }
+            self.i += 1;
+        }
+        (self.i > start).then(|| &self.b[start..self.i])
+    }
+}
+
+/// The values of a flow record the GELF header fields are made from.
+#[derive(Default)]
+struct Head<'a> {
+    kind: &'a [u8],
+    sensor: Option<&'a [u8]>,
+    ts: &'a [u8],
+    short: [&'a [u8]; 7],
+}
+
+const SHORT_KEYS: [&[u8]; 7] = [
+    b"proto",
+    b"src_ip",
+    b"src_port",
+    b"dst_ip",
+    b"dst_port",
+    b"conn_state",
+    b"reason",
+];
+
+fn unquote(v: &[u8]) -> &[u8] {
+    v.strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(v)
+}
+
+/// Writes the fields of the object at `c` as `"<prefix>_<key>":value`.
+fn fields<'a>(
+    c: &mut Cur<'a>,
+    prefix: &mut Vec<u8>,
+    top: bool,
+    head: &mut Head<'a>,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    c.eat(b'{')?;
+    if c.eat(b'}').is_some() {
+        return Some(());
+    }
+    loop {
+        let key = c.string()?;
+        let key = &key[1..key.len() - 1];
+        if key.contains(&b'\\') {
+            return None;
+        }
+        c.eat(b':')?;
+        let plen = prefix.len();
+        if top && key == b"id" {
+            prefix.extend_from_slice(b"_id_");
+        } else {
+            prefix.push(b'_');
+            prefix.extend(key.iter().map(|&k| {
+                if k.is_ascii_alphanumeric() || k == b'_' || k == b'.' || k == b'-' {
+                    k
+                } else {
+                    b'_'
+                }
+            }));
+        }
+        match c.peek()? {
+            b'{' => fields(c, prefix, false, head, out)?,
+            b'[' => return None,
+            b'"' => {
+                let v = c.string()?;
+                if top {
+                    match key {
+                        b"type" => head.kind = unquote(v),
+                        b"sensor" => head.sensor = Some(v),
+                        b"ts" => head.ts = unquote(v),
+                        _ => {}
+                    }
+                    if let Some(k) = SHORT_KEYS.iter().position(|s| *s == key) {
+                        if v.contains(&b'\\') {
+                            return None;
+                        }
+                        head.short[k] = unquote(v);
+                    }
+                }
+                put_field(out, prefix, v);
+            }
+            _ => {
+                let v = c.scalar()?;
+                if top {
+                    if let Some(k) = SHORT_KEYS.iter().position(|s| *s == key) {
+                        head.short[k] = v;
+                    }
+                }
+                match v {
+                    b"null" => {}
+                    b"true" => put_field(out, prefix, b"\"true\""),
+                    b"false" => put_field(out, prefix, b"\"false\""),
+                    n => put_field(out, prefix, n),
+                }
+            }
+        }
+        prefix.truncate(plen);
+        if c.eat(b',').is_some() {
+            continue;
+        }
+        return c.eat(b'}');
+    }
+}
+
+fn put_field(out: &mut Vec<u8>, name: &[u8], v: &[u8]) {
+    out.push(b'"');
+    out.extend_from_slice(name);
+    out.extend_from_slice(b"\":");
+    out.extend_from_slice(v);
+    out.push(b',');
+}
+
+/// One pass from a flow record's JSON line to its GELF message, by the
+/// same rule as [`message`]; `None` sends the line down the general path.
+pub fn convert(line: &[u8], default_host: &str, out: &mut Vec<u8>) -> Option<()> {
+    let mut c = Cur { b: line, i: 0 };
+    let mut head = Head::default();
+    let mut prefix = Vec::with_capacity(64);
+    out.push(b'{');
+    fields(&mut c, &mut prefix, true, &mut head, out)?;
+    if head.kind != b"flow" || c.i != line.len() {
+        return None;
+    }
+    use std::io::Write as _;
+    out.extend_from_slice(b"\"version\":\"1.1\",\"host\":");
+    match head.sensor {
+        Some(s) => out.extend_from_slice(s),
+        None => {
+            let _ = serde_json::to_writer(&mut *out, default_host);
+        }
+    }
+    out.extend_from_slice(b",\"short_message\":\"");
+    let s = &head.short;
+    for (i, part) in [
+        s[0], b" ", s[1], b":", s[2], b" -> ", s[3], b":", s[4], b" ", s[5], b" ", s[6],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let _ = i;
+        out.extend_from_slice(part);
+    }
+    let ts = std::str::from_utf8(head.ts)
+        .ok()
+        .and_then(dataplane::time::parse_rfc3339)
+        .unwrap_or_else(dataplane::time::wall_now_ns);
+    let level = if s[6] == b"rst" || s[6] == b"evicted" {
+        5
+    } else {
+        6
+    };
+    let _ = write!(
+        out,
+        "\",\"timestamp\":{}.{:06},\"level\":{level}}}",
+        ts / 1_000_000_000,
+        ts % 1_000_000_000 / 1000
+    );
+    Some(())
+}
+
 /// Field-name suffixes truncated first, then these.
 const TRUNCATE_ORDER: [(&str, &str); 2] = [("body", "_body"), ("headers", "_headers_")];
+
+/// zlib window: 2^WINDOW_BITS bytes.
+const WINDOW_BITS: u8 = 12;
 
 /// Encodes and compresses messages with reused compressor state.
 pub struct Encoder {
@@ -186,9 +386,11 @@ impl Encoder {
     /// An encoder for `kind` at zlib `level` (0-9).
     pub fn new(kind: Compressor, level: u32) -> Self {
         let lvl = Compression::new(level.min(9));
+        // A record is a few KiB at most: a small window makes the per-message
+        // reset cheap (it clears the window's tables) at little cost in ratio.
         let z = match kind {
-            Compressor::Gzip => Compress::new_gzip(lvl, 15),
-            _ => Compress::new(lvl, true),
+            Compressor::Gzip => Compress::new_gzip(lvl, WINDOW_BITS),
+            _ => Compress::new_with_window_bits(lvl, true, WINDOW_BITS),
         };
         Self {
             kind,
@@ -202,6 +404,19 @@ impl Encoder {
     pub fn encode(&mut self, m: &Map<String, Value>) -> &[u8] {
         self.json.clear();
         let _ = serde_json::to_writer(&mut self.json, m);
+        self.finish_payload()
+    }
+
+    /// The payload of a record given as its JSON line, converted in one
+    /// pass without building a tree; `None` when the line needs the general
+    /// path ([`message`]): lists, escaped names, other record types.
+    pub fn encode_line(&mut self, line: &[u8], host: &str) -> Option<&[u8]> {
+        self.json.clear();
+        convert(line, host, &mut self.json)?;
+        Some(self.finish_payload())
+    }
+
+    fn finish_payload(&mut self) -> &[u8] {
         if self.kind == Compressor::None {
             return &self.json;
         }
@@ -318,11 +533,23 @@ impl Sink for UdpSink {
     fn records(&self) -> &[String] {
         &self.records
     }
-    fn record(&mut self, rec: &Map<String, Value>, _line: &[u8]) {
+    fn record(&mut self, line: &[u8]) {
         self.stats.records += 1;
-        let mut m = message(rec, &self.host);
         let per = self.chunk - CHUNK_HEADER;
-        let Some((payload, truncated)) = self.enc.encode_capped(&mut m, per * MAX_CHUNKS) else {
+        let cap = per * MAX_CHUNKS;
+        let fast = match self.enc.encode_line(line, &self.host) {
+            Some(p) if p.len() <= cap => Some(p.to_vec()),
+            _ => None,
+        };
+        let got = match fast {
+            Some(p) => Some((p, false)),
+            None => {
+                let rec: Map<String, Value> = serde_json::from_slice(line).unwrap_or_default();
+                let mut m = message(&rec, &self.host);
+                self.enc.encode_capped(&mut m, cap)
+            }
+        };
+        let Some((payload, truncated)) = got else {
             self.stats.too_large += 1;
             self.stats.dropped += 1;
             return;
@@ -471,10 +698,16 @@ impl Sink for TcpSink {
     fn records(&self) -> &[String] {
         &self.records
     }
-    fn record(&mut self, rec: &Map<String, Value>, _line: &[u8]) {
+    fn record(&mut self, line: &[u8]) {
         self.stats.records += 1;
-        let m = message(rec, &self.host);
-        let p = self.enc.encode(&m);
+        let host = self.host.clone();
+        let p = match self.enc.encode_line(line, &host) {
+            Some(p) => p,
+            None => {
+                let rec: Map<String, Value> = serde_json::from_slice(line).unwrap_or_default();
+                self.enc.encode(&message(&rec, &host))
+            }
+        };
         if self.buf.len() + p.len() + 1 > self.cap {
             self.stats.dropped += 1;
             self.stats.queue_full += 1;
@@ -550,6 +783,35 @@ mod tests {
             }
         };
         out
+    }
+
+    #[test]
+    fn one_pass_conversion_equals_the_general_rule() {
+        for line in [
+            r#"{"type":"flow","ts":"2023-11-14T22:13:20.453333Z","end":"2023-11-14T22:13:20.453633Z","sensor":"s\u00e9","src_ip":"10.1.0.68","src_port":20068,"dst_ip":"10.2.0.1","dst_port":5005,"proto":"udp","community_id":"1:q5G+/=","reason":"idle","final":true,"conn_state":"SF","history":"Dd","rtt_us":null,"src_pkts":1,"ratio":0.25,"id":3,"tls":{"sni":"a b","v":{"x":-1}},"empty":{}}"#,
+            r#"{"type":"flow","ts":"2023-11-14T22:13:20Z","sensor":"x","proto":"tcp","reason":"rst","conn_state":"RSTO","src_ip":"::1","src_port":1,"dst_ip":"::2","dst_port":2}"#,
+        ] {
+            let rec: Map<String, Value> = serde_json::from_str(line).unwrap();
+            let want = message(&rec, "h");
+            let mut out = Vec::new();
+            convert(line.as_bytes(), "h", &mut out).unwrap();
+            let got: Map<String, Value> = serde_json::from_slice(&out)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
+            assert_eq!(got.len(), want.len(), "{got:?}");
+            for (k, v) in &want {
+                match (v.as_f64(), got[k].as_f64()) {
+                    (Some(a), Some(b)) => assert!((a - b).abs() < 1e-6, "{k}"),
+                    _ => assert_eq!(&got[k], v, "{k}"),
+                }
+            }
+        }
+        // The general path takes what the one pass does not.
+        let mut out = Vec::new();
+        assert!(convert(br#"{"type":"stats","x":1}"#, "h", &mut out).is_none());
+        out.clear();
+        assert!(convert(br#"{"type":"flow","a":[1,2]}"#, "h", &mut out).is_none());
+        out.clear();
+        assert!(convert(br#"{"type":"flow","a":1"#, "h", &mut out).is_none());
     }
 
     #[test]

@@ -135,25 +135,12 @@ fn record_type(line: &[u8]) -> &str {
 }
 
 /// Hands one record to every sink that takes its type.
-fn deliver(sinks: &mut [Box<dyn Sink>], needs_parse: &[bool], line: &[u8]) {
+fn deliver(sinks: &mut [Box<dyn Sink>], line: &[u8]) {
     let t = record_type(line);
-    let mut parsed: Option<Map<String, Value>> = None;
-    let empty = Map::new();
-    for (s, &np) in sinks.iter_mut().zip(needs_parse) {
-        if !wants(s.as_ref(), t) {
-            continue;
+    for s in sinks.iter_mut() {
+        if wants(s.as_ref(), t) {
+            s.record(line);
         }
-        if np && parsed.is_none() {
-            parsed = Some(serde_json::from_slice(line).unwrap_or_default());
-        }
-        s.record(
-            if np {
-                parsed.as_ref().unwrap_or(&empty)
-            } else {
-                &empty
-            },
-            line,
-        );
     }
 }
 
@@ -165,11 +152,6 @@ fn run(
     mut sinks: Vec<Box<dyn Sink>>,
     mut stats: Option<(Duration, Probe)>,
 ) -> OutputEnd {
-    // JSON lines sinks take the line as it is; the others need it parsed.
-    let needs_parse: Vec<bool> = sinks
-        .iter()
-        .map(|s| !s.name().starts_with("stdout") && !s.name().starts_with("file:"))
-        .collect();
     let start = Instant::now();
     let mut next_stats = stats.as_ref().map(|(e, _)| start + *e);
     let mut next_poll = Instant::now();
@@ -181,7 +163,7 @@ fn run(
             while let Some(mut b) = l.full.pop() {
                 idle = false;
                 for line in b.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
-                    deliver(&mut sinks, &needs_parse, line);
+                    deliver(&mut sinks, line);
                 }
                 b.clear();
                 let _ = l.free.push(b);
@@ -193,14 +175,14 @@ fn run(
             if now >= at {
                 next_stats = Some(at + *every);
                 let rec = stats_record(probe(), &sinks, &lanes, now - start);
-                deliver(&mut sinks, &needs_parse, rec.as_bytes());
+                deliver(&mut sinks, rec.as_bytes());
             }
         }
         if all_done {
             // A last stats record with the final counters.
             if let Some((_, probe)) = stats.as_mut() {
                 let rec = stats_record(probe(), &sinks, &lanes, now - start);
-                deliver(&mut sinks, &needs_parse, rec.as_bytes());
+                deliver(&mut sinks, rec.as_bytes());
             }
             break;
         }

@@ -20,7 +20,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use serde_json::{Map, Value};
 
 use crate::gelf::{Compressor, TcpSink, UdpSink, CHUNK_HEADER};
 
@@ -53,8 +52,8 @@ pub trait Sink: Send {
     fn name(&self) -> &str;
     /// Record types it takes (empty: all).
     fn records(&self) -> &[String];
-    /// Takes one record: parsed, and the JSON line it came from.
-    fn record(&mut self, rec: &Map<String, Value>, line: &[u8]);
+    /// Takes one record, a JSON line as the workers wrote it.
+    fn record(&mut self, line: &[u8]);
     /// Called every few ms: flush, reconnect, rotate.
     fn poll(&mut self, now: Instant);
     /// Last chance to deliver what is buffered, until `deadline`.
@@ -283,7 +282,7 @@ impl Sink for JsonSink {
     fn records(&self) -> &[String] {
         &self.records
     }
-    fn record(&mut self, _rec: &Map<String, Value>, line: &[u8]) {
+    fn record(&mut self, line: &[u8]) {
         self.stats.records += 1;
         self.buf.extend_from_slice(line);
         self.buf.push(b'\n');
@@ -464,10 +463,9 @@ mod tests {
         let path = dir.join("f.json");
         let spec = format!("file:{}?rotate_size=1000&keep=2", path.display());
         let mut s = from_spec(&spec, "h").unwrap();
-        let m = Map::new();
         let line = vec![b'x'; 299];
         for i in 0..20 {
-            s.record(&m, &line);
+            s.record(&line);
             s.poll(Instant::now());
             std::thread::sleep(Duration::from_millis(if i % 4 == 3 { 2 } else { 0 }));
         }

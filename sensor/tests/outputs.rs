@@ -77,6 +77,35 @@ fn make_pcap(path: &Path, secs: u64) {
     std::fs::write(path, f).unwrap();
 }
 
+/// Loopback UDP has no back-pressure: a record burst (every flow still
+/// open at the end of the capture, chunked) overflows a receiver's default
+/// socket buffer, as it would a real Graylog's without its larger one. The
+/// receivers here get 16 MiB by default while a test runs (restored after;
+/// needs root, as CI runs).
+struct RcvBuf {
+    old: String,
+    _lock: std::sync::MutexGuard<'static, ()>,
+}
+
+static UDP_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl RcvBuf {
+    fn raise() -> Self {
+        let lock = UDP_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        let path = "/proc/sys/net/core/rmem_default";
+        let old = std::fs::read_to_string(path).unwrap();
+        std::fs::write(path, (16 << 20).to_string())
+            .expect("raising net.core.rmem_default needs root (CI runs as root)");
+        RcvBuf { old, _lock: lock }
+    }
+}
+
+impl Drop for RcvBuf {
+    fn drop(&mut self) {
+        let _ = std::fs::write("/proc/sys/net/core/rmem_default", self.old.trim());
+    }
+}
+
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -321,6 +350,7 @@ fn outputs<'a>(summary: &'a Value, prefix: &str) -> &'a Value {
 
 #[test]
 fn gelf_udp_zlib_gzip_plain_and_chunked_decoded_by_graygelf() {
+    let _buf = RcvBuf::raise();
     let pcap = tmp("flows.pcap");
     make_pcap(&pcap, 2);
     for (i, params) in [
@@ -364,6 +394,7 @@ fn gelf_udp_zlib_gzip_plain_and_chunked_decoded_by_graygelf() {
 /// bytes (its own writer's chunk size).
 #[test]
 fn gelf_udp_decoded_by_go_gelf() {
+    let _buf = RcvBuf::raise();
     let pcap = tmp("gogelf.pcap");
     make_pcap(&pcap, 2);
     for (i, params) in [
@@ -400,6 +431,7 @@ fn gelf_udp_decoded_by_go_gelf() {
 
 #[test]
 fn gelf_udp_past_the_size_cap_is_counted_not_sent() {
+    let _buf = RcvBuf::raise();
     let pcap = tmp("cap.pcap");
     make_pcap(&pcap, 2);
     let port = free_udp_port();
