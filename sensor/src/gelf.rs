@@ -371,9 +371,6 @@ pub fn convert(line: &[u8], default_host: &str, out: &mut Vec<u8>) -> Option<()>
 /// Field-name suffixes truncated first, then these.
 const TRUNCATE_ORDER: [(&str, &str); 2] = [("body", "_body"), ("headers", "_headers_")];
 
-/// zlib window: 2^WINDOW_BITS bytes.
-const WINDOW_BITS: u8 = 12;
-
 /// Encodes and compresses messages with reused compressor state.
 pub struct Encoder {
     kind: Compressor,
@@ -386,11 +383,9 @@ impl Encoder {
     /// An encoder for `kind` at zlib `level` (0-9).
     pub fn new(kind: Compressor, level: u32) -> Self {
         let lvl = Compression::new(level.min(9));
-        // A record is a few KiB at most: a small window makes the per-message
-        // reset cheap (it clears the window's tables) at little cost in ratio.
         let z = match kind {
-            Compressor::Gzip => Compress::new_gzip(lvl, WINDOW_BITS),
-            _ => Compress::new_with_window_bits(lvl, true, WINDOW_BITS),
+            Compressor::Gzip => Compress::new_gzip(lvl, 15),
+            _ => Compress::new(lvl, true),
         };
         Self {
             kind,
