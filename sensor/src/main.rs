@@ -9,6 +9,7 @@ mod gelf;
 mod live;
 mod output;
 mod pipeline;
+mod pool;
 mod replay;
 mod sinks;
 

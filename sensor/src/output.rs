@@ -294,6 +294,10 @@ pub fn start(
     stats: Option<(Duration, Probe)>,
 ) -> std::io::Result<(Vec<BlockOut>, Writer)> {
     let (outs, lanes) = lanes(n, wait);
+    let mut sinks = sinks;
+    for s in sinks.iter_mut() {
+        s.set_wait(wait);
+    }
     let handle = std::thread::Builder::new()
         .name("wl-output".into())
         .spawn(move || {

@@ -9,7 +9,9 @@
 //! gelf-tcp:graylog.example:12201[?buffer=8M&records=…]
 //! ```
 //!
-//! Sinks run on the output thread. None of them blocks it for long: a
+//! JSON lines sinks run on the output thread; GELF sinks run on encoder
+//! threads of their own (`threads=N`, default 1), so the control core only
+//! copies lines for them. None of them blocks the output thread: a
 //! file that cannot be written (disk full, directory gone) counts the
 //! records it loses and tries again a second later; GELF over TCP keeps a
 //! bounded buffer while the receiver is away; GELF over UDP never waits.
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::gelf::{Compressor, TcpSink, UdpSink, CHUNK_HEADER};
+use crate::pool::Pool;
 
 /// Counters of one sink.
 #[derive(Clone, Copy, Debug, Default)]
@@ -60,6 +63,8 @@ pub trait Sink: Send {
     fn finish(&mut self, deadline: Instant);
     /// Counters.
     fn stats(&self) -> SinkStats;
+    /// Replay: wait for room rather than drop (a file does not run away).
+    fn set_wait(&mut self, _wait: bool) {}
 }
 
 /// Whether `sink` takes records of type `t`.
@@ -342,9 +347,9 @@ pub fn from_spec(spec: &str, host: &str) -> Result<Box<dyn Sink>> {
     let known: &[&str] = if target == "stdout" || target.starts_with("file:") {
         &["rotate_size", "rotate_secs", "keep", "gzip"]
     } else if target.starts_with("gelf-udp:") {
-        &["compression", "level", "chunk_size"]
+        &["compression", "level", "chunk_size", "threads"]
     } else if target.starts_with("gelf-tcp:") {
-        &["buffer"]
+        &["buffer", "threads"]
     } else {
         bail!("--out {spec}: unknown output (stdout, file:PATH, gelf-udp:HOST:PORT, gelf-tcp:HOST:PORT)");
     };
@@ -369,6 +374,10 @@ pub fn from_spec(spec: &str, host: &str) -> Result<Box<dyn Sink>> {
             .with_context(|| format!("--out {spec}: `{t}` resolves to no address"))
     };
     let name = spec.to_string();
+    let threads = num("threads", 1)? as usize;
+    if !(1..=64).contains(&threads) {
+        bail!("--out {spec}: threads must be 1-64");
+    }
     if target == "stdout" || target.starts_with("file:") {
         let path = target.strip_prefix("file:").map(PathBuf::from);
         if let Some(p) = &path {
@@ -409,27 +418,37 @@ pub fn from_spec(spec: &str, host: &str) -> Result<Box<dyn Sink>> {
         if !(CHUNK_HEADER + 1..=65_000).contains(&chunk) {
             bail!("--out {spec}: chunk_size must be 13-65000");
         }
-        let s = UdpSink::new(
-            name,
-            records,
-            addr(t)?,
-            kind,
-            level as u32,
-            chunk,
-            host.into(),
-        )
-        .with_context(|| format!("--out {spec}"))?;
+        let addr = addr(t)?;
+        let host = host.to_string();
+        let s = Pool::new(name.clone(), records.clone(), threads, |_| {
+            let s = UdpSink::new(
+                name.clone(),
+                records.clone(),
+                addr,
+                kind,
+                level as u32,
+                chunk,
+                host.clone(),
+            )
+            .with_context(|| format!("--out {spec}"))?;
+            Ok(Box::new(s) as Box<dyn Sink>)
+        })?;
         return Ok(Box::new(s));
     }
     let t = target.strip_prefix("gelf-tcp:").expect("checked above");
     let cap = num("buffer", 8 << 20)? as usize;
-    Ok(Box::new(TcpSink::new(
-        name,
-        records,
-        addr(t)?,
-        cap.max(64 * 1024),
-        host.into(),
-    )))
+    let addr = addr(t)?;
+    let host = host.to_string();
+    let s = Pool::new(name.clone(), records.clone(), threads, |_| {
+        Ok(Box::new(TcpSink::new(
+            name.clone(),
+            records.clone(),
+            addr,
+            cap.max(64 * 1024),
+            host.clone(),
+        )) as Box<dyn Sink>)
+    })?;
+    Ok(Box::new(s))
 }
 
 #[cfg(test)]

@@ -360,6 +360,8 @@ fn gelf_udp_zlib_gzip_plain_and_chunked_decoded_by_graygelf() {
         // ~1 KB messages in 100-byte datagrams: ten or more chunks each.
         "compression=none&chunk_size=100",
         "compression=gzip&chunk_size=40",
+        // Two encoder threads, each with its own socket and compressor.
+        "compression=zlib&threads=2",
     ]
     .iter()
     .enumerate()
