@@ -500,4 +500,103 @@ mod tests {
         assert!(names.contains(&"f.json".to_string()));
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn file_rotates_by_age_and_gzips_the_old_one() {
+        use std::io::Read;
+        let dir = std::env::temp_dir().join(format!("wl-rotage-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.json");
+        let spec = format!("file:{}?rotate_secs=1&gzip=true&keep=1", path.display());
+        let mut s = from_spec(&spec, "h").unwrap();
+        s.record(b"{\"a\":1}");
+        s.poll(Instant::now());
+        std::thread::sleep(Duration::from_millis(1100));
+        s.poll(Instant::now());
+        s.record(b"{\"a\":2}");
+        s.finish(Instant::now());
+        // The rotated file is gzipped in the background.
+        let t0 = Instant::now();
+        let gz = loop {
+            let gz: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().ends_with(".gz"))
+                .collect();
+            if gz.len() == 1
+                && !std::fs::read_dir(&dir).unwrap().any(|e| {
+                    let n = e.unwrap().file_name().to_string_lossy().into_owned();
+                    n.starts_with("f.json.") && !n.ends_with(".gz")
+                })
+            {
+                break gz[0].clone();
+            }
+            assert!(t0.elapsed() < Duration::from_secs(5), "no gzipped rotation");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "{\"a\":1}\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":2}\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A full disk loses what does not fit; once there is room again (a
+    /// second later) writing resumes. Mounts a tmpfs: needs root (CI).
+    #[test]
+    fn file_resumes_when_the_disk_has_room_again() {
+        assert!(
+            is_root(),
+            "this test mounts a tmpfs: run it as root (CI does)"
+        );
+        let dir = std::env::temp_dir().join(format!("wl-resume-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        struct Umount(PathBuf);
+        impl Drop for Umount {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(&self.0).status();
+                let _ = std::fs::remove_dir(&self.0);
+            }
+        }
+        let st = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let _u = Umount(dir.clone());
+        let filler = dir.join("filler");
+        let _ = std::fs::write(&filler, vec![0u8; 60 * 1024]);
+        let path = dir.join("f.json");
+        let mut s = from_spec(&format!("file:{}", path.display()), "h").unwrap();
+        let line = vec![b'x'; 999];
+        for _ in 0..40 {
+            s.record(&line);
+        }
+        s.poll(Instant::now());
+        let a = s.stats();
+        assert!(a.dropped > 0, "{a:?}");
+        std::fs::remove_file(&filler).unwrap();
+        std::thread::sleep(Duration::from_millis(1100));
+        for _ in 0..10 {
+            s.record(&line);
+        }
+        s.poll(Instant::now());
+        let b = s.stats();
+        assert_eq!(b.records, 50);
+        assert_eq!(b.delivered - a.delivered, 10, "{b:?}");
+        assert_eq!(b.records, b.delivered + b.dropped);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count() as u64, b.delivered);
+        assert!(text.lines().all(|l| l.len() == 999));
+    }
+
+    fn is_root() -> bool {
+        std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+    }
 }

@@ -340,8 +340,13 @@ fn live_mode_cmp(id: u32, queues: u32, args: &[&str], signal: &str, expect: &[&s
             "live-test",
             "--stats-interval",
             "0.5",
-            "-o",
         ])
+        .arg("--out")
+        .arg(format!(
+            "file:{}?records=stats",
+            tb.dir.join("stats.json").display()
+        ))
+        .arg("-o")
         .arg(&out)
         .args(args)
         .stdout(Stdio::null())
@@ -461,6 +466,10 @@ fn live_mode_cmp(id: u32, queues: u32, args: &[&str], signal: &str, expect: &[&s
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert!(stats.len() >= 2, "{} stats records", stats.len());
+    // A second output that takes only stats records got exactly those.
+    let only = std::fs::read_to_string(tb.dir.join("stats.json")).unwrap();
+    assert_eq!(only.lines().count(), stats.len(), "{only}");
+    assert!(only.lines().all(|l| l.starts_with("{\"type\":\"stats\"")));
     let last = stats.last().unwrap();
     assert_eq!(last["drops"]["total"], 0, "{last}");
     assert!(last["packets"].as_u64() > Some(1000), "{last}");
@@ -484,7 +493,7 @@ fn live_mode_cmp(id: u32, queues: u32, args: &[&str], signal: &str, expect: &[&s
     );
     assert!(last["output_blocks_queued"].is_array(), "{last}");
     assert!(
-        last["outputs"].as_object().is_some_and(|o| o.len() == 1),
+        last["outputs"].as_object().is_some_and(|o| o.len() == 2),
         "{last}"
     );
     let tcp = want.keys().filter(|k| k.4 == "tcp").count();
