@@ -164,6 +164,11 @@ struct Published {
     stopped: std::sync::atomic::AtomicBool,
     frames: AtomicU64,
     source_drops: AtomicU64,
+    kernel_drops: AtomicU64,
+    xdp_drops: AtomicU64,
+    /// Frames the decoder counted as malformed (skipped, not lost).
+    malformed: AtomicU64,
+    non_ip: AtomicU64,
     ring_drops: AtomicU64,
     packets: AtomicU64,
     bytes: AtomicU64,
@@ -384,11 +389,18 @@ fn publish<S: Live>(
     worker: &Option<(Worker, BlockOut)>,
     ring_drops: u64,
 ) {
-    if let Some((s, _)) = src {
+    if let Some((s, front)) = src {
         if let Ok(st) = s.stats() {
             p.frames.store(st.frames, Ordering::Relaxed);
             p.source_drops.store(st.drops(), Ordering::Relaxed);
+            p.kernel_drops.store(st.kernel_drops, Ordering::Relaxed);
+            p.xdp_drops
+                .store(st.drops() - st.kernel_drops, Ordering::Relaxed);
         }
+        let d = &front.dec.stats;
+        p.malformed
+            .store(d.malformed.iter().sum(), Ordering::Relaxed);
+        p.non_ip.store(d.non_ip, Ordering::Relaxed);
     }
     p.ring_drops.store(ring_drops, Ordering::Relaxed);
     if let Some((w, _)) = worker {
@@ -668,6 +680,10 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
                 "flows_capacity": g(&p.flows_capacity),
                 "flows_evicted": g(&p.flows_evicted),
                 "drops_source": g(&p.source_drops),
+                "drops_kernel": g(&p.kernel_drops),
+                "drops_xdp": g(&p.xdp_drops),
+                "malformed": g(&p.malformed),
+                "non_ip": g(&p.non_ip),
                 "drops_rings": g(&p.ring_drops),
                 "drops_output": g(&p.records_dropped),
             })
@@ -681,9 +697,13 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
         "records": sum(|p| &p.records),
         "flows_active": sum(|p| &p.flows_active),
         "flows_evicted": sum(|p| &p.flows_evicted),
+        "malformed": sum(|p| &p.malformed),
+        "non_ip": sum(|p| &p.non_ip),
         "drops": {
             "total": total,
             "source": sum(|p| &p.source_drops),
+            "kernel": sum(|p| &p.kernel_drops),
+            "xdp": sum(|p| &p.xdp_drops),
             "rings": sum(|p| &p.ring_drops),
             "output": sum(|p| &p.records_dropped),
         },
