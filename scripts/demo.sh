@@ -48,7 +48,7 @@ sleep 1
 echo "demo: wirelog captures on $P_IF (AF_XDP); records print as flows end" >&2
 # Short close/idle timeouts so the demo's flows end while you watch.
 scripts/testbed.sh sensor $id ./target/release/wirelog capture -i "$P_IF" --source afxdp \
-  --tcp-close-timeout 1 --udp-idle-timeout 3 --icmp-idle-timeout 3 --sensor-name demo \
+  --tcp-close-timeout 1 --udp-idle-timeout 3 --icmp-idle-timeout 3 --sensor-name demo --out 'stdout?records=flow' \
   > >(jq -c --unbuffered '{proto, src_ip, src_port, dst_ip, dst_port, conn_state, history, src_pkts, dst_pkts, src_bytes, dst_bytes, rtt_server_us, app_response_avg_us, reason}') &
 wl_pid=$!
 sleep 2
