@@ -341,13 +341,10 @@ pub fn convert(line: &[u8], default_host: &str, out: &mut Vec<u8>) -> Option<()>
     }
     out.extend_from_slice(b",\"short_message\":\"");
     let s = &head.short;
-    for (i, part) in [
+    // "proto src_ip:src_port -> dst_ip:dst_port conn_state reason"
+    for part in [
         s[0], b" ", s[1], b":", s[2], b" -> ", s[3], b":", s[4], b" ", s[5], b" ", s[6],
-    ]
-    .iter()
-    .enumerate()
-    {
-        let _ = i;
+    ] {
         out.extend_from_slice(part);
     }
     let ts = std::str::from_utf8(head.ts)

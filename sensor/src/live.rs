@@ -207,13 +207,6 @@ struct Lane<S> {
     pubs: Arc<Published>,
 }
 
-fn wall_ns() -> u64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    d.as_secs() * 1_000_000_000 + u64::from(d.subsec_nanos())
-}
-
 impl<S: Live> Lane<S> {
     fn run(self) -> Result<LaneEnd> {
         let Lane {
@@ -296,7 +289,7 @@ impl<S: Live> Lane<S> {
             if now >= next_tick {
                 next_tick = now + TICK;
                 if let Some((w, out)) = &mut worker {
-                    w.advance_clock(wall_ns(), out);
+                    w.advance_clock(dataplane::time::wall_now_ns(), out);
                     // Flows the clock ended leave now, even on a quiet link.
                     dataplane::record::RecordOut::flush(out);
                 }

@@ -104,13 +104,6 @@ fn xerr(what: &str, e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("{what}: {e}"))
 }
 
-fn realtime_ns() -> u64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    d.as_secs() * 1_000_000_000 + u64::from(d.subsec_nanos())
-}
-
 extern "C" {
     // Both take a print callback (a C variadic function) and return the old
     // one; we only ever pass NULL, which silences the library.
@@ -301,7 +294,7 @@ impl Capture for XdpSource {
             return Ok(Poll::Frames);
         }
         self.held = n;
-        let now = realtime_ns();
+        let now = crate::time::wall_now_ns();
         for (i, d) in self.descs[..n].iter().enumerate() {
             let len = d.lengths().data() as u32;
             batch.push(FrameDesc {
