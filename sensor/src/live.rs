@@ -445,6 +445,11 @@ impl LiveSummary {
 
 /// Opens the sources, runs the capture until stopped, returns the summary.
 pub fn run(plan: LivePlan, sinks: Vec<Box<dyn Sink>>) -> Result<LiveSummary> {
+    // Flow tables first (prefaulting them takes a while): a socket open
+    // before its worker is ready would fill and drop.
+    let workers = (0..plan.s.workers)
+        .map(|_| Worker::new(plan.s.worker.clone()).context("flow table"))
+        .collect::<Result<Vec<_>>>()?;
     match plan.backend.clone() {
         Backend::Xdp(x) => {
             let mut sources = Vec::with_capacity(plan.queues.len());
@@ -458,7 +463,7 @@ pub fn run(plan: LivePlan, sinks: Vec<Box<dyn Sink>>) -> Result<LiveSummary> {
                         .with_context(|| format!("{} queue {q}", plan.iface))?,
                 );
             }
-            run_with(plan, sources, "afxdp", sinks)
+            run_with(plan, sources, workers, "afxdp", sinks)
         }
         Backend::Packet(p) => {
             let fanout = (plan.s.workers > 1).then(|| (std::process::id() & 0xffff) as u16);
@@ -470,7 +475,7 @@ pub fn run(plan: LivePlan, sinks: Vec<Box<dyn Sink>>) -> Result<LiveSummary> {
                 };
                 sources.push(PacketSource::open(&cfg).with_context(|| plan.iface.clone())?);
             }
-            run_with(plan, sources, "afpacket", sinks)
+            run_with(plan, sources, workers, "afpacket", sinks)
         }
     }
 }
@@ -478,6 +483,7 @@ pub fn run(plan: LivePlan, sinks: Vec<Box<dyn Sink>>) -> Result<LiveSummary> {
 fn run_with<S: Live + 'static>(
     plan: LivePlan,
     sources: Vec<S>,
+    workers: Vec<Worker>,
     backend: &'static str,
     sinks: Vec<Box<dyn Sink>>,
 ) -> Result<LiveSummary> {
@@ -489,17 +495,6 @@ fn run_with<S: Live + 'static>(
     for d in &descriptions {
         eprintln!("wirelog: {}: {d}", plan.iface);
     }
-    eprintln!(
-        "wirelog: {} worker(s), {} flows each, {} polling, {}",
-        n,
-        plan.s.worker.flows,
-        if plan.busy { "busy" } else { "adaptive" },
-        if fused {
-            "each worker polls its own socket".to_string()
-        } else {
-            format!("{k} dispatcher(s) steer into the workers' rings")
-        }
-    );
 
     let lane_count = if fused { n } else { k + n };
     let pubs: Vec<Arc<Published>> = (0..lane_count).map(|_| Arc::default()).collect();
@@ -538,6 +533,7 @@ fn run_with<S: Live + 'static>(
     let mut tos = to.into_iter();
     let mut froms = from.into_iter();
     let mut srcs = sources.into_iter();
+    let mut tables = workers.into_iter();
     let front = || plan.s.front(false);
     if fused {
         for i in 0..n {
@@ -545,7 +541,7 @@ fn run_with<S: Live + 'static>(
                 src: Some((srcs.next().expect("one source per worker"), front()?)),
                 me: Some(i),
                 worker: Some((
-                    Worker::new(plan.s.worker.clone()).context("flow table")?,
+                    tables.next().expect("one table per worker"),
                     outs.next().expect("one lane per worker"),
                 )),
                 to: tos.next().expect("row per source"),
@@ -577,7 +573,7 @@ fn run_with<S: Live + 'static>(
                 src: None,
                 me: Some(i),
                 worker: Some((
-                    Worker::new(plan.s.worker.clone()).context("flow table")?,
+                    tables.next().expect("one table per worker"),
                     outs.next().expect("one lane per worker"),
                 )),
                 to: Vec::new(),
@@ -600,6 +596,18 @@ fn run_with<S: Live + 'static>(
     }
 
     let if_drops0 = iface::rx_drops(&plan.iface);
+    // Said once every lane runs: a caller may start traffic now.
+    eprintln!(
+        "wirelog: {} worker(s), {} flows each, {} polling, {}",
+        n,
+        plan.s.worker.flows,
+        if plan.busy { "busy" } else { "adaptive" },
+        if fused {
+            "each worker polls its own socket".to_string()
+        } else {
+            format!("{k} dispatcher(s) steer into the workers' rings")
+        }
+    );
     let deadline = plan.duration.map(|d| start + d);
     while !STOP.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));

@@ -282,6 +282,59 @@ fn records(out: &str, cmp: Compare) -> FlowCounts {
     flows
 }
 
+/// A running `wirelog capture`: its stderr lines so far, and the rest.
+struct Running {
+    child: Child,
+    rx: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<()>,
+    log: Vec<String>,
+}
+
+impl Running {
+    /// Spawns `cmd` and waits for the line saying every lane runs.
+    fn start(cmd: &mut Command) -> Self {
+        let mut child = cmd.stderr(Stdio::piped()).spawn().expect("wirelog");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        let mut log = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(20)) {
+                Ok(l) => {
+                    let ready = l.contains("worker(s),");
+                    log.push(l);
+                    if ready {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("wirelog did not start: {}", log.join("\n"));
+                }
+            }
+        }
+        Running {
+            child,
+            rx,
+            reader,
+            log,
+        }
+    }
+
+    /// Sends `signal`, waits for the exit; returns its status and stderr.
+    fn stop(mut self, signal: &str) -> (std::process::ExitStatus, Vec<String>) {
+        sh(&format!("kill -{signal} {}", self.child.id()));
+        let status = self.child.wait().unwrap();
+        self.reader.join().unwrap();
+        self.log.extend(self.rx.try_iter());
+        (status, self.log)
+    }
+}
+
 /// How records are compared with the oracle.
 #[derive(Clone, Copy, PartialEq)]
 enum Compare {
@@ -349,34 +402,8 @@ fn live_mode_cmp(id: u32, queues: u32, args: &[&str], signal: &str, expect: &[&s
         .arg("-o")
         .arg(&out)
         .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = wl.spawn().expect("wirelog");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    let mut log = Vec::new();
-    let t0 = Instant::now();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(l) => {
-                let ready = l.contains("worker(s),");
-                log.push(l);
-                if ready {
-                    break;
-                }
-            }
-            Err(_) => {
-                let _ = child.kill();
-                panic!("wirelog did not start: {}", log.join("\n"));
-            }
-        }
-        assert!(t0.elapsed() < Duration::from_secs(20), "{}", log.join("\n"));
-    }
+        .stdout(Stdio::null());
+    let running = Running::start(&mut wl);
     std::thread::sleep(Duration::from_millis(500));
 
     // Frames the emulated SPAN link (the veth M→P and the queue in front of
@@ -411,10 +438,7 @@ fn live_mode_cmp(id: u32, queues: u32, args: &[&str], signal: &str, expect: &[&s
     let mirror_lost = mirror_drops() - mirror0;
 
     // SIGINT/SIGTERM end the capture: every open flow becomes a record, exit 0.
-    sh(&format!("kill -{signal} {}", child.id()));
-    let status = child.wait().unwrap();
-    reader.join().unwrap();
-    log.extend(rx.try_iter());
+    let (status, log) = running.stop(signal);
     sh(&format!("kill -INT {}", dumpcap.id()));
     let dc = dumpcap.wait_with_output().unwrap();
     let dc_err = String::from_utf8_lossy(&dc.stderr);
@@ -714,4 +738,73 @@ fn startup_checks_say_what_to_do() {
     );
     let summary: Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
     assert_eq!(summary["type"], "stats", "{err}");
+}
+
+/// GELF over TCP from a live capture while the receiver is away, then back:
+/// capture never drops a packet (the sink never makes anyone wait), and
+/// every record is delivered or counted as dropped.
+#[test]
+fn live_gelf_tcp_receiver_away_then_back() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let id = 65;
+    let mut tb = Testbed::up(id, 1);
+    start_servers(&mut tb);
+    let port = 12_201u16;
+    let out = tb.dir.join("records.json");
+    let running = Running::start(
+        Command::new(root().join("scripts/testbed.sh"))
+            .args(["sensor", &id.to_string(), env!("CARGO_BIN_EXE_wirelog")])
+            .args(["capture", "-i", tb.v("P_IF"), "--source", "afpacket"])
+            .args(["--tcp-close-timeout", "1", "--udp-idle-timeout", "1"])
+            .arg("--out")
+            .arg(format!("gelf-tcp:127.0.0.1:{port}?buffer=64K&records=flow"))
+            .arg("--out")
+            .arg(format!("file:{}?records=flow", out.display()))
+            .stdout(Stdio::null()),
+    );
+    // Away: the records of the first round fill the 64 KiB buffer.
+    drive_traffic(&tb);
+    std::thread::sleep(Duration::from_millis(5000));
+    // Back: a receiver in the sensor's namespace.
+    let recv = tb.dir.join("gelf.txt");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gelf/receive-tcp.py");
+    let mut receiver = Command::new("ip")
+        .args(["netns", "exec", tb.v("SEN"), "python3"])
+        .arg(&script)
+        .arg(port.to_string())
+        .stdout(Stdio::from(std::fs::File::create(&recv).unwrap()))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    drive_traffic(&tb);
+    // Reconnection back-off is at most 5 s; flows close after 1 s.
+    std::thread::sleep(Duration::from_millis(6000));
+    let (status, log) = running.stop("INT");
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    assert!(status.success(), "{}", log.join("\n"));
+    let summary: Value = serde_json::from_str(log.last().unwrap()).unwrap();
+    assert_eq!(
+        summary["drops"]["total"], 0,
+        "capture lost packets: {summary}"
+    );
+    let outs = summary["outputs"].as_object().unwrap();
+    let (_, g) = outs
+        .iter()
+        .find(|(k, _)| k.starts_with("gelf-tcp"))
+        .unwrap();
+    let (_, f) = outs.iter().find(|(k, _)| k.starts_with("file:")).unwrap();
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap();
+    assert_eq!(n(g, "records"), n(f, "records"), "{summary}");
+    assert_eq!(n(g, "records"), n(g, "delivered") + n(g, "dropped"), "{g}");
+    assert!(n(g, "dropped") > 0, "the buffer never filled: {g}");
+    assert!(
+        n(g, "delivered") > 0,
+        "nothing after the receiver came back: {g}"
+    );
+    let got = std::fs::read_to_string(&recv).unwrap().lines().count() as u64;
+    assert_eq!(got, n(g, "delivered"), "{g}");
+    eprintln!("live gelf-tcp receiver away then back: {g}");
 }
