@@ -5,10 +5,12 @@
 #![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{fence, Ordering};
 
 use dataplane::capture::iface;
+use dataplane::sys;
+use memmap2::{MmapOptions, MmapRaw};
 
 const TPACKET_V2: libc::c_int = 1;
 const PACKET_QDISC_BYPASS: libc::c_int = 20;
@@ -16,33 +18,10 @@ const TP_STATUS_AVAILABLE: u32 = 0;
 const TP_STATUS_SEND_REQUEST: u32 = 1;
 const TP_STATUS_WRONG_FORMAT: u32 = 4;
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-fn setopt<T>(fd: &OwnedFd, name: libc::c_int, v: &T) -> io::Result<()> {
-    // SAFETY: `v` is a live value of the size passed; the kernel only reads it.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_PACKET,
-            name,
-            (v as *const T).cast(),
-            std::mem::size_of::<T>() as libc::socklen_t,
-        )
-    })
-    .map(drop)
-}
-
 /// A TX ring bound to one interface.
 pub struct TxRing {
     fd: OwnedFd,
-    map: *mut u8,
-    len: usize,
+    map: MmapRaw,
     frame_size: usize,
     frames: usize,
     next: usize,
@@ -51,19 +30,18 @@ pub struct TxRing {
     pub rejected: u64,
 }
 
-// SAFETY: the mapping is owned by this value alone.
-unsafe impl Send for TxRing {}
-
 impl TxRing {
     /// Opens a ring of `frames` slots of 2048 bytes on `ifname`.
     pub fn open(ifname: &str, frames: usize) -> io::Result<Self> {
         let ifindex = iface::index(ifname)?;
-        // SAFETY: plain socket(2), checked.
-        let raw = cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) })?;
-        // SAFETY: a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        setopt(&fd, libc::PACKET_VERSION, &TPACKET_V2)?;
-        setopt(&fd, PACKET_QDISC_BYPASS, &1 as &libc::c_int)?;
+        let fd = sys::packet_socket()?;
+        sys::setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &TPACKET_V2)?;
+        sys::setsockopt(
+            &fd,
+            libc::SOL_PACKET,
+            PACKET_QDISC_BYPASS,
+            &1 as &libc::c_int,
+        )?;
         let frame_size = 2048usize;
         let block = 1usize << 20;
         let frames = frames.max(block / frame_size).next_power_of_two();
@@ -73,29 +51,15 @@ impl TxRing {
             tp_frame_size: frame_size as u32,
             tp_frame_nr: frames as u32,
         };
-        setopt(&fd, libc::PACKET_TX_RING, &req)?;
+        sys::setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_TX_RING, &req)?;
         let len = block * req.tp_block_nr as usize;
-        // SAFETY: maps the ring the kernel just allocated for this socket.
-        let map = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if map == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
+        let map = MmapOptions::new().len(len).map_raw(fd.as_raw_fd())?;
         iface::bind_packet(fd.as_raw_fd(), ifindex)?;
         let hdr = std::mem::size_of::<libc::tpacket2_hdr>();
         let data_off = (hdr + 15) & !15;
         Ok(Self {
             fd,
-            map: map.cast(),
-            len,
+            map,
             frame_size,
             frames,
             next: 0,
@@ -106,7 +70,7 @@ impl TxRing {
 
     fn hdr(&self, i: usize) -> *mut libc::tpacket2_hdr {
         // SAFETY: i < frames; every slot lies inside the mapping.
-        unsafe { self.map.add(i * self.frame_size).cast() }
+        unsafe { self.map.as_mut_ptr().add(i * self.frame_size).cast() }
     }
 
     /// Queues one frame; false if the ring is full (call [`TxRing::flush`]).
@@ -150,7 +114,5 @@ impl TxRing {
 impl Drop for TxRing {
     fn drop(&mut self) {
         let _ = self.flush();
-        // SAFETY: unmaps the mapping made in open, once.
-        unsafe { libc::munmap(self.map.cast(), self.len) };
     }
 }

@@ -14,13 +14,14 @@
 #![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{fence, Ordering};
 
 use memmap2::{MmapOptions, MmapRaw};
 
 use super::iface;
 use super::{Batch, Capture, FrameDesc, LinkType, Poll, SourceStats};
+use crate::sys::{cvt, packet_socket, setsockopt};
 
 /// Not in libc yet: do not deliver frames this host sends.
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
@@ -68,42 +69,16 @@ pub struct PacketSource {
     stats: SourceStats,
 }
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-fn setopt<T>(fd: &OwnedFd, level: libc::c_int, name: libc::c_int, v: &T) -> io::Result<()> {
-    // SAFETY: `v` is a live value of the size passed; the kernel only reads it.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (v as *const T).cast(),
-            std::mem::size_of::<T>() as libc::socklen_t,
-        )
-    })
-    .map(drop)
-}
-
 impl PacketSource {
     /// Opens, binds and maps a socket on `cfg.ifname`.
     pub fn open(cfg: &PacketConfig) -> io::Result<Self> {
         let ifindex = iface::index(&cfg.ifname)?;
         let link = iface::link_type(&cfg.ifname)?;
-        // Protocol 0: the socket takes no frame until it is bound to the
-        // interface (with ETH_P_ALL), so nothing from another interface
-        // slips into the ring in between.
-        // SAFETY: plain socket(2); the result is checked before use.
-        let raw =
-            cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
-        // SAFETY: `raw` is a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        setopt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &TPACKET_V3)?;
+        // The socket takes no frame until it is bound to the interface
+        // (with ETH_P_ALL), so nothing from another interface slips into
+        // the ring in between.
+        let fd = packet_socket()?;
+        setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &TPACKET_V3)?;
         let block_size = cfg.block_size.max(4096).next_power_of_two();
         let frame = 2048u32;
         let req = libc::tpacket_req3 {
@@ -115,7 +90,7 @@ impl PacketSource {
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
         };
-        setopt(&fd, libc::SOL_PACKET, libc::PACKET_RX_RING, &req).map_err(|e| {
+        setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_RX_RING, &req).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!(
@@ -125,7 +100,7 @@ impl PacketSource {
             )
         })?;
         // Older kernels lack it; frames we send would only add noise.
-        let _ = setopt(
+        let _ = setsockopt(
             &fd,
             libc::SOL_PACKET,
             PACKET_IGNORE_OUTGOING,
@@ -138,7 +113,7 @@ impl PacketSource {
         if let Some(group) = cfg.fanout {
             let mode = libc::PACKET_FANOUT_HASH | libc::PACKET_FANOUT_FLAG_DEFRAG;
             let v: u32 = u32::from(group) | (mode << 16);
-            setopt(&fd, libc::SOL_PACKET, libc::PACKET_FANOUT, &v)
+            setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_FANOUT, &v)
                 .map_err(|e| io::Error::new(e.kind(), format!("PACKET_FANOUT: {e}")))?;
         }
         Ok(Self {

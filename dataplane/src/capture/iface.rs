@@ -9,14 +9,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use super::LinkType;
-
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
+use crate::sys::cvt;
 
 fn err(kind: io::ErrorKind, msg: String) -> io::Error {
     io::Error::new(kind, msg)
@@ -201,12 +194,8 @@ impl PromiscGuard {
     /// Takes a promiscuous membership on `name`.
     pub fn new(name: &str) -> io::Result<Self> {
         let ifindex = index(name)?;
-        // Protocol 0: the socket is bound to no EtherType and gets no frame.
-        // SAFETY: plain socket(2), checked.
-        let fd =
-            cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
-        // SAFETY: a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // Never bound: it gets no frame, it only holds the membership.
+        let fd = crate::sys::packet_socket()?;
         add_promisc_membership(fd.as_raw_fd(), ifindex)?;
         Ok(Self(fd))
     }

@@ -306,62 +306,40 @@ mod tests {
         }
     }
 
+    /// Fragment of datagram `id` at `offset` behind a 20-byte IPv4 header.
+    fn frag(id: u32, offset: u32, more: bool) -> Fragment {
+        Fragment {
+            key: key(id),
+            offset,
+            more,
+            hdr_len: 20,
+        }
+    }
+
     #[test]
     fn in_and_out_of_order() {
         let mut t = FragTable::new(4, 65535, 30_000_000_000).unwrap();
         let data: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
         assert_eq!(
             t.insert(
-                &Fragment {
-                    key: key(1),
-                    offset: 1480,
-                    more: true,
-                    hdr_len: 20
-                },
+                &frag(1, 1480, true),
                 FragSource::Bytes(&data[1480..2960]),
                 0
             ),
             FragResult::Held
         );
         assert_eq!(
-            t.insert(
-                &Fragment {
-                    key: key(1),
-                    offset: 2960,
-                    more: false,
-                    hdr_len: 20
-                },
-                FragSource::Bytes(&data[2960..]),
-                0
-            ),
+            t.insert(&frag(1, 2960, false), FragSource::Bytes(&data[2960..]), 0),
             FragResult::Held
         );
-        let r = t.insert(
-            &Fragment {
-                key: key(1),
-                offset: 0,
-                more: true,
-                hdr_len: 20,
-            },
-            FragSource::Bytes(&data[..1480]),
-            0,
-        );
+        let r = t.insert(&frag(1, 0, true), FragSource::Bytes(&data[..1480]), 0);
         let FragResult::Complete { slot, len, hdr_len } = r else {
             panic!("{r:?}")
         };
         assert_eq!((len, hdr_len), (3000, 20));
         assert_eq!(t.data(slot, len), &data[..]);
         assert_eq!(
-            t.insert(
-                &Fragment {
-                    key: key(1),
-                    offset: 0,
-                    more: true,
-                    hdr_len: 20
-                },
-                FragSource::Bytes(&data[..8]),
-                0
-            ),
+            t.insert(&frag(1, 0, true), FragSource::Bytes(&data[..8]), 0),
             FragResult::Busy
         );
         t.release_held();
@@ -372,110 +350,29 @@ mod tests {
     fn bounded_and_counted() {
         let mut t = FragTable::new(2, 4096, 1_000).unwrap();
         assert_eq!(
-            t.insert(
-                &Fragment {
-                    key: key(1),
-                    offset: 4000,
-                    more: false,
-                    hdr_len: 20
-                },
-                FragSource::Bytes(&[0; 200]),
-                0
-            ),
+            t.insert(&frag(1, 4000, false), FragSource::Bytes(&[0; 200]), 0),
             FragResult::Bad
         );
         assert_eq!(
-            t.insert(
-                &Fragment {
-                    key: key(1),
-                    offset: 0,
-                    more: true,
-                    hdr_len: 20
-                },
-                FragSource::Bytes(&[0; 7]),
-                0
-            ),
+            t.insert(&frag(1, 0, true), FragSource::Bytes(&[0; 7]), 0),
             FragResult::Bad
         );
-        t.insert(
-            &Fragment {
-                key: key(2),
-                offset: 0,
-                more: true,
-                hdr_len: 20,
-            },
-            FragSource::Bytes(&[0; 8]),
-            0,
-        );
-        t.insert(
-            &Fragment {
-                key: key(3),
-                offset: 0,
-                more: true,
-                hdr_len: 20,
-            },
-            FragSource::Bytes(&[0; 8]),
-            10,
-        );
+        t.insert(&frag(2, 0, true), FragSource::Bytes(&[0; 8]), 0);
+        t.insert(&frag(3, 0, true), FragSource::Bytes(&[0; 8]), 10);
         // Table full: the oldest datagram makes room.
-        t.insert(
-            &Fragment {
-                key: key(4),
-                offset: 0,
-                more: true,
-                hdr_len: 20,
-            },
-            FragSource::Bytes(&[0; 8]),
-            20,
-        );
+        t.insert(&frag(4, 0, true), FragSource::Bytes(&[0; 8]), 20);
         assert_eq!(t.stats.evicted, 1);
         // Past the timeout, stale slots are reclaimed.
-        t.insert(
-            &Fragment {
-                key: key(5),
-                offset: 0,
-                more: true,
-                hdr_len: 20,
-            },
-            FragSource::Bytes(&[0; 8]),
-            5_000,
-        );
+        t.insert(&frag(5, 0, true), FragSource::Bytes(&[0; 8]), 5_000);
         assert_eq!(t.stats.timed_out, 2);
         // The last fragment fixes the size; a fragment past it is bad.
-        t.insert(
-            &Fragment {
-                key: key(5),
-                offset: 8,
-                more: false,
-                hdr_len: 20,
-            },
-            FragSource::Bytes(&[0; 8]),
-            5_000,
-        );
+        t.insert(&frag(5, 8, false), FragSource::Bytes(&[0; 8]), 5_000);
         assert_eq!(
-            t.insert(
-                &Fragment {
-                    key: key(6),
-                    offset: 16,
-                    more: false,
-                    hdr_len: 20
-                },
-                FragSource::Bytes(&[0; 8]),
-                5_000
-            ),
+            t.insert(&frag(6, 16, false), FragSource::Bytes(&[0; 8]), 5_000),
             FragResult::Held
         );
         assert_eq!(
-            t.insert(
-                &Fragment {
-                    key: key(6),
-                    offset: 24,
-                    more: true,
-                    hdr_len: 20
-                },
-                FragSource::Bytes(&[0; 8]),
-                5_000
-            ),
+            t.insert(&frag(6, 24, true), FragSource::Bytes(&[0; 8]), 5_000),
             FragResult::Bad
         );
     }

@@ -652,149 +652,145 @@ fn l4(
     d: &mut Decoded,
     depth: &mut u8,
 ) -> L4 {
-    {
-        let avail = end - off;
-        match d.proto {
-            ipproto::TCP => {
-                let Ok(h) = TcpHeaderSlice::from_slice(&b[off..end]) else {
-                    return L4::Done(Outcome::Malformed(Malformed::TcpTruncated));
-                };
-                let hl = h.slice().len();
-                d.sport = h.source_port();
-                d.dport = h.destination_port();
-                d.seq = h.sequence_number();
-                d.ack = h.acknowledgment_number();
-                d.win = h.window_size();
-                d.tcp_flags = b[off + 13] & 0x3f;
-                if d.tcp_flags & tcpflag::SYN != 0 {
-                    d.tcp_wscale = window_scale(h.options());
-                }
-                d.payload_wire = d.payload_wire.saturating_sub(hl as u32);
-                d.payload = PayloadRef {
-                    buf,
-                    off: (off + hl) as u32,
-                    len: (avail - hl) as u32,
-                };
-                L4::Done(Outcome::Packet)
+    let avail = end - off;
+    match d.proto {
+        ipproto::TCP => {
+            let Ok(h) = TcpHeaderSlice::from_slice(&b[off..end]) else {
+                return L4::Done(Outcome::Malformed(Malformed::TcpTruncated));
+            };
+            let hl = h.slice().len();
+            d.sport = h.source_port();
+            d.dport = h.destination_port();
+            d.seq = h.sequence_number();
+            d.ack = h.acknowledgment_number();
+            d.win = h.window_size();
+            d.tcp_flags = b[off + 13] & 0x3f;
+            if d.tcp_flags & tcpflag::SYN != 0 {
+                d.tcp_wscale = window_scale(h.options());
             }
-            ipproto::UDP => {
-                if avail < 8 {
-                    return L4::Done(Outcome::Malformed(Malformed::UdpTruncated));
-                }
-                d.sport = be16(b, off);
-                d.dport = be16(b, off + 4 - 2);
-                d.payload_wire = d.payload_wire.saturating_sub(8);
-                d.payload = PayloadRef {
-                    buf,
-                    off: (off + 8) as u32,
-                    len: (avail - 8) as u32,
-                };
-                let kind = if cfg.vxlan_ports.contains(&d.dport) {
-                    Some(TunnelKind::Vxlan)
-                } else if cfg.geneve_ports.contains(&d.dport) {
-                    Some(TunnelKind::Geneve)
-                } else if cfg.gre_udp_ports.contains(&d.dport) {
-                    Some(TunnelKind::Gre)
-                } else {
-                    None
-                };
-                let Some(kind) = kind else {
-                    return L4::Done(Outcome::Packet);
-                };
-                let p = off + 8;
-                let t = match kind {
-                    TunnelKind::Vxlan => tunnel::vxlan(&b[p..end]),
-                    TunnelKind::Geneve => tunnel::geneve(&b[p..end]),
-                    _ => tunnel::gre(&b[p..end]),
-                };
-                match t {
-                    // Not a tunnel after all (a UDP flow on that port).
-                    Err(_) if kind != TunnelKind::Gre && avail - 8 < 8 => L4::Done(Outcome::Packet),
-                    Err(m) => L4::Done(Outcome::Malformed(m)),
-                    Ok(t) => {
-                        if cfg.outer_tunnel_flows {
-                            stats.tunnel_outer += 1;
-                            if outer.len() < MAX_TUNNEL_DEPTH as usize {
-                                outer.push(*d);
-                            }
-                        }
-                        enter(t, p, d, depth)
-                    }
-                }
+            d.payload_wire = d.payload_wire.saturating_sub(hl as u32);
+            d.payload = PayloadRef {
+                buf,
+                off: (off + hl) as u32,
+                len: (avail - hl) as u32,
+            };
+            L4::Done(Outcome::Packet)
+        }
+        ipproto::UDP => {
+            if avail < 8 {
+                return L4::Done(Outcome::Malformed(Malformed::UdpTruncated));
             }
-            ipproto::ICMP | ipproto::ICMPV6 => {
-                if avail < 4 {
-                    return L4::Done(Outcome::Malformed(Malformed::IcmpTruncated));
-                }
-                d.sport = u16::from(b[off]);
-                d.dport = u16::from(b[off + 1]);
-                d.payload_wire = d.payload_wire.saturating_sub(8);
-                let h = avail.min(8);
-                d.payload = PayloadRef {
-                    buf,
-                    off: (off + h) as u32,
-                    len: (avail - h) as u32,
-                };
-                L4::Done(Outcome::Packet)
-            }
-            ipproto::SCTP => {
-                if avail < 12 {
-                    return L4::Done(Outcome::Malformed(Malformed::UdpTruncated));
-                }
-                d.sport = be16(b, off);
-                d.dport = be16(b, off + 2);
-                d.payload_wire = d.payload_wire.saturating_sub(12);
-                d.payload = PayloadRef {
-                    buf,
-                    off: (off + 12) as u32,
-                    len: (avail - 12) as u32,
-                };
-                L4::Done(Outcome::Packet)
-            }
-            ipproto::GRE => match tunnel::gre(&b[off..end]) {
-                Ok(t) => enter(t, off, d, depth),
+            d.sport = be16(b, off);
+            d.dport = be16(b, off + 4 - 2);
+            d.payload_wire = d.payload_wire.saturating_sub(8);
+            d.payload = PayloadRef {
+                buf,
+                off: (off + 8) as u32,
+                len: (avail - 8) as u32,
+            };
+            let kind = if cfg.vxlan_ports.contains(&d.dport) {
+                Some(TunnelKind::Vxlan)
+            } else if cfg.geneve_ports.contains(&d.dport) {
+                Some(TunnelKind::Geneve)
+            } else if cfg.gre_udp_ports.contains(&d.dport) {
+                Some(TunnelKind::Gre)
+            } else {
+                None
+            };
+            let Some(kind) = kind else {
+                return L4::Done(Outcome::Packet);
+            };
+            let p = off + 8;
+            let t = match kind {
+                TunnelKind::Vxlan => tunnel::vxlan(&b[p..end]),
+                TunnelKind::Geneve => tunnel::geneve(&b[p..end]),
+                _ => tunnel::gre(&b[p..end]),
+            };
+            match t {
+                // Not a tunnel after all (a UDP flow on that port).
+                Err(_) if kind != TunnelKind::Gre && avail - 8 < 8 => L4::Done(Outcome::Packet),
                 Err(m) => L4::Done(Outcome::Malformed(m)),
-            },
-            ipproto::IPIP | ipproto::IPV6 => {
-                let t = tunnel::Tunnel {
-                    kind: TunnelKind::IpInIp,
-                    id: 0,
-                    hdr: 0,
-                    next: tunnel::Next::Ip,
-                };
-                enter(t, off, d, depth)
+                Ok(t) => {
+                    if cfg.outer_tunnel_flows {
+                        stats.tunnel_outer += 1;
+                        if outer.len() < MAX_TUNNEL_DEPTH as usize {
+                            outer.push(*d);
+                        }
+                    }
+                    enter(t, p, d, depth)
+                }
             }
-            _ => {
-                d.payload = PayloadRef {
-                    buf,
-                    off: off as u32,
-                    len: avail as u32,
-                };
-                L4::Done(Outcome::Packet)
+        }
+        ipproto::ICMP | ipproto::ICMPV6 => {
+            if avail < 4 {
+                return L4::Done(Outcome::Malformed(Malformed::IcmpTruncated));
             }
+            d.sport = u16::from(b[off]);
+            d.dport = u16::from(b[off + 1]);
+            d.payload_wire = d.payload_wire.saturating_sub(8);
+            let h = avail.min(8);
+            d.payload = PayloadRef {
+                buf,
+                off: (off + h) as u32,
+                len: (avail - h) as u32,
+            };
+            L4::Done(Outcome::Packet)
+        }
+        ipproto::SCTP => {
+            if avail < 12 {
+                return L4::Done(Outcome::Malformed(Malformed::UdpTruncated));
+            }
+            d.sport = be16(b, off);
+            d.dport = be16(b, off + 2);
+            d.payload_wire = d.payload_wire.saturating_sub(12);
+            d.payload = PayloadRef {
+                buf,
+                off: (off + 12) as u32,
+                len: (avail - 12) as u32,
+            };
+            L4::Done(Outcome::Packet)
+        }
+        ipproto::GRE => match tunnel::gre(&b[off..end]) {
+            Ok(t) => enter(t, off, d, depth),
+            Err(m) => L4::Done(Outcome::Malformed(m)),
+        },
+        ipproto::IPIP | ipproto::IPV6 => {
+            let t = tunnel::Tunnel {
+                kind: TunnelKind::IpInIp,
+                id: 0,
+                hdr: 0,
+                next: tunnel::Next::Ip,
+            };
+            enter(t, off, d, depth)
+        }
+        _ => {
+            d.payload = PayloadRef {
+                buf,
+                off: off as u32,
+                len: avail as u32,
+            };
+            L4::Done(Outcome::Packet)
         }
     }
 }
 
 fn enter(t: tunnel::Tunnel, at: usize, d: &mut Decoded, depth: &mut u8) -> L4 {
-    {
-        *depth += 1;
-        if *depth > MAX_TUNNEL_DEPTH {
-            return L4::Done(Outcome::Malformed(Malformed::TunnelTooDeep));
-        }
-        d.tunnel = t.kind;
-        d.tunnel_id = t.id;
-        d.sport = 0;
-        d.dport = 0;
-        let next = match t.next {
-            tunnel::Next::Eth => Layer::Eth,
-            tunnel::Next::Ip => Layer::Ip,
-            tunnel::Next::Unsupported => {
-                return L4::Done(Outcome::Malformed(Malformed::TunnelUnsupported))
-            }
-        };
-        L4::Next(next, at + t.hdr)
+    *depth += 1;
+    if *depth > MAX_TUNNEL_DEPTH {
+        return L4::Done(Outcome::Malformed(Malformed::TunnelTooDeep));
     }
+    d.tunnel = t.kind;
+    d.tunnel_id = t.id;
+    d.sport = 0;
+    d.dport = 0;
+    let next = match t.next {
+        tunnel::Next::Eth => Layer::Eth,
+        tunnel::Next::Ip => Layer::Ip,
+        tunnel::Next::Unsupported => {
+            return L4::Done(Outcome::Malformed(Malformed::TunnelUnsupported))
+        }
+    };
+    L4::Next(next, at + t.hdr)
 }
 
 enum L4 {

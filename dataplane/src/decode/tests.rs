@@ -154,18 +154,31 @@ fn vxlan_tracks_the_inner_packet_and_reports_the_outer() {
     }
 }
 
+/// IPv4 (id `id`, protocol GRE, 1.1.1.1 → 2.2.2.2) carrying `parts`, with
+/// its total length set.
+fn ip_gre(id: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut f = vec![
+        0x45, 0, 0, 0, 0, id, 0, 0, 64, 47, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+    ];
+    for p in parts {
+        f.extend_from_slice(p);
+    }
+    let l = f.len() as u16;
+    f[2..4].copy_from_slice(&l.to_be_bytes());
+    f
+}
+
 #[test]
 fn gre_erspan_and_depth_limit() {
     // IPv4 proto 47 + GRE (S bit, ERSPAN II) + ERSPAN II (session 5) + inner frame.
-    let inner = ETH_TCP_SYN;
-    let mut f = vec![
-        0x45, 0, 0, 0, 0, 3, 0, 0, 64, 47, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
-    ];
-    f.extend_from_slice(&[0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1]); // GRE with sequence
-    f.extend_from_slice(&[0x10, 0x00, 0x00, 0x05, 0, 0, 0, 0]); // ERSPAN II
-    f.extend_from_slice(&inner);
-    let l = f.len() as u16;
-    f[2..4].copy_from_slice(&l.to_be_bytes());
+    let f = ip_gre(
+        3,
+        &[
+            &[0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1], // GRE with sequence
+            &[0x10, 0x00, 0x00, 0x05, 0, 0, 0, 0], // ERSPAN II
+            &ETH_TCP_SYN,
+        ],
+    );
     let mut d = Decoded::EMPTY;
     assert_eq!(dec().decode(&f, LinkType::Raw, 0, &mut d), Outcome::Packet);
     assert_eq!(
@@ -269,16 +282,15 @@ fn geneve_with_options() {
 /// carrying PPP/IPv4.
 #[test]
 fn erspan3_and_pptp() {
-    let inner = ETH_TCP_SYN;
-    let mut f = vec![
-        0x45, 0, 0, 0, 0, 3, 0, 0, 64, 47, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
-    ];
-    f.extend_from_slice(&[0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 7]); // GRE, S bit, ERSPAN III
-    f.extend_from_slice(&[0x20, 0x00, 0x00, 0x2a, 0, 0, 0, 0, 0, 0, 0, 0x01]); // session 42, O bit
-    f.extend_from_slice(&[0; 8]); // platform-specific sub-header
-    f.extend_from_slice(&inner);
-    let l = f.len() as u16;
-    f[2..4].copy_from_slice(&l.to_be_bytes());
+    let f = ip_gre(
+        3,
+        &[
+            &[0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 7], // GRE, S bit, ERSPAN III
+            &[0x20, 0x00, 0x00, 0x2a, 0, 0, 0, 0, 0, 0, 0, 0x01], // session 42, O bit
+            &[0; 8],                               // platform-specific sub-header
+            &ETH_TCP_SYN,
+        ],
+    );
     let mut d = Decoded::EMPTY;
     assert_eq!(dec().decode(&f, LinkType::Raw, 0, &mut d), Outcome::Packet);
     assert_eq!(
@@ -287,26 +299,26 @@ fn erspan3_and_pptp() {
     );
     // The header of erspanIII.pcap (Zeek's corpus): P bit and a hardware id
     // set around a frame type of 0, no sub-header.
-    let mut r = vec![
-        0x45, 0, 0, 0, 0, 3, 0, 0, 64, 47, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
-    ];
-    r.extend_from_slice(&[0x10, 0x00, 0x22, 0xeb, 0x03, 0xb3, 0xed, 0x5c]);
-    r.extend_from_slice(&[
-        0x20, 0x14, 0x00, 0x00, 0x00, 0x00, 0x14, 0x58, 0x00, 0x00, 0x80, 0x30,
-    ]);
-    r.extend_from_slice(&inner);
-    let l = r.len() as u16;
-    r[2..4].copy_from_slice(&l.to_be_bytes());
+    let r = ip_gre(
+        3,
+        &[
+            &[0x10, 0x00, 0x22, 0xeb, 0x03, 0xb3, 0xed, 0x5c],
+            &[
+                0x20, 0x14, 0x00, 0x00, 0x00, 0x00, 0x14, 0x58, 0x00, 0x00, 0x80, 0x30,
+            ],
+            &ETH_TCP_SYN,
+        ],
+    );
     assert_eq!(dec().decode(&r, LinkType::Raw, 0, &mut d), Outcome::Packet);
     assert_eq!((d.tunnel, d.dport), (TunnelKind::ErspanIII, 80));
     // PPTP: GRE version 1, key present (payload length, call id), PPP ff 03 00 21.
-    let mut p = vec![
-        0x45, 0, 0, 0, 0, 4, 0, 0, 64, 47, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
-    ];
-    p.extend_from_slice(&[0x20, 0x01, 0x88, 0x0b, 0, 44, 0, 5, 0xff, 0x03, 0x00, 0x21]);
-    p.extend_from_slice(&ETH_TCP_SYN[14..]);
-    let l = p.len() as u16;
-    p[2..4].copy_from_slice(&l.to_be_bytes());
+    let p = ip_gre(
+        4,
+        &[
+            &[0x20, 0x01, 0x88, 0x0b, 0, 44, 0, 5, 0xff, 0x03, 0x00, 0x21],
+            &ETH_TCP_SYN[14..],
+        ],
+    );
     assert_eq!(dec().decode(&p, LinkType::Raw, 0, &mut d), Outcome::Packet);
     assert_eq!((d.tunnel, d.dport), (TunnelKind::Gre, 80));
 }

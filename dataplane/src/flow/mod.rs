@@ -104,21 +104,6 @@ impl FlowKey {
         (key, forward)
     }
 
-    /// The key's bytes, for hashing.
-    pub fn as_bytes(&self) -> [u8; 48] {
-        let mut b = [0u8; 48];
-        b[..16].copy_from_slice(&self.a);
-        b[16..32].copy_from_slice(&self.b);
-        b[32..34].copy_from_slice(&self.pa.to_ne_bytes());
-        b[34..36].copy_from_slice(&self.pb.to_ne_bytes());
-        b[36..38].copy_from_slice(&self.vlan.to_ne_bytes());
-        b[38..40].copy_from_slice(&self.inner_vlan.to_ne_bytes());
-        b[40..44].copy_from_slice(&self.tunnel_id.to_ne_bytes());
-        b[44] = self.proto;
-        b[45] = self.flags;
-        b
-    }
-
     /// 64-bit hash of the key.
     #[inline]
     pub fn hash(&self) -> u64 {
