@@ -7,8 +7,8 @@
 //! `_<name>_<key>` (recursively); a list becomes one string, its elements
 //! joined with `,`; booleans become `true`/`false` strings; nulls are left
 //! out. Characters GELF does not allow in a field name (anything but
-//! letters, digits, `_`, `.` and `-`) become `_`, and the reserved name `id`
-//! (`_id`) becomes `_id_`. Besides: `version` "1.1", `host` the sensor
+//! letters, digits, `_`, `.` and `-`) become `_`, one per byte, and the
+//! reserved name `id` (`_id`) becomes `_id_`. Besides: `version` "1.1", `host` the sensor
 //! name, `timestamp` the record's `ts` in seconds with microseconds,
 //! `short_message` a one-line summary, and `level` 6 (informational), 5
 //! (notice) for a flow ended by a reset or evicted from a full table, 4
@@ -44,16 +44,27 @@ pub enum Compressor {
     Gzip,
 }
 
+/// A byte of a GELF field name: letters, digits, `_`, `.` and `-` stay,
+/// anything else (each byte of a non-ASCII character too) becomes `_`.
+fn name_byte(b: u8) -> u8 {
+    if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-' {
+        b
+    } else {
+        b'_'
+    }
+}
+
 fn valid_name(k: &str) -> String {
-    k.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    k.bytes().map(|b| char::from(name_byte(b))).collect()
+}
+
+/// Flows ended by a reset or evicted from a full table are notices.
+fn flow_level(reason: &[u8]) -> u8 {
+    if reason == b"rst" || reason == b"evicted" {
+        5
+    } else {
+        6
+    }
 }
 
 fn flat_into(out: &mut Map<String, Value>, prefix: &str, v: &Value) {
@@ -127,10 +138,12 @@ fn short_message(rec: &Map<String, Value>) -> String {
 
 fn level(rec: &Map<String, Value>) -> u8 {
     match rec.get("type").and_then(Value::as_str) {
-        Some("flow") => match rec.get("reason").and_then(Value::as_str) {
-            Some("rst") | Some("evicted") => 5,
-            _ => 6,
-        },
+        Some("flow") => flow_level(
+            rec.get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .as_bytes(),
+        ),
         Some("stats") => {
             let dropped = rec
                 .get("drops")
@@ -260,13 +273,7 @@ fn fields<'a>(
             prefix.extend_from_slice(b"_id_");
         } else {
             prefix.push(b'_');
-            prefix.extend(key.iter().map(|&k| {
-                if k.is_ascii_alphanumeric() || k == b'_' || k == b'.' || k == b'-' {
-                    k
-                } else {
-                    b'_'
-                }
-            }));
+            prefix.extend(key.iter().map(|&k| name_byte(k)));
         }
         match c.peek()? {
             b'{' => fields(c, prefix, false, head, out)?,
@@ -351,11 +358,7 @@ pub fn convert(line: &[u8], default_host: &str, out: &mut Vec<u8>) -> Option<()>
         .ok()
         .and_then(dataplane::time::parse_rfc3339)
         .unwrap_or_else(dataplane::time::wall_now_ns);
-    let level = if s[6] == b"rst" || s[6] == b"evicted" {
-        5
-    } else {
-        6
-    };
+    let level = flow_level(s[6]);
     let _ = write!(
         out,
         "\",\"timestamp\":{}.{:06},\"level\":{level}}}",
@@ -408,6 +411,15 @@ impl Encoder {
         Some(self.finish_payload())
     }
 
+    /// The payload of the last message encoded.
+    pub fn payload(&self) -> &[u8] {
+        if self.kind == Compressor::None {
+            &self.json
+        } else {
+            &self.out
+        }
+    }
+
     fn finish_payload(&mut self) -> &[u8] {
         if self.kind == Compressor::None {
             return &self.json;
@@ -430,19 +442,11 @@ impl Encoder {
     }
 
     /// Encodes `m`, truncating by [`TRUNCATE_ORDER`] until it fits `cap`
-    /// bytes; `None` when it cannot. The flag says whether it truncated.
-    pub fn encode_capped(
-        &mut self,
-        m: &mut Map<String, Value>,
-        cap: usize,
-    ) -> Option<(Vec<u8>, bool)> {
+    /// bytes ([`Encoder::payload`] then holds it); `None` when it cannot.
+    /// `Some(true)` when it truncated.
+    pub fn encode_capped(&mut self, m: &mut Map<String, Value>, cap: usize) -> Option<bool> {
         let mut truncated = Vec::new();
-        loop {
-            let len = self.encode(m).len();
-            if len <= cap {
-                let p = self.encode(m).to_vec();
-                return Some((p, !truncated.is_empty()));
-            }
+        while self.encode(m).len() > cap {
             let &(what, pat) = TRUNCATE_ORDER
                 .iter()
                 .find(|(_, pat)| m.keys().any(|k| k.contains(pat)))?;
@@ -450,26 +454,68 @@ impl Encoder {
             truncated.push(what);
             m.insert("_truncated".into(), truncated.join(",").into());
         }
+        Some(!truncated.is_empty())
     }
 }
 
 /// GELF over UDP: one datagram, or up to 128 chunks.
 pub struct UdpSink {
-    name: String,
-    records: Vec<String>,
-    sock: UdpSocket,
     enc: Encoder,
-    chunk: usize,
     host: String,
-    ids: u64,
+    tx: Chunker,
     stats: SinkStats,
+}
+
+/// Sends payloads as one datagram or as chunks, from one reused buffer.
+struct Chunker {
+    sock: UdpSocket,
+    chunk: usize,
+    ids: u64,
+    dgram: Vec<u8>,
+}
+
+impl Chunker {
+    fn next_id(&mut self) -> [u8; 8] {
+        // xorshift64*: message ids only need to differ between messages.
+        let mut x = self.ids;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.ids = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_be_bytes()
+    }
+
+    /// Sends `payload`; counts failed sends in `errors`. False if any failed.
+    fn send(&mut self, payload: &[u8], errors: &mut u64) -> bool {
+        if payload.len() <= self.chunk {
+            return self.sock.send(payload).is_ok() || {
+                *errors += 1;
+                false
+            };
+        }
+        let per = self.chunk - CHUNK_HEADER;
+        let n = payload.len().div_ceil(per);
+        let id = self.next_id();
+        let mut ok = true;
+        for (i, part) in payload.chunks(per).enumerate() {
+            self.dgram.clear();
+            self.dgram.extend_from_slice(&[0x1e, 0x0f]);
+            self.dgram.extend_from_slice(&id);
+            self.dgram.push(i as u8);
+            self.dgram.push(n as u8);
+            self.dgram.extend_from_slice(part);
+            if self.sock.send(&self.dgram).is_err() {
+                *errors += 1;
+                ok = false;
+            }
+        }
+        ok
+    }
 }
 
 impl UdpSink {
     /// A sink sending to `addr`.
     pub fn new(
-        name: String,
-        records: Vec<String>,
         addr: SocketAddr,
         kind: Compressor,
         level: u32,
@@ -486,88 +532,42 @@ impl UdpSink {
         sock.set_nonblocking(true)?;
         let seed = dataplane::time::wall_now_ns() ^ (u64::from(std::process::id()) << 32);
         Ok(Self {
-            name,
-            records,
-            sock,
             enc: Encoder::new(kind, level),
-            chunk,
             host,
-            ids: seed | 1,
+            tx: Chunker {
+                sock,
+                chunk,
+                ids: seed | 1,
+                dgram: Vec::with_capacity(chunk),
+            },
             stats: SinkStats::default(),
         })
-    }
-
-    fn next_id(&mut self) -> [u8; 8] {
-        // xorshift64*: message ids only need to differ between messages.
-        let mut x = self.ids;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.ids = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_be_bytes()
-    }
-
-    fn send(&mut self, dgram: &[u8]) -> bool {
-        match self.sock.send(dgram) {
-            Ok(_) => true,
-            Err(_) => {
-                self.stats.errors += 1;
-                false
-            }
-        }
     }
 }
 
 impl Sink for UdpSink {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn records(&self) -> &[String] {
-        &self.records
-    }
     fn record(&mut self, line: &[u8]) {
         self.stats.records += 1;
-        let per = self.chunk - CHUNK_HEADER;
-        let cap = per * MAX_CHUNKS;
-        let fast = match self.enc.encode_line(line, &self.host) {
-            Some(p) if p.len() <= cap => Some(p.to_vec()),
-            _ => None,
-        };
-        let got = match fast {
-            Some(p) => Some((p, false)),
-            None => {
-                let rec: Map<String, Value> = serde_json::from_slice(line).unwrap_or_default();
-                let mut m = message(&rec, &self.host);
-                self.enc.encode_capped(&mut m, cap)
+        let cap = (self.tx.chunk - CHUNK_HEADER) * MAX_CHUNKS;
+        let fits = self
+            .enc
+            .encode_line(line, &self.host)
+            .is_some_and(|p| p.len() <= cap);
+        if !fits {
+            let rec: Map<String, Value> = serde_json::from_slice(line).unwrap_or_default();
+            let mut m = message(&rec, &self.host);
+            match self.enc.encode_capped(&mut m, cap) {
+                None => {
+                    self.stats.too_large += 1;
+                    self.stats.dropped += 1;
+                    return;
+                }
+                Some(true) => self.stats.truncated += 1,
+                Some(false) => {}
             }
-        };
-        let Some((payload, truncated)) = got else {
-            self.stats.too_large += 1;
-            self.stats.dropped += 1;
-            return;
-        };
-        if truncated {
-            self.stats.truncated += 1;
         }
-        let ok = if payload.len() <= self.chunk {
-            self.send(&payload)
-        } else {
-            let n = payload.len().div_ceil(per);
-            let id = self.next_id();
-            let mut d = Vec::with_capacity(self.chunk);
-            let mut ok = true;
-            for (i, part) in payload.chunks(per).enumerate() {
-                d.clear();
-                d.extend_from_slice(&[0x1e, 0x0f]);
-                d.extend_from_slice(&id);
-                d.push(i as u8);
-                d.push(n as u8);
-                d.extend_from_slice(part);
-                ok &= self.send(&d);
-            }
-            ok
-        };
-        if ok {
+        let payload = self.enc.payload();
+        if self.tx.send(payload, &mut self.stats.errors) {
             self.stats.delivered += 1;
             self.stats.bytes += payload.len() as u64;
         } else {
@@ -585,8 +585,6 @@ impl Sink for UdpSink {
 /// them while the receiver is away, and the connection is retried with
 /// back-off. What does not fit is dropped and counted; nothing waits.
 pub struct TcpSink {
-    name: String,
-    records: Vec<String>,
     addr: SocketAddr,
     conn: Option<TcpStream>,
     buf: VecDeque<u8>,
@@ -603,16 +601,8 @@ pub struct TcpSink {
 
 impl TcpSink {
     /// A sink for `addr` with `cap` bytes of buffer.
-    pub fn new(
-        name: String,
-        records: Vec<String>,
-        addr: SocketAddr,
-        cap: usize,
-        host: String,
-    ) -> Self {
+    pub fn new(addr: SocketAddr, cap: usize, host: String) -> Self {
         Self {
-            name,
-            records,
             addr,
             conn: None,
             buf: VecDeque::with_capacity(cap),
@@ -684,27 +674,18 @@ impl TcpSink {
 }
 
 impl Sink for TcpSink {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn records(&self) -> &[String] {
-        &self.records
-    }
     fn record(&mut self, line: &[u8]) {
         self.stats.records += 1;
-        let host = self.host.clone();
-        let p = match self.enc.encode_line(line, &host) {
-            Some(p) => p,
-            None => {
-                let rec: Map<String, Value> = serde_json::from_slice(line).unwrap_or_default();
-                self.enc.encode(&message(&rec, &host))
-            }
-        };
+        if self.enc.encode_line(line, &self.host).is_none() {
+            let rec: Map<String, Value> = serde_json::from_slice(line).unwrap_or_default();
+            self.enc.encode(&message(&rec, &self.host));
+        }
+        let p = self.enc.payload();
         if self.buf.len() + p.len() + 1 > self.cap {
             self.stats.dropped += 1;
             self.stats.queue_full += 1;
         } else {
-            self.buf.extend(p.iter());
+            self.buf.extend(p);
             self.buf.push_back(0);
         }
         self.pump(Instant::now());
@@ -780,7 +761,7 @@ mod tests {
     #[test]
     fn one_pass_conversion_equals_the_general_rule() {
         for line in [
-            r#"{"type":"flow","ts":"2023-11-14T22:13:20.453333Z","end":"2023-11-14T22:13:20.453633Z","sensor":"s\u00e9","src_ip":"10.1.0.68","src_port":20068,"dst_ip":"10.2.0.1","dst_port":5005,"proto":"udp","community_id":"1:q5G+/=","reason":"idle","final":true,"conn_state":"SF","history":"Dd","rtt_us":null,"src_pkts":1,"ratio":0.25,"id":3,"tls":{"sni":"a b","v":{"x":-1}},"empty":{}}"#,
+            r#"{"type":"flow","ts":"2023-11-14T22:13:20.453333Z","end":"2023-11-14T22:13:20.453633Z","sensor":"s\u00e9","src_ip":"10.1.0.68","src_port":20068,"dst_ip":"10.2.0.1","dst_port":5005,"proto":"udp","community_id":"1:q5G+/=","reason":"idle","final":true,"conn_state":"SF","history":"Dd","rtt_us":null,"src_pkts":1,"ratio":0.25,"id":3,"tls":{"sni":"a b","v":{"x":-1}},"empty":{},"héad":{"ä-x":1}}"#,
             r#"{"type":"flow","ts":"2023-11-14T22:13:20Z","sensor":"x","proto":"tcp","reason":"rst","conn_state":"RSTO","src_ip":"::1","src_port":1,"dst_ip":"::2","dst_port":2}"#,
         ] {
             let rec: Map<String, Value> = serde_json::from_str(line).unwrap();
@@ -827,13 +808,12 @@ mod tests {
         m.insert("_req_body".into(), "b".repeat(500).into());
         m.insert("_headers_a".into(), "h".repeat(300).into());
         m.insert("short_message".into(), "x".into());
-        let (p, t) = e.encode_capped(&mut m.clone(), 400).unwrap();
-        assert!(t);
-        let v: Map<String, Value> = serde_json::from_slice(&p).unwrap();
+        assert!(e.encode_capped(&mut m.clone(), 400).unwrap());
+        let v: Map<String, Value> = serde_json::from_slice(e.payload()).unwrap();
         assert_eq!(v["_truncated"], "body");
         assert!(v.contains_key("_headers_a"));
-        let (p, _) = e.encode_capped(&mut m.clone(), 100).unwrap();
-        let v: Map<String, Value> = serde_json::from_slice(&p).unwrap();
+        assert!(e.encode_capped(&mut m.clone(), 100).unwrap());
+        let v: Map<String, Value> = serde_json::from_slice(e.payload()).unwrap();
         assert_eq!(v["_truncated"], "body,headers");
         assert!(e.encode_capped(&mut m, 10).is_none());
     }

@@ -48,7 +48,7 @@ use serde_json::json;
 use crate::output::OutputEnd;
 use crate::output::{self, BlockOut};
 use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
-use crate::sinks::Sink;
+use crate::sinks::Output;
 
 /// Empty polls before an adaptive lane starts sleeping.
 const SPIN_POLLS: u32 = 16;
@@ -163,7 +163,6 @@ struct Published {
     /// The lane has left its capture loop.
     stopped: std::sync::atomic::AtomicBool,
     frames: AtomicU64,
-    source_drops: AtomicU64,
     kernel_drops: AtomicU64,
     xdp_drops: AtomicU64,
     /// Frames the decoder counted as malformed (skipped, not lost).
@@ -385,7 +384,6 @@ fn publish<S: Live>(
     if let Some((s, front)) = src {
         if let Ok(st) = s.stats() {
             p.frames.store(st.frames, Ordering::Relaxed);
-            p.source_drops.store(st.drops(), Ordering::Relaxed);
             p.kernel_drops.store(st.kernel_drops, Ordering::Relaxed);
             p.xdp_drops
                 .store(st.drops() - st.kernel_drops, Ordering::Relaxed);
@@ -444,7 +442,7 @@ impl LiveSummary {
 }
 
 /// Opens the sources, runs the capture until stopped, returns the summary.
-pub fn run(plan: LivePlan, sinks: Vec<Box<dyn Sink>>) -> Result<LiveSummary> {
+pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
     // Flow tables first (prefaulting them takes a while): a socket open
     // before its worker is ready would fill and drop.
     let workers = (0..plan.s.workers)
@@ -485,7 +483,7 @@ fn run_with<S: Live + 'static>(
     sources: Vec<S>,
     workers: Vec<Worker>,
     backend: &'static str,
-    sinks: Vec<Box<dyn Sink>>,
+    sinks: Vec<Output>,
 ) -> Result<LiveSummary> {
     let start = Instant::now();
     let n = plan.s.workers;
@@ -680,7 +678,7 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
                 "flows_active": g(&p.flows_active),
                 "flows_capacity": g(&p.flows_capacity),
                 "flows_evicted": g(&p.flows_evicted),
-                "drops_source": g(&p.source_drops),
+                "drops_source": g(&p.kernel_drops) + g(&p.xdp_drops),
                 "drops_kernel": g(&p.kernel_drops),
                 "drops_xdp": g(&p.xdp_drops),
                 "malformed": g(&p.malformed),
@@ -690,7 +688,8 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
             })
         })
         .collect();
-    let total = sum(|p| &p.source_drops) + sum(|p| &p.ring_drops) + sum(|p| &p.records_dropped);
+    let source = sum(|p| &p.kernel_drops) + sum(|p| &p.xdp_drops);
+    let total = source + sum(|p| &p.ring_drops) + sum(|p| &p.records_dropped);
     let v = json!({
         "frames": sum(|p| &p.frames),
         "packets": sum(|p| &p.packets),
@@ -702,7 +701,7 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
         "non_ip": sum(|p| &p.non_ip),
         "drops": {
             "total": total,
-            "source": sum(|p| &p.source_drops),
+            "source": source,
             "kernel": sum(|p| &p.kernel_drops),
             "xdp": sum(|p| &p.xdp_drops),
             "rings": sum(|p| &p.ring_drops),

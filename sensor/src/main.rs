@@ -105,7 +105,7 @@ fn merged(config: Option<PathBuf>, opts: Options) -> Result<Options> {
 struct Common {
     sensor: String,
     setup: pipeline::Setup,
-    sinks: Vec<Box<dyn sinks::Sink>>,
+    sinks: Vec<sinks::Output>,
 }
 
 fn common(o: &Options, workers: usize) -> Result<Common> {

@@ -13,7 +13,7 @@ use crossbeam_queue::ArrayQueue;
 use dataplane::record::{RecordOut, MAX_RECORD};
 use serde_json::{json, Map, Value};
 
-use crate::sinks::{wants, Sink, SinkStats};
+use crate::sinks::{Output, SinkStats};
 
 /// Size of one output block.
 pub const BLOCK_BYTES: usize = 256 * 1024;
@@ -135,11 +135,11 @@ fn record_type(line: &[u8]) -> &str {
 }
 
 /// Hands one record to every sink that takes its type.
-fn deliver(sinks: &mut [Box<dyn Sink>], line: &[u8]) {
+fn deliver(outputs: &mut [Output], line: &[u8]) {
     let t = record_type(line);
-    for s in sinks.iter_mut() {
-        if wants(s.as_ref(), t) {
-            s.record(line);
+    for o in outputs.iter_mut() {
+        if o.wants(t) {
+            o.sink.record(line);
         }
     }
 }
@@ -149,7 +149,7 @@ fn deliver(sinks: &mut [Box<dyn Sink>], line: &[u8]) {
 /// record built by `probe` plus the sinks' own counters.
 fn run(
     lanes: Vec<Arc<Lane>>,
-    mut sinks: Vec<Box<dyn Sink>>,
+    mut sinks: Vec<Output>,
     mut stats: Option<(Duration, Probe)>,
 ) -> OutputEnd {
     let start = Instant::now();
@@ -188,7 +188,7 @@ fn run(
         }
         if idle || now >= next_poll {
             for s in sinks.iter_mut() {
-                s.poll(now);
+                s.sink.poll(now);
             }
             next_poll = now + Duration::from_millis(50);
         }
@@ -198,11 +198,11 @@ fn run(
     }
     let deadline = Instant::now() + Duration::from_secs(2);
     for s in sinks.iter_mut() {
-        s.finish(deadline);
+        s.sink.finish(deadline);
     }
     let stats = sinks
         .iter()
-        .map(|s| (s.name().to_string(), s.stats()))
+        .map(|o| (o.name.clone(), o.sink.stats()))
         .collect();
     OutputEnd {
         sinks: stats,
@@ -246,13 +246,13 @@ pub fn sinks_json(stats: &[(String, SinkStats)]) -> Value {
 
 fn stats_record(
     mut m: Map<String, Value>,
-    sinks: &[Box<dyn Sink>],
+    sinks: &[Output],
     lanes: &[Arc<Lane>],
     up: Duration,
 ) -> String {
     let st: Vec<(String, SinkStats)> = sinks
         .iter()
-        .map(|s| (s.name().to_string(), s.stats()))
+        .map(|o| (o.name.clone(), o.sink.stats()))
         .collect();
     let mut rec = Map::new();
     // `type` first: outputs pick records by it.
@@ -289,14 +289,14 @@ pub struct Writer {
 pub fn start(
     n: usize,
     wait: bool,
-    sinks: Vec<Box<dyn Sink>>,
+    sinks: Vec<Output>,
     core: Option<usize>,
     stats: Option<(Duration, Probe)>,
 ) -> std::io::Result<(Vec<BlockOut>, Writer)> {
     let (outs, lanes) = lanes(n, wait);
     let mut sinks = sinks;
     for s in sinks.iter_mut() {
-        s.set_wait(wait);
+        s.sink.set_wait(wait);
     }
     let handle = std::thread::Builder::new()
         .name("wl-output".into())

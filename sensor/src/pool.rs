@@ -26,8 +26,6 @@ struct Shared {
 
 /// A sink whose work runs on encoder threads.
 pub struct Pool {
-    name: String,
-    records: Vec<String>,
     shared: Vec<Arc<Shared>>,
     handles: Vec<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
@@ -44,8 +42,6 @@ pub struct Pool {
 impl Pool {
     /// Runs the sinks `make(i)` builds on `threads` threads.
     pub fn new(
-        name: String,
-        records: Vec<String>,
         threads: usize,
         mut make: impl FnMut(usize) -> anyhow::Result<Box<dyn Sink>>,
     ) -> anyhow::Result<Self> {
@@ -67,8 +63,6 @@ impl Pool {
             shared.push(sh);
         }
         Ok(Self {
-            name,
-            records,
             shared,
             handles,
             stop,
@@ -138,12 +132,6 @@ fn encode_loop(sink: &mut dyn Sink, sh: &Shared, stop: &AtomicBool) {
 }
 
 impl Sink for Pool {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn records(&self) -> &[String] {
-        &self.records
-    }
     fn record(&mut self, line: &[u8]) {
         self.handed += 1;
         self.cur.extend_from_slice(line);
@@ -169,16 +157,9 @@ impl Sink for Pool {
     fn stats(&self) -> SinkStats {
         let mut t = SinkStats::default();
         for sh in &self.shared {
-            let s = *sh.stats.lock().unwrap_or_else(|e| e.into_inner());
-            t.delivered += s.delivered;
-            t.dropped += s.dropped;
-            t.too_large += s.too_large;
-            t.queue_full += s.queue_full;
-            t.truncated += s.truncated;
-            t.errors += s.errors;
-            t.bytes += s.bytes;
-            t.queued_bytes += s.queued_bytes;
+            t.add(&sh.stats.lock().unwrap_or_else(|e| e.into_inner()));
         }
+        // Records are counted where they enter: here, not per thread.
         t.records = self.handed;
         t.dropped += self.dropped;
         t.queue_full += self.dropped;

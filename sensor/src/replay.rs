@@ -22,7 +22,7 @@ use dataplane::worker::{Worker, WorkerStats};
 use crate::output::OutputEnd;
 use crate::output::{self, BlockOut};
 use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
-use crate::sinks::Sink;
+use crate::sinks::Output;
 use dataplane::record::RecordOut;
 
 /// How often a paced replay hands partly filled output blocks over.
@@ -92,7 +92,7 @@ fn next(
 }
 
 /// Runs a replay, writing records to `sink`.
-pub fn run(plan: Plan, sinks: Vec<Box<dyn Sink>>) -> Result<Summary> {
+pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
     let start = Instant::now();
     let mut reader = PcapReader::open(&plan.path)?;
     let (outs, writer) = output::start(plan.s.workers, true, sinks, plan.s.control_core(), None)?;

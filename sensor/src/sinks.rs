@@ -49,12 +49,40 @@ pub struct SinkStats {
     pub queued_bytes: u64,
 }
 
-/// One output.
-pub trait Sink: Send {
-    /// The spec it was made from.
-    fn name(&self) -> &str;
+impl SinkStats {
+    /// Adds `o` into `self`.
+    pub fn add(&mut self, o: &SinkStats) {
+        self.records += o.records;
+        self.delivered += o.delivered;
+        self.dropped += o.dropped;
+        self.too_large += o.too_large;
+        self.queue_full += o.queue_full;
+        self.truncated += o.truncated;
+        self.errors += o.errors;
+        self.bytes += o.bytes;
+        self.queued_bytes += o.queued_bytes;
+    }
+}
+
+/// An output as configured: its spec, the record types it takes, the sink.
+pub struct Output {
+    /// The spec it was made from (names it in stats).
+    pub name: String,
     /// Record types it takes (empty: all).
-    fn records(&self) -> &[String];
+    pub records: Vec<String>,
+    /// Where the records go.
+    pub sink: Box<dyn Sink>,
+}
+
+impl Output {
+    /// Whether the output takes records of type `t`.
+    pub fn wants(&self, t: &str) -> bool {
+        self.records.is_empty() || self.records.iter().any(|r| r == t)
+    }
+}
+
+/// Where an output's records go.
+pub trait Sink: Send {
     /// Takes one record, a JSON line as the workers wrote it.
     fn record(&mut self, line: &[u8]);
     /// Called every few ms: flush, reconnect, rotate.
@@ -67,11 +95,6 @@ pub trait Sink: Send {
     fn set_wait(&mut self, _wait: bool) {}
 }
 
-/// Whether `sink` takes records of type `t`.
-pub fn wants(sink: &dyn Sink, t: &str) -> bool {
-    sink.records().is_empty() || sink.records().iter().any(|r| r == t)
-}
-
 enum Out {
     Stdout(std::io::Stdout),
     File(std::fs::File),
@@ -79,8 +102,6 @@ enum Out {
 
 /// JSON lines to stdout or to a file, rotated by size and age.
 pub struct JsonSink {
-    name: String,
-    records: Vec<String>,
     path: Option<PathBuf>,
     file: Option<Out>,
     buf: Vec<u8>,
@@ -99,10 +120,8 @@ pub struct JsonSink {
 const FLUSH_AT: usize = 256 * 1024;
 
 impl JsonSink {
-    fn new(name: String, records: Vec<String>, path: Option<PathBuf>) -> Self {
+    fn new(path: Option<PathBuf>) -> Self {
         Self {
-            name,
-            records,
             path,
             file: None,
             buf: Vec::with_capacity(FLUSH_AT + 64 * 1024),
@@ -281,12 +300,6 @@ fn prune(base: &std::path::Path, keep: usize) {
 }
 
 impl Sink for JsonSink {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn records(&self) -> &[String] {
-        &self.records
-    }
     fn record(&mut self, line: &[u8]) {
         self.stats.records += 1;
         self.buf.extend_from_slice(line);
@@ -323,8 +336,8 @@ fn query(spec: &str) -> (&str, Vec<(&str, &str)>) {
     }
 }
 
-/// Builds the sink `spec` names (see the module doc).
-pub fn from_spec(spec: &str, host: &str) -> Result<Box<dyn Sink>> {
+/// Builds the output `spec` names (see the module doc).
+pub fn from_spec(spec: &str, host: &str) -> Result<Output> {
     let (target, params) = query(spec);
     let mut records = Vec::new();
     let mut get = std::collections::HashMap::new();
@@ -385,7 +398,7 @@ pub fn from_spec(spec: &str, host: &str) -> Result<Box<dyn Sink>> {
                 bail!("--out {spec}: the file path is empty");
             }
         }
-        let mut s = JsonSink::new(name, records, path);
+        let mut s = JsonSink::new(path);
         s.rotate_size = num("rotate_size", 0)?;
         s.rotate_age = match num("rotate_secs", 0)? {
             0 => None,
@@ -401,7 +414,11 @@ pub fn from_spec(spec: &str, host: &str) -> Result<Box<dyn Sink>> {
             // Fail at start on a path that cannot be opened at all.
             s.open().with_context(|| format!("--out {spec}"))?;
         }
-        return Ok(Box::new(s));
+        return Ok(Output {
+            name,
+            records,
+            sink: Box::new(s),
+        });
     }
     if let Some(t) = target.strip_prefix("gelf-udp:") {
         let kind = match get.get("compression").copied().unwrap_or("zlib") {
@@ -420,35 +437,29 @@ pub fn from_spec(spec: &str, host: &str) -> Result<Box<dyn Sink>> {
         }
         let addr = addr(t)?;
         let host = host.to_string();
-        let s = Pool::new(name.clone(), records.clone(), threads, |_| {
-            let s = UdpSink::new(
-                name.clone(),
-                records.clone(),
-                addr,
-                kind,
-                level as u32,
-                chunk,
-                host.clone(),
-            )
-            .with_context(|| format!("--out {spec}"))?;
+        let s = Pool::new(threads, |_| {
+            let s = UdpSink::new(addr, kind, level as u32, chunk, host.clone())
+                .with_context(|| format!("--out {spec}"))?;
             Ok(Box::new(s) as Box<dyn Sink>)
         })?;
-        return Ok(Box::new(s));
+        return Ok(Output {
+            name,
+            records,
+            sink: Box::new(s),
+        });
     }
     let t = target.strip_prefix("gelf-tcp:").expect("checked above");
     let cap = num("buffer", 8 << 20)? as usize;
     let addr = addr(t)?;
     let host = host.to_string();
-    let s = Pool::new(name.clone(), records.clone(), threads, |_| {
-        Ok(Box::new(TcpSink::new(
-            name.clone(),
-            records.clone(),
-            addr,
-            cap.max(64 * 1024),
-            host.clone(),
-        )) as Box<dyn Sink>)
+    let s = Pool::new(threads, |_| {
+        Ok(Box::new(TcpSink::new(addr, cap.max(64 * 1024), host.clone())) as Box<dyn Sink>)
     })?;
-    Ok(Box::new(s))
+    Ok(Output {
+        name,
+        records,
+        sink: Box::new(s),
+    })
 }
 
 #[cfg(test)]
@@ -481,7 +492,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f.json");
         let spec = format!("file:{}?rotate_size=1000&keep=2", path.display());
-        let mut s = from_spec(&spec, "h").unwrap();
+        let mut s = from_spec(&spec, "h").unwrap().sink;
         let line = vec![b'x'; 299];
         for i in 0..20 {
             s.record(&line);
@@ -508,7 +519,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f.json");
         let spec = format!("file:{}?rotate_secs=1&gzip=true&keep=1", path.display());
-        let mut s = from_spec(&spec, "h").unwrap();
+        let mut s = from_spec(&spec, "h").unwrap().sink;
         s.record(b"{\"a\":1}");
         s.poll(Instant::now());
         std::thread::sleep(Duration::from_millis(1100));
@@ -570,7 +581,9 @@ mod tests {
         let filler = dir.join("filler");
         let _ = std::fs::write(&filler, vec![0u8; 60 * 1024]);
         let path = dir.join("f.json");
-        let mut s = from_spec(&format!("file:{}", path.display()), "h").unwrap();
+        let mut s = from_spec(&format!("file:{}", path.display()), "h")
+            .unwrap()
+            .sink;
         let line = vec![b'x'; 999];
         for _ in 0..40 {
             s.record(&line);

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use dataplane::capture::{pcap, LinkType};
 use serde_json::{Map, Value};
 
 const FLOWS: u32 = 300;
@@ -31,12 +32,7 @@ fn tmp(name: &str) -> PathBuf {
 /// A pcap of `FLOWS` UDP exchanges over `secs` seconds, payloads of varied size.
 fn make_pcap(path: &Path, secs: u64) {
     let mut f = Vec::new();
-    f.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    f.extend_from_slice(&2u16.to_le_bytes());
-    f.extend_from_slice(&4u16.to_le_bytes());
-    f.extend_from_slice(&[0; 8]);
-    f.extend_from_slice(&65535u32.to_le_bytes());
-    f.extend_from_slice(&1u32.to_le_bytes());
+    pcap::write_header(&mut f, LinkType::Ethernet, 65535);
     let frame = |src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, n: usize| -> Vec<u8> {
         let mut p = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
         let ip_len = (20 + 8 + n) as u16;
@@ -66,12 +62,8 @@ fn make_pcap(path: &Path, secs: u64) {
         .into_iter()
         .enumerate()
         {
-            let ts = t + k as u64 * 300;
-            f.extend_from_slice(&((ts / 1_000_000) as u32).to_le_bytes());
-            f.extend_from_slice(&((ts % 1_000_000) as u32).to_le_bytes());
-            f.extend_from_slice(&(fr.len() as u32).to_le_bytes());
-            f.extend_from_slice(&(fr.len() as u32).to_le_bytes());
-            f.extend_from_slice(&fr);
+            let ts_us = t + k as u64 * 300;
+            pcap::write_record(&mut f, ts_us * 1000, &fr, fr.len() as u32);
         }
     }
     std::fs::write(path, f).unwrap();

@@ -7,6 +7,8 @@ use std::io::Write;
 
 use benches::arg;
 use benches::gen::Rng;
+use dataplane::capture::pcap;
+use dataplane::capture::LinkType;
 
 fn main() {
     let flows: u32 = arg("--flows", 1_000_000);
@@ -18,14 +20,9 @@ fn main() {
         std::process::exit(2);
     }
     let mut w = std::io::BufWriter::new(std::fs::File::create(&out).expect("create"));
-    let mut h = Vec::new();
-    h.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    h.extend_from_slice(&2u16.to_le_bytes());
-    h.extend_from_slice(&4u16.to_le_bytes());
-    h.extend_from_slice(&[0; 8]);
-    h.extend_from_slice(&65535u32.to_le_bytes());
-    h.extend_from_slice(&1u32.to_le_bytes());
-    w.write_all(&h).unwrap();
+    let mut rec = Vec::with_capacity(2048);
+    pcap::write_header(&mut rec, LinkType::Ethernet, 65535);
+    w.write_all(&rec).unwrap();
     let mut rng = Rng::new(seed);
     let mut frame = Vec::with_capacity(1514);
     let t0 = 1_700_000_000u64 * 1_000_000;
@@ -55,14 +52,10 @@ fn main() {
             frame.extend_from_slice(&((8 + n) as u16).to_be_bytes());
             frame.extend_from_slice(&[0, 0]);
             frame.resize(frame.len() + n, 0);
-            let ts = t + k as u64 * 500;
-            let mut rec = [0u8; 16];
-            rec[..4].copy_from_slice(&((ts / 1_000_000) as u32).to_le_bytes());
-            rec[4..8].copy_from_slice(&((ts % 1_000_000) as u32).to_le_bytes());
-            rec[8..12].copy_from_slice(&(frame.len() as u32).to_le_bytes());
-            rec[12..].copy_from_slice(&(frame.len() as u32).to_le_bytes());
+            let ts_ns = (t + k as u64 * 500) * 1000;
+            rec.clear();
+            pcap::write_record(&mut rec, ts_ns, &frame, frame.len() as u32);
             w.write_all(&rec).unwrap();
-            w.write_all(&frame).unwrap();
         }
     }
     w.flush().unwrap();
