@@ -371,6 +371,11 @@ pub fn convert(line: &[u8], default_host: &str, out: &mut Vec<u8>) -> Option<()>
 /// Field-name suffixes truncated first, then these.
 const TRUNCATE_ORDER: [(&str, &str); 2] = [("body", "_body"), ("headers", "_headers_")];
 
+/// What an encoder holds: its JSON and compressed buffers (a record is at
+/// most MAX_RECORD bytes, its GELF form a little more) and the deflate
+/// state (zlib's 64 KiB window and tables).
+const ENCODER_BYTES: usize = 4 * dataplane::record::MAX_RECORD + 384 * 1024;
+
 /// Encodes and compresses messages with reused compressor state.
 pub struct Encoder {
     kind: Compressor,
@@ -579,6 +584,9 @@ impl Sink for UdpSink {
     fn stats(&self) -> SinkStats {
         self.stats
     }
+    fn memory_bytes(&self) -> usize {
+        ENCODER_BYTES + self.tx.chunk
+    }
 }
 
 /// GELF over TCP: messages end with a NUL byte; a bounded buffer holds
@@ -710,6 +718,9 @@ impl Sink for TcpSink {
     }
     fn stats(&self) -> SinkStats {
         self.stats
+    }
+    fn memory_bytes(&self) -> usize {
+        ENCODER_BYTES + self.cap
     }
 }
 

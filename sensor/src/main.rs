@@ -194,6 +194,7 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
             filter,
             dedup_ns: o.dedup_window_us.unwrap_or(0) * 1000,
             profile,
+            sinks_bytes: sinks.iter().map(|o| o.sink.memory_bytes()).sum(),
         },
         sensor,
         sinks,

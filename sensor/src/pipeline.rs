@@ -39,6 +39,8 @@ pub struct Setup {
     pub dedup_ns: u64,
     /// Core pinning.
     pub profile: Option<tuning::Profile>,
+    /// Memory of the outputs' buffers and queues ([`crate::sinks::Sink::memory_bytes`]).
+    pub sinks_bytes: usize,
 }
 
 impl Setup {
@@ -47,9 +49,10 @@ impl Setup {
         Front::new(&self.decode, self.dedup_ns, &self.filter, pace)
     }
 
-    /// Output blocks of every worker.
+    /// Output blocks of every worker, and what the outputs' own buffers
+    /// and queues can hold.
     pub fn output_bytes(&self) -> usize {
-        self.workers * BLOCKS_PER_WORKER * BLOCK_BYTES
+        self.workers * BLOCKS_PER_WORKER * BLOCK_BYTES + self.sinks_bytes
     }
 
     /// One reassembly table.

@@ -37,6 +37,8 @@ pub struct Pool {
     dropped: u64,
     /// Wait for a queue with room instead of dropping (replay).
     wait: bool,
+    /// What the encoder threads' own sinks can hold.
+    inner_bytes: usize,
 }
 
 impl Pool {
@@ -48,8 +50,10 @@ impl Pool {
         let stop = Arc::new(AtomicBool::new(false));
         let mut shared = Vec::new();
         let mut handles = Vec::new();
+        let mut inner_bytes = 0;
         for i in 0..threads.max(1) {
             let mut sink = make(i)?;
+            inner_bytes += sink.memory_bytes();
             let sh = Arc::new(Shared {
                 queue: ArrayQueue::new(QUEUE_BATCHES),
                 stats: Mutex::new(SinkStats::default()),
@@ -72,6 +76,7 @@ impl Pool {
             handed: 0,
             dropped: 0,
             wait: false,
+            inner_bytes,
         })
     }
 
@@ -153,6 +158,11 @@ impl Sink for Pool {
     }
     fn set_wait(&mut self, wait: bool) {
         self.wait = wait;
+    }
+    fn memory_bytes(&self) -> usize {
+        // The batch being filled, the queued batches, each thread's sink.
+        let batch = BATCH_BYTES + dataplane::record::MAX_RECORD;
+        batch + self.shared.len() * QUEUE_BATCHES * batch + self.inner_bytes
     }
     fn stats(&self) -> SinkStats {
         let mut t = SinkStats::default();

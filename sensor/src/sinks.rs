@@ -93,6 +93,8 @@ pub trait Sink: Send {
     fn stats(&self) -> SinkStats;
     /// Replay: wait for room rather than drop (a file does not run away).
     fn set_wait(&mut self, _wait: bool) {}
+    /// The most memory its buffers and queues can hold (for the budget).
+    fn memory_bytes(&self) -> usize;
 }
 
 enum Out {
@@ -317,6 +319,10 @@ impl Sink for JsonSink {
     }
     fn finish(&mut self, _deadline: Instant) {
         self.write_out(Instant::now());
+    }
+    fn memory_bytes(&self) -> usize {
+        // The buffer is written out at FLUSH_AT, after at most one record more.
+        FLUSH_AT + dataplane::record::MAX_RECORD
     }
     fn stats(&self) -> SinkStats {
         self.stats

@@ -177,7 +177,6 @@ impl PacketSource {
                 &mut len,
             )
         })?;
-        self.stats.kernel_received += u64::from(st.tp_packets);
         self.stats.kernel_drops += u64::from(st.tp_drops);
         self.stats.kernel_freeze_q += u64::from(st.tp_freeze_q_cnt);
         Ok(())

@@ -80,12 +80,6 @@ pub fn check_up(name: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether the interface is a veth (no RSS, no rings, copy-only AF_XDP).
-pub fn is_virtual(name: &str) -> bool {
-    // /sys/class/net/<if>/device exists only for devices on a bus.
-    !std::path::Path::new(&format!("/sys/class/net/{name}/device")).exists()
-}
-
 /// Link type of frames captured on `name`, from its ARPHRD type.
 pub fn link_type(name: &str) -> io::Result<LinkType> {
     let s = dgram()?;

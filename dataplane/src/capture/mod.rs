@@ -159,8 +159,6 @@ pub trait Capture {
 pub struct SourceStats {
     /// Frames lent to the worker.
     pub frames: u64,
-    /// AF_PACKET: frames the kernel accepted for the socket.
-    pub kernel_received: u64,
     /// AF_PACKET: frames dropped because the ring was full.
     pub kernel_drops: u64,
     /// AF_PACKET: times the queue was frozen.
@@ -187,7 +185,6 @@ impl SourceStats {
     /// Adds `o` into `self`.
     pub fn add(&mut self, o: &SourceStats) {
         self.frames += o.frames;
-        self.kernel_received += o.kernel_received;
         self.kernel_drops += o.kernel_drops;
         self.kernel_freeze_q += o.kernel_freeze_q;
         self.xdp_rx_dropped += o.xdp_rx_dropped;
