@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
+use dataplane::record::MAX_RECORD;
 
 use crate::sinks::{Sink, SinkStats};
 
@@ -20,7 +21,7 @@ const BATCH_BYTES: usize = 64 * 1024;
 const QUEUE_BATCHES: usize = 64;
 
 struct Shared {
-    queue: ArrayQueue<(Vec<u8>, u64)>,
+    queue: ArrayQueue<Vec<u8>>,
     stats: Mutex<SinkStats>,
 }
 
@@ -70,7 +71,7 @@ impl Pool {
             shared,
             handles,
             stop,
-            cur: Vec::with_capacity(BATCH_BYTES + 16 * 1024),
+            cur: Vec::with_capacity(BATCH_BYTES + MAX_RECORD),
             cur_n: 0,
             next: 0,
             handed: 0,
@@ -84,11 +85,11 @@ impl Pool {
         if self.cur_n == 0 {
             return;
         }
-        let batch = std::mem::replace(&mut self.cur, Vec::with_capacity(BATCH_BYTES + 16 * 1024));
+        let mut item =
+            std::mem::replace(&mut self.cur, Vec::with_capacity(BATCH_BYTES + MAX_RECORD));
         let n = std::mem::take(&mut self.cur_n);
         let k = self.shared.len();
         // The first queue with room, starting from the next in turn.
-        let mut item = (batch, n);
         loop {
             for j in 0..k {
                 let sh = &self.shared[(self.next + j) % k];
@@ -113,7 +114,7 @@ fn encode_loop(sink: &mut dyn Sink, sh: &Shared, stop: &AtomicBool) {
     let mut last_poll = Instant::now();
     loop {
         match sh.queue.pop() {
-            Some((batch, _)) => {
+            Some(batch) => {
                 for line in batch.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
                     sink.record(line);
                 }
@@ -161,7 +162,7 @@ impl Sink for Pool {
     }
     fn memory_bytes(&self) -> usize {
         // The batch being filled, the queued batches, each thread's sink.
-        let batch = BATCH_BYTES + dataplane::record::MAX_RECORD;
+        let batch = BATCH_BYTES + MAX_RECORD;
         batch + self.shared.len() * QUEUE_BATCHES * batch + self.inner_bytes
     }
     fn stats(&self) -> SinkStats {
