@@ -11,7 +11,7 @@ use dataplane::decode::{DecodeConfig, Decoded, Decoder, Outcome};
 use dataplane::flow::{FlowKey, KeyConfig};
 use dataplane::record::VecOut;
 use dataplane::steer::Toeplitz;
-use dataplane::worker::{Worker, WorkerConfig};
+use dataplane::worker::{NoPayloads, Worker, WorkerConfig};
 
 const FLOWS: u32 = 1_000_000;
 const TS: u64 = 1_700_000_000_000_000_000;
@@ -20,6 +20,7 @@ fn filled(huge: bool) -> (Worker, Decoder) {
     let cfg = WorkerConfig {
         flows: FLOWS as usize * 3 / 2,
         huge_pages: huge,
+        app: dataplane::app::AppConfig::off(),
         ..Default::default()
     };
     let mut w = Worker::new(cfg).unwrap();
@@ -33,11 +34,11 @@ fn filled(huge: bool) -> (Worker, Decoder) {
         dec.decode(&f, LinkType::Ethernet, TS, &mut d);
         batch.push(d);
         if batch.len() == 64 {
-            w.process(&batch, &mut out);
+            w.process(&batch, &NoPayloads, &mut out);
             batch.clear();
         }
     }
-    w.process(&batch, &mut out);
+    w.process(&batch, &NoPayloads, &mut out);
     (w, dec)
 }
 
@@ -59,7 +60,7 @@ fn flow_tracking(c: &mut Criterion) {
                         n += 1;
                     }
                 }
-                w.process(&decoded[..n], &mut out);
+                w.process(&decoded[..n], &NoPayloads, &mut out);
                 i = (i + 64) % pool.len();
             })
         });

@@ -4,7 +4,8 @@
 //! batches of frames ([`capture`]), lax L2–L4 decoding with tunnel
 //! decapsulation and bounded fragment reassembly ([`decode`]), the symmetric
 //! steering hash ([`steer`]), the per-worker flow table with its TCP tracker
-//! and timer wheel ([`flow`]), and the records those produce ([`record`]).
+//! and timer wheel ([`flow`]), the stream layer and application analyzers
+//! ([`app`]), and the records those produce ([`record`]).
 //!
 //! Nothing here does output I/O or parses command lines: the `sensor` crate
 //! owns that. Every structure is sized once, from [`config`], when a worker
@@ -12,6 +13,7 @@
 //! makes a system call.
 #![deny(unsafe_code)]
 
+pub mod app;
 pub mod capture;
 pub mod community_id;
 pub mod decode;

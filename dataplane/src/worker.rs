@@ -8,6 +8,7 @@
 //! dispatcher delivers the same tick crossings in band, so the records are
 //! the same for any number of workers.
 
+use crate::app::{App, AppConfig, AppStats, Names};
 use crate::decode::{ipproto, tcpflag, Decoded};
 use crate::flow::record::write_flow;
 use crate::flow::table::{FlowTable, NIL};
@@ -33,6 +34,8 @@ pub struct WorkerConfig {
     pub emit_flows: bool,
     /// Largest batch [`Worker::process`] stages at once.
     pub batch: usize,
+    /// Application analyzers.
+    pub app: AppConfig,
 }
 
 impl Default for WorkerConfig {
@@ -45,6 +48,7 @@ impl Default for WorkerConfig {
             cid_seed: 0,
             emit_flows: true,
             batch: 64,
+            app: AppConfig::sized(16 << 20),
         }
     }
 }
@@ -70,6 +74,32 @@ pub struct WorkerStats {
     pub flows_capacity: u64,
 }
 
+/// Where the worker finds each packet's captured payload.
+pub trait Payloads {
+    /// The payload of packet `k` of the slice given to [`Worker::process`].
+    fn payload(&self, k: usize, d: &Decoded) -> &[u8];
+}
+
+/// No payload bytes at hand (flow tracking only).
+pub struct NoPayloads;
+
+impl Payloads for NoPayloads {
+    fn payload(&self, _k: usize, _d: &Decoded) -> &[u8] {
+        &[]
+    }
+}
+
+/// Payloads copied into one buffer, addressed by each packet's
+/// `payload.off`/`len` (what a steering ring's slots become).
+pub struct FlatPayloads<'a>(pub &'a [u8]);
+
+impl Payloads for FlatPayloads<'_> {
+    fn payload(&self, _k: usize, d: &Decoded) -> &[u8] {
+        let (o, n) = (d.payload.off as usize, d.payload.len as usize);
+        self.0.get(o..o + n).unwrap_or(&[])
+    }
+}
+
 struct Staged {
     key: FlowKey,
     hash: u64,
@@ -80,6 +110,7 @@ struct Staged {
 /// Flow tracking for one worker.
 pub struct Worker {
     table: FlowTable,
+    app: App,
     cfg: WorkerConfig,
     stats: WorkerStats,
     stage: Vec<Staged>,
@@ -89,9 +120,11 @@ impl Worker {
     /// A worker with its table allocated.
     pub fn new(cfg: WorkerConfig) -> std::io::Result<Self> {
         let table = FlowTable::new(cfg.flows, cfg.huge_pages)?;
+        let app = App::new(cfg.app.clone(), table.capacity(), cfg.huge_pages)?;
         let stage = Vec::with_capacity(cfg.batch.max(1));
         Ok(Self {
             table,
+            app,
             cfg,
             stats: WorkerStats::default(),
             stage,
@@ -107,15 +140,31 @@ impl Worker {
         s
     }
 
+    /// Whether application analyzers run (payloads are wanted).
+    pub fn app_enabled(&self) -> bool {
+        self.app.enabled()
+    }
+
+    /// Counters of the application layer.
+    pub fn app_stats(&self) -> AppStats {
+        self.app.stats()
+    }
+
     /// Bytes the flow table maps.
     pub fn table_bytes(&self) -> usize {
         self.table.memory_bytes()
     }
 
-    /// Tracks a batch of packets.
-    pub fn process(&mut self, pkts: &[Decoded], out: &mut impl RecordOut) {
+    /// Bytes the application layer holds.
+    pub fn app_bytes(&self) -> usize {
+        self.app.memory_bytes()
+    }
+
+    /// Tracks a batch of packets; `pay` gives their payloads to the
+    /// application analyzers.
+    pub fn process(&mut self, pkts: &[Decoded], pay: &impl Payloads, out: &mut impl RecordOut) {
         let cap = self.stage.capacity();
-        for chunk in pkts.chunks(cap) {
+        for (ci, chunk) in pkts.chunks(cap).enumerate() {
             self.stage.clear();
             for p in chunk {
                 let (key, fwd) = FlowKey::of(p, self.cfg.flow.key);
@@ -128,24 +177,36 @@ impl Worker {
                     idx: None,
                 });
             }
-            for s in self.stage.iter_mut() {
+            let app = self.app.enabled();
+            for (s, p) in self.stage.iter_mut().zip(chunk) {
                 // Tags only: reading the key now would stall on its line.
                 s.idx = self.table.candidate(s.hash);
                 if let Some(i) = s.idx {
                     self.table.prefetch_entry(i);
+                    if app && p.payload_wire > 0 {
+                        self.app.prefetch(i);
+                    }
                 }
             }
+            let base = ci * cap;
             for (k, p) in chunk.iter().enumerate() {
                 let s = &self.stage[k];
                 let (key, hash, fwd, idx) = (s.key, s.hash, s.fwd, s.idx);
-                self.packet(p, &key, hash, fwd, idx, out);
+                let bytes = if app && p.payload_wire > 0 {
+                    pay.payload(base + k, p)
+                } else {
+                    &[]
+                };
+                self.packet(p, bytes, &key, hash, fwd, idx, out);
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn packet(
         &mut self,
         p: &Decoded,
+        payload: &[u8],
         key: &FlowKey,
         hash: u64,
         fwd: bool,
@@ -194,6 +255,14 @@ impl Worker {
         let d = dir_of(c, fwd);
         let both_closed =
             c.flags & (cf::CLOSED_ORIG | cf::CLOSED_RESP) == (cf::CLOSED_ORIG | cf::CLOSED_RESP);
+        if p.payload_wire > 0 && self.app.enabled() {
+            // Before the tracker: a direction starts after its SYN.
+            let names = Names {
+                sensor: &self.cfg.sensor,
+                cid_seed: self.cfg.cid_seed,
+            };
+            self.app.payload(i, h, c, d, p, payload, &names, out);
+        }
         h.pkts[d] = h.pkts[d].saturating_add(1);
         h.bytes[d] += u64::from(p.ip_len);
         let t = (p.ts_ns / 1000) as u32;
@@ -276,6 +345,14 @@ impl Worker {
 
     /// Emits entry `i`'s record and frees it.
     fn end(&mut self, i: usize, reason: Reason, out: &mut impl RecordOut) {
+        if self.app.enabled() {
+            let (h, c) = self.table.entry_ref(i);
+            let names = Names {
+                sensor: &self.cfg.sensor,
+                cid_seed: self.cfg.cid_seed,
+            };
+            self.app.end(i, c, h.last_ns, &names, out);
+        }
         self.emit(i, reason, out);
         self.table.free(i);
     }

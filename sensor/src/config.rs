@@ -40,7 +40,7 @@ pub struct Options {
     /// Sensor name written in every record [default: the host name].
     #[arg(long)]
     pub sensor_name: Option<String>,
-    /// Record types to emit: flow (more come with the analyzers) [default: flow].
+    /// Record types to emit: `flow`, `http`, `dns`; an analyzer runs only when its type is listed [default: flow,http,dns].
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub records: Vec<String>,
@@ -114,6 +114,58 @@ pub struct Options {
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub exclude_vlan: Vec<u16>,
+    /// Memory of the application layer (sessions, stream and transaction buffers), part of --memory [default: a quarter of --memory].
+    #[arg(long)]
+    pub app_memory: Option<String>,
+    /// TCP ports that select HTTP, confirmed by the bytes; HTTP elsewhere is found by its bytes [default: 80,81,591,3128,8000,8008,8080,8081,8088,8888].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub http_ports: Vec<u16>,
+    /// TCP and UDP ports that select DNS [default: 53,5353,5355].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub dns_ports: Vec<u16>,
+    /// Analyze one HTTP flow in N (by flow hash) [default: 1].
+    #[arg(long)]
+    pub http_sample: Option<u32>,
+    /// Analyze one DNS flow in N [default: 1].
+    #[arg(long)]
+    pub dns_sample: Option<u32>,
+    /// HTTP body bytes logged per side, at most 8K; gzip/deflate bodies are inflated up to it; 0 logs only lengths [default: 0].
+    #[arg(long)]
+    pub http_body_bytes: Option<String>,
+    /// HTTP header bytes logged per message, at most 8K [default: 4K].
+    #[arg(long)]
+    pub http_header_bytes: Option<String>,
+    /// HTTP headers logged per message [default: 64].
+    #[arg(long)]
+    pub http_headers: Option<usize>,
+    /// Bytes of the request target logged, at most 8K [default: 2K].
+    #[arg(long)]
+    pub http_uri_bytes: Option<String>,
+    /// Replace secrets in HTTP records: the --redact-headers values and the --redact-keys query/body values [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub redact: Option<bool>,
+    /// More headers whose values are redacted (besides authorization, proxy-authorization, cookie, set-cookie, x-api-key).
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub redact_headers: Vec<String>,
+    /// More query and form/JSON body keys whose values are redacted (besides password, token, secret, api_key and the like).
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub redact_keys: Vec<String>,
+    /// Seconds a request waits for its response before it is logged unanswered [default: 30].
+    #[arg(long)]
+    pub txn_timeout: Option<f64>,
+    /// Seconds a DNS query waits for its response [default: 5].
+    #[arg(long)]
+    pub dns_timeout: Option<f64>,
+    /// Open transactions per flow; more are counted, not logged [default: 16].
+    #[arg(long)]
+    pub max_open_txns: Option<usize>,
+    /// Bytes per direction given to an analyzer before it stops (skipped bodies do not count); 0 is no limit [default: 0].
+    #[arg(long)]
+    pub stream_depth: Option<String>,
     /// Map flow tables with transparent huge pages [default: true].
     #[arg(long, value_name = "BOOL")]
     pub huge_pages: Option<bool>,
@@ -188,8 +240,10 @@ impl Options {
                  key_tunnel, outer_tunnel_flows, tcp_idle_timeout, udp_idle_timeout, icmp_idle_timeout,
                  other_idle_timeout, tcp_close_timeout, active_timeout, huge_pages, quiet,
                  interface, source, rss, xdp_mode, xdp_bind, xdp_frames, xdp_frame_size, afpacket_ring, poll,
-                 duration, stats_interval;
-            vec: out, queues, records, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
+                 duration, stats_interval, app_memory, http_sample, dns_sample, http_body_bytes,
+                 http_header_bytes, http_headers, http_uri_bytes, redact, txn_timeout, dns_timeout,
+                 max_open_txns, stream_depth;
+            vec: out, queues, records, http_ports, dns_ports, redact_headers, redact_keys, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
                  include_proto, exclude_proto, include_vlan, exclude_vlan);
         self
     }

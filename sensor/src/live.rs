@@ -47,7 +47,9 @@ use serde_json::json;
 
 use crate::output::OutputEnd;
 use crate::output::{self, BlockOut};
-use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
+use crate::pipeline::{
+    owner, pin_to, pop_into, FramePayloads, Front, Popped, Setup, Slot, BATCH, DECODED_PER_BATCH,
+};
 use crate::sinks::Output;
 
 /// Empty polls before an adaptive lane starts sleeping.
@@ -225,8 +227,10 @@ impl<S: Live> Lane<S> {
         let mut batch = Batch::with_capacity(BATCH);
         let mut decoded: Vec<Decoded> = Vec::with_capacity(DECODED_PER_BATCH);
         let mut local: Vec<Decoded> = Vec::with_capacity(DECODED_PER_BATCH);
-        let mut pkts: Vec<Decoded> = Vec::with_capacity(BATCH);
-        let mut ticks: Vec<(usize, u64)> = Vec::with_capacity(BATCH);
+        // Where each of `local` sits in the decoded batch (its payload).
+        let mut local_idx: Vec<u16> = Vec::with_capacity(DECODED_PER_BATCH);
+        let payloads = worker.as_ref().is_some_and(|(w, _)| w.app_enabled());
+        let mut popped = Popped::new(BATCH, payloads);
         let mut end = LaneEnd::default();
         let mut idle = 0u32;
         let mut next_tick = Instant::now() + TICK;
@@ -244,10 +248,11 @@ impl<S: Live> Lane<S> {
                     work += batch.len();
                     full |= batch.is_full();
                     front.decode_batch(s, &batch, &mut decoded);
-                    let mine: &[Decoded] = if policy == Policy::Local {
-                        &decoded
+                    let (mine, idx): (&[Decoded], _) = if policy == Policy::Local {
+                        (&decoded, None)
                     } else {
                         local.clear();
+                        local_idx.clear();
                         for (i, d) in decoded.iter().enumerate() {
                             let w = match policy {
                                 Policy::LocalUnlessTunnel if d.tunnel == TunnelKind::None => {
@@ -257,6 +262,7 @@ impl<S: Live> Lane<S> {
                             };
                             if Some(w) == me {
                                 local.push(*d);
+                                local_idx.push(i as u16);
                             } else if let Some(p) = to[w].as_mut() {
                                 let payload = front.payload_of(&*s, &batch, i, d);
                                 if !p.push_with(|slot| slot.set(d, payload)) {
@@ -264,23 +270,27 @@ impl<S: Live> Lane<S> {
                                 }
                             }
                         }
-                        &local
+                        (&local, Some(&local_idx[..]))
                     };
                     if let Some((w, out)) = &mut worker {
-                        w.process(mine, out);
+                        let pay = FramePayloads {
+                            front,
+                            src: &*s,
+                            batch: &batch,
+                            idx,
+                        };
+                        w.process(mine, &pay, out);
                     }
                     front.dec.end_batch();
                 }
             }
             if let Some((w, out)) = &mut worker {
                 for c in from.iter_mut() {
-                    pkts.clear();
-                    ticks.clear();
-                    let got = pop_into(c, BATCH, &mut pkts, &mut ticks);
+                    let got = pop_into(c, BATCH, &mut popped);
                     if got > 0 {
                         work += got;
                         full |= got == BATCH;
-                        w.process(&pkts, out);
+                        w.process(&popped.pkts, &popped.payloads(), out);
                     }
                 }
             }
@@ -346,12 +356,10 @@ impl<S: Live> Lane<S> {
             loop {
                 let mut got = 0;
                 for c in from.iter_mut() {
-                    pkts.clear();
-                    ticks.clear();
-                    let k = pop_into(c, BATCH, &mut pkts, &mut ticks);
+                    let k = pop_into(c, BATCH, &mut popped);
                     if k > 0 {
                         got += k;
-                        w.process(&pkts, &mut out);
+                        w.process(&popped.pkts, &popped.payloads(), &mut out);
                     }
                 }
                 if got == 0 {

@@ -113,13 +113,21 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
         bail!("--workers must be between 1 and 256, not {workers}");
     }
     let memory = parse_size("memory", o.memory.as_deref().unwrap_or("128M"))?;
-    let mut emit_flows = o.records.is_empty();
+    let all = o.records.is_empty();
+    let (mut emit_flows, mut http, mut dns) = (all, all, all);
     for r in &o.records {
         match r.as_str() {
             "flow" => emit_flows = true,
-            other => bail!("--records: unknown record type `{other}` (known: flow)"),
+            "http" => http = true,
+            "dns" => dns = true,
+            other => bail!("--records: unknown record type `{other}` (known: flow, http, dns)"),
         }
     }
+    let app_memory = match &o.app_memory {
+        Some(s) => parse_size("app-memory", s)?,
+        None => memory / 4,
+    };
+    let app = app_config(o, http, dns)?;
     let sensor = o.sensor_name.clone().unwrap_or_else(hostname);
     let nets = |v: &[String], flag: &str| -> Result<Vec<_>> {
         v.iter()
@@ -189,7 +197,9 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
                 cid_seed: 0,
                 emit_flows,
                 batch: 64,
+                app,
             },
+            app_memory,
             decode,
             filter,
             dedup_ns: o.dedup_window_us.unwrap_or(0) * 1000,
@@ -199,6 +209,84 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
         sensor,
         sinks,
     })
+}
+
+/// The application layer's settings from the options (counts are sized
+/// later, from the budget).
+fn app_config(o: &Options, http: bool, dns: bool) -> Result<dataplane::app::AppConfig> {
+    use dataplane::app::{AppConfig, PortSet};
+    let mut a = AppConfig::sized(1 << 20);
+    a.http.enabled = http;
+    a.dns.enabled = dns;
+    if !o.http_ports.is_empty() {
+        a.http.tcp_ports = PortSet::new(&o.http_ports);
+    }
+    if !o.dns_ports.is_empty() {
+        a.dns.tcp_ports = PortSet::new(&o.dns_ports);
+        a.dns.udp_ports = PortSet::new(&o.dns_ports);
+    }
+    for (v, flag, dst) in [
+        (o.http_sample, "http-sample", &mut a.http.sample),
+        (o.dns_sample, "dns-sample", &mut a.dns.sample),
+    ] {
+        if let Some(n) = v {
+            if n == 0 {
+                bail!("--{flag} must be at least 1 (1 analyzes every flow)");
+            }
+            *dst = n;
+        }
+    }
+    let max = dataplane::app::http::Limits::MAX;
+    let l = &mut a.http_limits;
+    for (v, flag, dst) in [
+        (&o.http_body_bytes, "http-body-bytes", &mut l.body_bytes),
+        (
+            &o.http_header_bytes,
+            "http-header-bytes",
+            &mut l.header_bytes,
+        ),
+        (&o.http_uri_bytes, "http-uri-bytes", &mut l.uri_bytes),
+    ] {
+        if let Some(s) = v {
+            let n = parse_size(flag, s)?;
+            if n > max {
+                bail!("--{flag} is at most {max} bytes (a record must fit 64 KiB), not {n}");
+            }
+            *dst = n;
+        }
+    }
+    if let Some(n) = o.http_headers {
+        l.headers = n;
+    }
+    if let Some(r) = o.redact {
+        l.redact = r;
+    }
+    l.redact_headers
+        .extend(o.redact_headers.iter().map(|h| h.to_ascii_lowercase()));
+    l.redact_keys.extend(o.redact_keys.iter().cloned());
+    a.http_limits = a.http_limits.clone().clamped();
+    let secs = |v: Option<f64>, flag: &str, default: f64| -> Result<u64> {
+        let s = v.unwrap_or(default);
+        if !(s > 0.0 && s < 1e6) {
+            bail!("--{flag} must be a positive number of seconds, not {s}");
+        }
+        Ok((s * 1e9) as u64)
+    };
+    a.txn_timeout_ns = secs(o.txn_timeout, "txn-timeout", 30.0)?;
+    a.dns_timeout_ns = secs(o.dns_timeout, "dns-timeout", 5.0)?;
+    if let Some(n) = o.max_open_txns {
+        if n == 0 || n > dataplane::app::http::state::MAX_OPEN {
+            bail!(
+                "--max-open-txns must be between 1 and {}, not {n}",
+                dataplane::app::http::state::MAX_OPEN
+            );
+        }
+        a.max_open = n;
+    }
+    if let Some(s) = &o.stream_depth {
+        a.depth = parse_size("stream-depth", s)? as u64;
+    }
+    Ok(a)
 }
 
 fn capture_cmd(o: Options) -> Result<()> {

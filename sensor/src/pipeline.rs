@@ -31,6 +31,8 @@ pub struct Setup {
     pub memory: usize,
     /// Worker settings (flows per worker filled in by [`Setup::size_flows`]).
     pub worker: WorkerConfig,
+    /// Bytes of the application layer, all workers together.
+    pub app_memory: usize,
     /// Decoder settings.
     pub decode: DecodeConfig,
     /// Filter.
@@ -67,6 +69,12 @@ impl Setup {
     /// (`what` says what those are, for the error).
     pub fn size_flows(&mut self, fixed: usize, what: &str) -> Result<()> {
         use dataplane::flow::BYTES_PER_FLOW;
+        let fixed = if self.worker.app.any() {
+            self.worker.app.resize(self.app_memory / self.workers);
+            fixed + self.worker.app.memory_bytes() * self.workers
+        } else {
+            fixed
+        };
         let min = fixed + self.workers * 16 * BYTES_PER_FLOW;
         if self.memory < min {
             bail!(
@@ -242,22 +250,70 @@ pub fn owner(t: &Toeplitz, d: &Decoded, n: usize) -> usize {
     worker_of(t.hash_tuple(&d.src, &d.dst, d.v6, sp, dp), n)
 }
 
-/// Reads up to `max` slots from a ring into `pkts`, noting where ticks
-/// fell among them; returns slots read.
+/// Packets read from a steering ring: the packets, where ticks fell among
+/// them, and their payloads (copied out of the slots only when analyzers
+/// want them; capacities fixed at start).
+pub struct Popped {
+    pub pkts: Vec<Decoded>,
+    pub ticks: Vec<(usize, u64)>,
+    pub flat: Vec<u8>,
+    payloads: bool,
+}
+
+impl Popped {
+    /// Room for `max` slots per pop.
+    pub fn new(max: usize, payloads: bool) -> Self {
+        Self {
+            pkts: Vec::with_capacity(max),
+            ticks: Vec::with_capacity(max),
+            flat: Vec::with_capacity(if payloads { max * SLOT_DATA } else { 0 }),
+            payloads,
+        }
+    }
+
+    /// The payloads of `pkts`.
+    pub fn payloads(&self) -> dataplane::worker::FlatPayloads<'_> {
+        dataplane::worker::FlatPayloads(&self.flat)
+    }
+}
+
+/// Reads up to `max` slots from a ring into `p` (emptied first); returns
+/// slots read.
 #[inline]
-pub fn pop_into(
-    c: &mut Consumer<Slot>,
-    max: usize,
-    pkts: &mut Vec<Decoded>,
-    ticks: &mut Vec<(usize, u64)>,
-) -> usize {
+pub fn pop_into(c: &mut Consumer<Slot>, max: usize, p: &mut Popped) -> usize {
+    p.pkts.clear();
+    p.ticks.clear();
+    p.flat.clear();
+    let max = max.min(p.pkts.capacity());
     c.pop_with(max, |s| {
         if s.tick != 0 {
-            ticks.push((pkts.len(), s.tick));
+            p.ticks.push((p.pkts.len(), s.tick));
         } else {
-            pkts.push(s.packet());
+            let mut d = s.packet();
+            if p.payloads {
+                d.payload.off = p.flat.len() as u32;
+                p.flat.extend_from_slice(&s.data[..usize::from(s.len)]);
+            }
+            p.pkts.push(d);
         }
     })
+}
+
+/// Payloads of a decoded batch, from its frames (`idx` maps the packets
+/// given to the worker back to the batch's, when only some are given).
+pub struct FramePayloads<'a, C: Capture> {
+    pub front: &'a Front,
+    pub src: &'a C,
+    pub batch: &'a Batch,
+    pub idx: Option<&'a [u16]>,
+}
+
+impl<C: Capture> dataplane::worker::Payloads for FramePayloads<'_, C> {
+    #[inline]
+    fn payload(&self, k: usize, d: &Decoded) -> &[u8] {
+        let i = self.idx.map_or(k, |x| usize::from(x[k]));
+        self.front.payload_of(self.src, self.batch, i, d)
+    }
 }
 
 /// Pins the calling thread to `core`; a failure is a warning.

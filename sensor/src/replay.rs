@@ -21,7 +21,9 @@ use dataplane::worker::{Worker, WorkerStats};
 
 use crate::output::OutputEnd;
 use crate::output::{self, BlockOut};
-use crate::pipeline::{owner, pin_to, pop_into, Front, Setup, Slot, BATCH, DECODED_PER_BATCH};
+use crate::pipeline::{
+    owner, pin_to, pop_into, FramePayloads, Front, Popped, Setup, Slot, BATCH, DECODED_PER_BATCH,
+};
 use crate::sinks::Output;
 use dataplane::record::RecordOut;
 
@@ -132,7 +134,13 @@ fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Resu
             let mut flushed = Instant::now();
             loop {
                 let p = next(&mut front, reader, &mut batch, &mut decoded, &mut frames)?;
-                worker.process(&decoded, &mut out);
+                let pay = FramePayloads {
+                    front: &front,
+                    src: &*reader,
+                    batch: &batch,
+                    idx: None,
+                };
+                worker.process(&decoded, &pay, &mut out);
                 front.dec.end_batch();
                 // At the recorded pace, records leave as they would live.
                 if plan.paced && flushed.elapsed() >= FLUSH_EVERY {
@@ -160,6 +168,7 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
         let (p, mut c) = spsc::ring(RING_SLOTS, || Slot::EMPTY);
         producers.push(p);
         let cfg = plan.s.worker.clone();
+        let cfg_app = cfg.app.any();
         let core = plan.s.worker_core(i);
         let paced = plan.paced;
         handles.push(
@@ -168,13 +177,9 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
                 .spawn(move || -> Result<WorkerStats> {
                     pin_to(core);
                     let mut worker = Worker::new(cfg).context("flow table")?;
-                    let mut pkts: Vec<Decoded> = Vec::with_capacity(BATCH);
-                    // Tick markers and where they fell among the packets.
-                    let mut ticks: Vec<(usize, u64)> = Vec::with_capacity(BATCH);
+                    let mut got_ = Popped::new(BATCH, cfg_app);
                     loop {
-                        pkts.clear();
-                        ticks.clear();
-                        let got = pop_into(&mut c, BATCH, &mut pkts, &mut ticks);
+                        let got = pop_into(&mut c, BATCH, &mut got_);
                         if got == 0 {
                             if c.finished() {
                                 break;
@@ -187,12 +192,13 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
                             continue;
                         }
                         let mut from = 0;
-                        for &(at, t) in &ticks {
-                            worker.process(&pkts[from..at], &mut out);
+                        let pay = got_.payloads();
+                        for &(at, t) in &got_.ticks {
+                            worker.process(&got_.pkts[from..at], &pay, &mut out);
                             worker.advance_clock(t, &mut out);
                             from = at;
                         }
-                        worker.process(&pkts[from..], &mut out);
+                        worker.process(&got_.pkts[from..], &pay, &mut out);
                     }
                     worker.flush_all(&mut out);
                     out.finish();

@@ -14,7 +14,7 @@ use dataplane::capture::LinkType;
 use dataplane::decode::{DecodeConfig, Decoded, Decoder, Outcome};
 use dataplane::flow::BYTES_PER_FLOW;
 use dataplane::record::VecOut;
-use dataplane::worker::{Worker, WorkerConfig};
+use dataplane::worker::{NoPayloads, Worker, WorkerConfig};
 
 fn tsc() -> u64 {
     #[cfg(target_arch = "x86_64")]
@@ -37,6 +37,7 @@ fn main() {
         flows: capacity,
         huge_pages: huge,
         batch: 64,
+        app: dataplane::app::AppConfig::off(),
         ..Default::default()
     };
     let mut worker = Worker::new(cfg).expect("table");
@@ -55,11 +56,11 @@ fn main() {
         );
         batch.push(d);
         if batch.len() == 64 {
-            worker.process(&batch, &mut out);
+            worker.process(&batch, &NoPayloads, &mut out);
             batch.clear();
         }
     }
-    worker.process(&batch, &mut out);
+    worker.process(&batch, &NoPayloads, &mut out);
     let filled = worker.stats();
     let rss_full = benches::rss_bytes();
     // Random-flow traffic, generated before timing.
@@ -77,7 +78,7 @@ fn main() {
                     n += 1;
                 }
             }
-            worker.process(&decoded[..n], &mut out);
+            worker.process(&decoded[..n], &NoPayloads, &mut out);
             pkts += n as u64;
             i = (i + 64) % pool.len();
         }

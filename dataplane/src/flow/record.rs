@@ -58,21 +58,12 @@ pub fn endpoints(c: &Cold) -> (([u8; 16], u16), ([u8; 16], u16)) {
     }
 }
 
-/// Writes one flow record.
-pub fn write_flow(
-    w: &mut impl FieldSink,
-    h: &Hot,
-    c: &Cold,
-    reason: Reason,
-    sensor: &str,
-    cid_seed: u16,
-) {
+/// Writes the fields every record of a flow carries: sensor, endpoints,
+/// protocol, VLANs, tunnel, MACs and Community ID.
+pub fn write_endpoints(w: &mut impl FieldSink, c: &Cold, sensor: &str, cid_seed: u16) {
     let k = &c.key;
     let v6 = k.v6();
     let ((sa, sp), (da, dp)) = endpoints(c);
-    w.str("type", "flow");
-    w.time("ts", c.first_ns);
-    w.time("end", h.last_ns);
     w.str("sensor", sensor);
     w.ip("src_ip", addr(&sa, v6));
     w.u64("src_port", u64::from(sp));
@@ -110,6 +101,22 @@ pub fn write_flow(
         &mut cid,
     );
     w.str("community_id", std::str::from_utf8(&cid).unwrap_or(""));
+}
+
+/// Writes one flow record.
+pub fn write_flow(
+    w: &mut impl FieldSink,
+    h: &Hot,
+    c: &Cold,
+    reason: Reason,
+    sensor: &str,
+    cid_seed: u16,
+) {
+    w.str("type", "flow");
+    w.time("ts", c.first_ns);
+    w.time("end", h.last_ns);
+    write_endpoints(w, c, sensor, cid_seed);
+    let k = &c.key;
     w.u64("duration_us", h.last_ns.saturating_sub(c.first_ns) / 1000);
     w.str("reason", reason.name());
     w.bool("final", reason != Reason::Active);

@@ -15,6 +15,8 @@ pub struct JsonWriter<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
     depth: u8,
+    /// Bit `d` set: the container opened at depth `d + 1` is a list.
+    lists: u64,
 }
 
 impl<'a> JsonWriter<'a> {
@@ -25,15 +27,60 @@ impl<'a> JsonWriter<'a> {
             out,
             first: true,
             depth: 0,
+            lists: 0,
         }
     }
 
     /// Closes the object and ends the line.
     pub fn finish(self) {
-        for _ in 0..self.depth {
-            self.out.push(b'}');
+        for d in (0..self.depth).rev() {
+            self.out
+                .push(if self.lists >> d & 1 != 0 { b']' } else { b'}' });
         }
         self.out.extend_from_slice(b"}\n");
+    }
+
+    /// A writer of members only (`,"key":value` each), appended to `out`
+    /// without braces: a fragment to splice into a record later with
+    /// [`JsonWriter::raw`].
+    pub fn fragment(out: &'a mut Vec<u8>) -> Self {
+        Self {
+            out,
+            first: false,
+            depth: 0,
+            lists: 0,
+        }
+    }
+
+    /// Closes what a fragment left open.
+    pub fn end_fragment(self) {
+        for d in (0..self.depth).rev() {
+            self.out
+                .push(if self.lists >> d & 1 != 0 { b']' } else { b'}' });
+        }
+    }
+
+    /// Appends members a fragment writer produced (each starting with a
+    /// comma); only valid at the top level of an object with a member.
+    pub fn raw(&mut self, members: &[u8]) {
+        if !members.is_empty() {
+            self.out.extend_from_slice(members);
+            self.first = false;
+        }
+    }
+
+    /// Bytes written so far (the line's start included).
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Whether nothing was written (never: the object is open).
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    fn in_list(&self) -> bool {
+        self.depth > 0 && self.lists >> (self.depth - 1) & 1 != 0
     }
 
     fn key(&mut self, k: &str) {
@@ -41,6 +88,9 @@ impl<'a> JsonWriter<'a> {
             self.out.push(b',');
         }
         self.first = false;
+        if self.in_list() {
+            return;
+        }
         self.out.push(b'"');
         self.out.extend_from_slice(k.as_bytes());
         self.out.extend_from_slice(b"\":");
@@ -93,7 +143,7 @@ impl FieldSink for JsonWriter<'_> {
             }
         }
         self.out.push(b'"');
-        if lossy {
+        if lossy && !self.in_list() {
             self.out.extend_from_slice(b",\"");
             self.out.extend_from_slice(key.as_bytes());
             self.out.extend_from_slice(b"_encoding\":\"escaped\"");
@@ -136,12 +186,29 @@ impl FieldSink for JsonWriter<'_> {
         self.key(key);
         self.out.push(b'{');
         self.first = true;
+        self.lists &= !(1 << self.depth);
         self.depth += 1;
     }
 
     fn end_map(&mut self) {
-        if self.depth > 0 {
+        if self.depth > 0 && !self.in_list() {
             self.out.push(b'}');
+            self.first = false;
+            self.depth -= 1;
+        }
+    }
+
+    fn begin_list(&mut self, key: &str) {
+        self.key(key);
+        self.out.push(b'[');
+        self.first = true;
+        self.lists |= 1 << self.depth;
+        self.depth += 1;
+    }
+
+    fn end_list(&mut self) {
+        if self.in_list() {
+            self.out.push(b']');
             self.first = false;
             self.depth -= 1;
         }
@@ -163,11 +230,19 @@ mod tests {
         w.bool("t", true);
         w.end_map();
         w.f64("f", f64::NAN);
+        w.begin_list("l");
+        w.str("", "x");
+        w.text("", b"\xff");
+        w.u64("", 7);
+        w.end_list();
+        w.begin_list("open");
+        w.u64("", 1);
         w.finish();
         let s = std::str::from_utf8(&out).unwrap();
+        serde_json::from_str::<serde_json::Value>(s).expect("valid JSON");
         assert_eq!(
             s,
-            "{\"a\":\"q\\\"\\\\\\n\\u0001é\",\"b\":\"ok\\\\xff\\\\xfe\\\"x\",\"b_encoding\":\"escaped\",\"n\":42,\"m\":{\"t\":true},\"f\":null}\n"
+            "{\"a\":\"q\\\"\\\\\\n\\u0001é\",\"b\":\"ok\\\\xff\\\\xfe\\\"x\",\"b_encoding\":\"escaped\",\"n\":42,\"m\":{\"t\":true},\"f\":null,\"l\":[\"x\",\"\\\\xff\",7],\"open\":[1]}\n"
         );
     }
 }

@@ -28,6 +28,10 @@ pub trait FieldSink {
     fn begin_map(&mut self, key: &str);
     /// Closes the innermost map.
     fn end_map(&mut self);
+    /// Opens a list; the values inside it ignore their keys.
+    fn begin_list(&mut self, key: &str);
+    /// Closes the innermost list.
+    fn end_list(&mut self);
 }
 
 /// Buffers records are written into, handed out by the output side.
@@ -41,7 +45,7 @@ pub trait RecordOut {
 }
 
 /// The largest record a worker writes.
-pub const MAX_RECORD: usize = 16 * 1024;
+pub const MAX_RECORD: usize = 64 * 1024;
 
 /// A [`RecordOut`] collecting everything in memory (tests, tools).
 #[derive(Default)]

@@ -1,0 +1,494 @@
+//! Pure DNS message parsing (RFC 1035, 6891) over borrowed bytes, into
+//! fixed buffers: no allocation, every offset checked, compression
+//! pointers followed at most [`MAX_JUMPS`] times, names cut at 255 bytes.
+
+/// Compression pointers followed per name.
+pub const MAX_JUMPS: usize = 32;
+
+/// A message header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    /// Transaction id.
+    pub id: u16,
+    /// Flags word (QR, opcode, AA, TC, RD, RA, Z, AD, CD, rcode).
+    pub flags: u16,
+    /// Question count.
+    pub qd: u16,
+    /// Answer count.
+    pub an: u16,
+    /// Authority count.
+    pub ns: u16,
+    /// Additional count.
+    pub ar: u16,
+}
+
+impl Header {
+    /// A response.
+    pub fn qr(&self) -> bool {
+        self.flags & 0x8000 != 0
+    }
+    /// Opcode.
+    pub fn opcode(&self) -> u8 {
+        (self.flags >> 11 & 15) as u8
+    }
+    /// Response code (the header's four bits).
+    pub fn rcode(&self) -> u8 {
+        (self.flags & 15) as u8
+    }
+    /// Flag bit `mask` (one of [`flag`]).
+    pub fn has(&self, mask: u16) -> bool {
+        self.flags & mask != 0
+    }
+}
+
+/// Header flag bits.
+pub mod flag {
+    /// Authoritative answer.
+    pub const AA: u16 = 0x0400;
+    /// Truncated.
+    pub const TC: u16 = 0x0200;
+    /// Recursion desired.
+    pub const RD: u16 = 0x0100;
+    /// Recursion available.
+    pub const RA: u16 = 0x0080;
+    /// Reserved bit.
+    pub const Z: u16 = 0x0040;
+    /// Authentic data.
+    pub const AD: u16 = 0x0020;
+    /// Checking disabled.
+    pub const CD: u16 = 0x0010;
+}
+
+/// The header, if the message has one.
+pub fn header(m: &[u8]) -> Option<Header> {
+    let w = |i: usize| u16::from_be_bytes([m[i], m[i + 1]]);
+    (m.len() >= 12).then(|| Header {
+        id: w(0),
+        flags: w(2),
+        qd: w(4),
+        an: w(6),
+        ns: w(8),
+        ar: w(10),
+    })
+}
+
+/// A domain name as text (labels joined by dots, no trailing dot; the
+/// root is empty).
+#[derive(Clone, Copy)]
+pub struct Name {
+    /// The bytes.
+    pub b: [u8; 256],
+    /// Length.
+    pub len: u8,
+    /// The name was longer than the buffer.
+    pub cut: bool,
+}
+
+impl Default for Name {
+    fn default() -> Self {
+        Self {
+            b: [0; 256],
+            len: 0,
+            cut: false,
+        }
+    }
+}
+
+impl Name {
+    /// The text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.b[..usize::from(self.len)]
+    }
+    fn push(&mut self, s: &[u8]) {
+        for &c in s {
+            if usize::from(self.len) >= 255 {
+                self.cut = true;
+                return;
+            }
+            self.b[usize::from(self.len)] = c;
+            self.len += 1;
+        }
+    }
+}
+
+/// Reads the name at `off` into `out`; returns the offset after it (after
+/// the first pointer, when compressed).
+pub fn name(m: &[u8], mut off: usize, out: &mut Name) -> Option<usize> {
+    out.len = 0;
+    out.cut = false;
+    let mut end = None;
+    let mut jumps = 0;
+    loop {
+        let l = *m.get(off)?;
+        match l >> 6 {
+            0 => {
+                if l == 0 {
+                    return Some(end.unwrap_or(off + 1));
+                }
+                let s = m.get(off + 1..off + 1 + usize::from(l))?;
+                if out.len > 0 {
+                    out.push(b".");
+                }
+                out.push(s);
+                off += 1 + usize::from(l);
+            }
+            3 => {
+                let p = usize::from(u16::from_be_bytes([l, *m.get(off + 1)?]) & 0x3fff);
+                end.get_or_insert(off + 2);
+                jumps += 1;
+                if jumps > MAX_JUMPS {
+                    return None;
+                }
+                off = p;
+            }
+            // Extended label types (RFC 6891 retired them): not a name.
+            _ => return None,
+        }
+    }
+}
+
+/// A question.
+#[derive(Clone, Copy, Default)]
+pub struct Question {
+    /// QNAME.
+    pub name: Name,
+    /// QTYPE.
+    pub qtype: u16,
+    /// QCLASS.
+    pub qclass: u16,
+}
+
+/// The first question, and the offset after the question section's
+/// first entry.
+pub fn question(m: &[u8], off: usize, q: &mut Question) -> Option<usize> {
+    let o = name(m, off, &mut q.name)?;
+    let b = m.get(o..o + 4)?;
+    q.qtype = u16::from_be_bytes([b[0], b[1]]);
+    q.qclass = u16::from_be_bytes([b[2], b[3]]);
+    Some(o + 4)
+}
+
+/// A resource record's fixed part.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rr {
+    /// TYPE.
+    pub rtype: u16,
+    /// CLASS (OPT: the requester's UDP payload size).
+    pub class: u16,
+    /// TTL (OPT: extended rcode, version, flags).
+    pub ttl: u32,
+    /// Offset of RDATA.
+    pub rdata: usize,
+    /// RDLENGTH.
+    pub rdlen: usize,
+}
+
+/// The record at `off` (owner name into `owner`), and the offset after it.
+pub fn rr(m: &[u8], off: usize, owner: &mut Name) -> Option<(Rr, usize)> {
+    let o = name(m, off, owner)?;
+    let b = m.get(o..o + 10)?;
+    let r = Rr {
+        rtype: u16::from_be_bytes([b[0], b[1]]),
+        class: u16::from_be_bytes([b[2], b[3]]),
+        ttl: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+        rdata: o + 10,
+        rdlen: usize::from(u16::from_be_bytes([b[8], b[9]])),
+    };
+    m.get(r.rdata..r.rdata + r.rdlen)?;
+    Some((r, r.rdata + r.rdlen))
+}
+
+/// Text for record data, in a fixed buffer.
+pub struct Text {
+    /// The bytes.
+    pub b: [u8; 512],
+    /// Length.
+    pub len: usize,
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Self {
+            b: [0; 512],
+            len: 0,
+        }
+    }
+}
+
+impl Text {
+    /// The text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.b[..self.len]
+    }
+    fn push(&mut self, s: &[u8]) {
+        let k = s.len().min(self.b.len() - self.len);
+        self.b[self.len..self.len + k].copy_from_slice(&s[..k]);
+        self.len += k;
+    }
+    fn num(&mut self, v: u64) {
+        let mut d = [0u8; 20];
+        let mut i = d.len();
+        let mut v = v;
+        loop {
+            i -= 1;
+            d[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.push(&d[i..]);
+    }
+}
+
+/// Writes record `r`'s data as text: addresses, names, `pref name` (MX),
+/// `prio weight port target` (SRV), the SOA fields, TXT strings joined by
+/// spaces; other types as `\# len hex` (RFC 3597).
+pub fn rdata_text(m: &[u8], r: &Rr, out: &mut Text) {
+    out.len = 0;
+    let d = &m[r.rdata..r.rdata + r.rdlen];
+    let mut n = Name::default();
+    let be16 = |b: &[u8]| u64::from(u16::from_be_bytes([b[0], b[1]]));
+    match (r.rtype, d.len()) {
+        (1, 4) => {
+            let a = std::net::Ipv4Addr::new(d[0], d[1], d[2], d[3]);
+            write_display(out, &a);
+        }
+        (28, 16) => {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(d);
+            write_display(out, &std::net::Ipv6Addr::from(b));
+        }
+        (2 | 5 | 12 | 39, _) => {
+            if name(m, r.rdata, &mut n).is_some() {
+                out.push(n.as_bytes());
+            }
+        }
+        (15, 3..) => {
+            out.num(be16(d));
+            out.push(b" ");
+            if name(m, r.rdata + 2, &mut n).is_some() {
+                out.push(n.as_bytes());
+            }
+        }
+        (33, 7..) => {
+            for k in 0..3 {
+                out.num(be16(&d[2 * k..]));
+                out.push(b" ");
+            }
+            if name(m, r.rdata + 6, &mut n).is_some() {
+                out.push(n.as_bytes());
+            }
+        }
+        (6, _) => {
+            let Some(o) = name(m, r.rdata, &mut n) else {
+                return;
+            };
+            out.push(n.as_bytes());
+            out.push(b" ");
+            let Some(o) = name(m, o, &mut n) else {
+                return;
+            };
+            out.push(n.as_bytes());
+            if let Some(nums) = m.get(o..o + 20) {
+                for k in 0..5 {
+                    out.push(b" ");
+                    let w = &nums[4 * k..4 * k + 4];
+                    out.num(u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]])));
+                }
+            }
+        }
+        (16, _) => {
+            let mut i = 0;
+            while i < d.len() {
+                let l = usize::from(d[i]);
+                let s = &d[i + 1..(i + 1 + l).min(d.len())];
+                if i > 0 {
+                    out.push(b" ");
+                }
+                out.push(s);
+                i += 1 + l;
+            }
+        }
+        _ => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push(b"\\# ");
+            out.num(d.len() as u64);
+            if !d.is_empty() {
+                out.push(b" ");
+            }
+            for &c in d.iter().take(200) {
+                out.push(&[HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
+            }
+        }
+    }
+}
+
+fn write_display(out: &mut Text, v: &dyn std::fmt::Display) {
+    use std::io::Write;
+    let mut c = std::io::Cursor::new(&mut out.b[out.len..]);
+    let _ = write!(c, "{v}");
+    out.len += c.position() as usize;
+}
+
+/// Name of a record type, if well known.
+pub fn type_name(t: u16) -> Option<&'static str> {
+    Some(match t {
+        1 => "A",
+        2 => "NS",
+        5 => "CNAME",
+        6 => "SOA",
+        12 => "PTR",
+        13 => "HINFO",
+        15 => "MX",
+        16 => "TXT",
+        28 => "AAAA",
+        33 => "SRV",
+        35 => "NAPTR",
+        39 => "DNAME",
+        41 => "OPT",
+        43 => "DS",
+        46 => "RRSIG",
+        47 => "NSEC",
+        48 => "DNSKEY",
+        50 => "NSEC3",
+        52 => "TLSA",
+        64 => "SVCB",
+        65 => "HTTPS",
+        99 => "SPF",
+        251 => "IXFR",
+        252 => "AXFR",
+        255 => "ANY",
+        257 => "CAA",
+        _ => return None,
+    })
+}
+
+/// Name of a class.
+pub fn class_name(c: u16) -> Option<&'static str> {
+    Some(match c {
+        1 => "IN",
+        3 => "CH",
+        4 => "HS",
+        254 => "NONE",
+        255 => "ANY",
+        _ => return None,
+    })
+}
+
+/// Name of a response code (extended codes included).
+pub fn rcode_name(r: u16) -> Option<&'static str> {
+    Some(match r {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        16 => "BADVERS",
+        _ => return None,
+    })
+}
+
+/// Whether `m` looks like a DNS message: a header whose counts are sane
+/// and, for a query, one question that parses.
+pub fn looks_like(m: &[u8]) -> bool {
+    let Some(h) = header(m) else {
+        return false;
+    };
+    if h.opcode() > 6 || h.qd > 16 || (!h.qr() && (h.qd != 1 || h.an > 16)) {
+        return false;
+    }
+    if h.qd == 0 {
+        return h.qr();
+    }
+    let mut q = Question::default();
+    question(m, 12, &mut q).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response for `example.com A` with a compressed CNAME and an A.
+    pub const RESP: &[u8] = &[
+        0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0,
+        1, // header: id, QR RD RA, 1 q, 2 an, 1 ar
+        7, b'e', b'x', b'a', b'm', b'p', b'l', b'e', 3, b'c', b'o', b'm', 0, // qname @12
+        0, 1, 0, 1, // A IN
+        0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, // CNAME, ttl 60, rdlen 6
+        3, b'w', b'w', b'w', 0xc0, 12, // www.example.com
+        0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0, 0, 4, 93, 184, 216, 34, // A 93.184.216.34 ttl 256
+        0, 0, 41, 0x10, 0, 0, 0, 0x80, 0, 0, 0, // OPT: 4096, DO
+    ];
+
+    #[test]
+    fn parses_a_compressed_response() {
+        let h = header(RESP).unwrap();
+        assert_eq!(
+            (h.id, h.qr(), h.rcode(), h.an, h.ar),
+            (0x1234, true, 0, 2, 1)
+        );
+        assert!(h.has(flag::RD) && h.has(flag::RA) && !h.has(flag::AA));
+        let mut q = Question::default();
+        let mut off = question(RESP, 12, &mut q).unwrap();
+        assert_eq!(
+            (q.name.as_bytes(), q.qtype, q.qclass),
+            (&b"example.com"[..], 1, 1)
+        );
+        let mut owner = Name::default();
+        let mut t = Text::default();
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let (r, next) = rr(RESP, off, &mut owner).unwrap();
+            rdata_text(RESP, &r, &mut t);
+            got.push((
+                r.rtype,
+                r.ttl,
+                String::from_utf8_lossy(t.as_bytes()).into_owned(),
+            ));
+            off = next;
+        }
+        assert_eq!(off, RESP.len());
+        assert_eq!(got[0], (5, 60, "www.example.com".into()));
+        assert_eq!(got[1], (1, 256, "93.184.216.34".into()));
+        assert_eq!((got[2].0, got[2].1 >> 15 & 1), (41, 1), "OPT with DO");
+    }
+
+    #[test]
+    fn every_truncation_is_handled() {
+        for n in 0..RESP.len() {
+            let m = &RESP[..n];
+            let _ = looks_like(m);
+            let mut q = Question::default();
+            if let Some(mut off) = question(m, 12, &mut q) {
+                let mut owner = Name::default();
+                let mut t = Text::default();
+                while let Some((r, next)) = rr(m, off, &mut owner) {
+                    rdata_text(m, &r, &mut t);
+                    off = next;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pointer_loops_and_long_names_stop() {
+        let mut m = vec![0u8; 12];
+        m.extend_from_slice(&[0xc0, 12]); // points at itself
+        let mut n = Name::default();
+        assert_eq!(name(&m, 12, &mut n), None);
+        let mut long = vec![0u8; 12];
+        for _ in 0..200 {
+            long.extend_from_slice(&[3, b'a', b'b', b'c']);
+        }
+        long.push(0);
+        assert!(name(&long, 12, &mut n).is_some());
+        assert!(n.cut && n.len == 255);
+    }
+}

@@ -1,0 +1,205 @@
+//! The `dns` record: a query and its response (either may be missing).
+
+use super::parse::{self, flag, Header, Name, Question, Text};
+use super::state::Pending;
+use crate::app::Cx;
+use crate::record::json::JsonWriter;
+use crate::record::{FieldSink, RecordOut};
+
+/// Answers listed per record.
+const MAX_ANSWERS: usize = 64;
+/// Bytes of answer text per record.
+const ANSWER_BYTES: usize = 16 * 1024;
+
+/// How a transaction ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// A response came.
+    Answered,
+    /// None within the DNS timeout.
+    Timeout,
+    /// None before the flow ended.
+    FlowEnd,
+}
+
+/// A response message at hand.
+pub struct Response<'a> {
+    /// Its header.
+    pub header: Header,
+    /// The message (for a TCP message too long to hold, its first part).
+    pub msg: &'a [u8],
+    /// Its question, if it has one that parsed.
+    pub question: Option<&'a Question>,
+    /// Only the first part of the message is at hand.
+    pub partial: bool,
+}
+
+fn flags(w: &mut JsonWriter, f: u16, response: bool) {
+    if response {
+        w.bool("aa", f & flag::AA != 0);
+        w.bool("tc", f & flag::TC != 0);
+        w.bool("ra", f & flag::RA != 0);
+        w.bool("ad", f & flag::AD != 0);
+    }
+    w.bool("rd", f & flag::RD != 0);
+    w.bool("cd", f & flag::CD != 0);
+    if f & flag::Z != 0 {
+        w.bool("z", true);
+    }
+}
+
+fn typed(w: &mut JsonWriter, key: &str, key_name: &str, v: u16, name: Option<&str>) {
+    w.u64(key, u64::from(v));
+    if let Some(n) = name {
+        w.str(key_name, n);
+    }
+}
+
+/// Writes the answer section (and finds EDNS in the additional section).
+fn answers(w: &mut JsonWriter, r: &Response) {
+    let m = r.msg;
+    let h = &r.header;
+    let mut off = 12;
+    let mut q = Question::default();
+    for _ in 0..h.qd {
+        match parse::question(m, off, &mut q) {
+            Some(o) => off = o,
+            None => return,
+        }
+    }
+    let mut owner = Name::default();
+    let mut t = Text::default();
+    let mut rrs = [(0u16, 0u32, 0usize, 0usize); MAX_ANSWERS];
+    let mut n = 0;
+    let mut complete = true;
+    let mut opt = None;
+    let total = usize::from(h.an) + usize::from(h.ns) + usize::from(h.ar);
+    for k in 0..total {
+        let Some((rr, next)) = parse::rr(m, off, &mut owner) else {
+            complete = false;
+            break;
+        };
+        if k < usize::from(h.an) {
+            if n < MAX_ANSWERS {
+                rrs[n] = (rr.rtype, rr.ttl, off, next);
+                n += 1;
+            } else {
+                complete = false;
+            }
+        } else if k >= usize::from(h.an) + usize::from(h.ns) && rr.rtype == 41 {
+            opt = Some(rr);
+        }
+        off = next;
+    }
+    // The extended rcode's high bits live in OPT.
+    let rcode = u16::from(h.rcode()) | opt.map_or(0, |o| (o.ttl >> 24) as u16) << 4;
+    typed(w, "rcode", "rcode_name", rcode, parse::rcode_name(rcode));
+    if n > 0 {
+        let mut budget = ANSWER_BYTES;
+        w.begin_list("answers");
+        for &(_, _, at, _) in &rrs[..n] {
+            if let Some((rr, _)) = parse::rr(m, at, &mut owner) {
+                parse::rdata_text(m, &rr, &mut t);
+                let v = crate::app::http::record::cut(t.as_bytes(), budget);
+                budget -= v.len().min(budget);
+                w.text("", v);
+            }
+        }
+        w.end_list();
+        w.begin_list("ttls");
+        for &(_, ttl, _, _) in &rrs[..n] {
+            w.u64("", u64::from(ttl));
+        }
+        w.end_list();
+        w.begin_list("answer_types");
+        for &(ty, _, _, _) in &rrs[..n] {
+            match parse::type_name(ty) {
+                Some(s) => w.str("", s),
+                None => w.u64("", u64::from(ty)),
+            }
+        }
+        w.end_list();
+    }
+    w.u64("answer_count", u64::from(h.an));
+    w.u64("authority_count", u64::from(h.ns));
+    w.u64("additional_count", u64::from(h.ar));
+    if let Some(o) = opt {
+        w.begin_map("edns");
+        w.u64("udp_size", u64::from(o.class));
+        w.u64("version", u64::from(o.ttl >> 16 & 0xff));
+        w.bool("do", o.ttl & 0x8000 != 0);
+        w.end_map();
+    }
+    if !complete || r.partial {
+        w.bool("answers_truncated", true);
+    }
+}
+
+/// Logs one transaction.
+pub fn emit<O: RecordOut>(
+    p: Option<&Pending>,
+    r: Option<&Response>,
+    tcp: bool,
+    how: End,
+    cx: &mut Cx<'_, O>,
+) {
+    cx.stats.dns += 1;
+    if how != End::Answered {
+        cx.stats.dns_unanswered += 1;
+    }
+    let ts = p.map_or(cx.now, |p| p.ts);
+    let now = cx.now;
+    cx.record("dns", ts, |w| {
+        let id = p.map(|p| p.id).or(r.map(|r| r.header.id)).unwrap_or(0);
+        w.u64("trans_id", u64::from(id));
+        w.str("transport", if tcp { "tcp" } else { "udp" });
+        let (name, qtype, qclass, cut): (&[u8], u16, u16, bool) =
+            match (p, r.and_then(|r| r.question)) {
+                (_, Some(q)) => (q.name.as_bytes(), q.qtype, q.qclass, q.name.cut),
+                (Some(p), None) => (&p.name[..usize::from(p.nlen)], p.qtype, p.qclass, p.cut),
+                (None, None) => (&[], 0, 0, false),
+            };
+        if qtype != 0 || !name.is_empty() {
+            w.text("query", name);
+            if cut {
+                w.bool("query_truncated", true);
+            }
+            typed(w, "qtype", "qtype_name", qtype, parse::type_name(qtype));
+            typed(
+                w,
+                "qclass",
+                "qclass_name",
+                qclass,
+                parse::class_name(qclass),
+            );
+        }
+        let hflags = r
+            .map(|r| r.header.flags)
+            .or(p.map(|p| p.flags))
+            .unwrap_or(0);
+        w.u64("opcode", u64::from(hflags >> 11 & 15));
+        flags(w, hflags, r.is_some());
+        if let Some(r) = r {
+            answers(w, r);
+            if let Some(p) = p {
+                w.u64("latency_us", now.saturating_sub(p.ts) / 1000);
+            } else {
+                w.bool("query_missing", true);
+            }
+        }
+        match how {
+            End::Answered => {}
+            End::Timeout | End::FlowEnd => {
+                w.bool("unanswered", true);
+                w.str(
+                    "unanswered_reason",
+                    if how == End::Timeout {
+                        "timeout"
+                    } else {
+                        "flow_end"
+                    },
+                );
+            }
+        }
+    });
+}

@@ -1,0 +1,218 @@
+//! Queries waiting for their responses, per flow, and DNS-over-TCP's
+//! two-byte length framing.
+//!
+//! A query opens a transaction (at most the flow's open limit; a
+//! retransmission with the same id and name is the same transaction). A
+//! response closes the transaction with its id and question, and is
+//! logged with it; a response nobody asked (the capture started late) is
+//! logged alone. Queries wait at most the DNS timeout, or until the flow
+//! ends, and are then logged as unanswered. A TCP message longer than a
+//! stream buffer is logged from the part at hand (its header and question
+//! are at the front) and the rest is skipped.
+
+use super::parse::{self, Header, Question};
+use super::record::{self, End};
+use crate::app::{Cx, Step};
+use crate::record::RecordOut;
+
+/// Queries a flow may have open at once.
+pub const MAX_PENDING: usize = 8;
+/// Bytes of a query name kept while it waits.
+pub const NAME_KEEP: usize = 128;
+
+/// A query waiting for its response.
+#[derive(Clone, Copy, Debug)]
+pub struct Pending {
+    /// Transaction id.
+    pub id: u16,
+    /// Query type.
+    pub qtype: u16,
+    /// Query class.
+    pub qclass: u16,
+    /// The query's header flags.
+    pub flags: u16,
+    /// When it was seen (ns).
+    pub ts: u64,
+    /// Hash of the whole name, to match responses.
+    pub hash: u64,
+    /// The name's first [`NAME_KEEP`] bytes.
+    pub name: [u8; NAME_KEEP],
+    /// Bytes kept.
+    pub nlen: u8,
+    /// The name was longer.
+    pub cut: bool,
+}
+
+/// DNS state of one flow.
+#[derive(Debug)]
+pub struct Dns {
+    tcp: bool,
+    pend: [Option<Pending>; MAX_PENDING],
+    /// TCP directions whose framing was lost.
+    lost: [bool; 2],
+}
+
+fn name_hash(n: &[u8]) -> u64 {
+    // Names compare case-blind (RFC 4343).
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for &c in n {
+        h = (h ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl Dns {
+    /// State for a flow over TCP or UDP.
+    pub fn new(tcp: bool) -> Self {
+        Self {
+            tcp,
+            pend: [None; MAX_PENDING],
+            lost: [false; 2],
+        }
+    }
+
+    /// Whether queries are waiting.
+    pub fn idle(&self) -> bool {
+        self.pend.iter().all(Option::is_none)
+    }
+
+    /// Over TCP.
+    pub fn tcp(&self) -> bool {
+        self.tcp
+    }
+
+    /// Parses a datagram (UDP) or stream bytes (TCP).
+    pub fn parse<O: RecordOut>(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        if !self.tcp {
+            self.message(data, false, cx);
+            return Step::Consumed(data.len());
+        }
+        if self.lost[dir] {
+            return Step::Stop;
+        }
+        if data.len() < 2 {
+            return Step::Need {
+                consumed: 0,
+                min: 2,
+            };
+        }
+        let len = usize::from(u16::from_be_bytes([data[0], data[1]]));
+        if data.len() >= 2 + len {
+            self.message(&data[2..2 + len], false, cx);
+            return Step::Consumed(2 + len);
+        }
+        if 2 + len > cx.cfg.stream_buffer_bytes {
+            // Too long to hold: log what is here, skip the rest.
+            self.message(&data[2..], true, cx);
+            return Step::Skip {
+                consumed: data.len(),
+                len: (2 + len - data.len()) as u64,
+            };
+        }
+        Step::Need {
+            consumed: 0,
+            min: 2 + len,
+        }
+    }
+
+    /// Bytes were lost: a datagram cut short, or TCP framing gone.
+    pub fn gap<O: RecordOut>(&mut self, dir: usize, len: u64, cx: &mut Cx<'_, O>) {
+        if self.tcp {
+            // Without the framing there is no telling where a message
+            // starts: this direction is over (mid-stream starts included).
+            self.lost[dir] = true;
+        } else if len > 0 {
+            cx.stats.dns_errors += 1;
+        }
+    }
+
+    fn message<O: RecordOut>(&mut self, m: &[u8], partial: bool, cx: &mut Cx<'_, O>) {
+        let Some(h) = parse::header(m) else {
+            cx.stats.dns_errors += 1;
+            return;
+        };
+        let mut q = Question::default();
+        let has_q = h.qd > 0 && parse::question(m, 12, &mut q).is_some();
+        if !h.qr() {
+            if !has_q {
+                cx.stats.dns_errors += 1;
+                return;
+            }
+            self.query(&h, &q, cx);
+            return;
+        }
+        let hash = has_q.then(|| name_hash(q.name.as_bytes()));
+        let k = self.pend.iter().position(|p| {
+            p.is_some_and(|p| {
+                p.id == h.id && hash.is_none_or(|x| x == p.hash && p.qtype == q.qtype)
+            })
+        });
+        let p = k.and_then(|k| self.pend[k].take());
+        let resp = record::Response {
+            header: h,
+            msg: m,
+            question: has_q.then_some(&q),
+            partial,
+        };
+        record::emit(p.as_ref(), Some(&resp), self.tcp, End::Answered, cx);
+    }
+
+    fn query<O: RecordOut>(&mut self, h: &Header, q: &Question, cx: &mut Cx<'_, O>) {
+        let hash = name_hash(q.name.as_bytes());
+        if self
+            .pend
+            .iter()
+            .flatten()
+            .any(|p| p.id == h.id && p.hash == hash && p.qtype == q.qtype)
+        {
+            // A retransmission: the same transaction.
+            return;
+        }
+        let limit = cx.cfg.max_open.clamp(1, MAX_PENDING);
+        let used = self.pend.iter().flatten().count();
+        let free = self.pend.iter().position(Option::is_none);
+        let (Some(k), true) = (free, used < limit) else {
+            cx.stats.txn_limit += 1;
+            return;
+        };
+        let n = q.name.as_bytes();
+        let keep = n.len().min(NAME_KEEP);
+        let mut name = [0u8; NAME_KEEP];
+        name[..keep].copy_from_slice(&n[..keep]);
+        self.pend[k] = Some(Pending {
+            id: h.id,
+            qtype: q.qtype,
+            qclass: q.qclass,
+            flags: h.flags,
+            ts: cx.now,
+            hash,
+            name,
+            nlen: keep as u8,
+            cut: q.name.cut || n.len() > NAME_KEEP,
+        });
+    }
+
+    /// Queries waiting past the DNS timeout are logged as unanswered.
+    pub fn timeout<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        let limit = cx.cfg.dns_timeout_ns;
+        for k in 0..MAX_PENDING {
+            if let Some(p) = self.pend[k] {
+                if cx.now.saturating_sub(p.ts) >= limit {
+                    self.pend[k] = None;
+                    record::emit(Some(&p), None, self.tcp, End::Timeout, cx);
+                }
+            }
+        }
+    }
+
+    /// The flow ends: waiting queries are logged as unanswered.
+    pub fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        let mut ps: [Option<Pending>; MAX_PENDING] = [None; MAX_PENDING];
+        std::mem::swap(&mut ps, &mut self.pend);
+        // Oldest first.
+        ps.sort_by_key(|p| p.map_or(u64::MAX, |p| p.ts));
+        for p in ps.iter().flatten() {
+            record::emit(Some(p), None, self.tcp, End::FlowEnd, cx);
+        }
+    }
+}

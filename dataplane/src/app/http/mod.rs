@@ -1,0 +1,93 @@
+//! HTTP/1.0 and 1.1: one `http` record per request/response pair.
+//!
+//! `parse.rs` holds the pure functions (probes, framing values, redaction),
+//! `state.rs` the per-connection state machine and its transaction queue,
+//! `record.rs` what a transaction writes. docs/schema.md lists the fields.
+
+pub mod parse;
+pub mod record;
+pub mod state;
+
+pub use state::Http;
+
+/// What HTTP keeps of each message, and what it hides.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Header names logged per message (default 64).
+    pub headers: usize,
+    /// Header bytes logged per message (default 4096).
+    pub header_bytes: usize,
+    /// Bytes of the request target logged (default 2048).
+    pub uri_bytes: usize,
+    /// Body bytes captured per side (default 0: bodies are not logged, only
+    /// their lengths). gzip and deflate bodies are inflated up to it.
+    pub body_bytes: usize,
+    /// Redact (default on).
+    pub redact: bool,
+    /// Headers whose values are replaced (lower case).
+    pub redact_headers: Vec<String>,
+    /// Query and form/JSON body keys whose values are replaced.
+    pub redact_keys: Vec<String>,
+}
+
+impl Limits {
+    /// Largest value each byte limit may take (a record must fit
+    /// [`crate::record::MAX_RECORD`]).
+    pub const MAX: usize = 8192;
+
+    /// The limits clamped to [`Limits::MAX`].
+    pub fn clamped(mut self) -> Self {
+        self.header_bytes = self.header_bytes.min(Self::MAX);
+        self.uri_bytes = self.uri_bytes.clamp(64, Self::MAX);
+        self.body_bytes = self.body_bytes.min(Self::MAX);
+        self
+    }
+}
+
+/// Headers redacted by default.
+pub const REDACT_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+];
+
+/// Query and body keys redacted by default.
+pub const REDACT_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "secret",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "api_key",
+    "apikey",
+    "client_secret",
+];
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            headers: 64,
+            header_bytes: 4096,
+            uri_bytes: 2048,
+            body_bytes: 0,
+            redact: true,
+            redact_headers: REDACT_HEADERS.iter().map(|s| s.to_string()).collect(),
+            redact_keys: REDACT_KEYS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// Whether the first payload of direction `dir` looks like HTTP/1.
+pub fn probe(dir: usize, data: &[u8]) -> bool {
+    if dir == 0 {
+        parse::probe_request(data)
+    } else {
+        parse::probe_response(data)
+    }
+}

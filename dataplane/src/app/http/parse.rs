@@ -1,0 +1,350 @@
+//! Pure HTTP/1.x parsing functions over borrowed bytes: probes, framing
+//! values, URI and header helpers. No state, no allocation; every function
+//! is total (any input gives an answer, never a panic).
+
+/// Request methods a probe accepts (RFC 9110, WebDAV, and common others).
+pub const METHODS: &[&[u8]] = &[
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"PATCH",
+    b"CONNECT",
+    b"TRACE",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"SEARCH",
+    b"REPORT",
+    b"PURGE",
+];
+
+/// The HTTP/2 connection preface's first line.
+pub const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
+
+/// Whether `data` can be the start of a request: a known method and a
+/// space (or a prefix of that when the bytes end first).
+pub fn probe_request(data: &[u8]) -> bool {
+    if data.is_empty() {
+        return false;
+    }
+    METHODS.iter().any(|m| {
+        let n = data.len().min(m.len() + 1);
+        let mut want = [0u8; 16];
+        want[..m.len()].copy_from_slice(m);
+        want[m.len()] = b' ';
+        data[..n] == want[..n]
+    }) || H2_PREFACE.starts_with(&data[..data.len().min(H2_PREFACE.len())])
+}
+
+/// Whether `data` can be the start of a response (`HTTP/1.`).
+pub fn probe_response(data: &[u8]) -> bool {
+    const P: &[u8] = b"HTTP/1.";
+    !data.is_empty() && data[..data.len().min(P.len())] == P[..data.len().min(P.len())]
+}
+
+/// Bytes up to and including the blank line that ends a message head, or
+/// `None` if it has not arrived. Accepts bare LF line ends, as servers do.
+pub fn head_end(data: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(k) = memchr(b'\n', &data[i..]) {
+        let at = i + k;
+        match data.get(at + 1) {
+            Some(b'\n') => return Some(at + 2),
+            Some(b'\r') if data.get(at + 2) == Some(&b'\n') => return Some(at + 3),
+            _ => {}
+        }
+        i = at + 1;
+    }
+    None
+}
+
+/// Position of the first `b` in `data`.
+#[inline]
+pub fn memchr(b: u8, data: &[u8]) -> Option<usize> {
+    data.iter().position(|&c| c == b)
+}
+
+/// A Content-Length value: digits only (surrounding blanks allowed),
+/// without overflow. Anything else is invalid: framing would be a guess.
+pub fn content_length(v: &[u8]) -> Option<u64> {
+    let v = trim(v);
+    if v.is_empty() || v.len() > 19 {
+        return None;
+    }
+    let mut n = 0u64;
+    for &c in v {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(c - b'0');
+    }
+    Some(n)
+}
+
+/// A chunk-size line (without its line end): hex digits, optionally
+/// followed by blanks and `;extensions`. `None` if invalid or past 2^60.
+pub fn chunk_size(line: &[u8]) -> Option<u64> {
+    let line = trim(line);
+    let end = line
+        .iter()
+        .position(|&c| c == b';' || c == b' ' || c == b'\t')
+        .unwrap_or(line.len());
+    let hex = &line[..end];
+    if hex.is_empty() || hex.len() > 15 {
+        return None;
+    }
+    let mut n = 0u64;
+    for &c in hex {
+        let d = (c as char).to_digit(16)?;
+        n = n << 4 | u64::from(d);
+    }
+    Some(n)
+}
+
+/// `v` without leading and trailing blanks.
+pub fn trim(v: &[u8]) -> &[u8] {
+    let s = v
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+        .unwrap_or(v.len());
+    let e = v
+        .iter()
+        .rposition(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+        .map_or(s, |e| e + 1);
+    &v[s..e.max(s)]
+}
+
+/// Whether the comma-separated list `v` holds `token` (ASCII case-blind).
+pub fn has_token(v: &[u8], token: &[u8]) -> bool {
+    v.split(|&c| c == b',')
+        .any(|t| trim(t).eq_ignore_ascii_case(token))
+}
+
+/// Whether the last transfer coding of `v` is `chunked`.
+pub fn last_is_chunked(v: &[u8]) -> bool {
+    v.split(|&c| c == b',')
+        .next_back()
+        .is_some_and(|t| trim(t).eq_ignore_ascii_case(b"chunked"))
+}
+
+/// The path and the query (without `?`) of a request target.
+pub fn split_target(t: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match memchr(b'?', t) {
+        Some(q) => (&t[..q], Some(&t[q + 1..])),
+        None => (t, None),
+    }
+}
+
+/// The original client a proxy names: the first element of
+/// X-Forwarded-For, or the first `for=` of Forwarded (quotes and IPv6
+/// brackets removed).
+pub fn original_client<'a>(name: &[u8], v: &'a [u8]) -> Option<&'a [u8]> {
+    if name.eq_ignore_ascii_case(b"x-forwarded-for") {
+        let first = trim(v.split(|&c| c == b',').next()?);
+        return (!first.is_empty()).then_some(first);
+    }
+    if name.eq_ignore_ascii_case(b"forwarded") {
+        let elem = v.split(|&c| c == b',').next()?;
+        for pair in elem.split(|&c| c == b';') {
+            let pair = trim(pair);
+            if pair.len() > 4 && pair[..4].eq_ignore_ascii_case(b"for=") {
+                let mut x = trim(&pair[4..]);
+                if x.first() == Some(&b'"') {
+                    x = &x[1..];
+                }
+                if x.last() == Some(&b'"') {
+                    x = &x[..x.len() - 1];
+                }
+                if x.first() == Some(&b'[') {
+                    let e = memchr(b']', x).unwrap_or(x.len());
+                    x = &x[1..e];
+                }
+                return (!x.is_empty()).then_some(x);
+            }
+        }
+    }
+    None
+}
+
+/// The replacement for redacted values.
+pub const REDACTED: &[u8] = b"[redacted]";
+
+/// Writes `q` (a `k=v&k=v` list) to `out` with the values of the keys in
+/// `keys` (ASCII case-blind) replaced; returns whether any was.
+pub fn redact_pairs(q: &[u8], keys: &[String], out: &mut Vec<u8>) -> bool {
+    let mut any = false;
+    for (n, pair) in q.split(|&c| c == b'&').enumerate() {
+        if n > 0 {
+            out.push(b'&');
+        }
+        let (k, has_v) = match memchr(b'=', pair) {
+            Some(e) => (&pair[..e], true),
+            None => (pair, false),
+        };
+        if has_v && keys.iter().any(|x| x.as_bytes().eq_ignore_ascii_case(k)) {
+            out.extend_from_slice(k);
+            out.push(b'=');
+            out.extend_from_slice(REDACTED);
+            any = true;
+        } else {
+            out.extend_from_slice(pair);
+        }
+    }
+    any
+}
+
+/// Writes JSON text `b` to `out` with the string values of members named
+/// in `keys` replaced (a lexical pass: no parse, any input); returns
+/// whether any was.
+pub fn redact_json(b: &[u8], keys: &[String], out: &mut Vec<u8>) -> bool {
+    let mut any = false;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'"' {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let end = string_end(b, i);
+        let s = &b[i..end];
+        out.extend_from_slice(s);
+        i = end;
+        // A member name is a string followed by a colon.
+        let mut j = i;
+        while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\r' | b'\n') {
+            j += 1;
+        }
+        let name = &s[1..s.len().saturating_sub(1).max(1)];
+        if j < b.len()
+            && b[j] == b':'
+            && keys.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(name))
+        {
+            let mut v = j + 1;
+            while v < b.len() && matches!(b[v], b' ' | b'\t' | b'\r' | b'\n') {
+                v += 1;
+            }
+            if v < b.len() && b[v] == b'"' {
+                out.extend_from_slice(&b[i..v]);
+                out.push(b'"');
+                out.extend_from_slice(REDACTED);
+                out.push(b'"');
+                i = string_end(b, v);
+                any = true;
+            }
+        }
+    }
+    any
+}
+
+/// End (exclusive) of the JSON string starting at `b[s] == '"'`.
+fn string_end(b: &[u8], s: usize) -> usize {
+    let mut i = s + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_take_prefixes() {
+        assert!(probe_request(b"GET / HTTP/1.1\r\n"));
+        assert!(probe_request(b"GE"), "a method cut by the segment end");
+        assert!(probe_request(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+        assert!(!probe_request(b"GETX / HTTP/1.1"));
+        assert!(!probe_request(b"\x16\x03\x01\x02\x00"), "TLS is not HTTP");
+        assert!(!probe_request(b""));
+        assert!(probe_response(b"HTTP/1.1 200 OK\r\n"));
+        assert!(probe_response(b"HTT"));
+        assert!(!probe_response(b"HTTP/2 200"));
+    }
+
+    #[test]
+    fn head_end_with_crlf_and_lf() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nbody"), Some(24));
+        assert_eq!(head_end(b"GET / HTTP/1.0\n\nx"), Some(16));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n"), None);
+        assert_eq!(head_end(b"\n"), None);
+        // Every prefix of a head is incomplete; no prefix panics.
+        let h = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n";
+        for n in 0..h.len() {
+            assert_eq!(head_end(&h[..n]), None, "prefix {n}");
+        }
+        assert_eq!(head_end(h), Some(h.len()));
+    }
+
+    #[test]
+    fn framing_values_are_strict() {
+        assert_eq!(content_length(b" 42 "), Some(42));
+        assert_eq!(content_length(b"0042"), Some(42));
+        assert_eq!(content_length(b"-1"), None);
+        assert_eq!(content_length(b"18446744073709551616"), None, "2^64");
+        assert_eq!(content_length(b"1,1"), None);
+        assert_eq!(content_length(b""), None);
+        assert_eq!(chunk_size(b"1a"), Some(26));
+        assert_eq!(chunk_size(b"A;name=v"), Some(10));
+        assert_eq!(chunk_size(b"0"), Some(0));
+        assert_eq!(chunk_size(b"10000000000000000"), None, "2^64 overflows");
+        assert_eq!(chunk_size(b"zz"), None);
+        assert!(last_is_chunked(b"gzip, chunked"));
+        assert!(!last_is_chunked(b"chunked, gzip"));
+        assert!(has_token(b"keep-alive, Upgrade", b"upgrade"));
+    }
+
+    #[test]
+    fn proxies_name_the_client() {
+        assert_eq!(
+            original_client(b"X-Forwarded-For", b" 203.0.113.7, 10.0.0.1"),
+            Some(&b"203.0.113.7"[..])
+        );
+        assert_eq!(
+            original_client(
+                b"Forwarded",
+                b"for=\"[2001:db8::1]:4711\";proto=https, for=1.2.3.4"
+            ),
+            Some(&b"2001:db8::1"[..])
+        );
+        assert_eq!(original_client(b"Host", b"x"), None);
+    }
+
+    #[test]
+    fn redaction_of_pairs_and_json() {
+        let keys = vec!["password".to_string(), "token".to_string()];
+        let mut o = Vec::new();
+        assert!(redact_pairs(
+            b"user=a&Password=s3cret&x&token=",
+            &keys,
+            &mut o
+        ));
+        assert_eq!(o, b"user=a&Password=[redacted]&x&token=[redacted]");
+        o.clear();
+        assert!(!redact_pairs(b"q=1", &keys, &mut o));
+        assert_eq!(o, b"q=1");
+        o.clear();
+        let j = br#"{"user":"a","password" : "p\"w","n":{"token":"t"},"token":5}"#;
+        assert!(redact_json(j, &keys, &mut o));
+        assert_eq!(
+            std::str::from_utf8(&o).unwrap(),
+            r#"{"user":"a","password" : "[redacted]","n":{"token":"[redacted]"},"token":5}"#
+        );
+        // Any bytes: no panic, output no longer than input plus redactions.
+        for n in 0..j.len() {
+            o.clear();
+            redact_json(&j[..n], &keys, &mut o);
+        }
+    }
+}

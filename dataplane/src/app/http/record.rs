@@ -1,0 +1,479 @@
+//! The `http` record: a request's and its response's fields, written as
+//! each head is parsed (into the transaction buffer) and completed with
+//! the timings, sizes and bodies when the transaction ends.
+//!
+//! Size discipline: every variable field is cut before it is written so
+//! that its escaped form fits the room left ([`cut`]); a fragment never
+//! outgrows its buffer and a record stays under
+//! [`crate::record::MAX_RECORD`] for limits within [`Limits::MAX`].
+
+use super::parse::{self, REDACTED};
+use super::state::{tf, Coding, Txn};
+use super::Limits;
+use crate::app::txn::TxnBuf;
+use crate::app::{AppStats, Cx};
+use crate::record::json::JsonWriter;
+use crate::record::{FieldSink, RecordOut};
+
+/// How a transaction ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// The response completed it.
+    Complete,
+    /// The response head came, its body did not end before the flow.
+    Incomplete,
+    /// No response within the timeout.
+    Timeout,
+    /// No response before the flow ended.
+    FlowEnd,
+}
+
+/// Escaped bytes `c` can take in JSON, at most.
+#[inline]
+fn cost(c: u8) -> usize {
+    match c {
+        b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 2,
+        0..=0x1f | 0x7f => 6,
+        0x80.. => 5,
+        _ => 1,
+    }
+}
+
+/// The longest prefix of `v` whose escaped form fits `budget` bytes.
+pub fn cut(v: &[u8], budget: usize) -> &[u8] {
+    let mut used = 0;
+    for (i, &c) in v.iter().enumerate() {
+        used += cost(c);
+        if used > budget {
+            // Not inside a UTF-8 sequence: its head would be cut alone.
+            let mut e = i;
+            while e > 0 && v[e] & 0xc0 == 0x80 {
+                e -= 1;
+            }
+            return &v[..e];
+        }
+    }
+    v
+}
+
+/// A header name as a record key: lower case, `[a-z0-9_.-]`, others `_`.
+struct KeyBuf {
+    b: [u8; 64],
+    n: usize,
+}
+
+impl KeyBuf {
+    fn of(name: &[u8]) -> Self {
+        let mut b = [0u8; 64];
+        let n = name.len().min(64);
+        for (o, &c) in b.iter_mut().zip(&name[..n]) {
+            let c = c.to_ascii_lowercase();
+            *o = if c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.' {
+                c
+            } else {
+                b'_'
+            };
+        }
+        Self { b, n }
+    }
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.b[..self.n]).unwrap_or("_")
+    }
+}
+
+/// Writes a header list as a map: duplicates joined with ", ", redacted
+/// names replaced, at most `limits.headers` names and `header_bytes` bytes.
+fn write_headers(
+    w: &mut JsonWriter,
+    key: &str,
+    headers: &[httparse::Header],
+    limits: &Limits,
+    room: usize,
+    stats: &mut AppStats,
+) {
+    let mut budget = limits.header_bytes.min(room.saturating_sub(64));
+    let mut names = 0;
+    let mut cut_any = false;
+    w.begin_map(key);
+    for (i, h) in headers.iter().enumerate() {
+        let name = h.name.as_bytes();
+        if headers[..i]
+            .iter()
+            .any(|e| e.name.as_bytes().eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
+        if names >= limits.headers || budget < name.len() + 8 {
+            cut_any = true;
+            break;
+        }
+        names += 1;
+        let k = KeyBuf::of(name);
+        budget -= name.len() + 6;
+        let redact = limits.redact
+            && limits
+                .redact_headers
+                .iter()
+                .any(|r| r.as_bytes().eq_ignore_ascii_case(name));
+        if redact {
+            w.text(k.as_str(), REDACTED);
+            budget = budget.saturating_sub(REDACTED.len());
+            continue;
+        }
+        let dups = headers[i + 1..]
+            .iter()
+            .filter(|e| e.name.as_bytes().eq_ignore_ascii_case(name))
+            .count();
+        if dups == 0 {
+            let v = cut(h.value, budget);
+            cut_any |= v.len() < h.value.len();
+            budget -= v.iter().map(|&c| cost(c)).sum::<usize>();
+            w.text(k.as_str(), v);
+        } else {
+            // Joined per RFC 9110 5.3; written in pieces into one string.
+            let mut joined = [0u8; 1024];
+            let mut n = 0;
+            for e in headers[i..]
+                .iter()
+                .filter(|e| e.name.as_bytes().eq_ignore_ascii_case(name))
+            {
+                let sep: &[u8] = if n > 0 { b", " } else { b"" };
+                for &c in sep.iter().chain(e.value) {
+                    if n < joined.len() {
+                        joined[n] = c;
+                        n += 1;
+                    }
+                }
+            }
+            let v = cut(&joined[..n], budget);
+            cut_any |= v.len() < n;
+            budget -= v.iter().map(|&c| cost(c)).sum::<usize>();
+            w.text(k.as_str(), v);
+        }
+    }
+    w.end_map();
+    if cut_any {
+        stats.headers_truncated += 1;
+        let name = if key == "request_headers" {
+            "request_headers_truncated"
+        } else {
+            "response_headers_truncated"
+        };
+        w.bool(name, true);
+    }
+}
+
+fn header<'a>(headers: &'a [httparse::Header], name: &[u8]) -> Option<&'a [u8]> {
+    headers
+        .iter()
+        .find(|h| h.name.as_bytes().eq_ignore_ascii_case(name))
+        .map(|h| h.value)
+}
+
+/// Writes a request head's fields into the transaction buffer.
+#[allow(clippy::too_many_arguments)]
+pub fn write_request(
+    tb: &mut TxnBuf,
+    method: &str,
+    target: &[u8],
+    version: u8,
+    headers: &[httparse::Header],
+    limits: &Limits,
+    scratch: &mut Vec<u8>,
+    stats: &mut AppStats,
+) {
+    let room = tb.room();
+    let mut w = JsonWriter::fragment(&mut tb.frag);
+    w.text("method", cut(method.as_bytes(), 32));
+    let (path, query) = parse::split_target(target);
+    let ub = limits.uri_bytes;
+    scratch.clear();
+    let redacted = match query {
+        Some(q) if limits.redact && q.len() * 5 + 64 <= scratch.capacity() => {
+            scratch.extend_from_slice(path);
+            scratch.push(b'?');
+            parse::redact_pairs(q, &limits.redact_keys, scratch)
+        }
+        _ => false,
+    };
+    let uri: &[u8] = if redacted { scratch } else { target };
+    let u = cut(uri, ub);
+    w.text("uri", u);
+    if u.len() < uri.len() {
+        w.bool("uri_truncated", true);
+    }
+    w.text("path", cut(path, ub / 2));
+    if let Some(q) = query {
+        let q: &[u8] = if redacted { &uri[path.len() + 1..] } else { q };
+        w.text("query", cut(q, ub / 2));
+    }
+    w.str("version", if version == 0 { "1.0" } else { "1.1" });
+    let small = |v: &[u8]| cut(v, 512).len();
+    for (h, k) in [
+        (&b"host"[..], "host"),
+        (b"user-agent", "user_agent"),
+        (b"referer", "referrer"),
+        (b"content-type", "request_content_type"),
+    ] {
+        if let Some(v) = header(headers, h) {
+            w.text(k, &v[..small(v)]);
+        }
+    }
+    if let Some(n) = header(headers, b"content-length").and_then(parse::content_length) {
+        w.u64("request_content_length", n);
+    }
+    for h in headers {
+        if let Some(c) = parse::original_client(h.name.as_bytes(), h.value) {
+            w.text("orig_client", cut(c, 128));
+            break;
+        }
+    }
+    let used = 1024 + 2 * ub;
+    write_headers(
+        &mut w,
+        "request_headers",
+        headers,
+        limits,
+        room.saturating_sub(used) / 2,
+        stats,
+    );
+    w.end_fragment();
+}
+
+/// Writes a response head's fields into the transaction buffer.
+pub fn write_response(
+    tb: &mut TxnBuf,
+    code: u16,
+    reason: &[u8],
+    version: u8,
+    headers: &[httparse::Header],
+    limits: &Limits,
+    stats: &mut AppStats,
+) {
+    let room = tb.room();
+    let mut w = JsonWriter::fragment(&mut tb.frag);
+    w.u64("status_code", u64::from(code));
+    w.text("status_msg", cut(reason, 256));
+    w.str("response_version", if version == 0 { "1.0" } else { "1.1" });
+    if let Some(v) = header(headers, b"content-type") {
+        w.text("response_content_type", cut(v, 512));
+    }
+    if let Some(n) = header(headers, b"content-length").and_then(parse::content_length) {
+        w.u64("response_content_length", n);
+    }
+    write_headers(
+        &mut w,
+        "response_headers",
+        headers,
+        limits,
+        room.saturating_sub(2048),
+        stats,
+    );
+    w.end_fragment();
+}
+
+/// Undoes a content coding into `out` (capacity: the body limit), up to
+/// its capacity. Returns false if the bytes do not decode (then the raw
+/// bytes are logged).
+pub fn inflate(d: &mut flate2::Decompress, coding: Coding, body: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let input = match coding {
+        Coding::Identity => return false,
+        Coding::Gzip => {
+            let Some(n) = gzip_header_len(body) else {
+                return false;
+            };
+            d.reset(false);
+            &body[n..]
+        }
+        Coding::Deflate => {
+            let zlib = body.len() >= 2
+                && body[0] & 0x0f == 8
+                && (u16::from(body[0]) << 8 | u16::from(body[1])) % 31 == 0;
+            d.reset(zlib);
+            body
+        }
+    };
+    // Output past the capacity is not wanted: the call stops there.
+    match d.decompress_vec(input, out, flate2::FlushDecompress::Sync) {
+        Ok(_) => !out.is_empty() || input.is_empty(),
+        Err(_) => !out.is_empty(),
+    }
+}
+
+/// Length of a gzip member header (RFC 1952), if `b` starts with one.
+fn gzip_header_len(b: &[u8]) -> Option<usize> {
+    if b.len() < 10 || b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 {
+        return None;
+    }
+    let flg = b[3];
+    let mut i = 10;
+    if flg & 4 != 0 {
+        let xlen = usize::from(*b.get(i)?) | usize::from(*b.get(i + 1)?) << 8;
+        i += 2 + xlen;
+    }
+    for bit in [8u8, 16] {
+        if flg & bit != 0 {
+            i += parse::memchr(0, b.get(i..)?)? + 1;
+        }
+    }
+    if flg & 2 != 0 {
+        i += 2;
+    }
+    (i <= b.len()).then_some(i)
+}
+
+/// Logs transaction `t` and gives its buffer back.
+pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
+    let limits = &cx.cfg.http_limits;
+    // Move the buffer's contents out for the write (no allocation: an
+    // empty Vec holds nothing), and put them back after.
+    let (frag, mut bodies) = match cx.txn.get(t.buf) {
+        Some(tb) => (
+            std::mem::take(&mut tb.frag),
+            [
+                std::mem::take(&mut tb.body[0]),
+                std::mem::take(&mut tb.body[1]),
+            ],
+        ),
+        None => (Vec::new(), [Vec::new(), Vec::new()]),
+    };
+    let ts = [t.req_start, t.resp_start, cx.now]
+        .into_iter()
+        .find(|&x| x != 0)
+        .unwrap_or(0);
+    let (inflate, scratch) = (&mut *cx.inflate, &mut *cx.scratch);
+    let body_budget = limits.body_bytes * 3 / 2 + 16;
+    let redact = limits.redact;
+    let keys = &limits.redact_keys;
+    let answered = t.flags & tf::RESP != 0;
+    cx.stats.http += 1;
+    if !answered {
+        cx.stats.http_unanswered += 1;
+    }
+    let rec = |w: &mut JsonWriter| {
+        if t.depth > 0 {
+            w.u64("trans_depth", u64::from(t.depth));
+        }
+        w.raw(&frag);
+        if t.flags & tf::REQ != 0 {
+            w.u64("request_body_len", t.body[0]);
+            if t.req_end != 0 {
+                w.time("request_end", t.req_end);
+            }
+        } else {
+            w.bool("request_missing", true);
+        }
+        if answered {
+            w.u64("response_body_len", t.body[1]);
+            w.time("response_start", t.resp_start);
+            if t.req_end != 0 && t.flags & tf::REQ_DONE != 0 {
+                w.u64("latency_us", t.resp_start.saturating_sub(t.req_end) / 1000);
+            }
+            if t.resp_end != 0 && how == End::Complete {
+                w.time("response_end", t.resp_end);
+                w.u64("load_us", t.resp_end.saturating_sub(t.resp_start) / 1000);
+            }
+        }
+        for (side, body) in bodies.iter_mut().enumerate() {
+            if body.is_empty() {
+                continue;
+            }
+            let (name, form, json, trunc) = if side == 0 {
+                ("request_body", tf::FORM_REQ, tf::JSON_REQ, tf::TRUNC_REQ)
+            } else {
+                (
+                    "response_body",
+                    tf::FORM_RESP,
+                    tf::JSON_RESP,
+                    tf::TRUNC_RESP,
+                )
+            };
+            let mut text: &[u8] = body;
+            if t.coding[side] != Coding::Identity && inflate.run(t.coding[side], body) {
+                text = &inflate.out;
+            }
+            scratch.clear();
+            if redact && text.len() * 5 + 64 <= scratch.capacity() {
+                let done = if t.flags & form != 0 {
+                    parse::redact_pairs(text, keys, scratch)
+                } else if t.flags & json != 0 {
+                    parse::redact_json(text, keys, scratch)
+                } else {
+                    false
+                };
+                if done {
+                    text = scratch;
+                }
+            }
+            let v = cut(text, body_budget);
+            w.text(name, v);
+            if t.flags & trunc != 0 || v.len() < text.len() {
+                let k = if side == 0 {
+                    "request_body_truncated"
+                } else {
+                    "response_body_truncated"
+                };
+                w.bool(k, true);
+            }
+        }
+        match how {
+            End::Complete => {}
+            End::Incomplete => w.bool("response_incomplete", true),
+            End::Timeout | End::FlowEnd => {
+                w.bool("unanswered", true);
+                w.str(
+                    "unanswered_reason",
+                    if how == End::Timeout {
+                        "timeout"
+                    } else {
+                        "flow_end"
+                    },
+                );
+            }
+        }
+        if t.flags & tf::CONTINUE != 0 {
+            w.bool("continue", true);
+        }
+        if t.flags & tf::GAP_REQ != 0 {
+            w.bool("request_gap", true);
+        }
+        if t.flags & tf::GAP_RESP != 0 {
+            w.bool("response_gap", true);
+        }
+        if t.flags & tf::NO_FIELDS != 0 {
+            w.bool("fields_dropped", true);
+        }
+    };
+    crate::app::write_record(cx.out, cx.stats, cx.flow, cx.names, "http", ts, rec);
+    if let Some(tb) = cx.txn.get(t.buf) {
+        tb.frag = frag;
+        let [a, b] = bodies;
+        tb.body = [a, b];
+    }
+    cx.txn.give(t.buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_fits_the_budget() {
+        assert_eq!(cut(b"abc", 3), b"abc");
+        assert_eq!(cut(b"abc", 2), b"ab");
+        assert_eq!(cut(b"a\"b", 2), b"a", "a quote costs two");
+        assert_eq!(cut(b"\x01x", 6), b"\x01");
+        assert_eq!(cut("é".as_bytes(), 10), "é".as_bytes());
+        assert_eq!(cut("aé".as_bytes(), 10), b"a", "never half a character");
+    }
+
+    #[test]
+    fn gzip_headers() {
+        let mut h = vec![0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3];
+        h.extend_from_slice(b"name\0");
+        assert_eq!(gzip_header_len(&h), Some(15));
+        assert_eq!(gzip_header_len(&h[..12]), None, "cut inside the name");
+        assert_eq!(gzip_header_len(b"\x1f\x8b"), None);
+    }
+}

@@ -1,0 +1,843 @@
+//! The HTTP/1.x state machine of one connection: message framing per
+//! direction and the queue of open transactions.
+//!
+//! Requests open transactions at the back of a FIFO queue (pipelining);
+//! responses complete them from the front. 1xx responses other than 101
+//! are interim (100-continue) and complete nothing. A transaction is
+//! logged when its response ends, when it waits longer than the timeout,
+//! or when the flow ends; a request the queue had no room for is counted
+//! and its response consumed unlogged, so the pairing stays right.
+//!
+//! Bodies are framed by chunked coding, Content-Length, or (responses)
+//! the end of the connection. Body bytes the capture limit does not want
+//! are skipped through the stream layer, all but the last byte, which is
+//! consumed so the message's end has the time of the packet that carried
+//! it. HEAD, 1xx, 204 and 304 responses have no body. A 101 response, a
+//! successful CONNECT, and the HTTP/2 preface end HTTP/1 parsing of the
+//! connection (both directions stop). Garbage, or a gap, sends a direction
+//! to probing: it looks for the next line that starts a message.
+
+use super::parse::{self, probe_request, probe_response, H2_PREFACE};
+use super::record;
+use crate::app::pool::NONE;
+use crate::app::{Cx, Step};
+use crate::record::RecordOut;
+
+/// Most transactions open at once per connection.
+pub const MAX_OPEN: usize = 16;
+/// Headers a message may have to be parsed (more is an error).
+const PARSE_HEADERS: usize = 128;
+/// Longest chunk-size or trailer line.
+const MAX_LINE: usize = 4096;
+
+/// Transaction flags.
+pub mod tf {
+    /// A request was seen.
+    pub const REQ: u16 = 1;
+    /// The request is complete.
+    pub const REQ_DONE: u16 = 1 << 1;
+    /// A response head was seen.
+    pub const RESP: u16 = 1 << 2;
+    /// The method was HEAD: the response has no body.
+    pub const HEAD: u16 = 1 << 3;
+    /// The method was CONNECT.
+    pub const CONNECT: u16 = 1 << 4;
+    /// A 100 Continue came before the response.
+    pub const CONTINUE: u16 = 1 << 5;
+    /// Request bytes were lost.
+    pub const GAP_REQ: u16 = 1 << 6;
+    /// Response bytes were lost.
+    pub const GAP_RESP: u16 = 1 << 7;
+    /// Request body is a form (`application/x-www-form-urlencoded`).
+    pub const FORM_REQ: u16 = 1 << 8;
+    /// Response body is a form.
+    pub const FORM_RESP: u16 = 1 << 9;
+    /// Request body is JSON.
+    pub const JSON_REQ: u16 = 1 << 10;
+    /// Response body is JSON.
+    pub const JSON_RESP: u16 = 1 << 11;
+    /// A side's body was cut at the capture limit (request, response).
+    pub const TRUNC_REQ: u16 = 1 << 12;
+    /// The response body was cut at the capture limit.
+    pub const TRUNC_RESP: u16 = 1 << 13;
+    /// The request's fields were not kept (no transaction buffer).
+    pub const NO_FIELDS: u16 = 1 << 14;
+}
+
+/// Content codings a captured body may need undone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Coding {
+    /// None, or one we do not undo.
+    #[default]
+    Identity,
+    /// gzip.
+    Gzip,
+    /// deflate (zlib, or raw as some servers send).
+    Deflate,
+}
+
+/// One request/response pair.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Txn {
+    /// Transaction buffer, or [`NONE`].
+    pub buf: u32,
+    /// Position in the connection, from 1 (Zeek's `trans_depth`).
+    pub depth: u32,
+    /// First and last request byte, first and last response byte (ns).
+    pub req_start: u64,
+    /// Last request byte.
+    pub req_end: u64,
+    /// First response byte.
+    pub resp_start: u64,
+    /// Last response byte.
+    pub resp_end: u64,
+    /// Body bytes per side, after chunked decoding.
+    pub body: [u64; 2],
+    /// Response status.
+    pub status: u16,
+    /// [`tf`] bits.
+    pub flags: u16,
+    /// Content coding per side.
+    pub coding: [Coding; 2],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Chunk {
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Head,
+    Len(u64),
+    Chunked(Chunk),
+    /// Response body until the connection closes.
+    Close,
+    /// After garbage or a gap: look for the start of a message.
+    Probe,
+    /// A message whose transaction is not logged (over the limit).
+    Done,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Side {
+    phase: Phase,
+    /// First byte time of the message being parsed (0: none yet).
+    start: u64,
+    /// Whether the message being parsed is logged (has a queue slot).
+    tracked: bool,
+}
+
+/// HTTP state of one connection.
+#[derive(Debug)]
+pub struct Http {
+    side: [Side; 2],
+    q: [Txn; MAX_OPEN],
+    head: u8,
+    len: u8,
+    max_open: u8,
+    /// Requests seen (the next one's depth minus one).
+    depth: u32,
+    /// Requests not logged (queue full) still waiting for a response.
+    untracked: u32,
+    /// HTTP/1 parsing of this connection is over.
+    over: bool,
+}
+
+impl Http {
+    /// A connection with at most `max_open` open transactions.
+    pub fn new(max_open: usize) -> Self {
+        let s = Side {
+            phase: Phase::Head,
+            start: 0,
+            tracked: false,
+        };
+        Self {
+            side: [s; 2],
+            q: [Txn::default(); MAX_OPEN],
+            head: 0,
+            len: 0,
+            max_open: max_open.clamp(1, MAX_OPEN) as u8,
+            depth: 0,
+            untracked: 0,
+            over: false,
+        }
+    }
+
+    fn slot(&self, k: u8) -> usize {
+        (usize::from(self.head) + usize::from(k)) % MAX_OPEN
+    }
+
+    fn back(&mut self) -> Option<&mut Txn> {
+        if self.len == 0 {
+            return None;
+        }
+        let i = self.slot(self.len - 1);
+        Some(&mut self.q[i])
+    }
+
+    fn front(&mut self) -> Option<&mut Txn> {
+        if self.len == 0 {
+            return None;
+        }
+        let i = self.slot(0);
+        Some(&mut self.q[i])
+    }
+
+    /// The transaction the side's current message belongs to.
+    fn cur(&mut self, dir: usize) -> Option<&mut Txn> {
+        if !self.side[dir].tracked {
+            return None;
+        }
+        if dir == 0 {
+            self.back()
+        } else {
+            self.front()
+        }
+    }
+
+    fn push(&mut self, t: Txn) -> bool {
+        if usize::from(self.len) >= usize::from(self.max_open) {
+            return false;
+        }
+        let i = self.slot(self.len);
+        self.q[i] = t;
+        self.len += 1;
+        true
+    }
+
+    fn pop(&mut self) -> Option<Txn> {
+        if self.len == 0 {
+            return None;
+        }
+        let t = self.q[self.slot(0)];
+        self.head = ((usize::from(self.head) + 1) % MAX_OPEN) as u8;
+        self.len -= 1;
+        Some(t)
+    }
+
+    /// Parses bytes of one direction (0: requests, 1: responses).
+    pub fn parse<O: RecordOut>(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        if self.over {
+            return Step::Stop;
+        }
+        match self.side[dir].phase {
+            Phase::Probe => self.probe(dir, data),
+            Phase::Head if dir == 0 => self.request_head(data, cx),
+            Phase::Head => self.response_head(data, cx),
+            Phase::Len(rem) => self.body(dir, data, rem, false, cx),
+            Phase::Chunked(c) => self.chunked(dir, data, c, cx),
+            Phase::Close => {
+                if let Some(t) = self.cur(1) {
+                    t.body[1] += data.len() as u64;
+                    t.resp_end = cx.now;
+                }
+                self.capture(1, data, cx);
+                Step::Consumed(data.len())
+            }
+            Phase::Done => Step::Consumed(data.len()),
+        }
+    }
+
+    /// Looks for the start of the next message after garbage or a gap.
+    fn probe(&mut self, dir: usize, data: &[u8]) -> Step {
+        let is_start = |b: &[u8]| {
+            if dir == 0 {
+                probe_request(b)
+            } else {
+                probe_response(b)
+            }
+        };
+        let mut at = 0;
+        loop {
+            let rest = &data[at..];
+            if is_start(rest) {
+                if at > 0 {
+                    return Step::Consumed(at);
+                }
+                // A whole method or version, not just a cut prefix.
+                if rest.len() < 8 {
+                    return Step::Need {
+                        consumed: 0,
+                        min: 8,
+                    };
+                }
+                self.side[dir].phase = Phase::Head;
+                self.side[dir].start = 0;
+                return Step::AGAIN;
+            }
+            match parse::memchr(b'\n', rest) {
+                Some(k) => at += k + 1,
+                None => return Step::Consumed(data.len()),
+            }
+            if at >= data.len() {
+                return Step::Consumed(data.len());
+            }
+        }
+    }
+
+    fn request_head<O: RecordOut>(&mut self, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        let lead = data
+            .iter()
+            .take_while(|&&c| c == b'\r' || c == b'\n')
+            .count();
+        if lead > 0 {
+            return Step::Consumed(lead);
+        }
+        if !probe_request(data) {
+            cx.stats.http_errors += 1;
+            self.side[0].phase = Phase::Probe;
+            return self.probe(0, data);
+        }
+        if self.side[0].start == 0 {
+            self.side[0].start = cx.now;
+        }
+        let n = data.len().min(H2_PREFACE.len());
+        if data[..n] == H2_PREFACE[..n] {
+            if n < H2_PREFACE.len() {
+                return Step::Need {
+                    consumed: 0,
+                    min: H2_PREFACE.len(),
+                };
+            }
+            // HTTP/2 with prior knowledge: not ours.
+            self.over = true;
+            return Step::Stop;
+        }
+        let Some(end) = parse::head_end(data) else {
+            return Step::Need {
+                consumed: 0,
+                min: 0,
+            };
+        };
+        let mut hs = [httparse::EMPTY_HEADER; PARSE_HEADERS];
+        let mut req = httparse::Request::new(&mut hs);
+        let parsed = req.parse(&data[..end]);
+        let (Ok(httparse::Status::Complete(_)), Some(method), Some(target), Some(version)) =
+            (parsed, req.method, req.path, req.version)
+        else {
+            cx.stats.http_errors += 1;
+            self.side[0].phase = Phase::Probe;
+            return Step::Consumed(end);
+        };
+        let headers = &*req.headers;
+        let start = std::mem::take(&mut self.side[0].start);
+        self.depth += 1;
+        let mut t = Txn {
+            buf: NONE,
+            depth: self.depth,
+            req_start: start,
+            flags: tf::REQ,
+            ..Txn::default()
+        };
+        if method == "HEAD" {
+            t.flags |= tf::HEAD;
+        }
+        let connect = method == "CONNECT";
+        if connect {
+            t.flags |= tf::CONNECT;
+        }
+        let mut chunked = false;
+        let mut length: Option<Option<u64>> = None;
+        for h in headers {
+            let name = h.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                chunked |= parse::last_is_chunked(h.value);
+            } else if name.eq_ignore_ascii_case(b"content-length") {
+                length = Some(parse::content_length(h.value));
+            } else {
+                note_body_kind(&mut t, 0, name, h.value);
+            }
+        }
+        let tracked = if usize::from(self.len) >= usize::from(self.max_open) {
+            cx.stats.txn_limit += 1;
+            self.untracked += 1;
+            false
+        } else {
+            match cx.txn.take() {
+                Some(b) => {
+                    t.buf = b;
+                    if let Some(tb) = cx.txn.get(b) {
+                        record::write_request(
+                            tb,
+                            method,
+                            target.as_bytes(),
+                            version,
+                            headers,
+                            &cx.cfg.http_limits,
+                            cx.scratch,
+                            cx.stats,
+                        );
+                    }
+                }
+                None => {
+                    cx.stats.txn_buffers_full += 1;
+                    t.flags |= tf::NO_FIELDS;
+                }
+            }
+            self.push(t)
+        };
+        self.side[0].tracked = tracked;
+        // Framing (RFC 9112 6.3): chunked wins over a length; a bad
+        // length makes the framing unknowable.
+        let body = if chunked {
+            Phase::Chunked(Chunk::Size)
+        } else {
+            match length {
+                Some(Some(n)) => Phase::Len(n),
+                Some(None) => {
+                    cx.stats.http_errors += 1;
+                    self.finish_request(cx);
+                    self.side[0].phase = Phase::Probe;
+                    return Step::Consumed(end);
+                }
+                None => Phase::Len(0),
+            }
+        };
+        if body == Phase::Len(0) {
+            self.finish_request(cx);
+            if connect {
+                // What follows is the tunnel (or nothing, if refused).
+                self.side[0].phase = Phase::Done;
+            }
+        } else {
+            self.side[0].phase = body;
+        }
+        Step::Consumed(end)
+    }
+
+    fn finish_request<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        if let Some(t) = self.cur(0) {
+            t.req_end = cx.now;
+            t.flags |= tf::REQ_DONE;
+        }
+        self.side[0].phase = Phase::Head;
+        self.side[0].start = 0;
+    }
+
+    fn response_head<O: RecordOut>(&mut self, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        let lead = data
+            .iter()
+            .take_while(|&&c| c == b'\r' || c == b'\n')
+            .count();
+        if lead > 0 {
+            return Step::Consumed(lead);
+        }
+        if !probe_response(data) {
+            cx.stats.http_errors += 1;
+            self.side[1].phase = Phase::Probe;
+            return self.probe(1, data);
+        }
+        if self.side[1].start == 0 {
+            self.side[1].start = cx.now;
+        }
+        let Some(end) = parse::head_end(data) else {
+            return Step::Need {
+                consumed: 0,
+                min: 0,
+            };
+        };
+        let mut hs = [httparse::EMPTY_HEADER; PARSE_HEADERS];
+        let mut resp = httparse::Response::new(&mut hs);
+        let parsed = resp.parse(&data[..end]);
+        let (Ok(httparse::Status::Complete(_)), Some(code), Some(version)) =
+            (parsed, resp.code, resp.version)
+        else {
+            cx.stats.http_errors += 1;
+            self.side[1].phase = Phase::Probe;
+            return Step::Consumed(end);
+        };
+        let reason = resp.reason.unwrap_or("").as_bytes();
+        let headers = &*resp.headers;
+        let start = self.side[1].start;
+        // Which transaction this answers.
+        let front_waits = self
+            .front()
+            .is_some_and(|t| t.flags & tf::RESP == 0 && t.flags & tf::REQ != 0);
+        let tracked = if front_waits {
+            true
+        } else if self.untracked > 0 {
+            if !(100..200).contains(&code) || code == 101 {
+                self.untracked -= 1;
+            }
+            false
+        } else {
+            // No request seen (a capture that started mid-connection).
+            let mut t = Txn {
+                buf: cx.txn.take().unwrap_or(NONE),
+                ..Txn::default()
+            };
+            if t.buf == NONE {
+                cx.stats.txn_buffers_full += 1;
+                t.flags |= tf::NO_FIELDS;
+            }
+            if self.push(t) {
+                true
+            } else {
+                cx.txn.give(t.buf);
+                cx.stats.txn_limit += 1;
+                false
+            }
+        };
+        self.side[1].tracked = tracked;
+        let interim = (100..200).contains(&code) && code != 101;
+        if interim {
+            if let Some(t) = self.cur(1) {
+                t.flags |= tf::CONTINUE;
+            }
+            self.side[1].start = 0;
+            if !tracked {
+                // An orphan interim response opened nothing to keep.
+                self.side[1].tracked = false;
+            }
+            return Step::Consumed(end);
+        }
+        let (mut chunked, mut length) = (false, None);
+        let (mut head, mut connect) = (false, false);
+        if let Some(t) = self.cur(1) {
+            t.flags |= tf::RESP;
+            t.status = code;
+            t.resp_start = start;
+            head = t.flags & tf::HEAD != 0;
+            connect = t.flags & tf::CONNECT != 0;
+            for h in headers {
+                let name = h.name.as_bytes();
+                note_body_kind(t, 1, name, h.value);
+            }
+            let b = t.buf;
+            if let Some(tb) = cx.txn.get(b) {
+                record::write_response(
+                    tb,
+                    code,
+                    reason,
+                    version,
+                    headers,
+                    &cx.cfg.http_limits,
+                    cx.stats,
+                );
+            }
+        }
+        for h in headers {
+            let name = h.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                chunked |= parse::last_is_chunked(h.value);
+            } else if name.eq_ignore_ascii_case(b"content-length") {
+                length = Some(parse::content_length(h.value));
+            }
+        }
+        let tunnel = code == 101 || (connect && (200..300).contains(&code));
+        let no_body = head || code == 204 || code == 304 || tunnel;
+        let phase = if no_body {
+            Phase::Len(0)
+        } else if chunked {
+            Phase::Chunked(Chunk::Size)
+        } else {
+            match length {
+                Some(Some(n)) => Phase::Len(n),
+                Some(None) => {
+                    cx.stats.http_errors += 1;
+                    Phase::Close
+                }
+                None => Phase::Close,
+            }
+        };
+        if phase == Phase::Len(0) {
+            self.finish_response(cx);
+            if tunnel {
+                self.over = true;
+                return Step::Stop;
+            }
+        } else {
+            self.side[1].phase = phase;
+        }
+        Step::Consumed(end)
+    }
+
+    fn finish_response<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        let tracked = self.side[1].tracked;
+        self.side[1].phase = Phase::Head;
+        self.side[1].start = 0;
+        self.side[1].tracked = false;
+        if !tracked {
+            return;
+        }
+        if let Some(mut t) = self.pop() {
+            t.resp_end = cx.now;
+            record::emit(&t, cx, record::End::Complete);
+        }
+    }
+
+    /// A Content-Length body, or a chunk's data.
+    fn body<O: RecordOut>(
+        &mut self,
+        dir: usize,
+        data: &[u8],
+        rem: u64,
+        chunk: bool,
+        cx: &mut Cx<'_, O>,
+    ) -> Step {
+        let set = |s: &mut Self, r: u64| {
+            s.side[dir].phase = if chunk {
+                Phase::Chunked(Chunk::Data(r))
+            } else {
+                Phase::Len(r)
+            };
+        };
+        if rem == 0 {
+            return self.body_done(dir, chunk, cx);
+        }
+        if !self.capturing(dir, cx) && rem > data.len() as u64 && rem > 1 {
+            // Not wanted: skip all but the last byte, whose packet time
+            // ends the message.
+            if let Some(t) = self.cur(dir) {
+                t.body[dir] += rem - 1;
+            }
+            set(self, 1);
+            return Step::Skip {
+                consumed: 0,
+                len: rem - 1,
+            };
+        }
+        let k = rem.min(data.len() as u64) as usize;
+        self.capture(dir, &data[..k], cx);
+        if let Some(t) = self.cur(dir) {
+            t.body[dir] += k as u64;
+        }
+        let r = rem - k as u64;
+        set(self, r);
+        if r == 0 {
+            if let Step::Stop = self.body_done(dir, chunk, cx) {
+                return Step::Stop;
+            }
+        }
+        Step::Consumed(k)
+    }
+
+    fn body_done<O: RecordOut>(&mut self, dir: usize, chunk: bool, cx: &mut Cx<'_, O>) -> Step {
+        if chunk {
+            self.side[dir].phase = Phase::Chunked(Chunk::DataEnd);
+            return Step::AGAIN;
+        }
+        self.message_done(dir, cx)
+    }
+
+    fn message_done<O: RecordOut>(&mut self, dir: usize, cx: &mut Cx<'_, O>) -> Step {
+        if dir == 0 {
+            self.finish_request(cx);
+        } else {
+            self.finish_response(cx);
+        }
+        Step::AGAIN
+    }
+
+    fn chunked<O: RecordOut>(
+        &mut self,
+        dir: usize,
+        data: &[u8],
+        c: Chunk,
+        cx: &mut Cx<'_, O>,
+    ) -> Step {
+        match c {
+            Chunk::Data(rem) => self.body(dir, data, rem, true, cx),
+            Chunk::Size => {
+                let Some(nl) = parse::memchr(b'\n', data) else {
+                    return self.need_line(dir, data, cx);
+                };
+                match parse::chunk_size(&data[..nl]) {
+                    Some(0) => self.side[dir].phase = Phase::Chunked(Chunk::Trailer),
+                    Some(n) => self.side[dir].phase = Phase::Chunked(Chunk::Data(n)),
+                    None => return self.framing_error(dir, nl + 1, cx),
+                }
+                Step::Consumed(nl + 1)
+            }
+            Chunk::DataEnd => {
+                let Some(nl) = parse::memchr(b'\n', data) else {
+                    return self.need_line(dir, data, cx);
+                };
+                if !parse::trim(&data[..nl]).is_empty() {
+                    return self.framing_error(dir, nl + 1, cx);
+                }
+                self.side[dir].phase = Phase::Chunked(Chunk::Size);
+                Step::Consumed(nl + 1)
+            }
+            Chunk::Trailer => {
+                let Some(nl) = parse::memchr(b'\n', data) else {
+                    return self.need_line(dir, data, cx);
+                };
+                if parse::trim(&data[..nl]).is_empty() {
+                    // The blank line ends the message.
+                    let _ = self.message_done(dir, cx);
+                    if self.over {
+                        return Step::Stop;
+                    }
+                }
+                Step::Consumed(nl + 1)
+            }
+        }
+    }
+
+    fn need_line<O: RecordOut>(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        if data.len() > MAX_LINE {
+            return self.framing_error(dir, data.len(), cx);
+        }
+        Step::Need {
+            consumed: 0,
+            min: 0,
+        }
+    }
+
+    /// Framing that cannot be followed: the message ends here, marked.
+    fn framing_error<O: RecordOut>(&mut self, dir: usize, used: usize, cx: &mut Cx<'_, O>) -> Step {
+        cx.stats.http_errors += 1;
+        self.cut(dir, cx);
+        Step::Consumed(used)
+    }
+
+    /// The message in progress on `dir` loses bytes: it ends here, marked,
+    /// and the side probes for the next message.
+    fn cut<O: RecordOut>(&mut self, dir: usize, cx: &mut Cx<'_, O>) {
+        let in_body = !matches!(
+            self.side[dir].phase,
+            Phase::Head | Phase::Probe | Phase::Done
+        );
+        let in_msg = in_body || self.side[dir].start != 0;
+        let flag = if dir == 0 { tf::GAP_REQ } else { tf::GAP_RESP };
+        if in_msg {
+            if let Some(t) = self.cur(dir) {
+                t.flags |= flag;
+            }
+            if in_body {
+                if dir == 0 {
+                    self.finish_request(cx);
+                } else {
+                    self.finish_response(cx);
+                }
+            }
+        }
+        self.side[dir].phase = Phase::Probe;
+        self.side[dir].start = 0;
+    }
+
+    /// Bytes of `dir` were lost (0: the stream starts mid-connection).
+    pub fn gap<O: RecordOut>(&mut self, dir: usize, _len: u64, cx: &mut Cx<'_, O>) {
+        if self.over {
+            return;
+        }
+        if self.side[dir].phase == Phase::Close {
+            // The body ran to the close: what is missing is its tail.
+            if let Some(t) = self.cur(1) {
+                t.flags |= tf::GAP_RESP;
+            }
+            return;
+        }
+        self.cut(dir, cx);
+    }
+
+    fn capturing<O: RecordOut>(&mut self, dir: usize, cx: &mut Cx<'_, O>) -> bool {
+        let lim = cx.cfg.http_limits.body_bytes;
+        if lim == 0 {
+            return false;
+        }
+        let Some(t) = self.cur(dir) else {
+            return false;
+        };
+        let b = t.buf;
+        cx.txn.get(b).is_some_and(|tb| tb.body[dir].len() < lim)
+    }
+
+    fn capture<O: RecordOut>(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) {
+        let lim = cx.cfg.http_limits.body_bytes;
+        if lim == 0 || data.is_empty() {
+            return;
+        }
+        let Some(t) = self.cur(dir) else {
+            return;
+        };
+        let b = t.buf;
+        let trunc = if dir == 0 {
+            tf::TRUNC_REQ
+        } else {
+            tf::TRUNC_RESP
+        };
+        if let Some(tb) = cx.txn.get(b) {
+            let room = lim - tb.body[dir].len().min(lim);
+            let k = room.min(data.len());
+            tb.body[dir].extend_from_slice(&data[..k]);
+            if k < data.len() && t.flags & trunc == 0 {
+                t.flags |= trunc;
+                cx.stats.bodies_truncated += 1;
+            }
+        }
+    }
+
+    /// Requests waiting past the timeout are logged as unanswered.
+    pub fn timeout<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        let limit = cx.cfg.txn_timeout_ns;
+        while let Some(t) = self.front() {
+            let waiting = t.flags & tf::REQ_DONE != 0 && t.flags & tf::RESP == 0;
+            if !waiting || cx.now.saturating_sub(t.req_end) < limit {
+                break;
+            }
+            let t = self.pop().unwrap_or_default();
+            // The response side never started on it.
+            record::emit(&t, cx, record::End::Timeout);
+        }
+    }
+
+    /// The connection ends: every open transaction is logged.
+    pub fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        let close = self.side[1].phase == Phase::Close && self.side[1].tracked;
+        let mut first = true;
+        while let Some(mut t) = self.pop() {
+            let how = if t.flags & tf::RESP == 0 {
+                record::End::FlowEnd
+            } else if first && close {
+                // A body delimited by the close ends with the connection.
+                if t.resp_end == 0 {
+                    t.resp_end = t.resp_start;
+                }
+                record::End::Complete
+            } else {
+                record::End::Incomplete
+            };
+            first = false;
+            record::emit(&t, cx, how);
+        }
+    }
+}
+
+/// Notes the content type and coding of a side's body.
+fn note_body_kind(t: &mut Txn, dir: usize, name: &[u8], v: &[u8]) {
+    if name.eq_ignore_ascii_case(b"content-type") {
+        let v = parse::trim(v);
+        let ty = &v[..parse::memchr(b';', v).unwrap_or(v.len())];
+        let ty = parse::trim(ty);
+        if ty.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
+            t.flags |= if dir == 0 {
+                tf::FORM_REQ
+            } else {
+                tf::FORM_RESP
+            };
+        } else if ty.eq_ignore_ascii_case(b"application/json")
+            || (ty.len() > 5 && ty[ty.len() - 5..].eq_ignore_ascii_case(b"+json"))
+        {
+            t.flags |= if dir == 0 {
+                tf::JSON_REQ
+            } else {
+                tf::JSON_RESP
+            };
+        }
+    } else if name.eq_ignore_ascii_case(b"content-encoding") {
+        let v = parse::trim(v);
+        t.coding[dir] = if v.eq_ignore_ascii_case(b"gzip") || v.eq_ignore_ascii_case(b"x-gzip") {
+            Coding::Gzip
+        } else if v.eq_ignore_ascii_case(b"deflate") {
+            Coding::Deflate
+        } else {
+            Coding::Identity
+        };
+    }
+}

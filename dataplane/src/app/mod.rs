@@ -1,0 +1,776 @@
+//! The application layer: which flows get an analyzer, the streaming
+//! contract every analyzer follows, and the per-worker state they share.
+//!
+//! A flow's first payload decides its protocol ([`App::payload`]): by the
+//! responder's port, confirmed by probing the bytes (HTTP on 8081 is still
+//! HTTP; a port match whose bytes are not the protocol stays a plain flow),
+//! else by probing alone where the protocol has a reliable signature.
+//! Each protocol can be switched off, given its own port lists, and
+//! sampled 1-in-N by flow hash.
+//!
+//! Analyzers are streaming parsers ([`stream::Sink`]). TCP bytes reach them
+//! through the reassembly of [`stream::Dir`]; a UDP datagram is one message.
+//! A parse step answers with a [`Step`]. Transactions become records the
+//! analyzer writes through [`Cx::record`], which adds the flow's endpoints,
+//! Community ID and network-delay figures.
+//!
+//! Everything is sized at start ([`AppConfig::sized`]): sessions (one per
+//! analyzed flow), stream buffers (held bytes) and transaction buffers
+//! (a request's fields waiting for its response). Running out of any of
+//! them is counted in [`AppStats`] and the flow or transaction goes on
+//! without; nothing grows.
+//!
+//! Protocols live in one folder each, with the same files: `parse.rs` (pure
+//! parsing functions), `state.rs` (the state machine and its
+//! transactions), `record.rs` (the record it writes). `template/` is the
+//! folder to copy for a new one.
+
+pub mod dns;
+pub mod http;
+pub mod pool;
+pub mod stream;
+pub mod template;
+pub mod txn;
+
+use crate::decode::{ipproto, tcpflag, Decoded};
+use crate::flow::record::{endpoints, write_endpoints};
+use crate::flow::{cf, Cold, Hot};
+use crate::record::json::JsonWriter;
+use crate::record::{FieldSink, RecordOut};
+use crate::sys::HugeArray;
+use pool::Pool;
+use stream::{Dir, Feed, Sink, StreamLimits, StreamStats};
+use txn::TxnPool;
+
+/// What a parse step did with the bytes it was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Used this many bytes; call again with the rest (0 means the same
+    /// as `Need { consumed: 0, min: 0 }`).
+    Consumed(usize),
+    /// Used `consumed` bytes and cannot go on until at least `min` bytes
+    /// follow them (0: any more). The stream layer keeps the rest.
+    Need {
+        /// Bytes used.
+        consumed: usize,
+        /// Bytes wanted before the next call.
+        min: usize,
+    },
+    /// Used `consumed` bytes; the next `len` are not needed (a body past
+    /// its limit). The stream layer counts them without buffering.
+    Skip {
+        /// Bytes used.
+        consumed: usize,
+        /// Bytes to pass over.
+        len: u64,
+    },
+    /// Nothing more is wanted from this direction.
+    Stop,
+    /// The bytes are not this protocol: the direction stops, counted.
+    Fatal,
+}
+
+impl Step {
+    /// The parser changed state without using a byte: call it again at
+    /// once with the same bytes.
+    pub const AGAIN: Step = Step::Skip {
+        consumed: 0,
+        len: 0,
+    };
+}
+
+/// Application protocols.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    /// HTTP/1.x.
+    Http,
+    /// DNS over UDP or TCP.
+    Dns,
+}
+
+/// A set of ports, one bit each.
+#[derive(Clone)]
+pub struct PortSet(Box<[u64; 1024]>);
+
+impl PortSet {
+    /// The set of `ports`.
+    pub fn new(ports: &[u16]) -> Self {
+        let mut b = Box::new([0u64; 1024]);
+        for &p in ports {
+            b[usize::from(p >> 6)] |= 1 << (p & 63);
+        }
+        Self(b)
+    }
+
+    /// Whether `p` is in the set.
+    #[inline]
+    pub fn contains(&self, p: u16) -> bool {
+        self.0[usize::from(p >> 6)] >> (p & 63) & 1 != 0
+    }
+}
+
+impl std::fmt::Debug for PortSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ports: Vec<u16> = (0..=u16::MAX).filter(|&p| self.contains(p)).collect();
+        write!(f, "{ports:?}")
+    }
+}
+
+/// One protocol's switches.
+#[derive(Clone, Debug)]
+pub struct ProtoConfig {
+    /// Analyze this protocol (default on).
+    pub enabled: bool,
+    /// TCP ports that select it (before content confirms it).
+    pub tcp_ports: PortSet,
+    /// UDP ports that select it.
+    pub udp_ports: PortSet,
+    /// Analyze 1 flow in N (default 1: every flow).
+    pub sample: u32,
+}
+
+/// HTTP's default TCP ports.
+pub const HTTP_PORTS: &[u16] = &[80, 81, 591, 3128, 8000, 8008, 8080, 8081, 8088, 8888];
+/// DNS's default ports (TCP and UDP).
+pub const DNS_PORTS: &[u16] = &[53, 5353, 5355];
+
+/// Settings and limits of the application layer (per worker).
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// HTTP.
+    pub http: ProtoConfig,
+    /// DNS.
+    pub dns: ProtoConfig,
+    /// HTTP limits and redaction.
+    pub http_limits: http::Limits,
+    /// Bytes per direction an analyzer is given before it is stopped
+    /// (default 0: no limit; skipped bodies do not count).
+    pub depth: u64,
+    /// Sessions (analyzed flows at once).
+    pub sessions: usize,
+    /// Stream buffers (directions holding bytes at once).
+    pub stream_buffers: usize,
+    /// Bytes per stream buffer: the largest message head an analyzer can
+    /// wait for, and the out-of-order window (default 16 KiB).
+    pub stream_buffer_bytes: usize,
+    /// Transaction buffers (requests waiting for their response at once).
+    pub txn_buffers: usize,
+    /// Open transactions per flow (default 16; more are counted and not
+    /// logged).
+    pub max_open: usize,
+    /// A request unanswered this long (ns) is logged as unanswered
+    /// (default 30 s; DNS: 5 s).
+    pub txn_timeout_ns: u64,
+    /// DNS's timeout (default 5 s).
+    pub dns_timeout_ns: u64,
+}
+
+impl AppConfig {
+    /// Limits sized from `memory` bytes for one worker: about a tenth for
+    /// sessions, the rest split between stream and transaction buffers.
+    pub fn sized(memory: usize) -> Self {
+        let mut c = Self {
+            http: ProtoConfig {
+                enabled: true,
+                tcp_ports: PortSet::new(HTTP_PORTS),
+                udp_ports: PortSet::new(&[]),
+                sample: 1,
+            },
+            dns: ProtoConfig {
+                enabled: true,
+                tcp_ports: PortSet::new(DNS_PORTS),
+                udp_ports: PortSet::new(DNS_PORTS),
+                sample: 1,
+            },
+            http_limits: http::Limits::default(),
+            depth: 0,
+            sessions: 0,
+            stream_buffers: 0,
+            stream_buffer_bytes: 16 * 1024,
+            txn_buffers: 0,
+            max_open: 16,
+            txn_timeout_ns: 30_000_000_000,
+            dns_timeout_ns: 5_000_000_000,
+        };
+        c.resize(memory);
+        c
+    }
+
+    /// Every analyzer off: flow tracking only.
+    pub fn off() -> Self {
+        let mut c = Self::sized(0);
+        c.http.enabled = false;
+        c.dns.enabled = false;
+        c
+    }
+
+    /// Recomputes the counts for `memory` bytes, keeping the sizes.
+    pub fn resize(&mut self, memory: usize) {
+        let sess = std::mem::size_of::<Session>() + 4;
+        let txn = self.txn_bytes();
+        self.sessions = (memory / 10 / sess).max(16);
+        let rest = memory.saturating_sub(self.sessions * sess);
+        self.stream_buffers = (rest / 2 / self.stream_buffer_bytes).max(16);
+        self.txn_buffers = (rest / 2 / txn).max(16);
+    }
+
+    /// Bytes one transaction buffer takes.
+    pub fn txn_bytes(&self) -> usize {
+        txn::buffer_bytes(&self.http_limits)
+    }
+
+    /// Bytes this configuration maps.
+    pub fn memory_bytes(&self) -> usize {
+        self.sessions * (std::mem::size_of::<Session>() + 4)
+            + self.stream_buffers * self.stream_buffer_bytes
+            + self.txn_buffers * self.txn_bytes()
+    }
+
+    /// Whether any protocol is on.
+    pub fn any(&self) -> bool {
+        self.http.enabled || self.dns.enabled
+    }
+}
+
+/// Counters of the application layer, per worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppStats {
+    /// Stream layer.
+    pub stream: StreamStats,
+    /// Sessions created.
+    pub sessions: u64,
+    /// Sessions open now.
+    pub sessions_active: u64,
+    /// Flows left unanalyzed: every session was in use.
+    pub sessions_full: u64,
+    /// Flows on a protocol's port whose bytes were not that protocol.
+    pub probe_failed: u64,
+    /// Flows left out by sampling.
+    pub sampled_out: u64,
+    /// Transactions not logged: no transaction buffer was free.
+    pub txn_buffers_full: u64,
+    /// Transactions not logged: the flow had `max_open` open already.
+    pub txn_limit: u64,
+    /// HTTP transactions logged.
+    pub http: u64,
+    /// Of those, without a response.
+    pub http_unanswered: u64,
+    /// HTTP messages that did not parse.
+    pub http_errors: u64,
+    /// DNS transactions logged.
+    pub dns: u64,
+    /// Of those, without a response.
+    pub dns_unanswered: u64,
+    /// DNS messages that did not parse.
+    pub dns_errors: u64,
+    /// Records written.
+    pub records: u64,
+    /// Records dropped: no output buffer.
+    pub records_dropped: u64,
+    /// Header lists cut at the header limits.
+    pub headers_truncated: u64,
+    /// Bodies cut at the body limit.
+    pub bodies_truncated: u64,
+}
+
+impl AppStats {
+    /// Adds `o` into `self`.
+    pub fn add(&mut self, o: &AppStats) {
+        self.stream.add(&o.stream);
+        self.sessions += o.sessions;
+        self.sessions_active += o.sessions_active;
+        self.sessions_full += o.sessions_full;
+        self.probe_failed += o.probe_failed;
+        self.sampled_out += o.sampled_out;
+        self.txn_buffers_full += o.txn_buffers_full;
+        self.txn_limit += o.txn_limit;
+        self.http += o.http;
+        self.http_unanswered += o.http_unanswered;
+        self.http_errors += o.http_errors;
+        self.dns += o.dns;
+        self.dns_unanswered += o.dns_unanswered;
+        self.dns_errors += o.dns_errors;
+        self.records += o.records;
+        self.records_dropped += o.records_dropped;
+        self.headers_truncated += o.headers_truncated;
+        self.bodies_truncated += o.bodies_truncated;
+    }
+}
+
+/// What an analyzer sees of the world while it parses: where records go,
+/// the flow they belong to, the time, and the shared buffers.
+pub struct Cx<'a, O> {
+    /// Record buffers.
+    pub out: &'a mut O,
+    /// Transaction buffers.
+    pub txn: &'a mut TxnPool,
+    /// Counters.
+    pub stats: &'a mut AppStats,
+    /// Settings.
+    pub cfg: &'a AppConfig,
+    /// The flow.
+    pub flow: &'a Cold,
+    /// Who the records name.
+    pub names: &'a Names<'a>,
+    /// Time of the packet being parsed (ns).
+    pub now: u64,
+    /// Scratch space (a redacted URI, say), capacity fixed at start.
+    pub scratch: &'a mut Vec<u8>,
+    /// Undoes content codings of captured bodies.
+    pub inflate: &'a mut Inflate,
+}
+
+impl<O: RecordOut> Cx<'_, O> {
+    /// Writes one transaction record of type `kind` starting at `ts`: the
+    /// common fields, then `body`'s. Returns false when it was dropped.
+    pub fn record(&mut self, kind: &str, ts: u64, body: impl FnOnce(&mut JsonWriter)) -> bool {
+        write_record(self.out, self.stats, self.flow, self.names, kind, ts, body)
+    }
+}
+
+/// Writes one transaction record: type, time, the flow's endpoints and
+/// Community ID, its network-delay figures, then `body`'s fields.
+pub fn write_record<O: RecordOut>(
+    out: &mut O,
+    stats: &mut AppStats,
+    flow: &Cold,
+    names: &Names,
+    kind: &str,
+    ts: u64,
+    body: impl FnOnce(&mut JsonWriter),
+) -> bool {
+    let Some(buf) = out.buffer() else {
+        stats.records_dropped += 1;
+        return false;
+    };
+    let mut w = JsonWriter::new(buf);
+    w.str("type", kind);
+    w.time("ts", ts);
+    write_endpoints(&mut w, flow, names.sensor, names.cid_seed);
+    write_net_delay(&mut w, flow);
+    body(&mut w);
+    w.finish();
+    stats.records += 1;
+    true
+}
+
+/// A decompressor and its output buffer (capacity: the body limit), made
+/// once per worker.
+pub struct Inflate {
+    d: flate2::Decompress,
+    /// The last output.
+    pub out: Vec<u8>,
+}
+
+impl Inflate {
+    /// For bodies of up to `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            d: flate2::Decompress::new(false),
+            out: Vec::with_capacity(limit),
+        }
+    }
+
+    /// Inflates `body` into `self.out`; false if it does not decode.
+    pub fn run(&mut self, coding: http::state::Coding, body: &[u8]) -> bool {
+        http::record::inflate(&mut self.d, coding, body, &mut self.out)
+    }
+}
+
+/// The flow's network-delay figures as they stand (handshake RTT halves
+/// and the Karn estimates per side), so a transaction can be judged
+/// against the network it crossed.
+fn write_net_delay(w: &mut impl FieldSink, c: &Cold) {
+    if c.key.proto != ipproto::TCP {
+        return;
+    }
+    if c.flags & cf::HS_SYNACK != 0 {
+        w.u64("rtt_server_us", u64::from(c.hs_a));
+    }
+    if c.flags & cf::HS_ACK != 0 {
+        w.u64("rtt_client_us", u64::from(c.hs_b));
+    }
+    for (d, k) in [(0, "src_net_delay_avg_us"), (1, "dst_net_delay_avg_us")] {
+        if c.nd_cnt[d] > 0 {
+            w.u64(k, u64::from(c.nd_sum[d] / u32::from(c.nd_cnt[d])));
+        }
+    }
+}
+
+/// A protocol's state in a session.
+#[allow(clippy::large_enum_variant)]
+pub enum Parser {
+    /// HTTP/1.x.
+    Http(http::Http),
+    /// DNS.
+    Dns(dns::Dns),
+}
+
+impl<O: RecordOut> Sink<Cx<'_, O>> for Parser {
+    fn parse(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        match self {
+            Parser::Http(p) => p.parse(dir, data, cx),
+            Parser::Dns(p) => p.parse(dir, data, cx),
+        }
+    }
+    fn gap(&mut self, dir: usize, len: u64, cx: &mut Cx<'_, O>) {
+        match self {
+            Parser::Http(p) => p.gap(dir, len, cx),
+            Parser::Dns(p) => p.gap(dir, len, cx),
+        }
+    }
+}
+
+impl Parser {
+    fn timeout<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        match self {
+            Parser::Http(p) => p.timeout(cx),
+            Parser::Dns(p) => p.timeout(cx),
+        }
+    }
+    fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        match self {
+            Parser::Http(p) => p.end(cx),
+            Parser::Dns(p) => p.end(cx),
+        }
+    }
+}
+
+/// One analyzed flow: reassembly per direction and the protocol's state.
+pub struct Session {
+    dirs: [Dir; 2],
+    parser: Parser,
+}
+
+/// `sess_of` values below [`FIRST`] are not sessions: not decided yet, no
+/// analyzer, or DNS over UDP with no query waiting (its session is given
+/// back between transactions, so idle DNS flows hold none).
+const UNDECIDED: u32 = 0;
+const NO_APP: u32 = 1;
+const DNS_IDLE: u32 = 2;
+const FIRST: u32 = 3;
+
+/// The application layer of one worker.
+pub struct App {
+    cfg: AppConfig,
+    sessions: Vec<Option<Session>>,
+    free: Vec<u32>,
+    /// Per flow-table entry: [`UNDECIDED`], [`NO_APP`], or a session.
+    sess_of: HugeArray<u32>,
+    seg: Pool,
+    txn: TxnPool,
+    scratch: Vec<u8>,
+    inflate: Inflate,
+    stats: AppStats,
+}
+
+/// Who the records name.
+pub struct Names<'a> {
+    /// Sensor name.
+    pub sensor: &'a str,
+    /// Community ID seed.
+    pub cid_seed: u16,
+}
+
+impl App {
+    /// The application layer for a table of `flows` entries.
+    pub fn new(cfg: AppConfig, flows: usize, huge: bool) -> std::io::Result<Self> {
+        let on = cfg.any();
+        let n = if on { cfg.sessions } else { 0 };
+        let mut sessions = Vec::with_capacity(n);
+        sessions.resize_with(n, || None);
+        let seg = Pool::new(
+            if on { cfg.stream_buffers } else { 0 },
+            cfg.stream_buffer_bytes,
+            huge,
+        )?;
+        let txn = TxnPool::new(if on { cfg.txn_buffers } else { 0 }, &cfg.http_limits);
+        Ok(Self {
+            sess_of: HugeArray::new(if on { flows } else { 0 }, huge)?,
+            free: (0..n as u32).rev().collect(),
+            sessions,
+            seg,
+            txn,
+            scratch: Vec::with_capacity(
+                5 * cfg.http_limits.uri_bytes.max(cfg.http_limits.body_bytes) + 64,
+            ),
+            inflate: Inflate::new(cfg.http_limits.body_bytes),
+            stats: AppStats::default(),
+            cfg,
+        })
+    }
+
+    /// Whether any analyzer is on.
+    #[inline]
+    pub fn enabled(&self) -> bool {
+        !self.sess_of.is_empty()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> AppStats {
+        let mut s = self.stats;
+        s.sessions_active = (self.sessions.len() - self.free.len()) as u64;
+        s
+    }
+
+    /// Bytes held at start.
+    pub fn memory_bytes(&self) -> usize {
+        self.sessions.capacity() * std::mem::size_of::<Option<Session>>()
+            + self.sess_of.bytes()
+            + self.seg.memory_bytes()
+            + self.txn.memory_bytes()
+    }
+
+    /// Hints the CPU to load flow `i`'s session handle.
+    #[inline]
+    pub fn prefetch(&self, i: usize) {
+        self.sess_of.prefetch(i);
+    }
+
+    /// A packet with payload of flow `i` (entry `h`, `c`), travelling in
+    /// direction `d`; call before the TCP tracker sees it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn payload<O: RecordOut>(
+        &mut self,
+        i: usize,
+        h: &Hot,
+        c: &Cold,
+        d: usize,
+        p: &Decoded,
+        payload: &[u8],
+        names: &Names<'_>,
+        out: &mut O,
+    ) {
+        let mut s = self.sess_of[i];
+        if s == NO_APP {
+            return;
+        }
+        if s == UNDECIDED {
+            s = self.decide(i, h, c, d, p, payload);
+            if s == NO_APP {
+                return;
+            }
+        } else if s == DNS_IDLE {
+            let Some(k) = self.free.pop() else {
+                self.stats.sessions_full += 1;
+                return;
+            };
+            self.sessions[k as usize] = Some(Session {
+                dirs: [Dir::default(); 2],
+                parser: Parser::Dns(dns::Dns::new(false)),
+            });
+            s = k + FIRST;
+            self.sess_of[i] = s;
+        }
+        let Self {
+            cfg,
+            sessions,
+            seg,
+            txn,
+            scratch,
+            inflate,
+            stats,
+            ..
+        } = self;
+        let Some(sess) = sessions[(s - FIRST) as usize].as_mut() else {
+            return;
+        };
+        let mut cx = Cx {
+            out,
+            txn,
+            stats,
+            cfg,
+            flow: c,
+            names,
+            now: p.ts_ns,
+            scratch,
+            inflate,
+        };
+        sess.parser.timeout(&mut cx);
+        let Session { dirs, parser } = sess;
+        if p.proto == ipproto::TCP {
+            let mut sstats = StreamStats::default();
+            let limits = StreamLimits { depth: cfg.depth };
+            if p.tcp_flags & tcpflag::ACK != 0 {
+                let mut f = Feed {
+                    pool: seg,
+                    stats: &mut sstats,
+                    limits,
+                    sink: parser,
+                    cx: &mut cx,
+                    dir: 1 - d,
+                };
+                dirs[1 - d].ack(&mut f, p.ack);
+            }
+            let mut f = Feed {
+                pool: seg,
+                stats: &mut sstats,
+                limits,
+                sink: parser,
+                cx: &mut cx,
+                dir: d,
+            };
+            dirs[d].segment(&mut f, p.seq, payload, p.payload_wire);
+            cx.stats.stream.add(&sstats);
+        } else {
+            // A datagram is a message; a truncated capture cuts it.
+            if (payload.len() as u32) < p.payload_wire {
+                parser.gap(d, u64::from(p.payload_wire), &mut cx);
+            } else {
+                let _ = parser.parse(d, payload, &mut cx);
+            }
+            let idle = matches!(parser, Parser::Dns(x) if x.idle());
+            if idle {
+                self.sessions[(s - FIRST) as usize] = None;
+                self.free.push(s - FIRST);
+                self.sess_of[i] = DNS_IDLE;
+            }
+        }
+    }
+
+    fn decide(
+        &mut self,
+        i: usize,
+        h: &Hot,
+        c: &Cold,
+        d: usize,
+        p: &Decoded,
+        payload: &[u8],
+    ) -> u32 {
+        let proto = self.select(c, d, p.proto, payload);
+        let Some(proto) = proto else {
+            self.sess_of[i] = NO_APP;
+            return NO_APP;
+        };
+        let pc = match proto {
+            Proto::Http => &self.cfg.http,
+            Proto::Dns => &self.cfg.dns,
+        };
+        if pc.sample > 1 && !c.key.hash().is_multiple_of(u64::from(pc.sample)) {
+            self.stats.sampled_out += 1;
+            self.sess_of[i] = NO_APP;
+            return NO_APP;
+        }
+        let Some(k) = self.free.pop() else {
+            self.stats.sessions_full += 1;
+            self.sess_of[i] = NO_APP;
+            return NO_APP;
+        };
+        let mut dirs = [Dir::default(); 2];
+        if p.proto == ipproto::TCP {
+            // A direction whose SYN was seen starts right after it; the
+            // other starts mid-stream at its first segment.
+            for (dd, seen) in [(0, c.syn > 0), (1, c.synack > 0)] {
+                if seen {
+                    dirs[dd].start(h.nextseq[dd], false);
+                }
+            }
+        }
+        let parser = match proto {
+            Proto::Http => Parser::Http(http::Http::new(self.cfg.max_open)),
+            Proto::Dns => Parser::Dns(dns::Dns::new(p.proto == ipproto::TCP)),
+        };
+        self.sessions[k as usize] = Some(Session { dirs, parser });
+        self.stats.sessions += 1;
+        let s = k + FIRST;
+        self.sess_of[i] = s;
+        s
+    }
+
+    fn select(&mut self, c: &Cold, d: usize, proto: u8, payload: &[u8]) -> Option<Proto> {
+        let ((_, sport), (_, dport)) = endpoints(c);
+        let (http, dns) = (&self.cfg.http, &self.cfg.dns);
+        match proto {
+            ipproto::TCP => {
+                if http.enabled && http.tcp_ports.contains(dport) {
+                    if http::probe(d, payload) {
+                        return Some(Proto::Http);
+                    }
+                    self.stats.probe_failed += 1;
+                    return None;
+                }
+                if dns.enabled && dns.tcp_ports.contains(dport) {
+                    if dns::probe_tcp(payload) {
+                        return Some(Proto::Dns);
+                    }
+                    self.stats.probe_failed += 1;
+                    return None;
+                }
+                (http.enabled && http::probe(d, payload)).then_some(Proto::Http)
+            }
+            ipproto::UDP => {
+                if dns.enabled && (dns.udp_ports.contains(dport) || dns.udp_ports.contains(sport)) {
+                    if dns::probe_udp(payload) {
+                        return Some(Proto::Dns);
+                    }
+                    self.stats.probe_failed += 1;
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Flow `i` ends: held bytes are delivered, open transactions logged.
+    pub fn end<O: RecordOut>(
+        &mut self,
+        i: usize,
+        c: &Cold,
+        now: u64,
+        names: &Names<'_>,
+        out: &mut O,
+    ) {
+        if !self.enabled() {
+            return;
+        }
+        let s = std::mem::replace(&mut self.sess_of[i], UNDECIDED);
+        if s < FIRST {
+            return;
+        }
+        let k = (s - FIRST) as usize;
+        let Some(mut sess) = self.sessions[k].take() else {
+            return;
+        };
+        self.free.push(k as u32);
+        let Self {
+            cfg,
+            seg,
+            txn,
+            scratch,
+            inflate,
+            stats,
+            ..
+        } = self;
+        let mut cx = Cx {
+            out,
+            txn,
+            stats,
+            cfg,
+            flow: c,
+            names,
+            now,
+            scratch,
+            inflate,
+        };
+        let Session { dirs, parser } = &mut sess;
+        let mut sstats = StreamStats::default();
+        for (d, dir) in dirs.iter_mut().enumerate() {
+            let mut f = Feed {
+                pool: seg,
+                stats: &mut sstats,
+                limits: StreamLimits { depth: cfg.depth },
+                sink: parser,
+                cx: &mut cx,
+                dir: d,
+            };
+            dir.finish(&mut f);
+        }
+        cx.stats.stream.add(&sstats);
+        parser.end(&mut cx);
+    }
+
+    /// Stream buffers in use (for tests and stats).
+    pub fn buffers_in_use(&self) -> (usize, usize) {
+        (self.seg.in_use(), self.txn.in_use())
+    }
+}
