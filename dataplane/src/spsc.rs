@@ -71,6 +71,27 @@ impl<T> Producer<T> {
         true
     }
 
+    /// Fills the next `k` free slots with `f(j, slot)`, all or none: the
+    /// consumer sees them together. False if fewer than `k` are free.
+    #[inline]
+    pub fn push_many(&mut self, k: usize, mut f: impl FnMut(usize, &mut T)) -> bool {
+        let r = &*self.ring;
+        let tail = r.tail.0.load(Ordering::Relaxed);
+        let head = r.head.0.load(Ordering::Acquire);
+        if tail.wrapping_sub(head) + k > r.mask + 1 {
+            return false;
+        }
+        for j in 0..k {
+            // SAFETY: as in push_with; slots tail..tail+k are free and
+            // unpublished until the one Release store below.
+            f(j, unsafe {
+                &mut *r.slots[tail.wrapping_add(j) & r.mask].get()
+            });
+        }
+        r.tail.0.store(tail.wrapping_add(k), Ordering::Release);
+        true
+    }
+
     /// Slots in use.
     pub fn len(&self) -> usize {
         let r = &*self.ring;
@@ -114,6 +135,33 @@ impl<T> Consumer<T> {
         n
     }
 
+    /// Like [`Consumer::pop_with`], then goes on past `max` while the next
+    /// item satisfies `more` (the rest of a group pushed together).
+    #[inline]
+    pub fn pop_groups(
+        &mut self,
+        max: usize,
+        more: impl Fn(&T) -> bool,
+        mut f: impl FnMut(&T),
+    ) -> usize {
+        let r = &*self.ring;
+        let head = r.head.0.load(Ordering::Relaxed);
+        let tail = r.tail.0.load(Ordering::Acquire);
+        let avail = tail.wrapping_sub(head);
+        let mut n = avail.min(max);
+        // SAFETY (both reads): slots in [head, tail) are published (see
+        // pop_with).
+        let at = |k: usize| unsafe { &*r.slots[head.wrapping_add(k) & r.mask].get() };
+        while n < avail && more(at(n)) {
+            n += 1;
+        }
+        for k in 0..n {
+            f(at(k));
+        }
+        r.head.0.store(head.wrapping_add(n), Ordering::Release);
+        n
+    }
+
     /// Whether the producer closed the ring and everything was read.
     pub fn finished(&self) -> bool {
         let r = &*self.ring;
@@ -147,5 +195,21 @@ mod tests {
         }
         drop(p);
         assert_eq!(t.join().unwrap(), 100_000);
+    }
+
+    #[test]
+    fn groups_arrive_whole() {
+        let (mut p, mut c) = ring(8, || 0u64);
+        // A group of 3: [10, 11, 12]; items >= 11 continue the one before.
+        assert!(p.push_with(|s| *s = 1));
+        assert!(p.push_many(3, |j, s| *s = 10 + j as u64));
+        assert!(!p.push_many(5, |_, _| ()), "only 4 slots free");
+        let mut got = Vec::new();
+        assert_eq!(c.pop_groups(2, |&v| v > 10, |&v| got.push(v)), 4);
+        assert_eq!(
+            got,
+            [1, 10, 11, 12],
+            "max 2, but the group's tail came with it"
+        );
     }
 }

@@ -145,6 +145,11 @@ impl Worker {
         self.app.enabled()
     }
 
+    /// Stream and transaction buffers in use.
+    pub fn app_buffers_in_use(&self) -> (usize, usize) {
+        self.app.buffers_in_use()
+    }
+
     /// Counters of the application layer.
     pub fn app_stats(&self) -> AppStats {
         self.app.stats()

@@ -48,7 +48,8 @@ use serde_json::json;
 use crate::output::OutputEnd;
 use crate::output::{self, BlockOut};
 use crate::pipeline::{
-    owner, pin_to, pop_into, FramePayloads, Front, Popped, Setup, Slot, BATCH, DECODED_PER_BATCH,
+    owner, pin_to, pop_into, push_packet, FramePayloads, Front, Popped, Setup, Slot, BATCH,
+    DECODED_PER_BATCH,
 };
 use crate::sinks::Output;
 
@@ -265,7 +266,7 @@ impl<S: Live> Lane<S> {
                                 local_idx.push(i as u16);
                             } else if let Some(p) = to[w].as_mut() {
                                 let payload = front.payload_of(&*s, &batch, i, d);
-                                if !p.push_with(|slot| slot.set(d, payload)) {
+                                if !push_packet(p, d, payload) {
                                     end.ring_drops += 1;
                                 }
                             }

@@ -9,7 +9,7 @@ use dataplane::capture::{Batch, Capture};
 use dataplane::decode::{DecodeConfig, Decoded, Decoder, Outcome, PayloadBuf, PayloadRef};
 use dataplane::dedup::Dedup;
 use dataplane::filter::Filter;
-use dataplane::spsc::Consumer;
+use dataplane::spsc::{Consumer, Producer};
 use dataplane::steer::{worker_of, Toeplitz};
 use dataplane::worker::WorkerConfig;
 
@@ -193,6 +193,30 @@ pub fn malformed_json(
     m
 }
 
+/// `Slot::tick` of a slot that carries more payload of the packet before it.
+const CONT: u64 = u64::MAX;
+/// The longest payload a packet carries across a ring (an IP datagram).
+pub const MAX_RING_PAYLOAD: usize = 65536;
+
+/// Pushes a packet and its payload onto a ring: one slot, or (payloads
+/// longer than a slot, such as reassembled datagrams) a group of slots the
+/// consumer takes whole. False if the ring has no room for all of them.
+#[inline]
+pub fn push_packet(p: &mut Producer<Slot>, d: &Decoded, payload: &[u8]) -> bool {
+    if payload.len() <= SLOT_DATA {
+        return p.push_with(|s| s.set(d, payload));
+    }
+    let payload = &payload[..payload.len().min(MAX_RING_PAYLOAD)];
+    let k = payload.len().div_ceil(SLOT_DATA);
+    p.push_many(k, |j, s| {
+        let part = &payload[j * SLOT_DATA..((j + 1) * SLOT_DATA).min(payload.len())];
+        s.set(d, part);
+        if j > 0 {
+            s.tick = CONT;
+        }
+    })
+}
+
 /// A dispatcher ring slot: a decoded packet and its payload, or a tick.
 #[derive(Clone, Copy)]
 pub struct Slot {
@@ -266,7 +290,11 @@ impl Popped {
         Self {
             pkts: Vec::with_capacity(max),
             ticks: Vec::with_capacity(max),
-            flat: Vec::with_capacity(if payloads { max * SLOT_DATA } else { 0 }),
+            flat: Vec::with_capacity(if payloads {
+                max * SLOT_DATA + MAX_RING_PAYLOAD
+            } else {
+                0
+            }),
             payloads,
         }
     }
@@ -285,18 +313,27 @@ pub fn pop_into(c: &mut Consumer<Slot>, max: usize, p: &mut Popped) -> usize {
     p.ticks.clear();
     p.flat.clear();
     let max = max.min(p.pkts.capacity());
-    c.pop_with(max, |s| {
-        if s.tick != 0 {
-            p.ticks.push((p.pkts.len(), s.tick));
-        } else {
-            let mut d = s.packet();
-            if p.payloads {
-                d.payload.off = p.flat.len() as u32;
-                p.flat.extend_from_slice(&s.data[..usize::from(s.len)]);
+    c.pop_groups(
+        max,
+        |s| s.tick == CONT,
+        |s| {
+            if s.tick == CONT {
+                if let Some(last) = p.pkts.last_mut().filter(|_| p.payloads) {
+                    p.flat.extend_from_slice(&s.data[..usize::from(s.len)]);
+                    last.payload.len += u32::from(s.len);
+                }
+            } else if s.tick != 0 {
+                p.ticks.push((p.pkts.len(), s.tick));
+            } else {
+                let mut d = s.packet();
+                if p.payloads {
+                    d.payload.off = p.flat.len() as u32;
+                    p.flat.extend_from_slice(&s.data[..usize::from(s.len)]);
+                }
+                p.pkts.push(d);
             }
-            p.pkts.push(d);
-        }
-    })
+        },
+    )
 }
 
 /// Payloads of a decoded batch, from its frames (`idx` maps the packets

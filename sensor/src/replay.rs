@@ -22,7 +22,8 @@ use dataplane::worker::{Worker, WorkerStats};
 use crate::output::OutputEnd;
 use crate::output::{self, BlockOut};
 use crate::pipeline::{
-    owner, pin_to, pop_into, FramePayloads, Front, Popped, Setup, Slot, BATCH, DECODED_PER_BATCH,
+    owner, pin_to, pop_into, push_packet, FramePayloads, Front, Popped, Setup, Slot, BATCH,
+    DECODED_PER_BATCH,
 };
 use crate::sinks::Output;
 use dataplane::record::RecordOut;
@@ -227,7 +228,7 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
             }
             let w = owner(&toeplitz, d, n);
             let payload = front.payload_of(&*reader, &batch, i, d);
-            while !producers[w].push_with(|s| s.set(d, payload)) {
+            while !push_packet(&mut producers[w], d, payload) {
                 std::thread::sleep(Duration::from_micros(20));
             }
         }

@@ -30,6 +30,8 @@ pub mod http;
 pub mod pool;
 pub mod stream;
 pub mod template;
+#[cfg(test)]
+mod tests;
 pub mod txn;
 
 use crate::decode::{ipproto, tcpflag, Decoded};
@@ -375,6 +377,11 @@ impl Inflate {
     pub fn run(&mut self, coding: http::state::Coding, body: &[u8]) -> bool {
         http::record::inflate(&mut self.d, coding, body, &mut self.out)
     }
+
+    /// Whether the last output filled the buffer (the body goes on).
+    pub fn full(&self) -> bool {
+        self.out.len() == self.out.capacity()
+    }
 }
 
 /// The flow's network-delay figures as they stand (handshake RTT halves
@@ -637,10 +644,18 @@ impl App {
         p: &Decoded,
         payload: &[u8],
     ) -> u32 {
-        let proto = self.select(c, d, p.proto, payload);
-        let Some(proto) = proto else {
-            self.sess_of[i] = NO_APP;
-            return NO_APP;
+        // A first segment that is not where its direction starts (it came
+        // out of order) cannot be probed: the port alone decides, or the
+        // next segment does.
+        let syn_seen = if d == 0 { c.syn > 0 } else { c.synack > 0 };
+        let at_start = p.proto != ipproto::TCP || !syn_seen || p.seq == h.nextseq[d];
+        let proto = match self.select(c, d, p.proto, payload, at_start) {
+            Ok(Some(proto)) => proto,
+            Ok(None) => {
+                self.sess_of[i] = NO_APP;
+                return NO_APP;
+            }
+            Err(()) => return NO_APP,
         };
         let pc = match proto {
             Proto::Http => &self.cfg.http,
@@ -677,37 +692,51 @@ impl App {
         s
     }
 
-    fn select(&mut self, c: &Cold, d: usize, proto: u8, payload: &[u8]) -> Option<Proto> {
+    /// The protocol of a flow's first payload; `Err` when it cannot be
+    /// told yet (decide again at the next segment).
+    fn select(
+        &mut self,
+        c: &Cold,
+        d: usize,
+        proto: u8,
+        payload: &[u8],
+        at_start: bool,
+    ) -> Result<Option<Proto>, ()> {
         let ((_, sport), (_, dport)) = endpoints(c);
         let (http, dns) = (&self.cfg.http, &self.cfg.dns);
         match proto {
             ipproto::TCP => {
                 if http.enabled && http.tcp_ports.contains(dport) {
-                    if http::probe(d, payload) {
-                        return Some(Proto::Http);
+                    if !at_start || http::probe(d, payload) {
+                        return Ok(Some(Proto::Http));
                     }
                     self.stats.probe_failed += 1;
-                    return None;
+                    return Ok(None);
                 }
                 if dns.enabled && dns.tcp_ports.contains(dport) {
-                    if dns::probe_tcp(payload) {
-                        return Some(Proto::Dns);
+                    // Too few bytes to tell: the port decides.
+                    if !at_start || payload.len() < dns::TCP_PROBE_BYTES || dns::probe_tcp(payload)
+                    {
+                        return Ok(Some(Proto::Dns));
                     }
                     self.stats.probe_failed += 1;
-                    return None;
+                    return Ok(None);
                 }
-                (http.enabled && http::probe(d, payload)).then_some(Proto::Http)
+                if !at_start {
+                    return Err(());
+                }
+                Ok((http.enabled && http::probe(d, payload)).then_some(Proto::Http))
             }
             ipproto::UDP => {
                 if dns.enabled && (dns.udp_ports.contains(dport) || dns.udp_ports.contains(sport)) {
                     if dns::probe_udp(payload) {
-                        return Some(Proto::Dns);
+                        return Ok(Some(Proto::Dns));
                     }
                     self.stats.probe_failed += 1;
                 }
-                None
+                Ok(None)
             }
-            _ => None,
+            _ => Ok(None),
         }
     }
 

@@ -15,10 +15,13 @@ pub fn probe_udp(data: &[u8]) -> bool {
     parse::looks_like(data)
 }
 
+/// Bytes [`probe_tcp`] needs to judge.
+pub const TCP_PROBE_BYTES: usize = 14;
+
 /// Whether a TCP stream's first bytes look like a length-prefixed DNS
 /// message (the message may continue in later segments).
 pub fn probe_tcp(data: &[u8]) -> bool {
-    if data.len() < 14 {
+    if data.len() < TCP_PROBE_BYTES {
         return false;
     }
     let len = usize::from(u16::from_be_bytes([data[0], data[1]]));

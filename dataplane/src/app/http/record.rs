@@ -390,8 +390,10 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
                 )
             };
             let mut text: &[u8] = body;
+            let mut cut_short = t.flags & trunc != 0;
             if t.coding[side] != Coding::Identity && inflate.run(t.coding[side], body) {
                 text = &inflate.out;
+                cut_short |= inflate.full();
             }
             scratch.clear();
             if redact && text.len() * 5 + 64 <= scratch.capacity() {
@@ -408,7 +410,7 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
             }
             let v = cut(text, body_budget);
             w.text(name, v);
-            if t.flags & trunc != 0 || v.len() < text.len() {
+            if cut_short || v.len() < text.len() {
                 let k = if side == 0 {
                     "request_body_truncated"
                 } else {

@@ -1,0 +1,671 @@
+//! Analyzers driven end to end through a worker: synthetic TCP and UDP
+//! conversations (handshake, segments split where the test says, FINs)
+//! become packets with payloads, and the records that come out are read
+//! back as JSON.
+
+use serde_json::Value;
+
+use super::AppConfig;
+use crate::decode::{ipproto, tcpflag, Decoded};
+use crate::record::VecOut;
+use crate::worker::{FlatPayloads, Worker, WorkerConfig};
+
+const T0: u64 = 1_700_000_000_000_000_000;
+const CLI: [u8; 4] = [10, 0, 0, 1];
+const SRV: [u8; 4] = [10, 0, 0, 2];
+
+/// Packets of a conversation and their payloads.
+pub struct Conv {
+    pkts: Vec<Decoded>,
+    flat: Vec<u8>,
+    seq: [u32; 2],
+    ts: u64,
+    ports: (u16, u16),
+    proto: u8,
+}
+
+fn addr(a: [u8; 4]) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..4].copy_from_slice(&a);
+    b
+}
+
+impl Conv {
+    /// A TCP connection from 10.0.0.1:`sport` to 10.0.0.2:`dport`, with
+    /// its handshake.
+    pub fn tcp(sport: u16, dport: u16) -> Self {
+        let mut c = Self::new(ipproto::TCP, sport, dport);
+        c.raw(0, tcpflag::SYN, &[], 0);
+        c.seq[0] = c.seq[0].wrapping_add(1);
+        c.raw(1, tcpflag::SYN | tcpflag::ACK, &[], 0);
+        c.seq[1] = c.seq[1].wrapping_add(1);
+        c.raw(0, tcpflag::ACK, &[], 0);
+        c
+    }
+
+    /// A UDP flow.
+    pub fn udp(sport: u16, dport: u16) -> Self {
+        Self::new(ipproto::UDP, sport, dport)
+    }
+
+    fn new(proto: u8, sport: u16, dport: u16) -> Self {
+        Self {
+            pkts: Vec::new(),
+            flat: Vec::new(),
+            seq: [1000, 0xffff_ff00],
+            ts: T0,
+            ports: (sport, dport),
+            proto,
+        }
+    }
+
+    /// A packet from `dir` (0 client) with `flags`, carrying `data` at
+    /// sequence offset `at` from the direction's next byte; `wire` extra
+    /// bytes announced by IP but not captured.
+    fn raw(&mut self, dir: usize, flags: u8, data: &[u8], wire_extra: u32) -> &mut Self {
+        self.ts += 1_000_000;
+        let mut d = Decoded::EMPTY;
+        d.ts_ns = self.ts;
+        let (s, t, sp, dp) = if dir == 0 {
+            (CLI, SRV, self.ports.0, self.ports.1)
+        } else {
+            (SRV, CLI, self.ports.1, self.ports.0)
+        };
+        d.src = addr(s);
+        d.dst = addr(t);
+        d.sport = sp;
+        d.dport = dp;
+        d.proto = self.proto;
+        d.tcp_flags = flags;
+        d.seq = self.seq[dir];
+        d.ack = if flags & tcpflag::ACK != 0 {
+            self.seq[1 - dir]
+        } else {
+            0
+        };
+        d.win = 65535;
+        d.payload_wire = data.len() as u32 + wire_extra;
+        d.ip_len = 40 + d.payload_wire;
+        d.payload.off = self.flat.len() as u32;
+        d.payload.len = data.len() as u32;
+        self.flat.extend_from_slice(data);
+        self.pkts.push(d);
+        self
+    }
+
+    /// Sends `data` from `dir` in segments cut at `cuts` (offsets).
+    pub fn send(&mut self, dir: usize, data: &[u8], cuts: &[usize]) -> &mut Self {
+        let mut at = 0;
+        for &c in cuts.iter().chain(std::iter::once(&data.len())) {
+            let c = c.min(data.len());
+            if c <= at {
+                continue;
+            }
+            self.segment(dir, &data[at..c]);
+            at = c;
+        }
+        self
+    }
+
+    /// One segment (or datagram) from `dir`.
+    pub fn segment(&mut self, dir: usize, data: &[u8]) -> &mut Self {
+        let f = if self.proto == ipproto::TCP {
+            tcpflag::ACK | tcpflag::PSH
+        } else {
+            0
+        };
+        self.raw(dir, f, data, 0);
+        self.seq[dir] = self.seq[dir].wrapping_add(data.len() as u32);
+        self
+    }
+
+    /// A segment lost by the capture: its sequence space is used.
+    pub fn lose(&mut self, dir: usize, len: u32) -> &mut Self {
+        self.seq[dir] = self.seq[dir].wrapping_add(len);
+        self
+    }
+
+    /// A segment whose capture stops after `cap` of its bytes.
+    pub fn short(&mut self, dir: usize, data: &[u8], cap: usize) -> &mut Self {
+        let extra = (data.len() - cap) as u32;
+        self.raw(dir, tcpflag::ACK, &data[..cap], extra);
+        self.seq[dir] = self.seq[dir].wrapping_add(data.len() as u32);
+        self
+    }
+
+    /// Both FINs.
+    pub fn close(&mut self) -> &mut Self {
+        for d in [0, 1] {
+            self.raw(d, tcpflag::FIN | tcpflag::ACK, &[], 0);
+            self.seq[d] = self.seq[d].wrapping_add(1);
+        }
+        self
+    }
+
+    /// Lets `ns` pass.
+    pub fn wait(&mut self, ns: u64) -> &mut Self {
+        self.ts += ns;
+        self
+    }
+
+    /// Swaps packets `a` and `b` (counted from the end) to reorder them.
+    pub fn swap_last(&mut self, a: usize, b: usize) -> &mut Self {
+        let n = self.pkts.len();
+        self.pkts.swap(n - 1 - a, n - 1 - b);
+        self
+    }
+
+    /// Runs the packets through a worker with `app`; every record.
+    pub fn run_with(&self, app: AppConfig) -> Vec<Value> {
+        let mut w = Worker::new(WorkerConfig {
+            flows: 64,
+            huge_pages: false,
+            app,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut out = VecOut::default();
+        for chunk in self.pkts.chunks(7) {
+            w.process(chunk, &FlatPayloads(&self.flat), &mut out);
+        }
+        w.flush_all(&mut out);
+        let (seg, txn) = w.app_buffers_in_use();
+        assert_eq!((seg, txn), (0, 0), "every buffer is back in its pool");
+        let text = std::str::from_utf8(&out.buf).expect("UTF-8");
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
+    /// Runs with the default settings (and 256 body bytes).
+    pub fn run(&self) -> Vec<Value> {
+        let mut a = AppConfig::sized(4 << 20);
+        a.http_limits.body_bytes = 256;
+        self.run_with(a)
+    }
+}
+
+/// The records of one type.
+pub fn of(recs: &[Value], t: &str) -> Vec<Value> {
+    recs.iter().filter(|r| r["type"] == t).cloned().collect()
+}
+
+/// A record without the fields that depend on packet times.
+fn timeless(r: &Value) -> Value {
+    let mut r = r.clone();
+    if let Some(m) = r.as_object_mut() {
+        m.retain(|k, _| {
+            !(k.ends_with("_us") || k == "ts" || k.ends_with("_start") || k.ends_with("_end"))
+        });
+    }
+    r
+}
+
+const REQ: &[u8] = b"GET /a/b?x=1&password=hunter2 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t/1\r\nAuthorization: Basic Zm9vOmJhcg==\r\nCookie: s=1\r\nX-Forwarded-For: 203.0.113.9, 10.1.1.1\r\n\r\n";
+const RESP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nSet-Cookie: id=2\r\n\r\nhello world";
+
+#[test]
+fn http_get_fields() {
+    let recs = Conv::tcp(40000, 80)
+        .send(0, REQ, &[])
+        .send(1, RESP, &[])
+        .close()
+        .run();
+    let h = of(&recs, "http");
+    assert_eq!(h.len(), 1, "{recs:?}");
+    let h = &h[0];
+    assert_eq!(h["method"], "GET");
+    assert_eq!(h["uri"], "/a/b?x=1&password=[redacted]");
+    assert_eq!(h["path"], "/a/b");
+    assert_eq!(h["query"], "x=1&password=[redacted]");
+    assert_eq!(h["host"], "example.com");
+    assert_eq!(h["user_agent"], "t/1");
+    assert_eq!(h["orig_client"], "203.0.113.9");
+    assert_eq!(h["request_headers"]["authorization"], "[redacted]");
+    assert_eq!(h["request_headers"]["cookie"], "[redacted]");
+    assert_eq!(h["response_headers"]["set-cookie"], "[redacted]");
+    assert_eq!(h["status_code"], 200);
+    assert_eq!(h["status_msg"], "OK");
+    assert_eq!(h["response_body_len"], 11);
+    assert_eq!(h["response_body"], "hello world");
+    assert_eq!(h["trans_depth"], 1);
+    assert_eq!(h["src_port"], 40000);
+    assert_eq!(h["dst_port"], 80);
+    assert_eq!(h["proto"], "tcp");
+    let flow = &of(&recs, "flow")[0];
+    assert_eq!(h["community_id"], flow["community_id"]);
+    // 1 ms per packet: the response's first byte came one packet after
+    // the request's last.
+    assert_eq!(h["latency_us"], 1000);
+    assert_eq!(h["load_us"], 0);
+    assert!(h.get("unanswered").is_none());
+}
+
+#[test]
+fn every_split_point_gives_the_same_record() {
+    let base = timeless(
+        &of(
+            &Conv::tcp(1, 80)
+                .send(0, REQ, &[])
+                .send(1, RESP, &[])
+                .close()
+                .run(),
+            "http",
+        )[0],
+    );
+    for k in 1..REQ.len() {
+        let r = Conv::tcp(1, 80)
+            .send(0, REQ, &[k])
+            .send(1, RESP, &[])
+            .close()
+            .run();
+        assert_eq!(timeless(&of(&r, "http")[0]), base, "request cut at {k}");
+    }
+    for k in 1..RESP.len() {
+        let r = Conv::tcp(1, 80)
+            .send(0, REQ, &[])
+            .send(1, RESP, &[k])
+            .close()
+            .run();
+        assert_eq!(timeless(&of(&r, "http")[0]), base, "response cut at {k}");
+    }
+    // One byte per segment.
+    let all: Vec<usize> = (1..RESP.len()).collect();
+    let r = Conv::tcp(1, 80)
+        .send(0, REQ, &all)
+        .send(1, RESP, &all)
+        .close()
+        .run();
+    assert_eq!(timeless(&of(&r, "http")[0]), base, "byte by byte");
+}
+
+#[test]
+fn truncated_response_at_every_length_is_logged_once() {
+    for k in 0..RESP.len() {
+        let r = Conv::tcp(1, 80)
+            .send(0, REQ, &[])
+            .send(1, &RESP[..k], &[])
+            .close()
+            .run();
+        let h = of(&r, "http");
+        assert_eq!(h.len(), 1, "cut at {k}: {r:?}");
+        let answered = h[0].get("status_code").is_some();
+        assert_eq!(answered, k >= RESP.len() - 11, "head complete at {k}");
+        if !answered {
+            assert_eq!(h[0]["unanswered"], true);
+            assert_eq!(h[0]["unanswered_reason"], "flow_end");
+        } else {
+            assert_eq!(h[0]["response_incomplete"], true, "cut at {k}");
+        }
+    }
+}
+
+#[test]
+fn pipelining_chunked_head_304_in_order() {
+    let reqs = b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\nPOST /4 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let resps = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: 1\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\nHTTP/1.0 201 Created\r\n\r\nrest until close";
+    let r = Conv::tcp(5, 8080)
+        .send(0, reqs, &[30, 31])
+        .send(1, resps, &[9, 60, 100])
+        .close()
+        .run();
+    let h = of(&r, "http");
+    let got: Vec<(u64, &str, u64, u64)> = h
+        .iter()
+        .map(|x| {
+            (
+                x["trans_depth"].as_u64().unwrap(),
+                x["method"].as_str().unwrap(),
+                x["status_code"].as_u64().unwrap(),
+                x["response_body_len"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, "GET", 200, 11),
+            (2, "HEAD", 200, 0),
+            (3, "GET", 304, 0),
+            (4, "POST", 201, 16)
+        ]
+    );
+    assert_eq!(h[0]["response_body"], "hello world");
+    assert_eq!(h[3]["request_body_len"], 3);
+    assert_eq!(h[3]["request_body"], "abc");
+    assert_eq!(h[3]["response_body"], "rest until close");
+    assert!(h.iter().all(|x| x.get("response_incomplete").is_none()));
+}
+
+#[test]
+fn continue_upgrade_connect_and_h2_end_http1() {
+    let req = b"POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
+    let r = Conv::tcp(6, 80)
+        .send(0, req, &[])
+        .send(1, b"HTTP/1.1 100 Continue\r\n\r\n", &[])
+        .send(0, b"data", &[])
+        .send(1, b"HTTP/1.1 204 No Content\r\n\r\n", &[])
+        .close()
+        .run();
+    let h = &of(&r, "http")[0];
+    assert_eq!(
+        (h["status_code"].as_u64(), h["continue"].as_bool()),
+        (Some(204), Some(true))
+    );
+    assert_eq!(h["request_body_len"], 4);
+
+    let ws = b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let r = Conv::tcp(7, 80)
+        .send(0, ws, &[])
+        .send(
+            1,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
+            &[],
+        )
+        .send(0, b"\x81\x85garbage that is not http\r\n\r\n", &[])
+        .close()
+        .run();
+    let h = of(&r, "http");
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0]["status_code"], 101);
+
+    let r = Conv::tcp(8, 3128)
+        .send(
+            0,
+            b"CONNECT db.example:443 HTTP/1.1\r\nHost: db.example:443\r\n\r\n",
+            &[],
+        )
+        .send(1, b"HTTP/1.1 200 Connection established\r\n\r\n", &[])
+        .send(0, b"\x16\x03\x01\x00\x10client hello....", &[])
+        .send(1, b"\x16\x03\x03\x00\x10server hello....", &[])
+        .close()
+        .run();
+    let h = of(&r, "http");
+    assert_eq!(h.len(), 1, "{r:?}");
+    assert_eq!(
+        (h[0]["method"].as_str(), h[0]["status_code"].as_u64()),
+        (Some("CONNECT"), Some(200))
+    );
+
+    let mut a = AppConfig::sized(1 << 20);
+    a.http_limits.body_bytes = 0;
+    let r = Conv::tcp(9, 80)
+        .send(0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04", &[])
+        .send(1, b"\x00\x00\x00\x04\x01\x00\x00\x00\x00", &[])
+        .close()
+        .run_with(a);
+    assert!(of(&r, "http").is_empty(), "{r:?}");
+}
+
+#[test]
+fn gzip_bodies_are_inflated_to_the_limit_and_forms_redacted() {
+    use std::io::Write;
+    let text: Vec<u8> = (0..2000).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&text).unwrap();
+    let gz = z.finish().unwrap();
+    let mut resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        gz.len()
+    )
+    .into_bytes();
+    resp.extend_from_slice(&gz);
+    let form = b"user=bob&password=x&token=y";
+    let mut req = format!(
+        "POST /login HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        form.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(form);
+    let r = Conv::tcp(10, 80)
+        .send(0, &req, &[])
+        .send(1, &resp, &[])
+        .close()
+        .run();
+    let h = &of(&r, "http")[0];
+    assert_eq!(
+        h["request_body"],
+        "user=bob&password=[redacted]&token=[redacted]"
+    );
+    assert_eq!(
+        h["response_body"].as_str().unwrap().as_bytes(),
+        &text[..256]
+    );
+    assert_eq!(h["response_body_truncated"], true);
+    assert_eq!(h["response_body_len"].as_u64(), Some(gz.len() as u64));
+}
+
+#[test]
+fn reordering_loss_and_short_captures() {
+    let base = timeless(
+        &of(
+            &Conv::tcp(1, 80)
+                .send(0, REQ, &[])
+                .send(1, RESP, &[])
+                .close()
+                .run(),
+            "http",
+        )[0],
+    );
+    // The request's two halves arrive swapped: held, then delivered.
+    let r = Conv::tcp(1, 80)
+        .send(0, REQ, &[40])
+        .swap_last(0, 1)
+        .send(1, RESP, &[])
+        .close()
+        .run();
+    assert_eq!(timeless(&of(&r, "http")[0]), base);
+    // Body bytes lost (the server's next segment is acknowledged past
+    // them): the skip absorbs the gap when bodies are not kept.
+    let head = &RESP[..RESP.len() - 11];
+    let mut a = AppConfig::sized(1 << 20);
+    a.http_limits.body_bytes = 0;
+    let r = Conv::tcp(1, 80)
+        .send(0, REQ, &[])
+        .send(1, head, &[])
+        .segment(1, b"hello")
+        .lose(1, 6)
+        .send(0, b"GET /2 HTTP/1.1\r\nHost: b\r\n\r\n", &[])
+        .send(
+            1,
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            &[],
+        )
+        .close()
+        .run_with(a);
+    let h = of(&r, "http");
+    assert_eq!(h.len(), 2, "{r:?}");
+    assert_eq!(h[1]["status_code"], 404);
+    // A lost piece of a request head: that request is cut, the next one
+    // parses after probing.
+    let r = Conv::tcp(1, 80)
+        .segment(0, &REQ[..20])
+        .lose(0, 20)
+        .segment(0, &REQ[40..])
+        .send(1, b"HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n", &[])
+        .send(0, b"GET /next HTTP/1.1\r\nHost: c\r\n\r\n", &[])
+        .send(1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &[])
+        .close()
+        .run();
+    let h = of(&r, "http");
+    assert!(
+        h.iter()
+            .any(|x| x["uri"] == "/next" && x["status_code"] == 200),
+        "{h:?}"
+    );
+    // A segment captured short: its tail is a gap.
+    let r = Conv::tcp(1, 80)
+        .send(0, REQ, &[])
+        .short(1, RESP, 20)
+        .close()
+        .run();
+    let h = of(&r, "http");
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0]["unanswered"], true, "the head never completed: {h:?}");
+}
+
+#[test]
+fn ports_and_probing_decide() {
+    // HTTP on a port nobody listed is found by its bytes.
+    let r = Conv::tcp(1, 12345)
+        .send(0, REQ, &[])
+        .send(1, RESP, &[])
+        .close()
+        .run();
+    assert_eq!(of(&r, "http").len(), 1);
+    // Not HTTP on port 80: a plain flow.
+    let r = Conv::tcp(1, 80)
+        .send(0, b"\x16\x03\x01\x00\x05hello", &[])
+        .close()
+        .run();
+    assert!(of(&r, "http").is_empty());
+    assert_eq!(of(&r, "flow").len(), 1);
+    // Off: no record.
+    let mut a = AppConfig::sized(1 << 20);
+    a.http.enabled = false;
+    let r = Conv::tcp(1, 80)
+        .send(0, REQ, &[])
+        .send(1, RESP, &[])
+        .close()
+        .run_with(a);
+    assert!(of(&r, "http").is_empty());
+}
+
+#[test]
+fn unanswered_requests_time_out() {
+    let mut a = AppConfig::sized(1 << 20);
+    a.txn_timeout_ns = 2_000_000_000;
+    let r = Conv::tcp(1, 80)
+        .send(0, b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n", &[])
+        .wait(3_000_000_000)
+        .send(0, b"GET /fast HTTP/1.1\r\nHost: a\r\n\r\n", &[])
+        .send(1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &[])
+        .close()
+        .run_with(a);
+    let h = of(&r, "http");
+    assert_eq!(h.len(), 2);
+    assert_eq!(
+        (h[0]["uri"].as_str(), h[0]["unanswered_reason"].as_str()),
+        (Some("/slow"), Some("timeout"))
+    );
+    assert_eq!(
+        (h[1]["uri"].as_str(), h[1]["status_code"].as_u64()),
+        (Some("/fast"), Some(200))
+    );
+}
+
+#[test]
+fn open_transactions_are_limited() {
+    let mut a = AppConfig::sized(1 << 20);
+    a.max_open = 2;
+    let mut c = Conv::tcp(1, 80);
+    for i in 0..4 {
+        c.send(
+            0,
+            format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes(),
+            &[],
+        );
+    }
+    for _ in 0..4 {
+        c.send(1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", &[]);
+    }
+    let r = c.close().run_with(a);
+    let h = of(&r, "http");
+    let uris: Vec<&str> = h.iter().map(|x| x["uri"].as_str().unwrap()).collect();
+    assert_eq!(uris, ["/0", "/1"], "the others are counted, not logged");
+}
+
+/// A DNS query for `name`, type A, id `id`.
+fn dns_query(id: u16, name: &str) -> Vec<u8> {
+    let mut m = vec![(id >> 8) as u8, id as u8, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in name.split('.') {
+        m.push(l.len() as u8);
+        m.extend_from_slice(l.as_bytes());
+    }
+    m.extend_from_slice(&[0, 0, 1, 0, 1]);
+    m
+}
+
+/// Its response with one A record per address; `tc` sets TC.
+fn dns_answer(id: u16, name: &str, addrs: &[[u8; 4]], tc: bool) -> Vec<u8> {
+    let mut m = dns_query(id, name);
+    m[2] = 0x81 | if tc { 2 } else { 0 };
+    m[3] = 0x80;
+    m[7] = addrs.len() as u8;
+    for a in addrs {
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4]);
+        m.extend_from_slice(a);
+    }
+    m
+}
+
+#[test]
+fn dns_udp_answered_unanswered_and_orphan() {
+    let r = Conv::udp(5353, 53)
+        .segment(0, &dns_query(7, "example.com"))
+        .segment(
+            1,
+            &dns_answer(7, "example.com", &[[1, 2, 3, 4], [5, 6, 7, 8]], false),
+        )
+        .segment(0, &dns_query(8, "nope.example"))
+        .segment(1, &dns_answer(9, "other.example", &[], false))
+        .run();
+    let d = of(&r, "dns");
+    assert_eq!(d.len(), 3, "{r:?}");
+    assert_eq!(d[0]["query"], "example.com");
+    assert_eq!(d[0]["qtype_name"], "A");
+    assert_eq!(d[0]["answers"], serde_json::json!(["1.2.3.4", "5.6.7.8"]));
+    assert_eq!(d[0]["ttls"], serde_json::json!([3600, 3600]));
+    assert_eq!(d[0]["rcode_name"], "NOERROR");
+    assert_eq!(
+        (d[0]["rd"].as_bool(), d[0]["ra"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(d[0]["latency_us"], 1000);
+    assert_eq!(d[1]["query_missing"], true);
+    assert_eq!(d[2]["query"], "nope.example");
+    assert_eq!(d[2]["unanswered"], true);
+}
+
+#[test]
+fn dns_truncated_then_tcp_retry_split_everywhere() {
+    let q = dns_query(42, "big.example");
+    let a = dns_answer(42, "big.example", &[[9, 9, 9, 9]; 3], false);
+    let r = Conv::udp(40000, 53)
+        .segment(0, &q)
+        .segment(1, &dns_answer(42, "big.example", &[], true))
+        .run();
+    assert_eq!(of(&r, "dns")[0]["tc"], true);
+    let framed = |m: &[u8]| {
+        let mut v = vec![(m.len() >> 8) as u8, m.len() as u8];
+        v.extend_from_slice(m);
+        v
+    };
+    let (fq, fa) = (framed(&q), framed(&a));
+    for k in 1..fa.len() {
+        let r = Conv::tcp(40001, 53)
+            .send(0, &fq, &[k.min(fq.len() - 1)])
+            .send(1, &fa, &[k])
+            .close()
+            .run();
+        let d = of(&r, "dns");
+        assert_eq!(d.len(), 1, "cut at {k}: {r:?}");
+        assert_eq!(
+            (d[0]["transport"].as_str(), d[0]["answers"][2].as_str()),
+            (Some("tcp"), Some("9.9.9.9"))
+        );
+        assert!(d[0].get("query_missing").is_none());
+    }
+}
+
+#[test]
+fn dns_sessions_are_released_between_queries() {
+    let mut a = AppConfig::sized(1 << 20);
+    a.sessions = 1;
+    // Two flows take turns with the one session.
+    let mut c = Conv::udp(1000, 53);
+    c.segment(0, &dns_query(1, "a.example"))
+        .segment(1, &dns_answer(1, "a.example", &[[1, 1, 1, 1]], false));
+    let r = c.run_with(a);
+    assert_eq!(of(&r, "dns").len(), 1);
+}
