@@ -60,7 +60,7 @@ pub struct WorkerStats {
     pub packets: u64,
     /// IP bytes tracked.
     pub bytes: u64,
-    /// Records written.
+    /// Records written (flows and transactions).
     pub records: u64,
     /// Records dropped: no output buffer free.
     pub records_dropped: u64,
@@ -72,6 +72,8 @@ pub struct WorkerStats {
     pub flows_active: u64,
     /// Flow table capacity.
     pub flows_capacity: u64,
+    /// The application layer (its records are in `records` too).
+    pub app: AppStats,
 }
 
 /// Where the worker finds each packet's captured payload.
@@ -137,6 +139,9 @@ impl Worker {
         s.flows_active = self.table.stats.active;
         s.flows_created = self.table.stats.created;
         s.flows_capacity = self.table.capacity() as u64;
+        s.app = self.app.stats();
+        s.records += s.app.records;
+        s.records_dropped += s.app.records_dropped;
         s
     }
 

@@ -179,6 +179,11 @@ struct Published {
     flows_active: AtomicU64,
     flows_capacity: AtomicU64,
     flows_evicted: AtomicU64,
+    http: AtomicU64,
+    dns: AtomicU64,
+    app_sessions: AtomicU64,
+    app_gaps: AtomicU64,
+    app_shed: AtomicU64,
 }
 
 /// What a lane reports when it ends.
@@ -418,6 +423,18 @@ fn publish_worker(p: &Published, s: &WorkerStats) {
         p.flows_active.store(s.flows_active, Ordering::Relaxed);
         p.flows_capacity.store(s.flows_capacity, Ordering::Relaxed);
         p.flows_evicted.store(s.flows_evicted, Ordering::Relaxed);
+        let a = &s.app;
+        p.http.store(a.http, Ordering::Relaxed);
+        p.dns.store(a.dns, Ordering::Relaxed);
+        p.app_sessions.store(a.sessions_active, Ordering::Relaxed);
+        p.app_gaps.store(a.stream.gaps, Ordering::Relaxed);
+        // What the analyzers shed for want of room.
+        let shed = a.sessions_full
+            + a.txn_buffers_full
+            + a.txn_limit
+            + a.stream.buffer_exhausted
+            + a.stream.overflow;
+        p.app_shed.store(shed, Ordering::Relaxed);
     }
 }
 
@@ -428,6 +445,7 @@ pub struct LiveSummary {
     elapsed: Duration,
     outputs: OutputEnd,
     flows_per_worker: usize,
+    app_capacity: serde_json::Value,
     backend: &'static str,
     iface: String,
     /// Frames the interface dropped during the capture (/proc/net/dev).
@@ -665,6 +683,7 @@ fn run_with<S: Live + 'static>(
         elapsed: start.elapsed(),
         outputs,
         flows_per_worker: plan.s.worker.flows,
+        app_capacity: crate::pipeline::app_capacity(&plan.s.worker.app),
         backend,
         iface: plan.iface,
         if_drops,
@@ -687,6 +706,9 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
                 "flows_active": g(&p.flows_active),
                 "flows_capacity": g(&p.flows_capacity),
                 "flows_evicted": g(&p.flows_evicted),
+                "http": g(&p.http),
+                "dns": g(&p.dns),
+                "app_sessions": g(&p.app_sessions),
                 "drops_source": g(&p.kernel_drops) + g(&p.xdp_drops),
                 "drops_kernel": g(&p.kernel_drops),
                 "drops_xdp": g(&p.xdp_drops),
@@ -706,6 +728,11 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
         "records": sum(|p| &p.records),
         "flows_active": sum(|p| &p.flows_active),
         "flows_evicted": sum(|p| &p.flows_evicted),
+        "http": sum(|p| &p.http),
+        "dns": sum(|p| &p.dns),
+        "app_sessions": sum(|p| &p.app_sessions),
+        "app_gaps": sum(|p| &p.app_gaps),
+        "app_shed": sum(|p| &p.app_shed),
         "malformed": sum(|p| &p.malformed),
         "non_ip": sum(|p| &p.non_ip),
         "drops": {
@@ -781,6 +808,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         "flows_created": tot(|w| w.flows_created),
         "flows_evicted": tot(|w| w.flows_evicted),
         "flows_per_worker": s.flows_per_worker,
+        "app_per_worker": s.app_capacity,
         "filtered": filtered,
         "duplicates": duplicates,
         "non_ip": dec.non_ip,
@@ -805,6 +833,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         "records_per_s": (tot(|w| w.records) as f64 / secs).round(),
         "outputs": output::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
+        "app": crate::pipeline::app_json(&crate::pipeline::app_total(ws.iter())),
         "workers": workers,
         "captures": captures,
     })

@@ -179,6 +179,69 @@ impl Front {
     }
 }
 
+/// The application layer's counters, for summaries and stats records.
+pub fn app_json(a: &dataplane::app::AppStats) -> serde_json::Value {
+    let st = &a.stream;
+    serde_json::json!({
+        "http": a.http,
+        "http_unanswered": a.http_unanswered,
+        "http_errors": a.http_errors,
+        "dns": a.dns,
+        "dns_unanswered": a.dns_unanswered,
+        "dns_errors": a.dns_errors,
+        "sessions": a.sessions,
+        "sessions_active": a.sessions_active,
+        "sessions_full": a.sessions_full,
+        "probe_failed": a.probe_failed,
+        "sampled_out": a.sampled_out,
+        "txn_buffers_full": a.txn_buffers_full,
+        "txn_limit": a.txn_limit,
+        "headers_truncated": a.headers_truncated,
+        "bodies_truncated": a.bodies_truncated,
+        "records": a.records,
+        "records_dropped": a.records_dropped,
+        "stream": {
+            "delivered_bytes": st.delivered,
+            "skipped_bytes": st.skipped,
+            "after_stop_bytes": st.after_stop,
+            "gaps": st.gaps,
+            "gap_bytes": st.gap_bytes,
+            "overlap_bytes": st.overlap_bytes,
+            "ooo_segments": st.ooo_segments,
+            "buffer_exhausted": st.buffer_exhausted,
+            "overflow": st.overflow,
+            "depth_reached": st.depth_reached,
+            "fatal": st.fatal,
+        },
+    })
+}
+
+/// What each worker's application layer holds (its capacities).
+pub fn app_capacity(a: &dataplane::app::AppConfig) -> serde_json::Value {
+    if !a.any() {
+        return serde_json::Value::Null;
+    }
+    serde_json::json!({
+        "sessions": a.sessions,
+        "stream_buffers": a.stream_buffers,
+        "stream_buffer_bytes": a.stream_buffer_bytes,
+        "txn_buffers": a.txn_buffers,
+        "txn_buffer_bytes": a.txn_bytes(),
+        "bytes": a.memory_bytes(),
+    })
+}
+
+/// Sum of the workers' application counters.
+pub fn app_total<'a>(
+    ws: impl Iterator<Item = &'a dataplane::worker::WorkerStats>,
+) -> dataplane::app::AppStats {
+    let mut t = dataplane::app::AppStats::default();
+    for w in ws {
+        t.add(&w.app);
+    }
+    t
+}
+
 /// Malformed-frame counts by reason, the non-zero ones, for summaries.
 pub fn malformed_json(
     d: &dataplane::decode::DecodeStats,

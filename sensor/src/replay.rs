@@ -70,6 +70,8 @@ pub struct Summary {
     pub filtered: u64,
     /// Duplicates dropped.
     pub duplicates: u64,
+    /// Sessions and buffers of each worker's application layer.
+    pub app_capacity: serde_json::Value,
     /// Frames read.
     pub frames: u64,
     /// Wall time.
@@ -100,6 +102,7 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
     let mut reader = PcapReader::open(&plan.path)?;
     let (outs, writer) = output::start(plan.s.workers, true, sinks, plan.s.control_core(), None)?;
     let flows_per_worker = plan.s.worker.flows;
+    let app_capacity = crate::pipeline::app_capacity(&plan.s.worker.app);
     let (workers, front, frames) = if plan.s.workers == 1 {
         single(&plan, &mut reader, outs)?
     } else {
@@ -116,6 +119,7 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
         elapsed: start.elapsed(),
         outputs,
         flows_per_worker,
+        app_capacity,
     })
 }
 
@@ -284,6 +288,7 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "flows_created": tot(|w| w.flows_created),
         "flows_evicted": tot(|w| w.flows_evicted),
         "flows_per_worker": s.flows_per_worker,
+        "app_per_worker": s.app_capacity,
         "filtered": s.filtered,
         "duplicates": s.duplicates,
         "non_ip": s.decode.non_ip,
@@ -297,6 +302,7 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "outputs": output::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
         "workers": s.workers.len(),
+        "app": crate::pipeline::app_json(&crate::pipeline::app_total(s.workers.iter())),
         "malformed": malformed,
     })
     .to_string()

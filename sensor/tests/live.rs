@@ -92,6 +92,20 @@ impl Testbed {
     fn run_in(&self, ns: &str, cmd: &str) -> String {
         sh(&format!("ip netns exec {ns} {cmd}"))
     }
+
+    /// `wirelog capture` on the mirror port, in the sensor namespace.
+    fn capture(&self, args: &[&str]) -> Command {
+        let mut wl = Command::new(root().join("scripts/testbed.sh"));
+        wl.args([
+            "sensor",
+            &self.id.to_string(),
+            env!("CARGO_BIN_EXE_wirelog"),
+        ])
+        .args(["capture", "-i", self.v("P_IF")])
+        .args(args)
+        .stdout(Stdio::null());
+        wl
+    }
 }
 
 impl Drop for Testbed {
@@ -112,7 +126,8 @@ fn start_servers(tb: &mut Testbed) {
     let srv_ip = tb.v("SRV_IP").to_string();
     let d = tb.dir.clone();
     sh(&format!(
-        "head -c 10485760 /dev/urandom > {w}/big.bin && echo small > {w}/small.txt",
+        "head -c 10485760 /dev/urandom > {w}/big.bin && echo small > {w}/small.txt \
+         && for i in $(seq 1 1000); do echo \"wirelog gzip test line $i\"; done > {w}/gz.txt",
         w = d.join("www").display()
     ));
     let conf = d.join("nginx.conf");
@@ -121,7 +136,10 @@ fn start_servers(tb: &mut Testbed) {
         format!(
             "user root; worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
              events {{ worker_connections 512; }}\n\
-             http {{ access_log off; keepalive_timeout 5; server {{ listen {srv_ip}:80; root {d}/www; }} }}\n",
+             http {{ access_log off; keepalive_timeout 5; gzip on; gzip_types text/plain; gzip_min_length 1;\n\
+             server {{ listen {srv_ip}:80; root {d}/www;\n\
+             location = /post {{ return 200 \"posted\\n\"; }}\n\
+             location = /busy {{ return 503; }} }} }}\n",
             d = d.display()
         ),
     )
@@ -131,6 +149,8 @@ fn start_servers(tb: &mut Testbed) {
     let prefix = format!("{}/", d.display());
     tb.spawn_in(&srv, &["nginx", "-p", &prefix, "-c", &conf]);
     let listen = format!("--listen-address={srv_ip}");
+    let chunk = "x".repeat(200);
+    let big_txt = format!("--txt-record=big.wl.test,{chunk},{chunk},{chunk},{chunk}");
     tb.spawn_in(
         &srv,
         &[
@@ -145,6 +165,10 @@ fn start_servers(tb: &mut Testbed) {
             "--pid-file=",
             "--address=/wl.test/10.99.0.1",
             "--local=/wl.test/",
+            "--local=/nx.test/",
+            // Four 200-byte strings: more than 512 bytes, truncated over
+            // UDP without EDNS.
+            &big_txt,
         ],
     );
     // Both listening before traffic starts.
@@ -383,18 +407,8 @@ fn live_mode_cmp(id: u32, queues: u32, args: &[&str], signal: &str, expect: &[&s
 
     // wirelog on the mirror port.
     let out = tb.dir.join("records.json");
-    let mut wl = Command::new(root().join("scripts/testbed.sh"));
-    wl.args(["sensor", &id.to_string(), env!("CARGO_BIN_EXE_wirelog")])
-        .args([
-            "capture",
-            "-i",
-            tb.v("P_IF"),
-            "--sensor-name",
-            "live-test",
-            "--stats-interval",
-            "0.5",
-        ])
-        .arg("--out")
+    let mut wl = tb.capture(&["--sensor-name", "live-test", "--stats-interval", "0.5"]);
+    wl.arg("--out")
         .arg(format!(
             "file:{}?records=stats",
             tb.dir.join("stats.json").display()
@@ -497,12 +511,13 @@ fn live_mode_cmp(id: u32, queues: u32, args: &[&str], signal: &str, expect: &[&s
     let last = stats.last().unwrap();
     assert_eq!(last["drops"]["total"], 0, "{last}");
     assert!(last["packets"].as_u64() > Some(1000), "{last}");
-    // Every flow record written is counted by the last stats record.
-    let flows = text
+    // Every record written (flows and transactions) is counted by the
+    // last stats record.
+    let written = text
         .lines()
-        .filter(|l| l.starts_with("{\"type\":\"flow\""))
+        .filter(|l| !l.starts_with("{\"type\":\"stats\""))
         .count() as u64;
-    assert_eq!(last["records"].as_u64(), Some(flows), "{last}");
+    assert_eq!(last["records"].as_u64(), Some(written), "{last}");
     assert!(
         last["lanes"].as_array().is_some_and(|l| !l.is_empty()),
         "{last}"
@@ -752,15 +767,12 @@ fn live_gelf_tcp_receiver_away_then_back() {
     let port = 12_201u16;
     let out = tb.dir.join("records.json");
     let running = Running::start(
-        Command::new(root().join("scripts/testbed.sh"))
-            .args(["sensor", &id.to_string(), env!("CARGO_BIN_EXE_wirelog")])
-            .args(["capture", "-i", tb.v("P_IF"), "--source", "afpacket"])
+        tb.capture(&["--source", "afpacket"])
             .args(["--tcp-close-timeout", "1", "--udp-idle-timeout", "1"])
             .arg("--out")
             .arg(format!("gelf-tcp:127.0.0.1:{port}?buffer=64K&records=flow"))
             .arg("--out")
-            .arg(format!("file:{}?records=flow", out.display()))
-            .stdout(Stdio::null()),
+            .arg(format!("file:{}?records=flow", out.display())),
     );
     // Away: the records of the first round fill the 64 KiB buffer.
     drive_traffic(&tb);
@@ -807,4 +819,190 @@ fn live_gelf_tcp_receiver_away_then_back() {
     let got = std::fs::read_to_string(&recv).unwrap().lines().count() as u64;
     assert_eq!(got, n(g, "delivered"), "{g}");
     eprintln!("live gelf-tcp receiver away then back: {g}");
+}
+
+/// Real clients against real nginx and dnsmasq, captured live: the
+/// driver's manifest of every request it sent and what came back must
+/// match the http and dns records field by field, with none missing and
+/// none extra.
+#[test]
+fn http_and_dns_transactions_match_the_clients_manifest() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let id = 67;
+    let mut tb = Testbed::up(id, 1);
+    start_servers(&mut tb);
+    let out = tb.dir.join("records.json");
+    let mut wl = tb.capture(&[
+        "--source",
+        "afxdp",
+        "--xdp-mode",
+        "skb",
+        "--workers",
+        "2",
+        "--http-body-bytes",
+        "1K",
+        "--stats-interval",
+        "0",
+    ]);
+    wl.arg("-o").arg(&out);
+    let running = Running::start(&mut wl);
+    std::thread::sleep(Duration::from_millis(300));
+    let manifest = tb.dir.join("manifest.jsonl");
+    tb.run_in(
+        tb.v("CLI"),
+        &format!(
+            "python3 {} {} {}",
+            root().join("scripts/l7-driver.py").display(),
+            tb.v("SRV_IP"),
+            manifest.display()
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, log) = running.stop("INT");
+    assert!(status.success(), "wirelog: {}", log.join("\n"));
+    let summary: Value = serde_json::from_str(log.last().unwrap()).unwrap();
+    assert_eq!(summary["drops"]["total"], 0, "{summary}");
+
+    let recs: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let want: Vec<Value> = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |t: &str| -> Vec<&Value> { recs.iter().filter(|r| r["type"] == t).collect() };
+    let (http, dns) = (of("http"), of("dns"));
+    let mut bad = Vec::new();
+    let check =
+        |bad: &mut Vec<String>, what: String, rec: &Value, m: &Value, fields: &[(&str, &str)]| {
+            for (rk, mk) in fields {
+                if rec[rk] != m[mk] {
+                    bad.push(format!(
+                        "{what}: {rk} is {} in the record, {} in the manifest",
+                        rec[rk], m[mk]
+                    ));
+                }
+            }
+        };
+    let (mut nh, mut nd) = (0, 0);
+    for m in &want {
+        let port = &m["src_port"];
+        if m["kind"] == "http" {
+            nh += 1;
+            let what = format!("http port {port} depth {}", m["trans_depth"]);
+            let Some(r) = http
+                .iter()
+                .find(|r| r["src_port"] == *port && r["trans_depth"] == m["trans_depth"])
+            else {
+                bad.push(format!("{what}: no record"));
+                continue;
+            };
+            let mut fields = vec![
+                ("method", "method"),
+                ("host", "host"),
+                ("status_code", "status_code"),
+                ("response_body_len", "response_body_len"),
+            ];
+            fields.push((
+                "uri",
+                if m.get("redacted_uri").is_some() {
+                    "redacted_uri"
+                } else {
+                    "uri"
+                },
+            ));
+            fields.push((
+                "request_body_len",
+                if m.get("chunked_len").is_some() {
+                    "chunked_len"
+                } else {
+                    "request_body_len"
+                },
+            ));
+            check(&mut bad, what.clone(), r, m, &fields);
+            if r.get("unanswered").is_some() || r.get("response_gap").is_some() {
+                bad.push(format!("{what}: {r}"));
+            }
+            if m.get("expect_continue").is_some() && r["continue"] != true {
+                bad.push(format!("{what}: 100-continue not noted: {r}"));
+            }
+            if m.get("gzip").is_some() {
+                let body = r["response_body"].as_str().unwrap_or("");
+                if !body.starts_with("wirelog gzip test line 1\nwirelog gzip test line 2\n") {
+                    bad.push(format!("{what}: gzip body not inflated: {body:.80}"));
+                }
+            }
+            let form = m["method"] == "POST" && m["request_body_len"] == 25;
+            if form && r["request_body"] != "user=bob&password=[redacted]" {
+                bad.push(format!("{what}: form not redacted: {}", r["request_body"]));
+            }
+        } else {
+            nd += 1;
+            let what = format!("dns {} port {port} id {}", m["transport"], m["trans_id"]);
+            let Some(r) = dns
+                .iter()
+                .find(|r| r["src_port"] == *port && r["trans_id"] == m["trans_id"])
+            else {
+                bad.push(format!("{what}: no record"));
+                continue;
+            };
+            check(
+                &mut bad,
+                what.clone(),
+                r,
+                m,
+                &[
+                    ("transport", "transport"),
+                    ("query", "query"),
+                    ("qtype", "qtype"),
+                    ("rcode", "rcode"),
+                    ("tc", "tc"),
+                    ("answer_count", "answer_count"),
+                ],
+            );
+            let a: Vec<&Value> = r["answers"]
+                .as_array()
+                .map(|v| v.iter().collect())
+                .unwrap_or_default();
+            let ma = m["answers"].as_array().unwrap();
+            if m["qtype"] == 1 && a.iter().copied().ne(ma.iter()) {
+                bad.push(format!("{what}: answers {a:?}, manifest {ma:?}"));
+            }
+            if r.get("latency_us").is_none() {
+                bad.push(format!("{what}: no latency: {r}"));
+            }
+        }
+    }
+    assert!(
+        nh >= 18 && nd >= 15,
+        "manifest has {nh} http and {nd} dns entries"
+    );
+    assert_eq!(
+        http.len(),
+        nh,
+        "http records: {} extra",
+        http.len() as i64 - nh as i64
+    );
+    assert_eq!(
+        dns.len(),
+        nd,
+        "dns records: {} extra",
+        dns.len() as i64 - nd as i64
+    );
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+    let app = &summary["app"];
+    assert_eq!(app["http"], nh as u64, "{summary}");
+    assert_eq!(app["dns"], nd as u64, "{summary}");
+    assert_eq!(app["stream"]["gaps"], 0, "{summary}");
+    eprintln!(
+        "live http/dns: {nh} HTTP and {nd} DNS transactions match the clients' manifest field by field"
+    );
 }

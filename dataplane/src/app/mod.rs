@@ -168,8 +168,8 @@ pub struct AppConfig {
 }
 
 impl AppConfig {
-    /// Limits sized from `memory` bytes for one worker: about a tenth for
-    /// sessions, the rest split between stream and transaction buffers.
+    /// Limits sized from `memory` bytes for one worker: 40 % for sessions,
+    /// 30 % each for stream and transaction buffers.
     pub fn sized(memory: usize) -> Self {
         let mut c = Self {
             http: ProtoConfig {
@@ -210,10 +210,9 @@ impl AppConfig {
     pub fn resize(&mut self, memory: usize) {
         let sess = std::mem::size_of::<Session>() + 4;
         let txn = self.txn_bytes();
-        self.sessions = (memory / 10 / sess).max(16);
-        let rest = memory.saturating_sub(self.sessions * sess);
-        self.stream_buffers = (rest / 2 / self.stream_buffer_bytes).max(16);
-        self.txn_buffers = (rest / 2 / txn).max(16);
+        self.sessions = (memory / 10 * 4 / sess).max(16);
+        self.stream_buffers = (memory / 10 * 3 / self.stream_buffer_bytes).max(16);
+        self.txn_buffers = (memory / 10 * 3 / txn).max(16);
     }
 
     /// Bytes one transaction buffer takes.

@@ -669,3 +669,38 @@ fn dns_sessions_are_released_between_queries() {
     let r = c.run_with(a);
     assert_eq!(of(&r, "dns").len(), 1);
 }
+
+#[test]
+fn a_response_before_the_request_body_waits_for_it() {
+    let head = b"POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 6\r\n\r\n";
+    let r = Conv::tcp(11, 80)
+        .send(0, head, &[])
+        .send(
+            1,
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            &[],
+        )
+        .send(0, b"abcdef", &[3])
+        .send(0, b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n", &[])
+        .send(
+            1,
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            &[],
+        )
+        .close()
+        .run();
+    let h = of(&r, "http");
+    assert_eq!(h.len(), 2, "{r:?}");
+    assert_eq!(
+        (
+            h[0]["request_body_len"].as_u64(),
+            h[0]["status_code"].as_u64()
+        ),
+        (Some(6), Some(200))
+    );
+    assert_eq!(h[0]["request_body"], "abcdef");
+    assert_eq!(
+        (h[1]["uri"].as_str(), h[1]["status_code"].as_u64()),
+        (Some("/next"), Some(404))
+    );
+}

@@ -145,6 +145,10 @@ pub struct Http {
     untracked: u32,
     /// HTTP/1 parsing of this connection is over.
     over: bool,
+    /// A transaction whose response ended before its request did (a
+    /// server that answers without reading the body): it waits here for
+    /// the rest of the request, then is logged.
+    early: Option<Txn>,
 }
 
 impl Http {
@@ -164,6 +168,7 @@ impl Http {
             depth: 0,
             untracked: 0,
             over: false,
+            early: None,
         }
     }
 
@@ -193,6 +198,9 @@ impl Http {
             return None;
         }
         if dir == 0 {
+            if self.early.is_some() {
+                return self.early.as_mut();
+            }
             self.back()
         } else {
             self.front()
@@ -416,6 +424,9 @@ impl Http {
         }
         self.side[0].phase = Phase::Head;
         self.side[0].start = 0;
+        if let Some(t) = self.early.take() {
+            record::emit(&t, cx, record::End::Complete);
+        }
     }
 
     fn response_head<O: RecordOut>(&mut self, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
@@ -566,7 +577,13 @@ impl Http {
         }
         if let Some(mut t) = self.pop() {
             t.resp_end = cx.now;
-            record::emit(&t, cx, record::End::Complete);
+            if t.flags & tf::REQ != 0 && t.flags & tf::REQ_DONE == 0 && self.side[0].tracked {
+                // Every earlier request is answered, so this is the one the
+                // request side is still reading.
+                self.early = Some(t);
+            } else {
+                record::emit(&t, cx, record::End::Complete);
+            }
         }
     }
 
@@ -789,6 +806,9 @@ impl Http {
 
     /// The connection ends: every open transaction is logged.
     pub fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        if let Some(t) = self.early.take() {
+            record::emit(&t, cx, record::End::Complete);
+        }
         let close = self.side[1].phase == Phase::Close && self.side[1].tracked;
         let mut first = true;
         while let Some(mut t) = self.pop() {
