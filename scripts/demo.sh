@@ -45,11 +45,13 @@ while True:
     c,_=t.accept(); c.sendall(c.recv(4096).upper()); c.close()" &
 sleep 1
 
-echo "demo: wirelog captures on $P_IF (AF_XDP); records print as flows end" >&2
+echo "demo: wirelog captures on $P_IF (AF_XDP); HTTP and DNS records print as transactions end, flow records as flows end" >&2
 # Short close/idle timeouts so the demo's flows end while you watch.
 scripts/testbed.sh sensor $id ./target/release/wirelog capture -i "$P_IF" --source afxdp \
-  --tcp-close-timeout 1 --udp-idle-timeout 3 --icmp-idle-timeout 3 --sensor-name demo --out 'stdout?records=flow' \
-  > >(jq -c --unbuffered '{proto, src_ip, src_port, dst_ip, dst_port, conn_state, history, src_pkts, dst_pkts, src_bytes, dst_bytes, rtt_server_us, app_response_avg_us, reason}') &
+  --tcp-close-timeout 1 --udp-idle-timeout 3 --icmp-idle-timeout 3 --sensor-name demo --out 'stdout?records=flow,http,dns' \
+  > >(jq -c --unbuffered 'if .type == "http" then {type, src_ip, src_port, method, host, uri, status_code, response_body_len, latency_us, load_us}
+      elif .type == "dns" then {type, src_ip, src_port, query, qtype_name, rcode_name, answers, latency_us}
+      else {type, proto, src_ip, src_port, dst_ip, dst_port, conn_state, history, src_pkts, dst_pkts, src_bytes, dst_bytes, rtt_server_us, app_response_avg_us, reason} end') &
 wl_pid=$!
 sleep 2
 

@@ -8,16 +8,18 @@ asked and what came back, as the client saw it, keyed by the client port
 (and position in the connection, or DNS id), so the sensor's records can
 be compared with it field by field. HTTP goes to nginx on port 80
 (keep-alive, pipelining, HEAD, 304, 404, 503, gzip with chunked coding,
-POST with 100-continue, a chunked request body, a form with a password);
-DNS to dnsmasq on port 53 (UDP, an NXDOMAIN, a truncated answer and its
-TCP retry, two queries on one TCP connection).
+POST with 100-continue, a chunked request body, a form with a password,
+and curl); DNS to dnsmasq on port 53 (UDP, an NXDOMAIN, a truncated
+answer and its TCP retry, two queries on one TCP connection, and dig).
 """
 
 import json
 import os
 import random
+import re
 import socket
 import struct
+import subprocess
 import sys
 
 SRV = sys.argv[1]
@@ -228,6 +230,36 @@ def dns_tcp(names, qtype=1):
     s.close()
 
 
+def curl():
+    """curl, one connection per request: its own port and what it got."""
+    for method, uri, extra in [("GET", "/small.txt", []), ("GET", "/missing.html", []),
+                               ("POST", "/post", ["--data-binary", "a=1&b=2"]),
+                               ("GET", "/gz.txt", ["--compressed"])]:
+        out = subprocess.run(
+            ["curl", "-s", "-o", "/dev/null", "-X", method, "-H", f"Host: {HOST}",
+             "-w", "%{local_port} %{http_code} %{size_download}", *extra,
+             f"http://{SRV}{uri}"], capture_output=True, text=True, check=True).stdout
+        port, code, size = (int(x) for x in out.split())
+        note(kind="http", src_port=port, trans_depth=1, method=method, uri=uri, host=HOST,
+             status_code=code, request_body_len=7 if method == "POST" else 0,
+             response_body_len=size, client="curl")
+
+
+def dig():
+    """dig from a chosen source port; the id is read from its output."""
+    for i, name in enumerate(["d1.wl.test", "d2.wl.test", "gone.nx.test"]):
+        port = 41000 + i
+        out = subprocess.run(["dig", "-b", f"0.0.0.0#{port}", f"@{SRV}", "+notcp", "+tries=1",
+                              "+time=2", name, "A"], capture_output=True, text=True,
+                             check=True).stdout
+        head = re.search(r"status: (\w+), id: (\d+)", out)
+        rcode = {"NOERROR": 0, "NXDOMAIN": 3}[head.group(1)]
+        answers = re.findall(r"\sIN\s+A\s+([\d.]+)", out)
+        note(kind="dns", transport="udp", src_port=port, trans_id=int(head.group(2)), query=name,
+             qtype=1, rcode=rcode, tc=False, answer_count=len(answers), answers=answers,
+             client="dig")
+
+
 def dns():
     for i in range(10):
         dns_udp(f"h{i}.wl.test")
@@ -239,5 +271,7 @@ def dns():
 
 
 http()
+curl()
 dns()
+dig()
 OUT.close()

@@ -131,6 +131,27 @@ fn short_message(rec: &Map<String, Value>) -> String {
             s("packets"),
             s("records")
         ),
+        Some("http") => format!(
+            "{} {}{} -> {}",
+            s("method"),
+            s("host"),
+            s("uri"),
+            if rec.contains_key("status_code") {
+                s("status_code")
+            } else {
+                "unanswered".into()
+            }
+        ),
+        Some("dns") => format!(
+            "dns {} {} -> {}",
+            s("qtype_name"),
+            s("query"),
+            if rec.contains_key("rcode_name") {
+                s("rcode_name")
+            } else {
+                "unanswered".into()
+            }
+        ),
         Some(t) => t.to_string(),
         None => "record".into(),
     }
@@ -156,6 +177,18 @@ fn level(rec: &Map<String, Value>) -> u8 {
                 6
             }
         }
+        // Server errors and unanswered requests warn; client errors notice.
+        Some("http") => match rec.get("status_code").and_then(Value::as_u64) {
+            None => 4,
+            Some(500..) => 4,
+            Some(400..) => 5,
+            Some(_) => 6,
+        },
+        Some("dns") => match rec.get("rcode").and_then(Value::as_u64) {
+            None | Some(2) => 4,
+            Some(0) => 6,
+            Some(_) => 5,
+        },
         _ => 6,
     }
 }
@@ -749,6 +782,34 @@ mod tests {
         assert_eq!(m["_headers_x_y"], "1");
         assert_eq!(m["_answers"], "a,b,3");
         assert_eq!(m["_type"], "http");
+    }
+
+    #[test]
+    fn transaction_summaries_and_levels() {
+        let h = rec(
+            r#"{"type":"http","ts":"2009-02-13T23:31:30Z","sensor":"s","method":"GET","host":"a.b","uri":"/x?q=1","status_code":503}"#,
+        );
+        let m = message(&h, "h");
+        assert_eq!(
+            (m["short_message"].as_str(), m["level"].as_u64()),
+            (Some("GET a.b/x?q=1 -> 503"), Some(4))
+        );
+        let d = rec(
+            r#"{"type":"dns","ts":"2009-02-13T23:31:30Z","sensor":"s","qtype_name":"A","query":"x.y","rcode":3,"rcode_name":"NXDOMAIN"}"#,
+        );
+        let m = message(&d, "h");
+        assert_eq!(
+            (m["short_message"].as_str(), m["level"].as_u64()),
+            (Some("dns A x.y -> NXDOMAIN"), Some(5))
+        );
+        let u = rec(
+            r#"{"type":"dns","ts":"2009-02-13T23:31:30Z","qtype_name":"A","query":"x.y","unanswered":true}"#,
+        );
+        let m = message(&u, "h");
+        assert_eq!(
+            (m["short_message"].as_str(), m["level"].as_u64()),
+            (Some("dns A x.y -> unanswered"), Some(4))
+        );
     }
 
     fn inflate(kind: Compressor, b: &[u8]) -> Vec<u8> {

@@ -980,17 +980,35 @@ fn http_and_dns_transactions_match_the_clients_manifest() {
         nh >= 18 && nd >= 15,
         "manifest has {nh} http and {nd} dns entries"
     );
-    assert_eq!(
-        http.len(),
-        nh,
-        "http records: {} extra",
-        http.len() as i64 - nh as i64
+    let extra = |recs: &[&Value], kind: &str, key: &str| -> Vec<String> {
+        recs.iter()
+            .filter(|r| {
+                !want.iter().any(|m| {
+                    m["kind"] == kind && m["src_port"] == r["src_port"] && m[key] == r[key]
+                })
+            })
+            .map(|r| r.to_string())
+            .collect()
+    };
+    let (xh, xd) = (
+        extra(&http, "http", "trans_depth"),
+        extra(&dns, "dns", "trans_id"),
     );
+    assert!(
+        xh.is_empty() && xd.is_empty(),
+        "records not in the manifest:\n{}\n{}",
+        xh.join("\n"),
+        xd.join("\n")
+    );
+    assert_eq!(http.len(), nh, "http records");
     assert_eq!(
         dns.len(),
         nd,
-        "dns records: {} extra",
-        dns.len() as i64 - nd as i64
+        "dns records, some twice:\n{}",
+        dns.iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert!(
         bad.is_empty(),

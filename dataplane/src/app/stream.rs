@@ -17,9 +17,10 @@
 //!   of them is trimmed and counted as overlap. Where held data and a later
 //!   copy of the same bytes overlap, the first copy wins.
 //! - A hole becomes an explicit gap, handed to the analyzer with its length,
-//!   when the peer acknowledges bytes beyond it (the capture lost them),
-//!   when held data no longer fits the window or the range slots, when a
-//!   segment's capture is shorter than its IP length, and at flow end. A
+//!   when the peer acknowledges bytes beyond it while data after it is held
+//!   (the capture lost them), when held data no longer fits the window or
+//!   the range slots, when a segment's capture is shorter than its IP
+//!   length, and at flow end. A
 //!   gap that falls inside bytes the analyzer asked to skip costs nothing:
 //!   the skip absorbs it.
 //! - Bytes the analyzer skips, and every byte after it stops, are counted,
@@ -36,6 +37,8 @@ const STARTED: u8 = 1;
 const STOPPED: u8 = 2;
 /// Started without the SYN: the analyzer is told about a gap first.
 const MIDSTREAM: u8 = 4;
+/// `acked` holds an acknowledgment past `next`.
+const ACKED: u8 = 8;
 
 /// Counters of the stream layer, per worker.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -111,6 +114,9 @@ pub struct Dir {
     flags: u8,
     skip: u64,
     delivered: u64,
+    /// The furthest the peer acknowledged past `next` (a hole not yet
+    /// proven lost; declared at flow end if still open).
+    acked: u32,
 }
 
 impl Default for Dir {
@@ -125,6 +131,7 @@ impl Default for Dir {
             flags: 0,
             skip: 0,
             delivered: 0,
+            acked: 0,
         }
     }
 }
@@ -198,15 +205,24 @@ impl Dir {
         }
     }
 
-    /// The peer acknowledged up to `ack`: bytes before it that never came
-    /// were lost by the capture.
+    /// The peer acknowledged up to `ack`: a hole before it, with data held
+    /// beyond it, was lost by the capture. Without held data the bytes may
+    /// still come: a mirror port can deliver one direction ahead of the
+    /// other, so an ACK alone proves nothing yet.
     pub fn ack<S: Sink<C>, C>(&mut self, f: &mut Feed<S, C>, ack: u32) {
         if !self.started() || self.stopped() {
             return;
         }
         // A far-off ACK is garbage or a wrap we cannot judge: ignore it.
         let d = diff(ack, self.next);
-        if d > 0 && d < 1 << 30 {
+        if d <= 0 || d >= 1 << 30 {
+            return;
+        }
+        if self.flags & ACKED == 0 || diff(ack, self.acked) > 0 {
+            self.acked = ack;
+            self.flags |= ACKED;
+        }
+        if self.nranges > 0 {
             self.skip_to(f, ack);
         }
     }
@@ -216,6 +232,11 @@ impl Dir {
         while self.nranges > 0 {
             let start = self.seq_at(self.ranges[0].0);
             self.skip_to(f, start);
+        }
+        // Acknowledged bytes that never came were lost.
+        let d = diff(self.acked, self.next);
+        if self.flags & ACKED != 0 && d > 0 && d < 1 << 30 {
+            self.skip_to(f, self.acked);
         }
         self.release(f.pool);
     }
@@ -763,6 +784,8 @@ mod tests {
         // The peer acknowledges past a hole: the capture lost it.
         let mut h = H::new(64, false);
         h.seg(0, b"ab");
+        h.ack(5);
+        assert_eq!(h.rec.ev.len(), 1, "nothing held: the bytes may still come");
         h.seg(5, b"fg");
         h.ack(7);
         assert_eq!(

@@ -704,3 +704,21 @@ fn a_response_before_the_request_body_waits_for_it() {
         (Some("/next"), Some(404))
     );
 }
+
+#[test]
+fn dns_response_before_its_query_pairs_with_it() {
+    let q = dns_query(77, "late.example");
+    let a = dns_answer(77, "late.example", &[[4, 3, 2, 1]], false);
+    let r = Conv::udp(3333, 53).segment(1, &a).segment(0, &q).run();
+    let d = of(&r, "dns");
+    assert_eq!(d.len(), 1, "{r:?}");
+    assert_eq!(
+        (d[0]["reordered"].as_bool(), d[0]["latency_us"].as_u64()),
+        (Some(true), Some(0))
+    );
+    assert_eq!(d[0]["answers"], serde_json::json!(["4.3.2.1"]));
+    assert!(d[0].get("query_missing").is_none());
+    // No query ever: logged alone at the flow's end.
+    let r = Conv::udp(3334, 53).segment(1, &a).run();
+    assert_eq!(of(&r, "dns")[0]["query_missing"], true);
+}

@@ -183,6 +183,9 @@ pub fn emit<O: RecordOut>(
             answers(w, r);
             if let Some(p) = p {
                 w.u64("latency_us", now.saturating_sub(p.ts) / 1000);
+                if p.ts > now {
+                    w.bool("reordered", true);
+                }
             } else {
                 w.bool("query_missing", true);
             }

@@ -5,8 +5,11 @@
 //! retransmission with the same id and name is the same transaction). A
 //! response closes the transaction with its id and question, and is
 //! logged with it; a response nobody asked (the capture started late) is
-//! logged alone. Queries wait at most the DNS timeout, or until the flow
-//! ends, and are then logged as unanswered. A TCP message longer than a
+//! logged alone, after waiting up to the DNS timeout for its query to turn
+//! up late (a mirror port may deliver the directions out of order; the
+//! record then has `latency_us` 0 and `reordered`). Queries wait at most
+//! the DNS timeout, or until the flow ends, and are then logged as
+//! unanswered. A TCP message longer than a
 //! stream buffer is logged from the part at hand (its header and question
 //! are at the front) and the rest is skipped.
 
@@ -43,11 +46,25 @@ pub struct Pending {
     pub cut: bool,
 }
 
+/// A response that came before its query (a mirror port may deliver the
+/// two directions out of order): its bytes wait in a transaction buffer
+/// for the query, at most the DNS timeout.
+#[derive(Clone, Copy, Debug)]
+struct Early {
+    buf: u32,
+    len: usize,
+    id: u16,
+    qtype: u16,
+    hash: Option<u64>,
+    ts: u64,
+}
+
 /// DNS state of one flow.
 #[derive(Debug)]
 pub struct Dns {
     tcp: bool,
     pend: [Option<Pending>; MAX_PENDING],
+    early: Option<Early>,
     /// TCP directions whose framing was lost.
     lost: [bool; 2],
 }
@@ -67,13 +84,14 @@ impl Dns {
         Self {
             tcp,
             pend: [None; MAX_PENDING],
+            early: None,
             lost: [false; 2],
         }
     }
 
-    /// Whether queries are waiting.
+    /// Whether nothing is waiting (no query, no early response).
     pub fn idle(&self) -> bool {
-        self.pend.iter().all(Option::is_none)
+        self.early.is_none() && self.pend.iter().all(Option::is_none)
     }
 
     /// Over TCP.
@@ -148,6 +166,9 @@ impl Dns {
             })
         });
         let p = k.and_then(|k| self.pend[k].take());
+        if p.is_none() && !partial && self.keep_early(&h, &q, hash, m, cx) {
+            return;
+        }
         let resp = record::Response {
             header: h,
             msg: m,
@@ -157,8 +178,80 @@ impl Dns {
         record::emit(p.as_ref(), Some(&resp), self.tcp, End::Answered, cx);
     }
 
+    /// Keeps a response nobody asked yet; false if it cannot be kept.
+    fn keep_early<O: RecordOut>(
+        &mut self,
+        h: &Header,
+        q: &Question,
+        hash: Option<u64>,
+        m: &[u8],
+        cx: &mut Cx<'_, O>,
+    ) -> bool {
+        // One at a time: an older one is logged as it is.
+        self.flush_early(cx);
+        let Some(b) = cx.txn.take() else {
+            return false;
+        };
+        let Some(tb) = cx.txn.get(b).filter(|tb| tb.room() >= m.len()) else {
+            cx.txn.give(b);
+            return false;
+        };
+        tb.frag.extend_from_slice(m);
+        self.early = Some(Early {
+            buf: b,
+            len: m.len(),
+            id: h.id,
+            qtype: q.qtype,
+            hash,
+            ts: cx.now,
+        });
+        true
+    }
+
+    /// Logs the early response, with `p` (its query) if it came.
+    fn flush_early_with<O: RecordOut>(&mut self, p: Option<&Pending>, cx: &mut Cx<'_, O>) {
+        let Some(e) = self.early.take() else {
+            return;
+        };
+        let Some(tb) = cx.txn.get(e.buf) else {
+            return;
+        };
+        // Moved out for the write (no allocation), then put back.
+        let bytes = std::mem::take(&mut tb.frag);
+        let m = &bytes[..e.len.min(bytes.len())];
+        if let Some(h) = parse::header(m) {
+            let mut q = Question::default();
+            let has_q = h.qd > 0 && parse::question(m, 12, &mut q).is_some();
+            let resp = record::Response {
+                header: h,
+                msg: m,
+                question: has_q.then_some(&q),
+                partial: false,
+            };
+            let now = std::mem::replace(&mut cx.now, e.ts);
+            record::emit(p, Some(&resp), self.tcp, End::Answered, cx);
+            cx.now = now;
+        }
+        if let Some(tb) = cx.txn.get(e.buf) {
+            tb.frag = bytes;
+        }
+        cx.txn.give(e.buf);
+    }
+
+    fn flush_early<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        self.flush_early_with(None, cx);
+    }
+
     fn query<O: RecordOut>(&mut self, h: &Header, q: &Question, cx: &mut Cx<'_, O>) {
         let hash = name_hash(q.name.as_bytes());
+        if let Some(e) = self.early {
+            if e.id == h.id && e.hash.is_none_or(|x| x == hash) && e.qtype == q.qtype {
+                // Its response came first: log them together now.
+                let p = self.pending(h, q, hash, cx.now);
+                self.flush_early_with(Some(&p), cx);
+                return;
+            }
+        }
         if self
             .pend
             .iter()
@@ -175,26 +268,36 @@ impl Dns {
             cx.stats.txn_limit += 1;
             return;
         };
+        self.pend[k] = Some(self.pending(h, q, hash, cx.now));
+    }
+
+    fn pending(&self, h: &Header, q: &Question, hash: u64, ts: u64) -> Pending {
         let n = q.name.as_bytes();
         let keep = n.len().min(NAME_KEEP);
         let mut name = [0u8; NAME_KEEP];
         name[..keep].copy_from_slice(&n[..keep]);
-        self.pend[k] = Some(Pending {
+        Pending {
             id: h.id,
             qtype: q.qtype,
             qclass: q.qclass,
             flags: h.flags,
-            ts: cx.now,
+            ts,
             hash,
             name,
             nlen: keep as u8,
             cut: q.name.cut || n.len() > NAME_KEEP,
-        });
+        }
     }
 
     /// Queries waiting past the DNS timeout are logged as unanswered.
     pub fn timeout<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
         let limit = cx.cfg.dns_timeout_ns;
+        if self
+            .early
+            .is_some_and(|e| cx.now.saturating_sub(e.ts) >= limit)
+        {
+            self.flush_early(cx);
+        }
         for k in 0..MAX_PENDING {
             if let Some(p) = self.pend[k] {
                 if cx.now.saturating_sub(p.ts) >= limit {
@@ -207,6 +310,7 @@ impl Dns {
 
     /// The flow ends: waiting queries are logged as unanswered.
     pub fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        self.flush_early(cx);
         let mut ps: [Option<Pending>; MAX_PENDING] = [None; MAX_PENDING];
         std::mem::swap(&mut ps, &mut self.pend);
         // Oldest first.

@@ -129,6 +129,28 @@ struct Side {
     start: u64,
     /// Whether the message being parsed is logged (has a queue slot).
     tracked: bool,
+    /// Bytes of an unfinished head already searched for its end, so a
+    /// head arriving a byte at a time is not searched over and over.
+    scanned: u32,
+}
+
+impl Side {
+    /// The end of the head at the front of `data`, searching only what
+    /// is new since the last call.
+    fn head_end(&mut self, data: &[u8]) -> Option<usize> {
+        // Back up over a line end that may have been cut in two.
+        let from = (self.scanned as usize).saturating_sub(3).min(data.len());
+        match parse::head_end(&data[from..]) {
+            Some(e) => {
+                self.scanned = 0;
+                Some(from + e)
+            }
+            None => {
+                self.scanned = data.len() as u32;
+                None
+            }
+        }
+    }
 }
 
 /// HTTP state of one connection.
@@ -158,6 +180,7 @@ impl Http {
             phase: Phase::Head,
             start: 0,
             tracked: false,
+            scanned: 0,
         };
         Self {
             side: [s; 2],
@@ -315,7 +338,7 @@ impl Http {
             self.over = true;
             return Step::Stop;
         }
-        let Some(end) = parse::head_end(data) else {
+        let Some(end) = self.side[0].head_end(data) else {
             return Step::Need {
                 consumed: 0,
                 min: 0,
@@ -445,7 +468,7 @@ impl Http {
         if self.side[1].start == 0 {
             self.side[1].start = cx.now;
         }
-        let Some(end) = parse::head_end(data) else {
+        let Some(end) = self.side[1].head_end(data) else {
             return Step::Need {
                 consumed: 0,
                 min: 0,
@@ -736,6 +759,7 @@ impl Http {
         }
         self.side[dir].phase = Phase::Probe;
         self.side[dir].start = 0;
+        self.side[dir].scanned = 0;
     }
 
     /// Bytes of `dir` were lost (0: the stream starts mid-connection).
