@@ -449,12 +449,16 @@ pub struct Session {
 }
 
 /// `sess_of` values below [`FIRST`] are not sessions: not decided yet, no
-/// analyzer, or DNS over UDP with no query waiting (its session is given
-/// back between transactions, so idle DNS flows hold none).
+/// analyzer, or DNS over UDP with no query waiting. Values with
+/// [`HTTP_IDLE`] set are an HTTP connection at rest between transactions,
+/// the low bits its transaction count. Sessions are given back at rest,
+/// so idle connections and DNS flows hold none: sessions count
+/// transactions in progress, not connections.
 const UNDECIDED: u32 = 0;
 const NO_APP: u32 = 1;
 const DNS_IDLE: u32 = 2;
 const FIRST: u32 = 3;
+const HTTP_IDLE: u32 = 1 << 31;
 
 /// The application layer of one worker.
 pub struct App {
@@ -556,15 +560,24 @@ impl App {
             if s == NO_APP {
                 return;
             }
-        } else if s == DNS_IDLE {
+        } else if s == DNS_IDLE || s & HTTP_IDLE != 0 {
             let Some(k) = self.free.pop() else {
                 self.stats.sessions_full += 1;
                 return;
             };
-            self.sessions[k as usize] = Some(Session {
-                dirs: [Dir::default(); 2],
-                parser: Parser::Dns(dns::Dns::new(false)),
-            });
+            let (dirs, parser) = if s == DNS_IDLE {
+                ([Dir::default(); 2], Parser::Dns(dns::Dns::new(false)))
+            } else {
+                // At rest, both directions were at a message boundary at
+                // the tracker's next sequence numbers.
+                let mut dirs = [Dir::default(); 2];
+                for (dd, dir) in dirs.iter_mut().enumerate() {
+                    dir.start(h.nextseq[dd], false);
+                }
+                let http = http::Http::resume(self.cfg.max_open, s & !HTTP_IDLE);
+                (dirs, Parser::Http(http))
+            };
+            self.sessions[k as usize] = Some(Session { dirs, parser });
             s = k + FIRST;
             self.sess_of[i] = s;
         }
@@ -618,6 +631,18 @@ impl App {
             };
             dirs[d].segment(&mut f, p.seq, payload, p.payload_wire);
             cx.stats.stream.add(&sstats);
+            let rest = match parser {
+                Parser::Http(x) => x
+                    .at_rest()
+                    .filter(|_| dirs.iter().all(Dir::at_rest))
+                    .map(|depth| HTTP_IDLE | depth.min(HTTP_IDLE - 1)),
+                Parser::Dns(_) => None,
+            };
+            if let Some(v) = rest {
+                self.sessions[(s - FIRST) as usize] = None;
+                self.free.push(s - FIRST);
+                self.sess_of[i] = v;
+            }
         } else {
             // A datagram is a message; a truncated capture cuts it.
             if (payload.len() as u32) < p.payload_wire {
@@ -752,7 +777,7 @@ impl App {
             return;
         }
         let s = std::mem::replace(&mut self.sess_of[i], UNDECIDED);
-        if s < FIRST {
+        if s < FIRST || s & HTTP_IDLE != 0 {
             return;
         }
         let k = (s - FIRST) as usize;

@@ -180,6 +180,17 @@ impl Dir {
         self.next
     }
 
+    /// Whether nothing is held or pending: no buffer, no skip, no open
+    /// hole, not stopped (the state can be dropped and restarted from
+    /// the flow's sequence numbers).
+    pub fn at_rest(&self) -> bool {
+        self.started()
+            && self.buf == NONE
+            && self.skip == 0
+            && self.need == 0
+            && self.flags & (STOPPED | MIDSTREAM | ACKED) == 0
+    }
+
     /// Whether a pool buffer is held.
     pub fn holds_buffer(&self) -> bool {
         self.buf != NONE

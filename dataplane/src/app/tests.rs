@@ -722,3 +722,54 @@ fn dns_response_before_its_query_pairs_with_it() {
     let r = Conv::udp(3334, 53).segment(1, &a).run();
     assert_eq!(of(&r, "dns")[0]["query_missing"], true);
 }
+
+#[test]
+fn connections_at_rest_hold_no_session() {
+    // One session for two keep-alive connections taking turns: each gives
+    // it back between transactions, and the depth carries on.
+    let mut a = AppConfig::sized(1 << 20);
+    a.sessions = 1;
+    let mut w = Worker::new(WorkerConfig {
+        flows: 64,
+        huge_pages: false,
+        app: a,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut out = VecOut::default();
+    let mut c1 = Conv::tcp(1001, 80);
+    let mut c2 = Conv::tcp(1002, 80);
+    for k in 0..3 {
+        for c in [&mut c1, &mut c2] {
+            if k > 0 {
+                // The handshake went in the first round.
+                c.pkts.clear();
+                c.flat.clear();
+            }
+            c.send(
+                0,
+                format!("GET /{k} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes(),
+                &[],
+            )
+            .send(1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", &[]);
+            w.process(&c.pkts, &FlatPayloads(&c.flat), &mut out);
+        }
+    }
+    w.flush_all(&mut out);
+    let recs: Vec<Value> = std::str::from_utf8(&out.buf)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let h = of(&recs, "http");
+    assert_eq!(h.len(), 6, "{recs:?}");
+    for port in [1001, 1002] {
+        let depths: Vec<u64> = h
+            .iter()
+            .filter(|r| r["src_port"] == port)
+            .map(|r| r["trans_depth"].as_u64().unwrap())
+            .collect();
+        assert_eq!(depths, [1, 2, 3]);
+    }
+    assert_eq!(w.app_stats().sessions_full, 0);
+}

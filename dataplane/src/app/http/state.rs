@@ -195,6 +195,26 @@ impl Http {
         }
     }
 
+    /// A connection that was at rest after `depth` transactions.
+    pub fn resume(max_open: usize, depth: u32) -> Self {
+        let mut h = Self::new(max_open);
+        h.depth = depth;
+        h
+    }
+
+    /// `Some(transactions so far)` when nothing is in progress: no open
+    /// transaction, both sides waiting for a message head.
+    pub fn at_rest(&self) -> Option<u32> {
+        let idle = |s: &Side| s.phase == Phase::Head && s.start == 0 && s.scanned == 0;
+        (self.len == 0
+            && self.untracked == 0
+            && self.early.is_none()
+            && !self.over
+            && idle(&self.side[0])
+            && idle(&self.side[1]))
+        .then_some(self.depth)
+    }
+
     fn slot(&self, k: u8) -> usize {
         (usize::from(self.head) + usize::from(k)) % MAX_OPEN
     }
