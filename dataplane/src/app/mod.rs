@@ -731,8 +731,13 @@ impl App {
         match proto {
             ipproto::TCP => {
                 if http.enabled && http.tcp_ports.contains(dport) {
-                    if !at_start || http::probe(d, payload) {
+                    if !at_start || http::probe(d, payload, true) {
                         return Ok(Some(Proto::Http));
+                    }
+                    if d == 0 {
+                        // A request that is not one: the server's answer
+                        // (a 400, say) decides.
+                        return Err(());
                     }
                     self.stats.probe_failed += 1;
                     return Ok(None);
@@ -749,16 +754,15 @@ impl App {
                 if !at_start {
                     return Err(());
                 }
-                Ok((http.enabled && http::probe(d, payload)).then_some(Proto::Http))
+                Ok((http.enabled && http::probe(d, payload, false)).then_some(Proto::Http))
             }
             ipproto::UDP => {
-                if dns.enabled && (dns.udp_ports.contains(dport) || dns.udp_ports.contains(sport)) {
-                    if dns::probe_udp(payload) {
-                        return Ok(Some(Proto::Dns));
-                    }
-                    self.stats.probe_failed += 1;
-                }
-                Ok(None)
+                // On DNS's ports the port decides: a junk first datagram
+                // does not keep the queries after it from being logged
+                // (the parser counts what does not parse).
+                let on_port = dns.udp_ports.contains(dport) || dns.udp_ports.contains(sport);
+                let _ = payload;
+                Ok((dns.enabled && on_port).then_some(Proto::Dns))
             }
             _ => Ok(None),
         }

@@ -249,6 +249,14 @@ impl Dir {
         if self.flags & ACKED != 0 && d > 0 && d < 1 << 30 {
             self.skip_to(f, self.acked);
         }
+        // So were the bytes a skip still waited for: the analyzer counted
+        // them ahead and takes them back.
+        if self.skip > 0 && !self.stopped() {
+            let n = std::mem::take(&mut self.skip);
+            f.stats.gaps += 1;
+            f.stats.gap_bytes += n;
+            f.sink.gap(f.dir, n, f.cx);
+        }
         self.release(f.pool);
     }
 

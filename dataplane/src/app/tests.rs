@@ -773,3 +773,24 @@ fn connections_at_rest_hold_no_session() {
     }
     assert_eq!(w.app_stats().sessions_full, 0);
 }
+
+#[test]
+fn a_slow_response_head_is_not_timed_out_and_unseen_body_is_not_counted() {
+    let mut a = AppConfig::sized(1 << 20);
+    a.txn_timeout_ns = 2_000_000_000;
+    a.http_limits.body_bytes = 0;
+    let r = Conv::tcp(1, 80)
+        .send(0, b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n", &[])
+        .wait(1_000_000_000)
+        .send(1, b"HTTP/1.1 206 Partial\r\n", &[])
+        .wait(3_000_000_000)
+        .send(1, b"Content-Length: 2200000000\r\n\r\n", &[])
+        .send(1, &[b'x'; 100], &[])
+        .close()
+        .run_with(a);
+    let h = of(&r, "http");
+    assert_eq!(h.len(), 1, "{r:?}");
+    assert_eq!(h[0]["status_code"], 206);
+    assert!(h[0].get("unanswered").is_none());
+    assert_eq!(h[0]["response_body_len"], 100, "only what came");
+}

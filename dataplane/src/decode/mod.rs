@@ -549,6 +549,15 @@ impl Decoder {
                         }
                     }
                     0x6558 => layer = Layer::Eth,
+                    // 802.3 with a length: IP only behind LLC/SNAP
+                    // (AA AA 03, an OUI, then the EtherType).
+                    0..=1500 => {
+                        if end - off < 8 || bytes[off..off + 3] != [0xaa, 0xaa, 0x03] {
+                            return Outcome::NonIp;
+                        }
+                        layer = Layer::Ether(be16(bytes, off + 6));
+                        off += 8;
+                    }
                     _ => return Outcome::NonIp,
                 },
                 Layer::Ip => {

@@ -39,6 +39,27 @@ fn ethernet_ipv4_tcp() {
 }
 
 #[test]
+fn ieee_802_3_with_llc_snap() {
+    // The same packet as an 802.3 frame: a length (52) instead of the
+    // EtherType, then LLC (AA AA 03) and SNAP (OUI 0, EtherType IPv4).
+    let mut f = ETH_TCP_SYN[..12].to_vec();
+    f.extend_from_slice(&[0, 52, 0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+    f.extend_from_slice(&ETH_TCP_SYN[14..]);
+    let mut d = Decoded::EMPTY;
+    assert_eq!(
+        dec().decode(&f, LinkType::Ethernet, 5, &mut d),
+        Outcome::Packet
+    );
+    assert_eq!((d.sport, d.dport, d.ip_len), (1234, 80, 44));
+    // Other LLC (spanning tree, say) is not IP.
+    f[14..17].copy_from_slice(&[0x42, 0x42, 0x03]);
+    assert_eq!(
+        dec().decode(&f, LinkType::Ethernet, 5, &mut d),
+        Outcome::NonIp
+    );
+}
+
+#[test]
 fn truncation_at_every_length_is_counted_never_a_panic() {
     let mut x = dec();
     let mut d = Decoded::EMPTY;

@@ -198,19 +198,22 @@ pub fn rr(m: &[u8], off: usize, owner: &mut Name) -> Option<(Rr, usize)> {
     Some((r, r.rdata + r.rdlen))
 }
 
-/// Text for record data, in a fixed buffer.
+/// Text for record data, in a fixed buffer (a 4 KiB TXT fits).
 pub struct Text {
     /// The bytes.
-    pub b: [u8; 512],
+    pub b: [u8; 4096],
     /// Length.
     pub len: usize,
+    /// The data was longer than the buffer.
+    pub cut: bool,
 }
 
 impl Default for Text {
     fn default() -> Self {
         Self {
-            b: [0; 512],
+            b: [0; 4096],
             len: 0,
+            cut: false,
         }
     }
 }
@@ -224,6 +227,7 @@ impl Text {
         let k = s.len().min(self.b.len() - self.len);
         self.b[self.len..self.len + k].copy_from_slice(&s[..k]);
         self.len += k;
+        self.cut |= k < s.len();
     }
     fn num(&mut self, v: u64) {
         let mut d = [0u8; 20];
@@ -246,6 +250,7 @@ impl Text {
 /// spaces; other types as `\# len hex` (RFC 3597).
 pub fn rdata_text(m: &[u8], r: &Rr, out: &mut Text) {
     out.len = 0;
+    out.cut = false;
     let d = &m[r.rdata..r.rdata + r.rdlen];
     let mut n = Name::default();
     let be16 = |b: &[u8]| u64::from(u16::from_be_bytes([b[0], b[1]]));
@@ -317,7 +322,7 @@ pub fn rdata_text(m: &[u8], r: &Rr, out: &mut Text) {
             if !d.is_empty() {
                 out.push(b" ");
             }
-            for &c in d.iter().take(200) {
+            for &c in d.iter().take(2000) {
                 out.push(&[HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
             }
         }
@@ -401,7 +406,7 @@ pub fn looks_like(m: &[u8]) -> bool {
     let Some(h) = header(m) else {
         return false;
     };
-    if h.opcode() > 6 || h.qd > 16 || (!h.qr() && (h.qd != 1 || h.an > 16)) {
+    if h.qd > 16 || (!h.qr() && (h.qd != 1 || h.an > 16)) {
         return false;
     }
     if h.qd == 0 {

@@ -102,6 +102,7 @@ fn answers(w: &mut JsonWriter, r: &Response) {
                 parse::rdata_text(m, &rr, &mut t);
                 let v = crate::app::http::record::cut(t.as_bytes(), budget);
                 budget -= v.len().min(budget);
+                complete &= !t.cut && v.len() == t.len;
                 w.text("", v);
             }
         }

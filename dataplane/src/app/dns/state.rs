@@ -106,7 +106,18 @@ impl Dns {
             return Step::Consumed(data.len());
         }
         if self.lost[dir] {
-            return Step::Stop;
+            // After a gap, resume where a length-prefixed message plausibly
+            // starts (a segment often does); drop bytes until then.
+            if data.len() < super::TCP_PROBE_BYTES {
+                return Step::Need {
+                    consumed: 0,
+                    min: super::TCP_PROBE_BYTES,
+                };
+            }
+            if !super::probe_tcp(data) {
+                return Step::Consumed(data.len());
+            }
+            self.lost[dir] = false;
         }
         if data.len() < 2 {
             return Step::Need {
@@ -135,11 +146,12 @@ impl Dns {
 
     /// Bytes were lost: a datagram cut short, or TCP framing gone.
     pub fn gap<O: RecordOut>(&mut self, dir: usize, len: u64, cx: &mut Cx<'_, O>) {
-        if self.tcp {
+        if self.tcp && len > 0 {
             // Without the framing there is no telling where a message
-            // starts: this direction is over (mid-stream starts included).
+            // starts: the direction looks for one. A stream first seen
+            // mid-connection is taken to start at a message.
             self.lost[dir] = true;
-        } else if len > 0 {
+        } else if !self.tcp && len > 0 {
             cx.stats.dns_errors += 1;
         }
     }
@@ -160,10 +172,14 @@ impl Dns {
             return;
         }
         let hash = has_q.then(|| name_hash(q.name.as_bytes()));
+        // Without a question only a non-zero id can pair (mDNS answers
+        // carry id 0 and no question: they answer nobody in particular).
+        let pairable = has_q || h.id != 0;
         let k = self.pend.iter().position(|p| {
-            p.is_some_and(|p| {
-                p.id == h.id && hash.is_none_or(|x| x == p.hash && p.qtype == q.qtype)
-            })
+            pairable
+                && p.is_some_and(|p| {
+                    p.id == h.id && hash.is_none_or(|x| x == p.hash && p.qtype == q.qtype)
+                })
         });
         let p = k.and_then(|k| self.pend[k].take());
         if p.is_none() && !partial && self.keep_early(&h, &q, hash, m, cx) {

@@ -83,11 +83,14 @@ impl Default for Limits {
     }
 }
 
-/// Whether the first payload of direction `dir` looks like HTTP/1.
-pub fn probe(dir: usize, data: &[u8]) -> bool {
-    if dir == 0 {
-        parse::probe_request(data)
-    } else {
+/// Whether the first payload of direction `dir` looks like HTTP/1: a known
+/// method, or (`any_method`, on HTTP's ports) any token and a space.
+pub fn probe(dir: usize, data: &[u8], any_method: bool) -> bool {
+    if dir == 1 {
         parse::probe_response(data)
+    } else if any_method {
+        parse::probe_any_request(data)
+    } else {
+        parse::probe_request(data)
     }
 }

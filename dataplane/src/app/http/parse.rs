@@ -23,6 +23,7 @@ pub const METHODS: &[&[u8]] = &[
     b"SEARCH",
     b"REPORT",
     b"PURGE",
+    b"QUERY",
 ];
 
 /// The HTTP/2 connection preface's first line.
@@ -43,10 +44,127 @@ pub fn probe_request(data: &[u8]) -> bool {
     }) || H2_PREFACE.starts_with(&data[..data.len().min(H2_PREFACE.len())])
 }
 
-/// Whether `data` can be the start of a response (`HTTP/1.`).
+/// Whether `data` can be the start of a response (`HTTP/1.`, in any case:
+/// some servers write `http/1.1`).
 pub fn probe_response(data: &[u8]) -> bool {
     const P: &[u8] = b"HTTP/1.";
-    !data.is_empty() && data[..data.len().min(P.len())] == P[..data.len().min(P.len())]
+    let n = data.len().min(P.len());
+    n > 0 && data[..n].eq_ignore_ascii_case(&P[..n])
+}
+
+/// A token character (RFC 9110 5.6.2).
+fn tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+/// Whether `data` can start a request line with any method: a token of
+/// up to 32 characters and a space (or a prefix of that). Used on a
+/// protocol's own ports and inside a connection already known as HTTP,
+/// where `QUERY` or `CCM_POST` are still requests.
+pub fn probe_any_request(data: &[u8]) -> bool {
+    let n = data.iter().take(33).take_while(|&&c| tchar(c)).count();
+    n > 0 && (n == data.len() || (n <= 32 && data[n] == b' '))
+}
+
+/// `HTTP/x.y` → `x.y`; other text as it is.
+fn version_text(v: &[u8]) -> &[u8] {
+    if v.len() > 5 && v[..5].eq_ignore_ascii_case(b"HTTP/") {
+        &v[5..]
+    } else {
+        v
+    }
+}
+
+/// The first line of `head` without its line end, and where the rest starts.
+fn first_line(head: &[u8]) -> Option<(&[u8], usize)> {
+    let nl = memchr(b'\n', head)?;
+    let line = &head[..nl];
+    Some((line.strip_suffix(b"\r").unwrap_or(line), nl + 1))
+}
+
+/// A parsed message head.
+pub struct Head<'b, 'h> {
+    /// Method (requests) or version text (responses, as in `1.1`).
+    pub first: &'b [u8],
+    /// Target (requests) or reason phrase (responses).
+    pub second: &'b [u8],
+    /// Version text of a request.
+    pub version: &'b [u8],
+    /// Status code of a response.
+    pub code: u16,
+    /// The headers that parsed.
+    pub headers: &'h [httparse::Header<'b>],
+}
+
+fn headers_of<'b, 'h>(
+    rest: &'b [u8],
+    hs: &'h mut [httparse::Header<'b>],
+) -> &'h [httparse::Header<'b>] {
+    match httparse::parse_headers(rest, hs) {
+        Ok(httparse::Status::Complete((_, h))) => h,
+        _ => &[],
+    }
+}
+
+/// A request head httparse refused, read as Zeek would: `METHOD TARGET
+/// VERSION` split on spaces (a missing target is empty, a missing version
+/// is 0.9), and whatever headers parse.
+pub fn lenient_request<'b, 'h>(
+    head: &'b [u8],
+    hs: &'h mut [httparse::Header<'b>],
+) -> Option<Head<'b, 'h>> {
+    let (line, rest) = first_line(head)?;
+    let line = trim(line);
+    let msp = memchr(b' ', line).unwrap_or(line.len());
+    let method = &line[..msp];
+    if method.is_empty() || method.len() > 32 || !method.iter().all(|&c| tchar(c)) {
+        return None;
+    }
+    let after = trim(&line[msp..]);
+    // The version is the last word if it is one; the target is all between.
+    let vsp = after.iter().rposition(|&c| c == b' ');
+    let last = &after[vsp.map_or(0, |i| i + 1)..];
+    let (target, version): (&[u8], &[u8]) =
+        if last.len() >= 5 && last[..5].eq_ignore_ascii_case(b"HTTP/") {
+            (trim(&after[..vsp.unwrap_or(0)]), version_text(last))
+        } else {
+            (after, b"0.9")
+        };
+    Some(Head {
+        first: method,
+        second: target,
+        version,
+        code: 0,
+        headers: headers_of(&head[rest..], hs),
+    })
+}
+
+/// A response head httparse refused (`http/1.1 200 OK`, say): version,
+/// a three-digit code, the reason, and whatever headers parse.
+pub fn lenient_response<'b, 'h>(
+    head: &'b [u8],
+    hs: &'h mut [httparse::Header<'b>],
+) -> Option<Head<'b, 'h>> {
+    let (line, rest) = first_line(head)?;
+    if !probe_response(line) {
+        return None;
+    }
+    let sp = memchr(b' ', line)?;
+    let after = &line[sp + 1..];
+    let digits = after.get(..3)?;
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let code = digits
+        .iter()
+        .fold(0u16, |n, &c| n * 10 + u16::from(c - b'0'));
+    Some(Head {
+        first: version_text(&line[..sp]),
+        second: trim(&after[3..]),
+        version: &[],
+        code,
+        headers: headers_of(&head[rest..], hs),
+    })
 }
 
 /// Bytes up to and including the blank line that ends a message head, or
@@ -75,6 +193,13 @@ pub fn memchr(b: u8, data: &[u8]) -> Option<usize> {
 /// without overflow. Anything else is invalid: framing would be a guess.
 pub fn content_length(v: &[u8]) -> Option<u64> {
     let v = trim(v);
+    // Leading zeros are digits too (and a smuggling favourite).
+    let z = v.iter().take_while(|&&c| c == b'0').count();
+    let v = if z == v.len() {
+        &v[v.len().saturating_sub(1)..]
+    } else {
+        &v[z..]
+    };
     if v.is_empty() || v.len() > 19 {
         return None;
     }
@@ -270,6 +395,12 @@ mod tests {
         assert!(!probe_request(b""));
         assert!(probe_response(b"HTTP/1.1 200 OK\r\n"));
         assert!(probe_response(b"HTT"));
+        assert!(probe_response(b"http/1.1 200 OK"), "any case");
+        assert!(probe_any_request(b"QUERY /users HTTP/1.1"));
+        assert!(probe_any_request(b"CCM_POST / HTTP/1.1"));
+        assert!(probe_any_request(b"CCM_PO"), "a prefix");
+        assert!(!probe_any_request(b"\x16\x03\x01"));
+        assert!(!probe_any_request(b"OPTIONSHTTP/1.1\r\n"));
         assert!(!probe_response(b"HTTP/2 200"));
     }
 
@@ -291,6 +422,11 @@ mod tests {
     fn framing_values_are_strict() {
         assert_eq!(content_length(b" 42 "), Some(42));
         assert_eq!(content_length(b"0042"), Some(42));
+        assert_eq!(
+            content_length(b"00000000000000000000000000000050"),
+            Some(50)
+        );
+        assert_eq!(content_length(b"000"), Some(0));
         assert_eq!(content_length(b"-1"), None);
         assert_eq!(content_length(b"18446744073709551616"), None, "2^64");
         assert_eq!(content_length(b"1,1"), None);
@@ -303,6 +439,45 @@ mod tests {
         assert!(last_is_chunked(b"gzip, chunked"));
         assert!(!last_is_chunked(b"chunked, gzip"));
         assert!(has_token(b"keep-alive, Upgrade", b"upgrade"));
+    }
+
+    #[test]
+    fn lenient_heads() {
+        let mut hs = [httparse::EMPTY_HEADER; 8];
+        let h = lenient_request(b"GET / HTTP/1.\r\nHost: a\r\n\r\n", &mut hs).unwrap();
+        assert_eq!(
+            (h.first, h.second, h.version),
+            (&b"GET"[..], &b"/"[..], &b"1."[..])
+        );
+        assert_eq!(h.headers.len(), 1);
+        let mut hs = [httparse::EMPTY_HEADER; 8];
+        let h = lenient_request(b"GET HTTP/1.1\r\nHost: bro.org\r\n\r\n", &mut hs).unwrap();
+        assert_eq!(
+            (h.second, h.version, h.headers[0].value),
+            (&b""[..], &b"1.1"[..], &b"bro.org"[..])
+        );
+        let mut hs = [httparse::EMPTY_HEADER; 8];
+        let h = lenient_request(b"CONNECT mail.example:25 / HTTP/1.0\r\n\r\n", &mut hs).unwrap();
+        assert_eq!(
+            (h.second, h.version),
+            (&b"mail.example:25 /"[..], &b"1.0"[..])
+        );
+        let mut hs = [httparse::EMPTY_HEADER; 8];
+        assert!(lenient_request(b"\x00\x01 x\r\n\r\n", &mut hs).is_none());
+        let mut hs = [httparse::EMPTY_HEADER; 8];
+        let h = lenient_response(b"http/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", &mut hs).unwrap();
+        assert_eq!(
+            (h.first, h.code, h.second, h.headers.len()),
+            (&b"1.1"[..], 200, &b"OK"[..], 1)
+        );
+        // Every prefix: an answer, never a panic.
+        let full = b"HTTP/1.1 404 Not Found\r\nA: b\r\n\r\n";
+        for n in 0..full.len() {
+            let mut hs = [httparse::EMPTY_HEADER; 8];
+            let _ = lenient_response(&full[..n], &mut hs);
+            let mut hs = [httparse::EMPTY_HEADER; 8];
+            let _ = lenient_request(&full[..n], &mut hs);
+        }
     }
 
     #[test]

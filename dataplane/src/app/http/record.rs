@@ -174,9 +174,9 @@ fn header<'a>(headers: &'a [httparse::Header], name: &[u8]) -> Option<&'a [u8]> 
 #[allow(clippy::too_many_arguments)]
 pub fn write_request(
     tb: &mut TxnBuf,
-    method: &str,
+    method: &[u8],
     target: &[u8],
-    version: u8,
+    version: &[u8],
     headers: &[httparse::Header],
     limits: &Limits,
     scratch: &mut Vec<u8>,
@@ -184,7 +184,7 @@ pub fn write_request(
 ) {
     let room = tb.room();
     let mut w = JsonWriter::fragment(&mut tb.frag);
-    w.text("method", cut(method.as_bytes(), 32));
+    w.text("method", cut(method, 32));
     let (path, query) = parse::split_target(target);
     let ub = limits.uri_bytes;
     scratch.clear();
@@ -207,7 +207,7 @@ pub fn write_request(
         let q: &[u8] = if redacted { &uri[path.len() + 1..] } else { q };
         w.text("query", cut(q, ub / 2));
     }
-    w.str("version", if version == 0 { "1.0" } else { "1.1" });
+    w.text("version", cut(version, 16));
     let small = |v: &[u8]| cut(v, 512).len();
     for (h, k) in [
         (&b"host"[..], "host"),
@@ -245,7 +245,7 @@ pub fn write_response(
     tb: &mut TxnBuf,
     code: u16,
     reason: &[u8],
-    version: u8,
+    version: &[u8],
     headers: &[httparse::Header],
     limits: &Limits,
     stats: &mut AppStats,
@@ -254,7 +254,7 @@ pub fn write_response(
     let mut w = JsonWriter::fragment(&mut tb.frag);
     w.u64("status_code", u64::from(code));
     w.text("status_msg", cut(reason, 256));
-    w.str("response_version", if version == 0 { "1.0" } else { "1.1" });
+    w.text("response_version", cut(version, 16));
     if let Some(v) = header(headers, b"content-type") {
         w.text("response_content_type", cut(v, 512));
     }

@@ -17,7 +17,7 @@
 //! connection (both directions stop). Garbage, or a gap, sends a direction
 //! to probing: it looks for the next line that starts a message.
 
-use super::parse::{self, probe_request, probe_response, H2_PREFACE};
+use super::parse::{self, probe_any_request, probe_response, H2_PREFACE};
 use super::record;
 use crate::app::pool::NONE;
 use crate::app::{Cx, Step};
@@ -132,6 +132,9 @@ struct Side {
     /// Bytes of an unfinished head already searched for its end, so a
     /// head arriving a byte at a time is not searched over and over.
     scanned: u32,
+    /// Body bytes counted before they came (a skip in progress): taken
+    /// back if the stream ends or loses them first.
+    ahead: u64,
 }
 
 impl Side {
@@ -181,6 +184,7 @@ impl Http {
             start: 0,
             tracked: false,
             scanned: 0,
+            ahead: 0,
         };
         Self {
             side: [s; 2],
@@ -297,7 +301,7 @@ impl Http {
     fn probe(&mut self, dir: usize, data: &[u8]) -> Step {
         let is_start = |b: &[u8]| {
             if dir == 0 {
-                probe_request(b)
+                probe_any_request(b)
             } else {
                 probe_response(b)
             }
@@ -338,7 +342,7 @@ impl Http {
         if lead > 0 {
             return Step::Consumed(lead);
         }
-        if !probe_request(data) {
+        if !probe_any_request(data) {
             cx.stats.http_errors += 1;
             self.side[0].phase = Phase::Probe;
             return self.probe(0, data);
@@ -365,16 +369,26 @@ impl Http {
             };
         };
         let mut hs = [httparse::EMPTY_HEADER; PARSE_HEADERS];
+        let mut hs2 = [httparse::EMPTY_HEADER; PARSE_HEADERS];
         let mut req = httparse::Request::new(&mut hs);
-        let parsed = req.parse(&data[..end]);
-        let (Ok(httparse::Status::Complete(_)), Some(method), Some(target), Some(version)) =
-            (parsed, req.method, req.path, req.version)
-        else {
+        let strict = match (req.parse(&data[..end]), req.method, req.path, req.version) {
+            (Ok(httparse::Status::Complete(_)), Some(m), Some(t), Some(v)) => Some(parse::Head {
+                first: m.as_bytes(),
+                second: t.as_bytes(),
+                version: if v == 0 { b"1.0" } else { b"1.1" },
+                code: 0,
+                headers: req.headers,
+            }),
+            _ => None,
+        };
+        // What httparse refuses, Zeek still logs: read it leniently.
+        let Some(head) = strict.or_else(|| parse::lenient_request(&data[..end], &mut hs2)) else {
             cx.stats.http_errors += 1;
             self.side[0].phase = Phase::Probe;
             return Step::Consumed(end);
         };
-        let headers = &*req.headers;
+        let (method, target, version) = (head.first, head.second, head.version);
+        let headers = head.headers;
         let start = std::mem::take(&mut self.side[0].start);
         self.depth += 1;
         let mut t = Txn {
@@ -384,10 +398,10 @@ impl Http {
             flags: tf::REQ,
             ..Txn::default()
         };
-        if method == "HEAD" {
+        if method == b"HEAD" {
             t.flags |= tf::HEAD;
         }
-        let connect = method == "CONNECT";
+        let connect = method == b"CONNECT";
         if connect {
             t.flags |= tf::CONNECT;
         }
@@ -415,7 +429,7 @@ impl Http {
                         record::write_request(
                             tb,
                             method,
-                            target.as_bytes(),
+                            target,
                             version,
                             headers,
                             &cx.cfg.http_limits,
@@ -495,17 +509,24 @@ impl Http {
             };
         };
         let mut hs = [httparse::EMPTY_HEADER; PARSE_HEADERS];
+        let mut hs2 = [httparse::EMPTY_HEADER; PARSE_HEADERS];
         let mut resp = httparse::Response::new(&mut hs);
-        let parsed = resp.parse(&data[..end]);
-        let (Ok(httparse::Status::Complete(_)), Some(code), Some(version)) =
-            (parsed, resp.code, resp.version)
-        else {
+        let strict = match (resp.parse(&data[..end]), resp.code, resp.version) {
+            (Ok(httparse::Status::Complete(_)), Some(c), Some(v)) => Some(parse::Head {
+                first: if v == 0 { b"1.0" } else { b"1.1" },
+                second: resp.reason.unwrap_or("").as_bytes(),
+                version: &[],
+                code: c,
+                headers: resp.headers,
+            }),
+            _ => None,
+        };
+        let Some(head) = strict.or_else(|| parse::lenient_response(&data[..end], &mut hs2)) else {
             cx.stats.http_errors += 1;
             self.side[1].phase = Phase::Probe;
             return Step::Consumed(end);
         };
-        let reason = resp.reason.unwrap_or("").as_bytes();
-        let headers = &*resp.headers;
+        let (code, version, reason, headers) = (head.code, head.first, head.second, head.headers);
         let start = self.side[1].start;
         // Which transaction this answers.
         let front_waits = self
@@ -655,6 +676,7 @@ impl Http {
             if let Some(t) = self.cur(dir) {
                 t.body[dir] += rem - 1;
             }
+            self.side[dir].ahead = rem - 1;
             set(self, 1);
             return Step::Skip {
                 consumed: 0,
@@ -662,6 +684,8 @@ impl Http {
             };
         }
         let k = rem.min(data.len() as u64) as usize;
+        // The skip (if any) came whole.
+        self.side[dir].ahead = 0;
         self.capture(dir, &data[..k], cx);
         if let Some(t) = self.cur(dir) {
             t.body[dir] += k as u64;
@@ -783,9 +807,16 @@ impl Http {
     }
 
     /// Bytes of `dir` were lost (0: the stream starts mid-connection).
-    pub fn gap<O: RecordOut>(&mut self, dir: usize, _len: u64, cx: &mut Cx<'_, O>) {
+    pub fn gap<O: RecordOut>(&mut self, dir: usize, len: u64, cx: &mut Cx<'_, O>) {
         if self.over {
             return;
+        }
+        // Body bytes counted ahead of a skip that never completed.
+        let back = std::mem::take(&mut self.side[dir].ahead).min(len);
+        if back > 0 {
+            if let Some(t) = self.cur(dir) {
+                t.body[dir] -= back.min(t.body[dir]);
+            }
         }
         if self.side[dir].phase == Phase::Close {
             // The body ran to the close: what is missing is its tail.
@@ -837,6 +868,10 @@ impl Http {
     /// Requests waiting past the timeout are logged as unanswered.
     pub fn timeout<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
         let limit = cx.cfg.txn_timeout_ns;
+        if self.side[1].start != 0 {
+            // A response head is arriving (for the front transaction).
+            return;
+        }
         while let Some(t) = self.front() {
             let waiting = t.flags & tf::REQ_DONE != 0 && t.flags & tf::RESP == 0;
             if !waiting || cx.now.saturating_sub(t.req_end) < limit {
