@@ -124,7 +124,14 @@ fn zeek_rows(conn: &Path) -> Vec<Row> {
 }
 
 fn wirelog_rows(trace: &Path, opts: &[String]) -> Vec<Row> {
-    let mut args = vec!["--quiet", "--outer-tunnel-flows", "--key-vlan", "false"];
+    let mut args = vec![
+        "--quiet",
+        "--outer-tunnel-flows",
+        "--key-vlan",
+        "false",
+        "--records",
+        "flow",
+    ];
     args.extend(opts.iter().map(String::as_str));
     let (lines, _) = common::replay(trace, &args);
     let mut rows = Vec::new();
