@@ -62,6 +62,9 @@ impl Plan {
 pub struct Summary {
     /// Per-worker counters.
     pub workers: Vec<WorkerStats>,
+    /// CPU each worker's thread spent from its first packet to its last
+    /// record (table building excluded).
+    pub worker_cpu_ns: Vec<u64>,
     /// Decoder counters.
     pub decode: DecodeStats,
     /// Reader counters.
@@ -103,14 +106,16 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
     let (outs, writer) = output::start(plan.s.workers, true, sinks, plan.s.control_core(), None)?;
     let flows_per_worker = plan.s.worker.flows;
     let app_capacity = crate::pipeline::app_capacity(&plan.s.worker.app);
-    let (workers, front, frames) = if plan.s.workers == 1 {
+    let (ran, front, frames) = if plan.s.workers == 1 {
         single(&plan, &mut reader, outs)?
     } else {
         dispatched(&plan, &mut reader, outs)?
     };
     let outputs = writer.finish()?;
+    let (workers, worker_cpu_ns) = ran.into_iter().unzip();
     Ok(Summary {
         workers,
+        worker_cpu_ns,
         decode: front.dec.stats,
         pcap: reader.stats(),
         filtered: front.filtered,
@@ -123,7 +128,9 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
     })
 }
 
-type Ran = (Vec<WorkerStats>, Front, u64);
+/// Per worker: counters and the CPU its thread spent on packets (after
+/// its tables were built); the front; frames read.
+type Ran = (Vec<(WorkerStats, u64)>, Front, u64);
 
 fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Result<Ran> {
     let mut out = outs.pop().context("no output lane")?;
@@ -137,6 +144,7 @@ fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Resu
             let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
             let mut frames = 0u64;
             let mut flushed = Instant::now();
+            let cpu0 = dataplane::sys::thread_cpu_ns();
             loop {
                 let p = next(&mut front, reader, &mut batch, &mut decoded, &mut frames)?;
                 let pay = FramePayloads {
@@ -158,7 +166,8 @@ fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Resu
             }
             worker.flush_all(&mut out);
             out.finish();
-            Ok((vec![worker.stats()], front, frames))
+            let cpu = dataplane::sys::thread_cpu_ns() - cpu0;
+            Ok((vec![(worker.stats(), cpu)], front, frames))
         });
         h.join()
             .map_err(|_| anyhow::anyhow!("worker thread panicked"))?
@@ -179,10 +188,11 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
         handles.push(
             std::thread::Builder::new()
                 .name(format!("wl-worker-{i}"))
-                .spawn(move || -> Result<WorkerStats> {
+                .spawn(move || -> Result<(WorkerStats, u64)> {
                     pin_to(core);
                     let mut worker = Worker::new(cfg).context("flow table")?;
                     let mut got_ = Popped::new(BATCH, cfg_app);
+                    let cpu0 = dataplane::sys::thread_cpu_ns();
                     loop {
                         let got = pop_into(&mut c, BATCH, &mut got_);
                         if got == 0 {
@@ -207,7 +217,7 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
                     }
                     worker.flush_all(&mut out);
                     out.finish();
-                    Ok(worker.stats())
+                    Ok((worker.stats(), dataplane::sys::thread_cpu_ns() - cpu0))
                 })?,
         );
     }
@@ -302,6 +312,7 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "outputs": output::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
         "workers": s.workers.len(),
+        "worker_cpu_s": s.worker_cpu_ns.iter().map(|&n| round(n as f64 / 1e9)).collect::<Vec<_>>(),
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(s.workers.iter())),
         "malformed": malformed,
     })

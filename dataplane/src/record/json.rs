@@ -97,9 +97,39 @@ impl<'a> JsonWriter<'a> {
     }
 }
 
+/// Bytes that need no escaping and are ASCII: most of what records carry.
+#[inline]
+fn plain(b: &[u8]) -> bool {
+    // Word at a time: no byte below 0x20, none 0x7f or above, no `"`/`\`.
+    b.iter()
+        .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `v` in decimal.
+#[inline]
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut d = [0u8; 20];
+    let mut i = d.len();
+    loop {
+        i -= 1;
+        d[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&d[i..]);
+}
+
 /// Appends `s` as a JSON string body (no quotes), escaping as RFC 8259 asks.
 pub fn escape_into(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
+    if plain(b) {
+        out.extend_from_slice(b);
+        return;
+    }
     let mut start = 0;
     for (i, &c) in b.iter().enumerate() {
         let esc: &[u8] = match c {
@@ -110,7 +140,14 @@ pub fn escape_into(out: &mut Vec<u8>, s: &str) {
             b'\t' => b"\\t",
             0..=0x1f | 0x7f => {
                 out.extend_from_slice(&b[start..i]);
-                let _ = write!(out, "\\u{c:04x}");
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(c >> 4)],
+                    HEX[usize::from(c & 15)],
+                ]);
                 start = i + 1;
                 continue;
             }
@@ -134,12 +171,24 @@ impl FieldSink for JsonWriter<'_> {
     fn text(&mut self, key: &str, v: &[u8]) {
         self.key(key);
         self.out.push(b'"');
+        if plain(v) {
+            // ASCII without escapes: valid UTF-8 as it is.
+            self.out.extend_from_slice(v);
+            self.out.push(b'"');
+            return;
+        }
         let mut lossy = false;
         for chunk in v.utf8_chunks() {
             escape_into(self.out, chunk.valid());
             for &b in chunk.invalid() {
                 lossy = true;
-                let _ = write!(self.out, "\\\\x{b:02x}");
+                self.out.extend_from_slice(&[
+                    b'\\',
+                    b'\\',
+                    b'x',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 15)],
+                ]);
             }
         }
         self.out.push(b'"');
@@ -152,7 +201,7 @@ impl FieldSink for JsonWriter<'_> {
 
     fn u64(&mut self, key: &str, v: u64) {
         self.key(key);
-        let _ = write!(self.out, "{v}");
+        push_u64(self.out, v);
     }
 
     fn f64(&mut self, key: &str, v: f64) {
@@ -218,6 +267,25 @@ impl FieldSink for JsonWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes and numbers: one valid JSON object whose strings read
+        /// back as the input when it was UTF-8.
+        #[test]
+        fn text_and_numbers_round_trip(v in prop::collection::vec(any::<u8>(), 0..64), n in any::<u64>()) {
+            let mut out = Vec::new();
+            let mut w = JsonWriter::new(&mut out);
+            w.text("t", &v);
+            w.u64("n", n);
+            w.finish();
+            let j: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+            prop_assert_eq!(j["n"].as_u64(), Some(n));
+            if let Ok(s) = std::str::from_utf8(&v) {
+                prop_assert_eq!(j["t"].as_str(), Some(s));
+            }
+        }
+    }
 
     #[test]
     fn valid_json_for_any_bytes() {
