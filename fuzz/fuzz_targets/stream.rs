@@ -58,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
         }
         pending_held += 1;
     }
-    dir.finish(&mut f);
+    dir.finish(&mut f, false);
     let _ = pending_held;
     assert_eq!(pool.in_use(), 0, "a buffer leaked");
 });

@@ -425,6 +425,11 @@ impl<O: RecordOut> Sink<Cx<'_, O>> for Parser {
             Parser::Dns(p) => p.gap(dir, len, cx),
         }
     }
+    fn unskipped(&mut self, dir: usize, len: u64, _cx: &mut Cx<'_, O>) {
+        if let Parser::Http(p) = self {
+            p.unskipped(dir, len);
+        }
+    }
 }
 
 impl Parser {
@@ -820,7 +825,7 @@ impl App {
                 cx: &mut cx,
                 dir: d,
             };
-            dir.finish(&mut f);
+            dir.finish(&mut f, c.fin[d] > 0);
         }
         cx.stats.stream.add(&sstats);
         parser.end(&mut cx);

@@ -70,12 +70,13 @@ pub struct StreamStats {
 impl StreamStats {
     /// Adds `o` into `self`.
     pub fn add(&mut self, o: &StreamStats) {
-        self.delivered += o.delivered;
-        self.skipped += o.skipped;
-        self.after_stop += o.after_stop;
+        // Byte counts come from lengths peers announce: saturate.
+        self.delivered = self.delivered.saturating_add(o.delivered);
+        self.skipped = self.skipped.saturating_add(o.skipped);
+        self.after_stop = self.after_stop.saturating_add(o.after_stop);
         self.gaps += o.gaps;
-        self.gap_bytes += o.gap_bytes;
-        self.overlap_bytes += o.overlap_bytes;
+        self.gap_bytes = self.gap_bytes.saturating_add(o.gap_bytes);
+        self.overlap_bytes = self.overlap_bytes.saturating_add(o.overlap_bytes);
         self.ooo_segments += o.ooo_segments;
         self.buffer_exhausted += o.buffer_exhausted;
         self.overflow += o.overflow;
@@ -92,6 +93,8 @@ pub trait Sink<C> {
     /// the current message is gone, and the parser must probe for the
     /// start of the next one.
     fn gap(&mut self, dir: usize, len: u64, cx: &mut C);
+    /// The stream ended with `len` bytes of a skip not come.
+    fn unskipped(&mut self, _dir: usize, _len: u64, _cx: &mut C) {}
 }
 
 /// Limits of the stream layer.
@@ -188,7 +191,8 @@ impl Dir {
             && self.buf == NONE
             && self.skip == 0
             && self.need == 0
-            && self.flags & (STOPPED | MIDSTREAM | ACKED) == 0
+            && self.flags & (STOPPED | MIDSTREAM) == 0
+            && (self.flags & ACKED == 0 || diff(self.acked, self.next) <= 0)
     }
 
     /// Whether a pool buffer is held.
@@ -239,23 +243,25 @@ impl Dir {
     }
 
     /// Flow end: whatever is held is delivered, holes becoming gaps.
-    pub fn finish<S: Sink<C>, C>(&mut self, f: &mut Feed<S, C>) {
+    /// `fin`: the direction sent a FIN, whose sequence number a final ACK
+    /// covers too.
+    pub fn finish<S: Sink<C>, C>(&mut self, f: &mut Feed<S, C>, fin: bool) {
         while self.nranges > 0 {
             let start = self.seq_at(self.ranges[0].0);
             self.skip_to(f, start);
         }
-        // Acknowledged bytes that never came were lost.
-        let d = diff(self.acked, self.next);
+        // Acknowledged bytes that never came were lost (the FIN's
+        // sequence number is not data).
+        let end = self.acked.wrapping_sub(u32::from(fin));
+        let d = diff(end, self.next);
         if self.flags & ACKED != 0 && d > 0 && d < 1 << 30 {
-            self.skip_to(f, self.acked);
+            self.skip_to(f, end);
         }
-        // So were the bytes a skip still waited for: the analyzer counted
-        // them ahead and takes them back.
+        // The bytes a skip still waited for never came: the analyzer,
+        // which may have counted them ahead, hears it.
         if self.skip > 0 && !self.stopped() {
             let n = std::mem::take(&mut self.skip);
-            f.stats.gaps += 1;
-            f.stats.gap_bytes += n;
-            f.sink.gap(f.dir, n, f.cx);
+            f.sink.unskipped(f.dir, n, f.cx);
         }
         self.release(f.pool);
     }
@@ -587,16 +593,16 @@ impl Dir {
     /// Tells the analyzer `len` bytes are lost, unless a skip covers them.
     fn lose<S: Sink<C>, C>(&mut self, f: &mut Feed<S, C>, len: u64) {
         if self.stopped() {
-            f.stats.after_stop += len;
+            f.stats.after_stop = f.stats.after_stop.saturating_add(len);
             return;
         }
         let k = self.skip.min(len);
         self.skip -= k;
-        f.stats.skipped += k;
+        f.stats.skipped = f.stats.skipped.saturating_add(k);
         let len = len - k;
         if len > 0 {
             f.stats.gaps += 1;
-            f.stats.gap_bytes += len;
+            f.stats.gap_bytes = f.stats.gap_bytes.saturating_add(len);
             self.need = 0;
             f.sink.gap(f.dir, len, f.cx);
         }
@@ -620,7 +626,7 @@ fn run<S: Sink<C>, C>(
             let k = d.skip.min((data.len() - i) as u64);
             d.skip -= k;
             i += k as usize;
-            stats.skipped += k;
+            stats.skipped = stats.skipped.saturating_add(k);
         }
         if i == data.len() {
             break;
@@ -770,7 +776,7 @@ mod tests {
         }
         fn finish(&mut self) {
             let (mut f, d) = self.f();
-            d.finish(&mut f);
+            d.finish(&mut f, false);
         }
     }
 

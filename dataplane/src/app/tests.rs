@@ -794,3 +794,66 @@ fn a_slow_response_head_is_not_timed_out_and_unseen_body_is_not_counted() {
     assert!(h[0].get("unanswered").is_none());
     assert_eq!(h[0]["response_body_len"], 100, "only what came");
 }
+
+#[test]
+fn review_findings_stay_fixed() {
+    // An interim response nobody waits for does not derail the pairing.
+    let r = Conv::tcp(1, 80)
+        .send(1, b"HTTP/1.1 100 Continue\r\n\r\n", &[])
+        .send(0, b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n", &[])
+        .send(1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &[])
+        .send(0, b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n", &[])
+        .send(
+            1,
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            &[],
+        )
+        .close()
+        .run();
+    let h = of(&r, "http");
+    let got: Vec<(&str, u64)> = h
+        .iter()
+        .map(|x| {
+            (
+                x["uri"].as_str().unwrap_or("-"),
+                x["status_code"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("/a", 200), ("/b", 404)], "{r:?}");
+    // Lengths past a petabyte are framing errors, and nothing overflows.
+    let r = Conv::tcp(2, 80)
+        .send(
+            0,
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9999999999999999999\r\n\r\nabc",
+            &[],
+        )
+        .send(
+            1,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999999\r\n\r\nxyz",
+            &[],
+        )
+        .close()
+        .run();
+    let h = of(&r, "http");
+    assert_eq!(h.len(), 1, "{r:?}");
+    assert_eq!(h[0]["response_body_len"], 3, "only what came");
+    // A DNS answer of control bytes stays under the record cap.
+    let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 64, 0, 0, 0, 0];
+    for _ in 0..4 {
+        m.push(63);
+        m.extend_from_slice(&[1u8; 63]);
+    }
+    m.extend_from_slice(&[0, 0, 5, 0, 1]);
+    for _ in 0..64 {
+        m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 12]);
+    }
+    let r = Conv::udp(5, 53).segment(1, &m).run();
+    let d = of(&r, "dns");
+    assert_eq!(d.len(), 1);
+    assert!(
+        d[0].to_string().len() <= crate::record::MAX_RECORD,
+        "{}",
+        d[0].to_string().len()
+    );
+}

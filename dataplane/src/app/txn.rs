@@ -26,10 +26,13 @@ impl TxnBuf {
     }
 }
 
-/// Fragment bytes a buffer holds: both sides' heads at their limits, with
-/// room for escaping and the fixed fields.
+/// Fragment bytes a buffer holds: both sides' heads at their limits (the
+/// target as `uri`, `path` and `query`; each side's headers), and the
+/// fixed fields (method, version, four request headers of at most 512
+/// escaped bytes, status line, content type, their keys and `_encoding`
+/// siblings) in the 4 KiB.
 pub fn frag_bytes(l: &Limits) -> usize {
-    2 * (l.uri_bytes + l.header_bytes) + 2048
+    2 * (l.uri_bytes + l.header_bytes) + 4096
 }
 
 /// Bytes one buffer takes.

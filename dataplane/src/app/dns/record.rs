@@ -101,7 +101,8 @@ fn answers(w: &mut JsonWriter, r: &Response) {
             if let Some((rr, _)) = parse::rr(m, at, &mut owner) {
                 parse::rdata_text(m, &rr, &mut t);
                 let v = crate::app::http::record::cut(t.as_bytes(), budget);
-                budget -= v.len().min(budget);
+                // Escaped, as written: a 0x01 byte takes six.
+                budget -= crate::app::http::record::escaped_len(v).min(budget);
                 complete &= !t.cut && v.len() == t.len;
                 w.text("", v);
             }

@@ -200,7 +200,8 @@ pub fn content_length(v: &[u8]) -> Option<u64> {
     } else {
         &v[z..]
     };
-    if v.is_empty() || v.len() > 19 {
+    // Past 15 digits (a petabyte) a length is a lie or an attack: invalid.
+    if v.is_empty() || v.len() > 15 {
         return None;
     }
     let mut n = 0u64;
@@ -429,6 +430,11 @@ mod tests {
         assert_eq!(content_length(b"000"), Some(0));
         assert_eq!(content_length(b"-1"), None);
         assert_eq!(content_length(b"18446744073709551616"), None, "2^64");
+        assert_eq!(
+            content_length(b"9999999999999999999"),
+            None,
+            "past a petabyte"
+        );
         assert_eq!(content_length(b"1,1"), None);
         assert_eq!(content_length(b""), None);
         assert_eq!(chunk_size(b"1a"), Some(26));

@@ -39,6 +39,11 @@ fn cost(c: u8) -> usize {
     }
 }
 
+/// Bytes `v` can take escaped, at most.
+pub fn escaped_len(v: &[u8]) -> usize {
+    v.iter().map(|&c| cost(c)).sum()
+}
+
 /// The longest prefix of `v` whose escaped form fits `budget` bytes.
 pub fn cut(v: &[u8], budget: usize) -> &[u8] {
     let mut used = 0;
@@ -103,13 +108,14 @@ fn write_headers(
         {
             continue;
         }
-        if names >= limits.headers || budget < name.len() + 8 {
+        if names >= limits.headers || budget < 2 * name.len().min(64) + 40 {
             cut_any = true;
             break;
         }
         names += 1;
         let k = KeyBuf::of(name);
-        budget -= name.len() + 6;
+        // The key, its punctuation, and a possible `<key>_encoding` sibling.
+        budget = budget.saturating_sub(2 * k.n + 32);
         let redact = limits.redact
             && limits
                 .redact_headers
@@ -127,7 +133,7 @@ fn write_headers(
         if dups == 0 {
             let v = cut(h.value, budget);
             cut_any |= v.len() < h.value.len();
-            budget -= v.iter().map(|&c| cost(c)).sum::<usize>();
+            budget = budget.saturating_sub(escaped_len(v));
             w.text(k.as_str(), v);
         } else {
             // Joined per RFC 9110 5.3; written in pieces into one string.
@@ -147,7 +153,7 @@ fn write_headers(
             }
             let v = cut(&joined[..n], budget);
             cut_any |= v.len() < n;
-            budget -= v.iter().map(|&c| cost(c)).sum::<usize>();
+            budget = budget.saturating_sub(escaped_len(v));
             w.text(k.as_str(), v);
         }
     }
@@ -189,7 +195,7 @@ pub fn write_request(
     let ub = limits.uri_bytes;
     scratch.clear();
     let redacted = match query {
-        Some(q) if limits.redact && q.len() * 5 + 64 <= scratch.capacity() => {
+        Some(q) if limits.redact && path.len() + q.len() * 5 + 64 <= scratch.capacity() => {
             scratch.extend_from_slice(path);
             scratch.push(b'?');
             parse::redact_pairs(q, &limits.redact_keys, scratch)

@@ -532,12 +532,14 @@ impl Http {
         let front_waits = self
             .front()
             .is_some_and(|t| t.flags & tf::RESP == 0 && t.flags & tf::REQ != 0);
+        let interim = (100..200).contains(&code) && code != 101;
         let tracked = if front_waits {
             true
+        } else if interim {
+            // An interim response nobody waits for opens nothing.
+            false
         } else if self.untracked > 0 {
-            if !(100..200).contains(&code) || code == 101 {
-                self.untracked -= 1;
-            }
+            self.untracked -= 1;
             false
         } else {
             // No request seen (a capture that started mid-connection).
@@ -558,7 +560,6 @@ impl Http {
             }
         };
         self.side[1].tracked = tracked;
-        let interim = (100..200).contains(&code) && code != 101;
         if interim {
             if let Some(t) = self.cur(1) {
                 t.flags |= tf::CONTINUE;
@@ -806,18 +807,24 @@ impl Http {
         self.side[dir].scanned = 0;
     }
 
+    /// The stream ended `len` bytes short of a skip: body bytes counted
+    /// ahead of it are taken back.
+    pub fn unskipped(&mut self, dir: usize, len: u64) {
+        let back = std::mem::take(&mut self.side[dir].ahead).min(len);
+        if let Some(t) = self.cur(dir) {
+            t.body[dir] -= back.min(t.body[dir]);
+        }
+    }
+
     /// Bytes of `dir` were lost (0: the stream starts mid-connection).
     pub fn gap<O: RecordOut>(&mut self, dir: usize, len: u64, cx: &mut Cx<'_, O>) {
         if self.over {
             return;
         }
-        // Body bytes counted ahead of a skip that never completed.
-        let back = std::mem::take(&mut self.side[dir].ahead).min(len);
-        if back > 0 {
-            if let Some(t) = self.cur(dir) {
-                t.body[dir] -= back.min(t.body[dir]);
-            }
-        }
+        // A gap inside a skip was absorbed by it; one that reaches here
+        // starts after the skip: nothing counted ahead is in question.
+        let _ = len;
+        self.side[dir].ahead = 0;
         if self.side[dir].phase == Phase::Close {
             // The body ran to the close: what is missing is its tail.
             if let Some(t) = self.cur(1) {
