@@ -24,7 +24,7 @@ pub struct Options {
     /// JSON lines to `-` (stdout) or appended to a file; the default when no --out is given [default: -].
     #[arg(long, short = 'o')]
     pub output: Option<String>,
-    /// An output, repeatable: `stdout`, `file:PATH`, `gelf-udp:HOST:PORT`, `gelf-tcp:HOST:PORT`, each with `?key=value&…` settings and `records=flow,stats` (see the README).
+    /// An output, repeatable: `stdout`, `file:PATH`, `gelf-udp:HOST:PORT`, `gelf-tcp:HOST:PORT`, each with `?key=value&…` settings and `records=flow,http,dns,stats` (see the README).
     #[arg(long)]
     #[serde(default)]
     pub out: Vec<String>,

@@ -3,7 +3,7 @@
 //! `--out SPEC` (repeatable):
 //!
 //! ```text
-//! stdout[?records=flow,stats]
+//! stdout[?records=flow,http,dns,stats]
 //! file:/var/log/wirelog/flows.json[?rotate_size=100M&rotate_secs=3600&keep=10&gzip=true&records=…]
 //! gelf-udp:graylog.example:12201[?compression=zlib|gzip|none&level=1&chunk_size=8192&records=…]
 //! gelf-tcp:graylog.example:12201[?buffer=8M&records=…]
@@ -359,8 +359,8 @@ pub fn from_spec(spec: &str, host: &str) -> Result<Output> {
         }
     }
     for r in &records {
-        if r != "flow" && r != "stats" {
-            bail!("--out {spec}: unknown record type `{r}` (known: flow, stats)");
+        if !["flow", "http", "dns", "stats"].contains(&r.as_str()) {
+            bail!("--out {spec}: unknown record type `{r}` (known: flow, http, dns, stats)");
         }
     }
     let known: &[&str] = if target == "stdout" || target.starts_with("file:") {
@@ -483,7 +483,8 @@ mod tests {
         assert!(from_spec("gelf-tcp:127.0.0.1:12201?buffer=1M&records=flow,stats", "h").is_ok());
         let e = |s: &str| from_spec(s, "h").err().unwrap().to_string();
         assert!(e("kafka:x").contains("unknown output"));
-        assert!(e("stdout?records=dns").contains("unknown record type `dns`"));
+        assert!(e("stdout?records=tls").contains("unknown record type `tls`"));
+        assert!(from_spec("stdout?records=http,dns", "h").is_ok());
         assert!(e("gelf-udp:127.0.0.1:1?compression=lz4").contains("compression must be"));
         assert!(
             e("gelf-udp:127.0.0.1:1?rotate_size=1M").contains("unknown parameter `rotate_size`")
