@@ -168,8 +168,11 @@ pub struct AppConfig {
 }
 
 impl AppConfig {
-    /// Limits sized from `memory` bytes for one worker: 40 % for sessions,
-    /// 30 % each for stream and transaction buffers.
+    /// Limits sized from `memory` bytes for one worker: 20 % for sessions,
+    /// 30 % for stream buffers, 50 % for transaction buffers. Sessions are
+    /// given back between transactions, so an HTTP transaction in flight
+    /// needs a session (~1.4 KB) and a transaction buffer (~14 KB): the
+    /// split gives about four sessions per buffer, the rest for DNS.
     pub fn sized(memory: usize) -> Self {
         let mut c = Self {
             http: ProtoConfig {
@@ -210,9 +213,9 @@ impl AppConfig {
     pub fn resize(&mut self, memory: usize) {
         let sess = std::mem::size_of::<Session>() + 4;
         let txn = self.txn_bytes();
-        self.sessions = (memory / 10 * 4 / sess).max(16);
+        self.sessions = (memory / 10 * 2 / sess).max(16);
         self.stream_buffers = (memory / 10 * 3 / self.stream_buffer_bytes).max(16);
-        self.txn_buffers = (memory / 10 * 3 / txn).max(16);
+        self.txn_buffers = (memory / 10 * 5 / txn).max(16);
     }
 
     /// Bytes one transaction buffer takes.
