@@ -1,0 +1,167 @@
+//! criterion: the application layer per transaction, through a worker:
+//! one HTTP/1.1 request and response (typical browser headers, a 1 KiB
+//! body) on a keep-alive connection, and one DNS query and answer over
+//! UDP. Each iteration is a new transaction on the same flows, so the cost
+//! is the steady state: reassembly, parsing, pairing and the record.
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dataplane::app::AppConfig;
+use dataplane::decode::{ipproto, tcpflag, Decoded};
+use dataplane::record::{RecordOut, MAX_RECORD};
+use dataplane::worker::{FlatPayloads, Worker, WorkerConfig};
+
+const REQ: &[u8] = b"GET /api/v1/items?page=2&sort=name HTTP/1.1\r\nHost: shop.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\nAccept: application/json\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\nReferer: https://shop.example.com/items\r\nCookie: session=0123456789abcdef\r\nConnection: keep-alive\r\n\r\n";
+
+/// Records go nowhere: a buffer emptied when it fills.
+struct Sink(Vec<u8>);
+
+impl RecordOut for Sink {
+    fn buffer(&mut self) -> Option<&mut Vec<u8>> {
+        if self.0.len() + MAX_RECORD > self.0.capacity() {
+            self.0.clear();
+        }
+        Some(&mut self.0)
+    }
+    fn flush(&mut self) {}
+}
+
+fn pkt(
+    proto: u8,
+    dir: usize,
+    ports: (u16, u16),
+    flags: u8,
+    seq: [u32; 2],
+    off: usize,
+    len: usize,
+) -> Decoded {
+    let mut d = Decoded::EMPTY;
+    d.ts_ns = 1_700_000_000_000_000_000;
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let (s, t, x, y) = if dir == 0 {
+        (a, b, ports.0, ports.1)
+    } else {
+        (b, a, ports.1, ports.0)
+    };
+    d.src[..4].copy_from_slice(&s);
+    d.dst[..4].copy_from_slice(&t);
+    d.sport = x;
+    d.dport = y;
+    d.proto = proto;
+    d.tcp_flags = flags;
+    d.seq = seq[dir];
+    d.ack = seq[1 - dir];
+    d.win = 65535;
+    d.payload_wire = len as u32;
+    d.ip_len = 40 + len as u32;
+    d.payload.off = off as u32;
+    d.payload.len = len as u32;
+    d
+}
+
+/// A worker whose HTTP analyzer keeps `body` bytes of each body.
+fn worker(body: usize) -> Worker {
+    let mut app = AppConfig::sized(8 << 20);
+    app.http_limits.body_bytes = body;
+    Worker::new(WorkerConfig {
+        flows: 1024,
+        huge_pages: false,
+        app,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn http(c: &mut Criterion) {
+    let mut resp = b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 23 Nov 2026 13:00:00 GMT\r\nContent-Type: application/json\r\nContent-Length: 1024\r\nConnection: keep-alive\r\nCache-Control: no-store\r\nSet-Cookie: session=0123456789abcdef; HttpOnly\r\n\r\n".to_vec();
+    resp.extend(std::iter::repeat_n(b'x', 1024));
+    let mut flat = REQ.to_vec();
+    flat.extend_from_slice(&resp);
+    let mut g = c.benchmark_group("app");
+    g.throughput(Throughput::Elements(1));
+    g.measurement_time(Duration::from_secs(5));
+    for body in [0usize, 1024] {
+        let mut w = worker(body);
+        let mut out = Sink(Vec::with_capacity(1 << 20));
+        let ports = (40000, 80);
+        let mut seq = [1000u32, 5000u32];
+        let hs = [
+            pkt(ipproto::TCP, 0, ports, tcpflag::SYN, seq, 0, 0),
+            pkt(
+                ipproto::TCP,
+                1,
+                ports,
+                tcpflag::SYN | tcpflag::ACK,
+                [seq[0] + 1, seq[1]],
+                0,
+                0,
+            ),
+        ];
+        w.process(&hs, &FlatPayloads(&flat), &mut out);
+        seq = [seq[0] + 1, seq[1] + 1];
+        let name = if body == 0 {
+            "http_transaction"
+        } else {
+            "http_transaction_body_1k"
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let f = tcpflag::ACK | tcpflag::PSH;
+                let p = [
+                    pkt(ipproto::TCP, 0, ports, f, seq, 0, REQ.len()),
+                    pkt(
+                        ipproto::TCP,
+                        1,
+                        ports,
+                        f,
+                        [seq[0] + REQ.len() as u32, seq[1]],
+                        REQ.len(),
+                        resp.len(),
+                    ),
+                ];
+                w.process(&p, &FlatPayloads(&flat), &mut out);
+                seq[0] = seq[0].wrapping_add(REQ.len() as u32);
+                seq[1] = seq[1].wrapping_add(resp.len() as u32);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn dns(c: &mut Criterion) {
+    let mut q = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in ["www", "example", "com"] {
+        q.push(l.len() as u8);
+        q.extend_from_slice(l.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let mut a = q.clone();
+    a[2] = 0x81;
+    a[3] = 0x80;
+    a[7] = 2;
+    for ip in [[93, 184, 216, 34], [93, 184, 216, 35]] {
+        a.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4]);
+        a.extend_from_slice(&ip);
+    }
+    let mut flat = q.clone();
+    flat.extend_from_slice(&a);
+    let mut w = worker(0);
+    let mut out = Sink(Vec::with_capacity(1 << 20));
+    let mut g = c.benchmark_group("app");
+    g.throughput(Throughput::Elements(1));
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("dns_udp_transaction", |b| {
+        b.iter(|| {
+            let p = [
+                pkt(ipproto::UDP, 0, (53000, 53), 0, [0, 0], 0, q.len()),
+                pkt(ipproto::UDP, 1, (53000, 53), 0, [0, 0], q.len(), a.len()),
+            ];
+            w.process(&p, &FlatPayloads(&flat), &mut out);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, http, dns);
+criterion_main!(benches);
