@@ -857,3 +857,36 @@ fn review_findings_stay_fixed() {
         d[0].to_string().len()
     );
 }
+
+#[test]
+fn requests_past_the_limit_do_not_shift_the_pairing() {
+    let mut a = AppConfig::sized(1 << 20);
+    a.max_open = 2;
+    let req = |i: u32| format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n").into_bytes();
+    // Response i has an i-byte body, so the pairing shows in the lengths.
+    let resp = |i: u32| {
+        let body = "x".repeat(i as usize);
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {i}\r\n\r\n{body}").into_bytes()
+    };
+    let mut c = Conv::tcp(1, 80);
+    // 1 and 2 are logged, 3 is over the limit; then 1 is answered, 4 comes.
+    c.send(0, &req(1), &[])
+        .send(0, &req(2), &[])
+        .send(0, &req(3), &[]);
+    c.send(1, &resp(1), &[]).send(0, &req(4), &[]);
+    c.send(1, &resp(2), &[])
+        .send(1, &resp(3), &[])
+        .send(1, &resp(4), &[]);
+    let r = c.close().run_with(a);
+    let h = of(&r, "http");
+    let got: Vec<(&str, u64)> = h
+        .iter()
+        .map(|x| {
+            (
+                x["uri"].as_str().unwrap(),
+                x["response_body_len"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("/1", 1), ("/2", 2), ("/4", 4)], "{r:?}");
+}

@@ -99,6 +99,9 @@ pub struct Txn {
     pub flags: u16,
     /// Content coding per side.
     pub coding: [Coding; 2],
+    /// Requests not logged (the queue was full) that came just before
+    /// this one: their responses come first.
+    pub before: u16,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,7 +169,9 @@ pub struct Http {
     max_open: u8,
     /// Requests seen (the next one's depth minus one).
     depth: u32,
-    /// Requests not logged (queue full) still waiting for a response.
+    /// Requests not logged (queue full) after the last queued one, still
+    /// waiting for a response (those before a queued one are counted in
+    /// its `before`).
     untracked: u32,
     /// HTTP/1 parsing of this connection is over.
     over: bool,
@@ -254,10 +259,12 @@ impl Http {
         }
     }
 
-    fn push(&mut self, t: Txn) -> bool {
+    fn push(&mut self, mut t: Txn) -> bool {
         if usize::from(self.len) >= usize::from(self.max_open) {
             return false;
         }
+        t.before = self.untracked.min(u32::from(u16::MAX)) as u16;
+        self.untracked = 0;
         let i = self.slot(self.len);
         self.q[i] = t;
         self.len += 1;
@@ -533,7 +540,16 @@ impl Http {
             .front()
             .is_some_and(|t| t.flags & tf::RESP == 0 && t.flags & tf::REQ != 0);
         let interim = (100..200).contains(&code) && code != 101;
-        let tracked = if front_waits {
+        let owed = self.front().map_or(0, |t| t.before);
+        let tracked = if owed > 0 {
+            // It answers a request that was not logged, before the front.
+            if !interim {
+                if let Some(t) = self.front() {
+                    t.before -= 1;
+                }
+            }
+            false
+        } else if front_waits {
             true
         } else if interim {
             // An interim response nobody waits for opens nothing.
