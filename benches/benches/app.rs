@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dataplane::app::AppConfig;
-use dataplane::decode::{ipproto, tcpflag, Decoded};
+use dataplane::decode::{ipproto, synth, tcpflag, Decoded};
 use dataplane::record::{RecordOut, MAX_RECORD};
 use dataplane::worker::{FlatPayloads, Worker, WorkerConfig};
 
@@ -27,6 +27,8 @@ impl RecordOut for Sink {
     fn flush(&mut self) {}
 }
 
+const TS: u64 = 1_700_000_000_000_000_000;
+
 fn pkt(
     proto: u8,
     dir: usize,
@@ -36,28 +38,7 @@ fn pkt(
     off: usize,
     len: usize,
 ) -> Decoded {
-    let mut d = Decoded::EMPTY;
-    d.ts_ns = 1_700_000_000_000_000_000;
-    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
-    let (s, t, x, y) = if dir == 0 {
-        (a, b, ports.0, ports.1)
-    } else {
-        (b, a, ports.1, ports.0)
-    };
-    d.src[..4].copy_from_slice(&s);
-    d.dst[..4].copy_from_slice(&t);
-    d.sport = x;
-    d.dport = y;
-    d.proto = proto;
-    d.tcp_flags = flags;
-    d.seq = seq[dir];
-    d.ack = seq[1 - dir];
-    d.win = 65535;
-    d.payload_wire = len as u32;
-    d.ip_len = 40 + len as u32;
-    d.payload.off = off as u32;
-    d.payload.len = len as u32;
-    d
+    synth::packet(proto, dir, ports, flags, seq, off, len, TS)
 }
 
 /// A worker whose HTTP analyzer keeps `body` bytes of each body.

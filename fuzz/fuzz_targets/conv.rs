@@ -3,28 +3,12 @@
 //! swapped), runs it through a worker, and checks every record.
 
 use dataplane::app::AppConfig;
-use dataplane::decode::{ipproto, tcpflag, Decoded};
+use dataplane::decode::{ipproto, synth, tcpflag, Decoded};
 use dataplane::record::VecOut;
 use dataplane::worker::{FlatPayloads, Worker, WorkerConfig};
 
 fn pkt(proto: u8, dir: usize, sp: u16, dp: u16, flags: u8, seq: [u32; 2], off: usize, len: usize, ts: u64) -> Decoded {
-    let mut d = Decoded::EMPTY;
-    d.ts_ns = ts;
-    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
-    let (s, t, x, y) = if dir == 0 { (a, b, sp, dp) } else { (b, a, dp, sp) };
-    d.src[..4].copy_from_slice(&s);
-    d.dst[..4].copy_from_slice(&t);
-    d.sport = x;
-    d.dport = y;
-    d.proto = proto;
-    d.tcp_flags = flags;
-    d.seq = seq[dir];
-    d.ack = seq[1 - dir];
-    d.payload_wire = len as u32;
-    d.ip_len = 40 + len as u32;
-    d.payload.off = off as u32;
-    d.payload.len = len as u32;
-    d
+    synth::packet(proto, dir, (sp, dp), flags, seq, off, len, ts)
 }
 
 /// Input: chunks of [control, len, bytes...]; control bit 0 is the

@@ -358,6 +358,16 @@ pub fn write_record<O: RecordOut>(
     true
 }
 
+/// Marks a transaction logged without its response: its wait reached the
+/// timeout, or its flow ended.
+pub fn write_unanswered(w: &mut impl FieldSink, timed_out: bool) {
+    w.bool("unanswered", true);
+    w.str(
+        "unanswered_reason",
+        if timed_out { "timeout" } else { "flow_end" },
+    );
+}
+
 /// A decompressor and its output buffer (capacity: the body limit), made
 /// once per worker.
 pub struct Inflate {
@@ -456,6 +466,31 @@ pub struct Session {
     parser: Parser,
 }
 
+impl Session {
+    /// Runs `op` on direction `d`'s reassembly, feeding this session's
+    /// parser.
+    fn on_dir<'c, O: RecordOut>(
+        &mut self,
+        d: usize,
+        pool: &mut Pool,
+        depth: u64,
+        stats: &mut StreamStats,
+        cx: &mut Cx<'c, O>,
+        op: impl FnOnce(&mut Dir, &mut Feed<'_, Parser, Cx<'c, O>>),
+    ) {
+        let Session { dirs, parser } = self;
+        let mut f = Feed {
+            pool,
+            stats,
+            limits: StreamLimits { depth },
+            sink: parser,
+            cx,
+            dir: d,
+        };
+        op(&mut dirs[d], &mut f);
+    }
+}
+
 /// `sess_of` values below [`FIRST`] are not sessions: not decided yet, no
 /// analyzer, or DNS over UDP with no query waiting. Values with
 /// [`HTTP_IDLE`] set are an HTTP connection at rest between transactions,
@@ -470,16 +505,53 @@ const HTTP_IDLE: u32 = 1 << 31;
 
 /// The application layer of one worker.
 pub struct App {
-    cfg: AppConfig,
     sessions: Vec<Option<Session>>,
     free: Vec<u32>,
     /// Per flow-table entry: [`UNDECIDED`], [`NO_APP`], or a session.
     sess_of: HugeArray<u32>,
+    sh: Shared,
+}
+
+/// What every session's analyzer borrows while it runs.
+struct Shared {
+    cfg: AppConfig,
     seg: Pool,
     txn: TxnPool,
     scratch: Vec<u8>,
     inflate: Inflate,
     stats: AppStats,
+}
+
+impl Shared {
+    /// The stream pool, and the context for records of `flow` at `now`.
+    fn split<'a, O>(
+        &'a mut self,
+        out: &'a mut O,
+        flow: &'a Cold,
+        names: &'a Names<'a>,
+        now: u64,
+    ) -> (&'a mut Pool, Cx<'a, O>) {
+        let Self {
+            cfg,
+            seg,
+            txn,
+            scratch,
+            inflate,
+            stats,
+        } = self;
+        let cx = Cx {
+            out,
+            txn,
+            stats,
+            cfg,
+            flow,
+            names,
+            now,
+            scratch,
+            inflate,
+        };
+        (seg, cx)
+    }
 }
 
 /// Who the records name.
@@ -507,14 +579,16 @@ impl App {
             sess_of: HugeArray::new(if on { flows } else { 0 }, huge)?,
             free: (0..n as u32).rev().collect(),
             sessions,
-            seg,
-            txn,
-            scratch: Vec::with_capacity(
-                5 * cfg.http_limits.uri_bytes.max(cfg.http_limits.body_bytes) + 64,
-            ),
-            inflate: Inflate::new(cfg.http_limits.body_bytes),
-            stats: AppStats::default(),
-            cfg,
+            sh: Shared {
+                seg,
+                txn,
+                scratch: Vec::with_capacity(
+                    5 * cfg.http_limits.uri_bytes.max(cfg.http_limits.body_bytes) + 64,
+                ),
+                inflate: Inflate::new(cfg.http_limits.body_bytes),
+                stats: AppStats::default(),
+                cfg,
+            },
         })
     }
 
@@ -526,7 +600,7 @@ impl App {
 
     /// Counters.
     pub fn stats(&self) -> AppStats {
-        let mut s = self.stats;
+        let mut s = self.sh.stats;
         s.sessions_active = (self.sessions.len() - self.free.len()) as u64;
         s
     }
@@ -535,8 +609,8 @@ impl App {
     pub fn memory_bytes(&self) -> usize {
         self.sessions.capacity() * std::mem::size_of::<Option<Session>>()
             + self.sess_of.bytes()
-            + self.seg.memory_bytes()
-            + self.txn.memory_bytes()
+            + self.sh.seg.memory_bytes()
+            + self.sh.txn.memory_bytes()
     }
 
     /// Hints the CPU to load flow `i`'s session handle.
@@ -570,7 +644,7 @@ impl App {
             }
         } else if s == DNS_IDLE || s & HTTP_IDLE != 0 {
             let Some(k) = self.free.pop() else {
-                self.stats.sessions_full += 1;
+                self.sh.stats.sessions_full += 1;
                 return;
             };
             let (dirs, parser) = if s == DNS_IDLE {
@@ -582,88 +656,52 @@ impl App {
                 for (dd, dir) in dirs.iter_mut().enumerate() {
                     dir.start(h.nextseq[dd], false);
                 }
-                let http = http::Http::resume(self.cfg.max_open, s & !HTTP_IDLE);
+                let http = http::Http::resume(self.sh.cfg.max_open, s & !HTTP_IDLE);
                 (dirs, Parser::Http(http))
             };
             self.sessions[k as usize] = Some(Session { dirs, parser });
             s = k + FIRST;
             self.sess_of[i] = s;
         }
-        let Self {
-            cfg,
-            sessions,
-            seg,
-            txn,
-            scratch,
-            inflate,
-            stats,
-            ..
-        } = self;
+        let Self { sessions, sh, .. } = self;
         let Some(sess) = sessions[(s - FIRST) as usize].as_mut() else {
             return;
         };
-        let mut cx = Cx {
-            out,
-            txn,
-            stats,
-            cfg,
-            flow: c,
-            names,
-            now: p.ts_ns,
-            scratch,
-            inflate,
-        };
+        let depth = sh.cfg.depth;
+        let (seg, mut cx) = sh.split(out, c, names, p.ts_ns);
         sess.parser.timeout(&mut cx);
-        let Session { dirs, parser } = sess;
-        if p.proto == ipproto::TCP {
-            let mut sstats = StreamStats::default();
-            let limits = StreamLimits { depth: cfg.depth };
+        let mark = if p.proto == ipproto::TCP {
+            let mut st = StreamStats::default();
             if p.tcp_flags & tcpflag::ACK != 0 {
-                let mut f = Feed {
-                    pool: seg,
-                    stats: &mut sstats,
-                    limits,
-                    sink: parser,
-                    cx: &mut cx,
-                    dir: 1 - d,
-                };
-                dirs[1 - d].ack(&mut f, p.ack);
+                sess.on_dir(1 - d, seg, depth, &mut st, &mut cx, |dir, f| {
+                    dir.ack(f, p.ack)
+                });
             }
-            let mut f = Feed {
-                pool: seg,
-                stats: &mut sstats,
-                limits,
-                sink: parser,
-                cx: &mut cx,
-                dir: d,
-            };
-            dirs[d].segment(&mut f, p.seq, payload, p.payload_wire);
-            cx.stats.stream.add(&sstats);
-            let rest = match parser {
+            sess.on_dir(d, seg, depth, &mut st, &mut cx, |dir, f| {
+                dir.segment(f, p.seq, payload, p.payload_wire)
+            });
+            cx.stats.stream.add(&st);
+            match &sess.parser {
                 Parser::Http(x) => x
                     .at_rest()
-                    .filter(|_| dirs.iter().all(Dir::at_rest))
+                    .filter(|_| sess.dirs.iter().all(Dir::at_rest))
                     .map(|depth| HTTP_IDLE | depth.min(HTTP_IDLE - 1)),
                 Parser::Dns(_) => None,
-            };
-            if let Some(v) = rest {
-                self.sessions[(s - FIRST) as usize] = None;
-                self.free.push(s - FIRST);
-                self.sess_of[i] = v;
             }
         } else {
             // A datagram is a message; a truncated capture cuts it.
             if (payload.len() as u32) < p.payload_wire {
-                parser.gap(d, u64::from(p.payload_wire), &mut cx);
+                sess.parser.gap(d, u64::from(p.payload_wire), &mut cx);
             } else {
-                let _ = parser.parse(d, payload, &mut cx);
+                let _ = sess.parser.parse(d, payload, &mut cx);
             }
-            let idle = matches!(parser, Parser::Dns(x) if x.idle());
-            if idle {
-                self.sessions[(s - FIRST) as usize] = None;
-                self.free.push(s - FIRST);
-                self.sess_of[i] = DNS_IDLE;
-            }
+            matches!(&sess.parser, Parser::Dns(x) if x.idle()).then_some(DNS_IDLE)
+        };
+        if let Some(m) = mark {
+            // At rest: the session goes back, the flow keeps only `m`.
+            self.sessions[(s - FIRST) as usize] = None;
+            self.free.push(s - FIRST);
+            self.sess_of[i] = m;
         }
     }
 
@@ -690,16 +728,16 @@ impl App {
             Err(()) => return NO_APP,
         };
         let pc = match proto {
-            Proto::Http => &self.cfg.http,
-            Proto::Dns => &self.cfg.dns,
+            Proto::Http => &self.sh.cfg.http,
+            Proto::Dns => &self.sh.cfg.dns,
         };
         if pc.sample > 1 && !c.key.hash().is_multiple_of(u64::from(pc.sample)) {
-            self.stats.sampled_out += 1;
+            self.sh.stats.sampled_out += 1;
             self.sess_of[i] = NO_APP;
             return NO_APP;
         }
         let Some(k) = self.free.pop() else {
-            self.stats.sessions_full += 1;
+            self.sh.stats.sessions_full += 1;
             self.sess_of[i] = NO_APP;
             return NO_APP;
         };
@@ -714,11 +752,11 @@ impl App {
             }
         }
         let parser = match proto {
-            Proto::Http => Parser::Http(http::Http::new(self.cfg.max_open)),
+            Proto::Http => Parser::Http(http::Http::new(self.sh.cfg.max_open)),
             Proto::Dns => Parser::Dns(dns::Dns::new(p.proto == ipproto::TCP)),
         };
         self.sessions[k as usize] = Some(Session { dirs, parser });
-        self.stats.sessions += 1;
+        self.sh.stats.sessions += 1;
         let s = k + FIRST;
         self.sess_of[i] = s;
         s
@@ -735,7 +773,7 @@ impl App {
         at_start: bool,
     ) -> Result<Option<Proto>, ()> {
         let ((_, sport), (_, dport)) = endpoints(c);
-        let (http, dns) = (&self.cfg.http, &self.cfg.dns);
+        let (http, dns) = (&self.sh.cfg.http, &self.sh.cfg.dns);
         match proto {
             ipproto::TCP => {
                 if http.enabled && http.tcp_ports.contains(dport) {
@@ -747,7 +785,7 @@ impl App {
                         // (a 400, say) decides.
                         return Err(());
                     }
-                    self.stats.probe_failed += 1;
+                    self.sh.stats.probe_failed += 1;
                     return Ok(None);
                 }
                 if dns.enabled && dns.tcp_ports.contains(dport) {
@@ -756,7 +794,7 @@ impl App {
                     {
                         return Ok(Some(Proto::Dns));
                     }
-                    self.stats.probe_failed += 1;
+                    self.sh.stats.probe_failed += 1;
                     return Ok(None);
                 }
                 if !at_start {
@@ -797,45 +835,20 @@ impl App {
             return;
         };
         self.free.push(k as u32);
-        let Self {
-            cfg,
-            seg,
-            txn,
-            scratch,
-            inflate,
-            stats,
-            ..
-        } = self;
-        let mut cx = Cx {
-            out,
-            txn,
-            stats,
-            cfg,
-            flow: c,
-            names,
-            now,
-            scratch,
-            inflate,
-        };
-        let Session { dirs, parser } = &mut sess;
-        let mut sstats = StreamStats::default();
-        for (d, dir) in dirs.iter_mut().enumerate() {
-            let mut f = Feed {
-                pool: seg,
-                stats: &mut sstats,
-                limits: StreamLimits { depth: cfg.depth },
-                sink: parser,
-                cx: &mut cx,
-                dir: d,
-            };
-            dir.finish(&mut f, c.fin[d] > 0);
+        let depth = self.sh.cfg.depth;
+        let (seg, mut cx) = self.sh.split(out, c, names, now);
+        let mut st = StreamStats::default();
+        for d in 0..2 {
+            sess.on_dir(d, seg, depth, &mut st, &mut cx, |dir, f| {
+                dir.finish(f, c.fin[d] > 0)
+            });
         }
-        cx.stats.stream.add(&sstats);
-        parser.end(&mut cx);
+        cx.stats.stream.add(&st);
+        sess.parser.end(&mut cx);
     }
 
     /// Stream buffers in use (for tests and stats).
     pub fn buffers_in_use(&self) -> (usize, usize) {
-        (self.seg.in_use(), self.txn.in_use())
+        (self.sh.seg.in_use(), self.sh.txn.in_use())
     }
 }

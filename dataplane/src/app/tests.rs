@@ -6,13 +6,11 @@
 use serde_json::Value;
 
 use super::AppConfig;
-use crate::decode::{ipproto, tcpflag, Decoded};
+use crate::decode::{ipproto, synth, tcpflag, Decoded};
 use crate::record::VecOut;
 use crate::worker::{FlatPayloads, Worker, WorkerConfig};
 
 const T0: u64 = 1_700_000_000_000_000_000;
-const CLI: [u8; 4] = [10, 0, 0, 1];
-const SRV: [u8; 4] = [10, 0, 0, 2];
 
 /// Packets of a conversation and their payloads.
 pub struct Conv {
@@ -22,12 +20,6 @@ pub struct Conv {
     ts: u64,
     ports: (u16, u16),
     proto: u8,
-}
-
-fn addr(a: [u8; 4]) -> [u8; 16] {
-    let mut b = [0u8; 16];
-    b[..4].copy_from_slice(&a);
-    b
 }
 
 impl Conv {
@@ -59,35 +51,23 @@ impl Conv {
         }
     }
 
-    /// A packet from `dir` (0 client) with `flags`, carrying `data` at
-    /// sequence offset `at` from the direction's next byte; `wire` extra
-    /// bytes announced by IP but not captured.
+    /// A packet from `dir` (0 client) with `flags`, carrying `data` at the
+    /// direction's next sequence number, and `wire_extra` more bytes the
+    /// IP length announces but the capture lacks.
     fn raw(&mut self, dir: usize, flags: u8, data: &[u8], wire_extra: u32) -> &mut Self {
         self.ts += 1_000_000;
-        let mut d = Decoded::EMPTY;
-        d.ts_ns = self.ts;
-        let (s, t, sp, dp) = if dir == 0 {
-            (CLI, SRV, self.ports.0, self.ports.1)
-        } else {
-            (SRV, CLI, self.ports.1, self.ports.0)
-        };
-        d.src = addr(s);
-        d.dst = addr(t);
-        d.sport = sp;
-        d.dport = dp;
-        d.proto = self.proto;
-        d.tcp_flags = flags;
-        d.seq = self.seq[dir];
-        d.ack = if flags & tcpflag::ACK != 0 {
-            self.seq[1 - dir]
-        } else {
-            0
-        };
-        d.win = 65535;
-        d.payload_wire = data.len() as u32 + wire_extra;
-        d.ip_len = 40 + d.payload_wire;
-        d.payload.off = self.flat.len() as u32;
-        d.payload.len = data.len() as u32;
+        let mut d = synth::packet(
+            self.proto,
+            dir,
+            self.ports,
+            flags,
+            self.seq,
+            self.flat.len(),
+            data.len(),
+            self.ts,
+        );
+        d.payload_wire += wire_extra;
+        d.ip_len += wire_extra;
         self.flat.extend_from_slice(data);
         self.pkts.push(d);
         self

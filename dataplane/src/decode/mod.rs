@@ -19,6 +19,7 @@
 //! a protocol number nobody here parses is a value, not an error.
 
 pub mod frag;
+pub mod synth;
 mod tunnel;
 
 use etherparse::{LaxIpSlice, TcpHeaderSlice};

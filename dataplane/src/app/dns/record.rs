@@ -194,17 +194,7 @@ pub fn emit<O: RecordOut>(
         }
         match how {
             End::Answered => {}
-            End::Timeout | End::FlowEnd => {
-                w.bool("unanswered", true);
-                w.str(
-                    "unanswered_reason",
-                    if how == End::Timeout {
-                        "timeout"
-                    } else {
-                        "flow_end"
-                    },
-                );
-            }
+            End::Timeout | End::FlowEnd => crate::app::write_unanswered(w, how == End::Timeout),
         }
     });
 }

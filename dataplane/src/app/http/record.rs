@@ -428,17 +428,7 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
         match how {
             End::Complete => {}
             End::Incomplete => w.bool("response_incomplete", true),
-            End::Timeout | End::FlowEnd => {
-                w.bool("unanswered", true);
-                w.str(
-                    "unanswered_reason",
-                    if how == End::Timeout {
-                        "timeout"
-                    } else {
-                        "flow_end"
-                    },
-                );
-            }
+            End::Timeout | End::FlowEnd => crate::app::write_unanswered(w, how == End::Timeout),
         }
         if t.flags & tf::CONTINUE != 0 {
             w.bool("continue", true);

@@ -306,17 +306,10 @@ impl Http {
 
     /// Looks for the start of the next message after garbage or a gap.
     fn probe(&mut self, dir: usize, data: &[u8]) -> Step {
-        let is_start = |b: &[u8]| {
-            if dir == 0 {
-                probe_any_request(b)
-            } else {
-                probe_response(b)
-            }
-        };
         let mut at = 0;
         loop {
             let rest = &data[at..];
-            if is_start(rest) {
+            if starts_message(dir, rest) {
                 if at > 0 {
                     return Step::Consumed(at);
                 }
@@ -341,21 +334,36 @@ impl Http {
         }
     }
 
-    fn request_head<O: RecordOut>(&mut self, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+    /// What every head starts with: blank lines before it are used up,
+    /// bytes that cannot start a message send the side to probing, and the
+    /// first byte's time is noted. `Some` is the step to return.
+    fn head_start<O: RecordOut>(
+        &mut self,
+        dir: usize,
+        data: &[u8],
+        cx: &mut Cx<'_, O>,
+    ) -> Option<Step> {
         let lead = data
             .iter()
             .take_while(|&&c| c == b'\r' || c == b'\n')
             .count();
         if lead > 0 {
-            return Step::Consumed(lead);
+            return Some(Step::Consumed(lead));
         }
-        if !probe_any_request(data) {
+        if !starts_message(dir, data) {
             cx.stats.http_errors += 1;
-            self.side[0].phase = Phase::Probe;
-            return self.probe(0, data);
+            self.side[dir].phase = Phase::Probe;
+            return Some(self.probe(dir, data));
         }
-        if self.side[0].start == 0 {
-            self.side[0].start = cx.now;
+        if self.side[dir].start == 0 {
+            self.side[dir].start = cx.now;
+        }
+        None
+    }
+
+    fn request_head<O: RecordOut>(&mut self, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        if let Some(step) = self.head_start(0, data, cx) {
+            return step;
         }
         let n = data.len().min(H2_PREFACE.len());
         if data[..n] == H2_PREFACE[..n] {
@@ -494,20 +502,8 @@ impl Http {
     }
 
     fn response_head<O: RecordOut>(&mut self, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
-        let lead = data
-            .iter()
-            .take_while(|&&c| c == b'\r' || c == b'\n')
-            .count();
-        if lead > 0 {
-            return Step::Consumed(lead);
-        }
-        if !probe_response(data) {
-            cx.stats.http_errors += 1;
-            self.side[1].phase = Phase::Probe;
-            return self.probe(1, data);
-        }
-        if self.side[1].start == 0 {
-            self.side[1].start = cx.now;
+        if let Some(step) = self.head_start(1, data, cx) {
+            return step;
         }
         let Some(end) = self.side[1].head_end(data) else {
             return Step::Need {
@@ -928,6 +924,16 @@ impl Http {
             first = false;
             record::emit(&t, cx, how);
         }
+    }
+}
+
+/// Whether `data` can start a message of direction `dir`: a request line
+/// with any method, or a status line.
+fn starts_message(dir: usize, data: &[u8]) -> bool {
+    if dir == 0 {
+        probe_any_request(data)
+    } else {
+        probe_response(data)
     }
 }
 
