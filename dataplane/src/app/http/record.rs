@@ -131,6 +131,11 @@ fn write_headers(
             .filter(|e| e.name.as_bytes().eq_ignore_ascii_case(name))
             .count();
         if dups == 0 {
+            // Most values: ASCII with nothing to escape, within the budget.
+            if h.value.len() <= budget && w.ascii(k.as_str(), h.value) {
+                budget -= h.value.len();
+                continue;
+            }
             let v = cut(h.value, budget);
             cut_any |= v.len() < h.value.len();
             budget = budget.saturating_sub(escaped_len(v));
