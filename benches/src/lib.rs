@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 pub mod gen;
+pub mod mix;
 pub mod wire;
 
 /// The value after `--name` on the command line, or `default`.

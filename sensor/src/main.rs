@@ -4,6 +4,7 @@
 //! thread and the run summary. The hot path lives in `dataplane`.
 #![deny(unsafe_code)]
 
+mod bench;
 mod config;
 mod gelf;
 mod live;
@@ -54,10 +55,37 @@ enum Cmd {
         #[command(flatten)]
         opts: Box<Options>,
     },
+    /// Measures the dataplane: `wirelog bench memory TRACE... | jq`.
+    Bench {
+        #[command(subcommand)]
+        mode: BenchMode,
+    },
     /// Prints the core-pinning profile wirelog would use on this machine.
     Profile {
         /// A profile file to check instead of the default.
         file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchMode {
+    /// Copies of the traces' Ethernet/IPv4 frames (addresses rewritten per
+    /// copy, as `corpus-mix` writes them) straight into the pinned workers
+    /// from memory: packets/s and Gbit/s per worker core, with every record
+    /// written and shipped to the outputs (default: none kept,
+    /// `-o /dev/null`). Prints one JSON report.
+    Memory {
+        /// Capture files (pcap/pcapng) whose frames are copied.
+        #[arg(required = true)]
+        traces: Vec<PathBuf>,
+        /// Copies of every frame, 1-256, spread over the workers.
+        #[arg(long, default_value_t = 256)]
+        copies: u32,
+        /// TOML config whose keys are the long option names with `_`.
+        #[arg(long, short = 'c')]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        opts: Box<Options>,
     },
 }
 
@@ -91,6 +119,15 @@ fn run() -> Result<()> {
         }
         Cmd::Replay { file, config, opts } => replay_cmd(file, merged(config, *opts)?),
         Cmd::Capture { config, opts } => capture_cmd(merged(config, *opts)?),
+        Cmd::Bench {
+            mode:
+                BenchMode::Memory {
+                    traces,
+                    copies,
+                    config,
+                    opts,
+                },
+        } => bench_memory_cmd(traces, copies, merged(config, *opts)?),
     }
 }
 
@@ -479,6 +516,25 @@ fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {
     if !o.quiet.unwrap_or(false) {
         eprintln!("{}", replay::summary_json(&s, &sensor));
     }
+    Ok(())
+}
+
+fn bench_memory_cmd(traces: Vec<PathBuf>, copies: u32, mut o: Options) -> Result<()> {
+    if copies == 0 || copies > 256 {
+        bail!("--copies must be 1..=256 (the copy number is one address octet), not {copies}");
+    }
+    if o.output.is_none() && o.out.is_empty() {
+        o.output = Some("/dev/null".into());
+    }
+    let workers = o.workers.unwrap_or(1);
+    let c = common(&o, workers)?;
+    let mut plan = bench::Plan {
+        traces: traces.iter().map(|p| p.display().to_string()).collect(),
+        copies,
+        s: c.setup,
+    };
+    plan.size()?;
+    println!("{}", bench::run(plan, c.sinks)?);
     Ok(())
 }
 

@@ -4,11 +4,13 @@
 //! traces is written COPIES times, copy k with the second octet of both
 //! addresses XORed with k (so each copy is its own set of flows and both
 //! directions stay paired) and its time shifted by k ns. Traces are placed
-//! one after another in time.
+//! one after another in time. `wirelog bench memory` feeds the same copies
+//! to the workers from memory ([`benches::mix`]).
 
 use anyhow::{bail, Context, Result};
-use dataplane::capture::pcap::{write_header, write_record, PcapReader};
-use dataplane::capture::{Batch, Capture, LinkType, Poll};
+use benches::mix::Traces;
+use dataplane::capture::pcap::{write_header, write_record};
+use dataplane::capture::LinkType;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -19,39 +21,22 @@ fn main() -> Result<()> {
     if copies == 0 || copies > 256 {
         bail!("COPIES must be 1..=256");
     }
+    let t = Traces::load(&args[3..])?;
     let mut out = Vec::with_capacity(64 << 20);
     write_header(&mut out, LinkType::Ethernet, 65535);
-    let mut base = 1_600_000_000_000_000_000u64;
-    let mut frames = 0u64;
-    for path in &args[3..] {
-        let mut r = PcapReader::open(path)?;
-        let mut b = Batch::with_capacity(256);
-        let (mut first, mut last) = (None, 0u64);
-        loop {
-            let p = r.next_batch(&mut b)?;
-            for d in b.frames() {
-                let f = r.frame(d);
-                if d.link != LinkType::Ethernet || f.len() < 34 || f[12..14] != [0x08, 0x00] {
-                    continue;
-                }
-                let t0 = *first.get_or_insert(d.ts_ns);
-                let ts = base + d.ts_ns.saturating_sub(t0);
-                last = last.max(ts);
-                for k in 0..copies {
-                    let mut g = f.to_vec();
-                    g[14 + 13] ^= k as u8;
-                    g[14 + 17] ^= k as u8;
-                    write_record(&mut out, ts + u64::from(k), &g, d.wire_len);
-                    frames += 1;
-                }
-            }
-            if p == Poll::End {
-                break;
-            }
+    let mut g = Vec::with_capacity(65536);
+    for i in 0..t.len() {
+        for k in 0..copies {
+            g.clear();
+            let (ts, wire) = t.copy_into(i, k, &mut g);
+            write_record(&mut out, ts, &g, wire);
         }
-        base = last + 1_000_000_000;
     }
     std::fs::write(&args[1], &out).with_context(|| args[1].clone())?;
-    eprintln!("corpus-mix: {frames} frames, {} bytes", out.len());
+    eprintln!(
+        "corpus-mix: {} frames, {} bytes",
+        t.len() as u64 * u64::from(copies),
+        out.len()
+    );
     Ok(())
 }

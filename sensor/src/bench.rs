@@ -1,0 +1,211 @@
+//! `wirelog bench memory`: the dataplane's ceiling per core.
+//!
+//! Traffic goes straight into N pinned workers, no capture source and no
+//! dispatcher in between: worker i reads the copies `k ≡ i (mod N)` of some
+//! traces ([`benches::mix::MemCapture`]), each batch written into a small
+//! buffer that stays in the cache, as a capture ring's frames would be.
+//! The worker then runs exactly what a live worker runs: decode, flow
+//! tracking, the analyzers and record writing into the output's blocks;
+//! the output thread ships the records to the configured sinks.
+//!
+//! Two figures come out per worker. The worker's own CPU (decode through
+//! record writing) gives packets/s and Gbit/s per core, the dataplane
+//! ceiling. The time spent making the batches (the copy with its address
+//! rewrite, what a capture ring costs the kernel or the NIC) is measured
+//! apart and reported, not hidden. End to end is wall time until the
+//! output thread has shipped every record.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use benches::mix::{MemCapture, Traces};
+use dataplane::capture::{Batch, Capture, Poll};
+use dataplane::record::RecordOut;
+use dataplane::sys::thread_cpu_ns;
+use dataplane::worker::{Worker, WorkerStats};
+
+use crate::output::{self, OutputEnd};
+use crate::pipeline::{pin_to, FramePayloads, Setup, BATCH, DECODED_PER_BATCH};
+use crate::sinks::Output;
+
+/// Ethernet overhead on the wire per frame: preamble and start delimiter
+/// (8), FCS (4, not in captured frames) and the inter-frame gap (12).
+const WIRE_OVERHEAD: u64 = 24;
+
+/// What a memory-mode run needs.
+pub struct Plan {
+    /// Capture files whose Ethernet/IPv4 frames are copied.
+    pub traces: Vec<String>,
+    /// Copies of every frame (1..=256), spread over the workers.
+    pub copies: u32,
+    /// Workers, budget and thread settings.
+    pub s: Setup,
+}
+
+impl Plan {
+    /// Sizes the flow tables from the budget.
+    pub fn size(&mut self) -> Result<()> {
+        let n = self.s.workers;
+        let fixed = self.s.output_bytes() + self.s.frag_bytes() + (8 << 20);
+        self.s.size_flows(fixed, &format!("{n} worker(s)"))
+    }
+}
+
+/// One worker's share of a run.
+struct Lane {
+    stats: WorkerStats,
+    frames: u64,
+    frame_bytes: u64,
+    /// CPU from decode through record writing.
+    worker_ns: u64,
+    /// CPU making the batches.
+    source_ns: u64,
+}
+
+/// Runs the plan and returns its report as JSON.
+pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
+    let traces = Traces::load(&plan.traces)?;
+    let n = plan.s.workers;
+    let (outs, writer) = output::start(n, true, sinks, plan.s.control_core(), None)?;
+    let start = Instant::now();
+    let lanes = std::thread::scope(|sc| -> Result<Vec<Lane>> {
+        let handles: Vec<_> = outs
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut out)| {
+                let (plan, traces) = (&plan, &traces);
+                std::thread::Builder::new()
+                    .name(format!("wl-worker-{i}"))
+                    .spawn_scoped(sc, move || -> Result<Lane> {
+                        pin_to(plan.s.worker_core(i));
+                        let mut src =
+                            MemCapture::new(traces, plan.copies, i as u32, n as u32, BATCH)?;
+                        let mut front = plan.s.front(false)?;
+                        let mut worker =
+                            Worker::new(plan.s.worker.clone()).context("flow table")?;
+                        let mut batch = Batch::with_capacity(BATCH);
+                        let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
+                        let mut lane = Lane {
+                            stats: WorkerStats::default(),
+                            frames: 0,
+                            frame_bytes: 0,
+                            worker_ns: 0,
+                            source_ns: 0,
+                        };
+                        let mut t = thread_cpu_ns();
+                        loop {
+                            let p = src.next_batch(&mut batch)?;
+                            let t1 = thread_cpu_ns();
+                            lane.source_ns += t1 - t;
+                            lane.frames += batch.len() as u64;
+                            lane.frame_bytes += batch
+                                .frames()
+                                .iter()
+                                .map(|f| u64::from(f.cap_len))
+                                .sum::<u64>();
+                            front.decode_batch(&src, &batch, &mut decoded);
+                            let pay = FramePayloads {
+                                front: &front,
+                                src: &src,
+                                batch: &batch,
+                                idx: None,
+                            };
+                            worker.process(&decoded, &pay, &mut out);
+                            front.dec.end_batch();
+                            t = thread_cpu_ns();
+                            lane.worker_ns += t - t1;
+                            if p == Poll::End {
+                                break;
+                            }
+                        }
+                        worker.flush_all(&mut out);
+                        out.flush();
+                        lane.worker_ns += thread_cpu_ns() - t;
+                        lane.stats = worker.stats();
+                        Ok(lane)
+                    })
+            })
+            .collect::<std::io::Result<_>>()?;
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("worker thread panicked"))?
+            })
+            .collect()
+    })?;
+    let outputs = writer.finish()?;
+    Ok(report(
+        &plan,
+        &traces,
+        &lanes,
+        &outputs,
+        start.elapsed().as_secs_f64(),
+    ))
+}
+
+fn report(
+    plan: &Plan,
+    t: &Traces,
+    lanes: &[Lane],
+    o: &OutputEnd,
+    wall_s: f64,
+) -> serde_json::Value {
+    let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
+    let r1 = |x: f64| (x * 10.0).round() / 10.0;
+    let per_worker: Vec<_> = lanes
+        .iter()
+        .map(|l| {
+            let s = (l.worker_ns as f64 / 1e9).max(1e-9);
+            serde_json::json!({
+                "frames": l.frames,
+                "frame_bytes": l.frame_bytes,
+                "worker_cpu_s": r3(s),
+                "source_cpu_s": r3(l.source_ns as f64 / 1e9),
+                "ns_per_frame": r1(l.worker_ns as f64 / l.frames.max(1) as f64),
+                "frames_per_s": (l.frames as f64 / s).round(),
+                "gbit_per_s": r3(l.frame_bytes as f64 * 8.0 / s / 1e9),
+                "gbit_per_s_on_wire": r3((l.frame_bytes + l.frames * WIRE_OVERHEAD) as f64 * 8.0 / s / 1e9),
+                "records": l.stats.records,
+                "records_dropped": l.stats.records_dropped,
+            })
+        })
+        .collect();
+    let frames: u64 = lanes.iter().map(|l| l.frames).sum();
+    let bytes: u64 = lanes.iter().map(|l| l.frame_bytes).sum();
+    let cpu: u64 = lanes.iter().map(|l| l.worker_ns).sum();
+    let records: u64 = lanes.iter().map(|l| l.stats.records).sum();
+    let delivered: u64 = o.sinks.iter().map(|(_, s)| s.delivered).min().unwrap_or(0);
+    let core_s = (cpu as f64 / 1e9).max(1e-9);
+    serde_json::json!({
+        "type": "bench",
+        "mode": "memory",
+        "traces": plan.traces.len(),
+        "frames_per_copy": t.len(),
+        "bytes_per_copy": t.bytes(),
+        "copies": plan.copies,
+        "workers": lanes.len(),
+        "frames": frames,
+        "frame_bytes": bytes,
+        "per_core": {
+            "frames_per_s": (frames as f64 / core_s).round(),
+            "gbit_per_s": r3(bytes as f64 * 8.0 / core_s / 1e9),
+            "gbit_per_s_on_wire": r3((bytes + frames * WIRE_OVERHEAD) as f64 * 8.0 / core_s / 1e9),
+            "ns_per_frame": r1(cpu as f64 / frames.max(1) as f64),
+        },
+        "per_worker": per_worker,
+        "end_to_end": {
+            "wall_s": r3(wall_s),
+            "frames_per_s": (frames as f64 / wall_s.max(1e-9)).round(),
+            "gbit_per_s": r3(bytes as f64 * 8.0 / wall_s.max(1e-9) / 1e9),
+            "records": records,
+            "records_delivered": delivered,
+            "output_cpu_s": o.cpu_s,
+        },
+        "app": crate::pipeline::app_json(&crate::pipeline::app_total(lanes.iter().map(|l| &l.stats))),
+        "app_per_worker": crate::pipeline::app_capacity(&plan.s.worker.app),
+        "flows_per_worker": plan.s.worker.flows,
+        "outputs": output::sinks_json(&o.sinks),
+        "peak_rss_bytes": benches::peak_rss_bytes(),
+    })
+}
