@@ -114,7 +114,7 @@ impl<'a> JsonWriter<'a> {
 
 /// Bytes that need no escaping and are ASCII: most of what records carry.
 #[inline]
-fn plain(b: &[u8]) -> bool {
+pub fn plain(b: &[u8]) -> bool {
     // Eight bytes at a time: flags any byte at or above 0x80, below 0x20,
     // 0x7f, `"` or `\` (the "has less" and "has value" tests of the
     // bit-twiddling hacks, exact for "any byte").

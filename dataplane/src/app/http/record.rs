@@ -12,7 +12,7 @@ use super::state::{tf, Coding, Txn};
 use super::Limits;
 use crate::app::txn::TxnBuf;
 use crate::app::{AppStats, Cx};
-use crate::record::json::JsonWriter;
+use crate::record::json::{plain, JsonWriter};
 use crate::record::{FieldSink, RecordOut};
 
 /// How a transaction ended.
@@ -41,11 +41,18 @@ fn cost(c: u8) -> usize {
 
 /// Bytes `v` can take escaped, at most.
 pub fn escaped_len(v: &[u8]) -> usize {
+    if plain(v) {
+        return v.len();
+    }
     v.iter().map(|&c| cost(c)).sum()
 }
 
 /// The longest prefix of `v` whose escaped form fits `budget` bytes.
 pub fn cut(v: &[u8], budget: usize) -> &[u8] {
+    // Fits whatever it holds, or plain text that fits as it is.
+    if v.len().saturating_mul(6) <= budget || (v.len() <= budget && plain(v)) {
+        return v;
+    }
     let mut used = 0;
     for (i, &c) in v.iter().enumerate() {
         used += cost(c);
@@ -67,17 +74,26 @@ struct KeyBuf {
     n: usize,
 }
 
+/// What each byte of a header name becomes in a record key.
+const KEY_BYTE: [u8; 256] = {
+    let mut t = [b'_'; 256];
+    let mut c = 0;
+    while c < 256 {
+        let l = (c as u8).to_ascii_lowercase();
+        if l.is_ascii_alphanumeric() || l == b'-' || l == b'_' || l == b'.' {
+            t[c] = l;
+        }
+        c += 1;
+    }
+    t
+};
+
 impl KeyBuf {
     fn of(name: &[u8]) -> Self {
         let mut b = [0u8; 64];
         let n = name.len().min(64);
         for (o, &c) in b.iter_mut().zip(&name[..n]) {
-            let c = c.to_ascii_lowercase();
-            *o = if c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.' {
-                c
-            } else {
-                b'_'
-            };
+            *o = KEY_BYTE[usize::from(c)];
         }
         Self { b, n }
     }
@@ -460,6 +476,33 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The shortcuts of `cut` and `escaped_len` give what the byte
+        /// walk gives.
+        #[test]
+        fn cut_shortcuts_agree_with_the_walk(
+            v in proptest::collection::vec(proptest::prop_oneof![proptest::prelude::any::<u8>(), proptest::strategy::Just(b'a')], 0..48),
+            budget in 0usize..300,
+        ) {
+            let walk_len: usize = v.iter().map(|&c| cost(c)).sum();
+            proptest::prop_assert_eq!(escaped_len(&v), walk_len);
+            let mut used = 0;
+            let mut want = &v[..];
+            for (i, &c) in v.iter().enumerate() {
+                used += cost(c);
+                if used > budget {
+                    let mut e = i;
+                    while e > 0 && v[e] & 0xc0 == 0x80 {
+                        e -= 1;
+                    }
+                    want = &v[..e];
+                    break;
+                }
+            }
+            proptest::prop_assert_eq!(cut(&v, budget), want);
+        }
+    }
 
     #[test]
     fn cut_fits_the_budget() {
