@@ -7,6 +7,7 @@
 
 pub mod gen;
 pub mod mix;
+pub mod profile;
 pub mod wire;
 
 /// The value after `--name` on the command line, or `default`.

@@ -105,24 +105,30 @@ impl Traces {
     }
 }
 
-/// Copies of [`Traces`] as a capture source: frame by frame, the copies
-/// `k ≡ lane (mod lanes)` of `0..copies`, so `lanes` workers each get a
-/// disjoint set of flows with no dispatcher between them.
-pub struct MemCapture<'a> {
+/// Writes frames one at a time (trace copies, a generator).
+pub trait FrameSource {
+    /// Appends the next frame to `out`; its time and length on the wire,
+    /// or `None` at the end.
+    fn next_frame(&mut self, out: &mut Vec<u8>) -> Option<(u64, u32)>;
+    /// The longest frame it writes.
+    fn max_frame(&self) -> usize;
+}
+
+/// Copies of [`Traces`], frame by frame: the copies `k ≡ lane (mod lanes)`
+/// of `0..copies`, so `lanes` workers each get a disjoint set of flows.
+pub struct Copies<'a> {
     t: &'a Traces,
     copies: u32,
     lanes: u32,
     lane: u32,
     i: usize,
     k: u32,
-    arena: Vec<u8>,
 }
 
-impl<'a> MemCapture<'a> {
-    /// A source of the copies of lane `lane` of `lanes`, for batches of up
-    /// to `batch` frames. `copies` must be at most 256 (the rewrite is one
-    /// octet).
-    pub fn new(t: &'a Traces, copies: u32, lane: u32, lanes: u32, batch: usize) -> Result<Self> {
+impl<'a> Copies<'a> {
+    /// Lane `lane` of `lanes`. `copies` must be at most 256 (the rewrite
+    /// is one octet).
+    pub fn new(t: &'a Traces, copies: u32, lane: u32, lanes: u32) -> Result<Self> {
         if copies == 0 || copies > 256 {
             bail!("copies must be 1..=256, not {copies}");
         }
@@ -136,28 +142,80 @@ impl<'a> MemCapture<'a> {
             lane,
             i: 0,
             k: lane,
-            // Sized once: a batch never needs more.
-            arena: Vec::with_capacity(batch * t.max_len),
         })
     }
 }
 
-impl Capture for MemCapture<'_> {
+impl FrameSource for Copies<'_> {
+    fn next_frame(&mut self, out: &mut Vec<u8>) -> Option<(u64, u32)> {
+        if self.k >= self.copies {
+            self.i += 1;
+            self.k = self.lane;
+        }
+        if self.i >= self.t.len() || self.lane >= self.copies {
+            return None;
+        }
+        let r = self.t.copy_into(self.i, self.k, out);
+        self.k += self.lanes;
+        Some(r)
+    }
+
+    fn max_frame(&self) -> usize {
+        self.t.max_len
+    }
+}
+
+/// A generator's first `left` frames.
+pub struct Limited {
+    /// The generator (its counts are what was produced).
+    pub g: crate::profile::Generator,
+    /// Frames still to produce.
+    pub left: u64,
+}
+
+impl FrameSource for Limited {
+    fn next_frame(&mut self, out: &mut Vec<u8>) -> Option<(u64, u32)> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let at = out.len();
+        let ts = self.g.next_frame(out);
+        Some((ts, (out.len() - at) as u32))
+    }
+
+    fn max_frame(&self) -> usize {
+        1514
+    }
+}
+
+/// A [`FrameSource`] as a capture source: each batch is written into one
+/// buffer, sized once, that stays in the cache.
+pub struct MemCapture<S> {
+    /// Where the frames come from.
+    pub src: S,
+    arena: Vec<u8>,
+}
+
+impl<S: FrameSource> MemCapture<S> {
+    /// A capture of `src` for batches of up to `batch` frames.
+    pub fn new(src: S, batch: usize) -> Self {
+        let arena = Vec::with_capacity(batch * src.max_frame());
+        Self { src, arena }
+    }
+}
+
+impl<S: FrameSource> Capture for MemCapture<S> {
     type Error = std::io::Error;
 
     fn next_batch(&mut self, batch: &mut Batch) -> Result<Poll, std::io::Error> {
         batch.clear();
         self.arena.clear();
         while !batch.is_full() {
-            if self.k >= self.copies {
-                self.i += 1;
-                self.k = self.lane;
-            }
-            if self.i >= self.t.len() || self.lane >= self.copies {
-                return Ok(Poll::End);
-            }
             let off = self.arena.len();
-            let (ts_ns, wire_len) = self.t.copy_into(self.i, self.k, &mut self.arena);
+            let Some((ts_ns, wire_len)) = self.src.next_frame(&mut self.arena) else {
+                return Ok(Poll::End);
+            };
             batch.push(FrameDesc {
                 ts_ns,
                 off,
@@ -165,7 +223,6 @@ impl Capture for MemCapture<'_> {
                 wire_len,
                 link: LinkType::Ethernet,
             });
-            self.k += self.lanes;
         }
         Ok(Poll::Frames)
     }
@@ -193,7 +250,7 @@ mod tests {
         let t = traces();
         let mut per_copy = [0usize; 8];
         for lane in 0..3 {
-            let mut c = MemCapture::new(&t, 8, lane, 3, 16).unwrap();
+            let mut c = MemCapture::new(Copies::new(&t, 8, lane, 3).unwrap(), 16);
             let mut b = Batch::with_capacity(16);
             let want = (0..t.len()).flat_map(|i| (lane..8).step_by(3).map(move |k| (i, k)));
             let mut want = want.peekable();

@@ -19,13 +19,14 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use benches::mix::{MemCapture, Traces};
+use benches::mix::{Copies, Limited, MemCapture, Traces};
+use benches::profile::{Generated, Generator, Profile, VERSION};
 use dataplane::capture::{Batch, Capture, Poll};
 use dataplane::record::RecordOut;
 use dataplane::sys::thread_cpu_ns;
 use dataplane::worker::{Worker, WorkerStats};
 
-use crate::output::{self, OutputEnd};
+use crate::output::{self, BlockOut, OutputEnd};
 use crate::pipeline::{pin_to, FramePayloads, Setup, BATCH, DECODED_PER_BATCH};
 use crate::sinks::Output;
 
@@ -33,12 +34,34 @@ use crate::sinks::Output;
 /// (8), FCS (4, not in captured frames) and the inter-frame gap (12).
 const WIRE_OVERHEAD: u64 = 24;
 
+/// Where a memory-mode run's frames come from.
+pub enum Input {
+    /// Copies of capture files' Ethernet/IPv4 frames.
+    Traces {
+        /// The files.
+        paths: Vec<String>,
+        /// Copies of every frame (1..=256), spread over the workers.
+        copies: u32,
+    },
+    /// A generator profile ([`benches::profile`]).
+    Profile {
+        /// Which.
+        profile: Profile,
+        /// Flows (or conversations open at once), split over the workers.
+        flows: u32,
+        /// Frames in all, split over the workers.
+        packets: u64,
+        /// Frames per second of packet time (timestamps, not pacing).
+        rate: u64,
+        /// Seed; worker i uses seed + i.
+        seed: u64,
+    },
+}
+
 /// What a memory-mode run needs.
 pub struct Plan {
-    /// Capture files whose Ethernet/IPv4 frames are copied.
-    pub traces: Vec<String>,
-    /// Copies of every frame (1..=256), spread over the workers.
-    pub copies: u32,
+    /// The frames.
+    pub input: Input,
     /// Workers, budget and thread settings.
     pub s: Setup,
 }
@@ -63,11 +86,16 @@ struct Lane {
     source_ns: u64,
     /// When its tables were built and the first batch was asked for.
     started: Instant,
+    /// What its generator produced (profiles only).
+    made: Generated,
 }
 
 /// Runs the plan and returns its report as JSON.
 pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
-    let traces = Traces::load(&plan.traces)?;
+    let traces = match &plan.input {
+        Input::Traces { paths, .. } => Some(Traces::load(paths)?),
+        Input::Profile { .. } => None,
+    };
     let n = plan.s.workers;
     let (outs, writer) = output::start(n, true, sinks, plan.s.control_core(), None)?;
     let start = Instant::now();
@@ -76,57 +104,41 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
             .into_iter()
             .enumerate()
             .map(|(i, mut out)| {
-                let (plan, traces) = (&plan, &traces);
+                let (plan, traces) = (&plan, traces.as_ref());
                 std::thread::Builder::new()
                     .name(format!("wl-worker-{i}"))
                     .spawn_scoped(sc, move || -> Result<Lane> {
                         pin_to(plan.s.worker_core(i));
-                        let mut src =
-                            MemCapture::new(traces, plan.copies, i as u32, n as u32, BATCH)?;
-                        let mut front = plan.s.front(false)?;
-                        let mut worker =
-                            Worker::new(plan.s.worker.clone()).context("flow table")?;
-                        let mut batch = Batch::with_capacity(BATCH);
-                        let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
-                        let mut lane = Lane {
-                            stats: WorkerStats::default(),
-                            frames: 0,
-                            frame_bytes: 0,
-                            worker_ns: 0,
-                            source_ns: 0,
-                            started: Instant::now(),
-                        };
-                        let mut t = thread_cpu_ns();
-                        loop {
-                            let p = src.next_batch(&mut batch)?;
-                            let t1 = thread_cpu_ns();
-                            lane.source_ns += t1 - t;
-                            lane.frames += batch.len() as u64;
-                            lane.frame_bytes += batch
-                                .frames()
-                                .iter()
-                                .map(|f| u64::from(f.cap_len))
-                                .sum::<u64>();
-                            front.decode_batch(&src, &batch, &mut decoded);
-                            let pay = FramePayloads {
-                                front: &front,
-                                src: &src,
-                                batch: &batch,
-                                idx: None,
-                            };
-                            worker.process(&decoded, &pay, &mut out);
-                            front.dec.end_batch();
-                            t = thread_cpu_ns();
-                            lane.worker_ns += t - t1;
-                            if p == Poll::End {
-                                break;
+                        match (&plan.input, traces) {
+                            (Input::Traces { copies, .. }, Some(t)) => {
+                                let src = Copies::new(t, *copies, i as u32, n as u32)?;
+                                let mut cap = MemCapture::new(src, BATCH);
+                                lane(plan, &mut cap, &mut out)
                             }
+                            (
+                                Input::Profile {
+                                    profile,
+                                    flows,
+                                    packets,
+                                    rate,
+                                    seed,
+                                },
+                                _,
+                            ) => {
+                                let share = (*flows / n as u32).max(1);
+                                let first =
+                                    (i as u32).wrapping_mul(share.next_power_of_two().max(1 << 24));
+                                let g =
+                                    Generator::new(*profile, share, first, *rate, seed + i as u64);
+                                let left =
+                                    packets / n as u64 + u64::from((i as u64) < packets % n as u64);
+                                let mut cap = MemCapture::new(Limited { g, left }, BATCH);
+                                let mut l = lane(plan, &mut cap, &mut out)?;
+                                l.made = cap.src.g.made;
+                                Ok(l)
+                            }
+                            (Input::Traces { .. }, None) => unreachable!("traces are loaded first"),
                         }
-                        worker.flush_all(&mut out);
-                        out.flush();
-                        lane.worker_ns += thread_cpu_ns() - t;
-                        lane.stats = worker.stats();
-                        Ok(lane)
                     })
             })
             .collect::<std::io::Result<_>>()?;
@@ -144,12 +156,69 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
     let first = lanes.iter().map(|l| l.started).min().unwrap_or(start);
     let setup_s = first.duration_since(start).as_secs_f64();
     let wall_s = first.elapsed().as_secs_f64();
-    Ok(report(&plan, &traces, &lanes, &outputs, setup_s, wall_s))
+    Ok(report(
+        &plan,
+        traces.as_ref(),
+        &lanes,
+        &outputs,
+        setup_s,
+        wall_s,
+    ))
+}
+
+/// One worker: what a live worker runs, on frames from `src`.
+fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut) -> Result<Lane> {
+    let mut front = plan.s.front(false)?;
+    let mut worker = Worker::new(plan.s.worker.clone()).context("flow table")?;
+    let mut batch = Batch::with_capacity(BATCH);
+    let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
+    let mut lane = Lane {
+        stats: WorkerStats::default(),
+        frames: 0,
+        frame_bytes: 0,
+        worker_ns: 0,
+        source_ns: 0,
+        started: Instant::now(),
+        made: Generated::default(),
+    };
+    let mut t = thread_cpu_ns();
+    loop {
+        let p = src
+            .next_batch(&mut batch)
+            .map_err(|e| anyhow::anyhow!("frame source: {e}"))?;
+        let t1 = thread_cpu_ns();
+        lane.source_ns += t1 - t;
+        lane.frames += batch.len() as u64;
+        lane.frame_bytes += batch
+            .frames()
+            .iter()
+            .map(|f| u64::from(f.cap_len))
+            .sum::<u64>();
+        front.decode_batch(&*src, &batch, &mut decoded);
+        let pay = FramePayloads {
+            front: &front,
+            src: &*src,
+            batch: &batch,
+            idx: None,
+        };
+        worker.process(&decoded, &pay, out);
+        front.dec.end_batch();
+        t = thread_cpu_ns();
+        lane.worker_ns += t - t1;
+        if p == Poll::End {
+            break;
+        }
+    }
+    worker.flush_all(out);
+    out.flush();
+    lane.worker_ns += thread_cpu_ns() - t;
+    lane.stats = worker.stats();
+    Ok(lane)
 }
 
 fn report(
     plan: &Plan,
-    t: &Traces,
+    t: Option<&Traces>,
     lanes: &[Lane],
     o: &OutputEnd,
     setup_s: f64,
@@ -181,14 +250,57 @@ fn report(
     let records: u64 = lanes.iter().map(|l| l.stats.records).sum();
     let delivered: u64 = o.sinks.iter().map(|(_, s)| s.delivered).min().unwrap_or(0);
     let core_s = (cpu as f64 / 1e9).max(1e-9);
+    let input = match (&plan.input, t) {
+        (Input::Traces { paths, copies }, Some(t)) => serde_json::json!({
+            "traces": paths.len(),
+            "frames_per_copy": t.len(),
+            "bytes_per_copy": t.bytes(),
+            "copies": copies,
+        }),
+        (
+            Input::Profile {
+                profile,
+                flows,
+                packets,
+                rate,
+                seed,
+            },
+            _,
+        ) => {
+            let mut m = Generated::default();
+            for l in lanes {
+                m.add(&l.made);
+            }
+            serde_json::json!({
+                "profile": profile.name(),
+                "version": VERSION,
+                "describe": profile.describe(),
+                "flows": flows,
+                "packets": packets,
+                "rate": rate,
+                "seed": seed,
+                "generated": {
+                    "frames": m.frames,
+                    "bytes": m.bytes,
+                    "mean_frame_bytes": r1(m.bytes as f64 / m.frames.max(1) as f64),
+                    "flows": m.flows,
+                    "http_requests": m.http_requests,
+                    "http_responses": m.http,
+                    "dns_queries": m.dns_queries,
+                    "dns_answers": m.dns,
+                },
+            })
+        }
+        (Input::Traces { .. }, None) => serde_json::Value::Null,
+    };
+    let tot = |f: fn(&WorkerStats) -> u64| lanes.iter().map(|l| f(&l.stats)).sum::<u64>();
     serde_json::json!({
         "type": "bench",
         "mode": "memory",
-        "traces": plan.traces.len(),
-        "frames_per_copy": t.len(),
-        "bytes_per_copy": t.bytes(),
-        "copies": plan.copies,
+        "input": input,
         "workers": lanes.len(),
+        "flows_created": tot(|w| w.flows_created),
+        "flows_evicted": tot(|w| w.flows_evicted),
         "frames": frames,
         "frame_bytes": bytes,
         "per_core": {
@@ -213,4 +325,59 @@ fn report(
         "outputs": output::sinks_json(&o.sinks),
         "peak_rss_bytes": benches::peak_rss_bytes(),
     })
+}
+
+/// The figures `--compare` sets side by side: (path in the report,
+/// whether more is better).
+const COMPARED: [(&str, bool); 7] = [
+    ("/per_core/frames_per_s", true),
+    ("/per_core/gbit_per_s", true),
+    ("/per_core/ns_per_frame", false),
+    ("/end_to_end/frames_per_s", true),
+    ("/end_to_end/gbit_per_s", true),
+    ("/end_to_end/output_cpu_s", false),
+    ("/peak_rss_bytes", false),
+];
+
+/// This run's figures over an earlier report's, and whether both ran the
+/// same input with the same workers (ratios of different inputs are
+/// printed but flagged).
+pub fn compare(new: &serde_json::Value, old: &serde_json::Value) -> serde_json::Value {
+    let mut ratios = serde_json::Map::new();
+    for (path, _) in COMPARED {
+        let (a, b) = (new.pointer(path), old.pointer(path));
+        if let (Some(a), Some(b)) = (a.and_then(|v| v.as_f64()), b.and_then(|v| v.as_f64())) {
+            if b != 0.0 {
+                let r = (a / b * 1000.0).round() / 1000.0;
+                ratios.insert(path.trim_start_matches('/').replace('/', "."), r.into());
+            }
+        }
+    }
+    serde_json::json!({
+        "same_input": new["input"] == old["input"] && new["workers"] == old["workers"],
+        "ratios": ratios,
+    })
+}
+
+/// `compare`'s result as lines for a terminal.
+pub fn compare_text(c: &serde_json::Value) -> String {
+    let mut s = String::new();
+    if c["same_input"] != true {
+        s.push_str("wirelog: note: the earlier report ran another input or worker count\n");
+    }
+    for (path, more_is_better) in COMPARED {
+        let key = path.trim_start_matches('/').replace('/', ".");
+        if let Some(r) = c["ratios"][&key].as_f64() {
+            let better = if more_is_better { r > 1.0 } else { r < 1.0 };
+            let word = if (r - 1.0).abs() < 0.005 {
+                "same"
+            } else if better {
+                "better"
+            } else {
+                "worse"
+            };
+            s.push_str(&format!("{key:<26} x{r:<8.3} {word}\n"));
+        }
+    }
+    s
 }

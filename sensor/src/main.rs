@@ -75,12 +75,33 @@ enum BenchMode {
     /// written and shipped to the outputs (default: none kept,
     /// `-o /dev/null`). Prints one JSON report.
     Memory {
-        /// Capture files (pcap/pcapng) whose frames are copied.
-        #[arg(required = true)]
+        /// Capture files (pcap/pcapng) whose frames are copied; none with
+        /// --profile.
         traces: Vec<PathBuf>,
-        /// Copies of every frame, 1-256, spread over the workers.
+        /// Copies of every trace frame, 1-256, spread over the workers.
         #[arg(long, default_value_t = 256)]
         copies: u32,
+        /// A generator profile instead of traces: tcp64, imix, synflood,
+        /// churn, enterprise (see docs/benchmarks.md).
+        #[arg(long = "gen", value_name = "PROFILE")]
+        generator: Option<String>,
+        /// Flows, or conversations open at once, of the profile (split over
+        /// the workers).
+        #[arg(long, default_value_t = 1_000_000)]
+        flows: u32,
+        /// Frames the profile makes in all.
+        #[arg(long, default_value_t = 20_000_000)]
+        packets: u64,
+        /// Frames per second of packet time the profile's timestamps follow.
+        #[arg(long, default_value_t = 10_000_000)]
+        rate: u64,
+        /// The profile's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// An earlier report (this command's JSON output): ratios of this
+        /// run's figures to its figures are added and printed on stderr.
+        #[arg(long, value_name = "OLD.json")]
+        compare: Option<PathBuf>,
         /// TOML config whose keys are the long option names with `_`.
         #[arg(long, short = 'c')]
         config: Option<PathBuf>,
@@ -124,10 +145,72 @@ fn run() -> Result<()> {
                 BenchMode::Memory {
                     traces,
                     copies,
+                    generator,
+                    flows,
+                    packets,
+                    rate,
+                    seed,
+                    compare,
                     config,
                     opts,
                 },
-        } => bench_memory_cmd(traces, copies, merged(config, *opts)?),
+        } => {
+            let input = match generator {
+                Some(name) => {
+                    if !traces.is_empty() {
+                        bail!("--gen and trace files exclude each other");
+                    }
+                    let known: Vec<_> = benches::profile::Profile::ALL
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect();
+                    let profile = benches::profile::Profile::by_name(&name).with_context(|| {
+                        format!(
+                            "--gen: unknown profile `{name}` (known: {})",
+                            known.join(", ")
+                        )
+                    })?;
+                    if flows == 0 || packets == 0 || rate == 0 {
+                        bail!("--flows, --packets and --rate must be positive");
+                    }
+                    bench::Input::Profile {
+                        profile,
+                        flows,
+                        packets,
+                        rate,
+                        seed,
+                    }
+                }
+                None => {
+                    if traces.is_empty() {
+                        bail!("bench memory needs trace files or --gen PROFILE");
+                    }
+                    if copies == 0 || copies > 256 {
+                        bail!("--copies must be 1..=256 (the copy number is one address octet), not {copies}");
+                    }
+                    bench::Input::Traces {
+                        paths: traces.iter().map(|p| p.display().to_string()).collect(),
+                        copies,
+                    }
+                }
+            };
+            let old = match &compare {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .with_context(|| format!("--compare {}", p.display()))?;
+                    let v: serde_json::Value =
+                        serde_json::from_str(text.trim()).with_context(|| {
+                            format!("--compare {}: not a bench report", p.display())
+                        })?;
+                    if v["type"] != "bench" {
+                        bail!("--compare {}: not a bench report", p.display());
+                    }
+                    Some(v)
+                }
+                None => None,
+            };
+            bench_memory_cmd(input, old, merged(config, *opts)?)
+        }
     }
 }
 
@@ -519,22 +602,25 @@ fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {
     Ok(())
 }
 
-fn bench_memory_cmd(traces: Vec<PathBuf>, copies: u32, mut o: Options) -> Result<()> {
-    if copies == 0 || copies > 256 {
-        bail!("--copies must be 1..=256 (the copy number is one address octet), not {copies}");
-    }
+fn bench_memory_cmd(
+    input: bench::Input,
+    old: Option<serde_json::Value>,
+    mut o: Options,
+) -> Result<()> {
     if o.output.is_none() && o.out.is_empty() {
         o.output = Some("/dev/null".into());
     }
     let workers = o.workers.unwrap_or(1);
     let c = common(&o, workers)?;
-    let mut plan = bench::Plan {
-        traces: traces.iter().map(|p| p.display().to_string()).collect(),
-        copies,
-        s: c.setup,
-    };
+    let mut plan = bench::Plan { input, s: c.setup };
     plan.size()?;
-    println!("{}", bench::run(plan, c.sinks)?);
+    let mut report = bench::run(plan, c.sinks)?;
+    if let Some(old) = old {
+        let cmp = bench::compare(&report, &old);
+        eprint!("{}", bench::compare_text(&cmp));
+        report["compare"] = cmp;
+    }
+    println!("{report}");
     Ok(())
 }
 

@@ -152,3 +152,135 @@ fn memory_mode_refuses_bad_input() {
     let (ok, err) = run(&["/nonexistent.pcap"]);
     assert!(!ok && err.contains("/nonexistent.pcap"), "{err}");
 }
+
+/// Runs `wirelog bench memory` with `args`; its report.
+fn bench(args: &[&str]) -> serde_json::Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["bench", "memory", "--no-pin"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("one JSON report")
+}
+
+#[test]
+fn generator_profiles_account_for_what_they_sent() {
+    // Enterprise: every HTTP request and DNS query the generator sent is a
+    // record; those without their answer at the end say so.
+    let r = bench(&[
+        "--gen",
+        "enterprise",
+        "--flows",
+        "400",
+        "--packets",
+        "60000",
+        "--workers",
+        "2",
+        "--memory",
+        "256M",
+    ]);
+    let g = &r["input"]["generated"];
+    let n = |v: &serde_json::Value| v.as_u64().unwrap();
+    assert_eq!(n(&r["frames"]), 60_000);
+    assert_eq!(n(&g["frames"]), 60_000);
+    assert_eq!(r["frame_bytes"], g["bytes"]);
+    assert_eq!(r["flows_created"], g["flows"]);
+    assert_eq!(n(&r["flows_evicted"]), 0);
+    let app = &r["app"];
+    assert!(
+        n(&g["http_requests"]) > 1000 && n(&g["dns_queries"]) > 300,
+        "{g}"
+    );
+    assert_eq!(app["http"], g["http_requests"], "{app}");
+    assert_eq!(app["dns"], g["dns_queries"], "{app}");
+    assert_eq!(
+        n(&app["dns_unanswered"]),
+        n(&g["dns_queries"]) - n(&g["dns_answers"])
+    );
+    assert!(n(&app["http_unanswered"]) <= n(&g["http_requests"]) - n(&g["http_responses"]));
+    assert_eq!(
+        n(&app["sessions_full"]) + n(&app["txn_buffers_full"]),
+        0,
+        "{app}"
+    );
+    let e = &r["end_to_end"];
+    assert_eq!(
+        n(&e["records"]),
+        n(&r["flows_created"]) + n(&app["http"]) + n(&app["dns"])
+    );
+    assert_eq!(e["records_delivered"], e["records"]);
+
+    // Random flows: all N drawn, none twice created.
+    let r = bench(&["--gen", "tcp64", "--flows", "1000", "--packets", "50000"]);
+    assert_eq!(n(&r["flows_created"]), 1000);
+    assert_eq!(n(&r["input"]["generated"]["bytes"]), 50_000 * 60);
+    // A SYN flood: a flow per frame, the table sheds and counts.
+    let r = bench(&["--gen", "synflood", "--packets", "20000", "--memory", "64M"]);
+    assert_eq!(n(&r["flows_created"]), 20_000);
+    assert_eq!(n(&r["end_to_end"]["records_delivered"]), 20_000);
+    // Churn: every connection ends in the run or at its end, once.
+    let r = bench(&["--gen", "churn", "--flows", "100", "--packets", "8000"]);
+    assert_eq!(r["flows_created"], r["input"]["generated"]["flows"]);
+    assert_eq!(r["end_to_end"]["records"], r["flows_created"]);
+
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["bench", "memory", "--gen", "nosuch"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("known: tcp64, imix, synflood, churn, enterprise"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compare_sets_a_run_against_an_earlier_report() {
+    let dir = TempDir(std::env::temp_dir().join(format!("wl-cmp-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let args = ["--gen", "imix", "--flows", "500", "--packets", "20000"];
+    let old = bench(&args);
+    let f = dir.0.join("old.json");
+    std::fs::write(&f, old.to_string()).unwrap();
+    let mut with = args.to_vec();
+    with.extend(["--compare", f.to_str().unwrap()]);
+    let new = bench(&with);
+    let c = &new["compare"];
+    assert_eq!(c["same_input"], true, "{c}");
+    let ratio = new["per_core"]["frames_per_s"].as_f64().unwrap()
+        / old["per_core"]["frames_per_s"].as_f64().unwrap();
+    let got = c["ratios"]["per_core.frames_per_s"].as_f64().unwrap();
+    assert!((got - ratio).abs() < 0.001, "{got} vs {ratio}");
+    // Another input is flagged, not refused; a file that is no report is.
+    let other = bench(&[
+        "--gen",
+        "tcp64",
+        "--flows",
+        "10",
+        "--packets",
+        "1000",
+        "--compare",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(other["compare"]["same_input"], false);
+    std::fs::write(&f, "{}").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args([
+            "bench",
+            "memory",
+            "--gen",
+            "tcp64",
+            "--packets",
+            "10",
+            "--compare",
+        ])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("not a bench report"),
+        "{err}"
+    );
+}

@@ -1,0 +1,717 @@
+//! Versioned traffic profiles: seeded, reproducible frame streams.
+//!
+//! Each profile states what it makes ([`Profile::describe`]): frame sizes,
+//! byte shares and transaction sizes. A [`Generator`] writes its frames one
+//! at a time into the caller's buffer and counts what it produced (frames,
+//! bytes, flows started, HTTP and DNS transactions completed), so a
+//! benchmark can check the records it got against what was sent. The same
+//! profile, version, parameters and seed give the same frames.
+//!
+//! Addresses: clients from 10.0.0.0 (client or flow number n is
+//! 10+(n>>24)%64 . n>>16 . n>>8 . n), servers in 172.16.0.0/12, one server
+//! per 4,096 clients; every frame is Ethernet/IPv4 with a valid IP header
+//! checksum (TCP/UDP checksums are left zero, as offloading NICs leave them
+//! on a mirror).
+
+use crate::gen::Rng;
+
+/// Bumped whenever a profile's frames change for the same parameters.
+pub const VERSION: u32 = 1;
+
+/// The profiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// 60-byte TCP frames (64 on the wire with FCS), each frame's flow drawn
+    /// uniformly at random among N: the worst case for a flow table.
+    Tcp64,
+    /// Simple IMIX over N random TCP flows: frame sizes 60, 590 and 1514
+    /// bytes in the ratio 7:4:1 (64/594/1518 with FCS).
+    Imix,
+    /// SYNs from random sources (10.x.y.z, random port) to one server port
+    /// 80: every frame a new flow.
+    SynFlood,
+    /// Complete short TCP connections (handshake, 1-1460 bytes each way,
+    /// FIN both ways: 8 frames), N open at once, each replaced by a new one
+    /// when it ends: flows created and ended at the frame rate / 8.
+    Churn,
+    /// Complete application conversations the analyzers parse, N open at
+    /// once: 70 % HTTP/1.1 connections (1-3 keep-alive GETs, 9 request
+    /// headers, a 200 with 6 headers and a body of 512 B, 4 KiB or 32 KiB
+    /// (50/35/15 %), gzip named but not applied), 30 % DNS over UDP (an A
+    /// query and its answer with two addresses).
+    Enterprise,
+}
+
+impl Profile {
+    /// Every profile, by name.
+    pub const ALL: [(&'static str, Profile); 5] = [
+        ("tcp64", Profile::Tcp64),
+        ("imix", Profile::Imix),
+        ("synflood", Profile::SynFlood),
+        ("churn", Profile::Churn),
+        ("enterprise", Profile::Enterprise),
+    ];
+
+    /// The profile called `name`.
+    pub fn by_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|&(_, p)| p)
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map_or("?", |(n, _)| n)
+    }
+
+    /// What it makes, in words an operator can check against a capture.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Profile::Tcp64 => "60-byte Ethernet/IPv4/TCP frames (64 with FCS), ACK|PSH with 6 payload bytes, each frame's flow uniformly random among N flows; 100 % TCP bytes",
+            Profile::Imix => "Ethernet/IPv4/TCP frames of 60, 590 and 1514 bytes in the ratio 7:4:1 (mean 353.8 B), each frame's flow uniformly random among N flows; 100 % TCP bytes",
+            Profile::SynFlood => "60-byte TCP SYNs from random 10.0.0.0/8 sources and ports to 172.16.0.1:80; every frame a new flow",
+            Profile::Churn => "complete TCP connections of 8 frames (SYN, SYN-ACK, ACK, request 1-1460 B, response 1-1460 B, FIN, FIN, ACK), N open at once, interleaved at random",
+            Profile::Enterprise => "N conversations open at once, interleaved at random: 70 % HTTP/1.1 connections (1-3 keep-alive GETs, 9 request headers, 200 with 6 headers and a 512 B / 4 KiB / 32 KiB body at 50/35/15 %, 1460-byte segments, handshake and FINs), 30 % DNS A queries over UDP answered with two addresses",
+        }
+    }
+}
+
+/// What a generator has produced so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Generated {
+    /// Frames.
+    pub frames: u64,
+    /// Frame bytes (without FCS).
+    pub bytes: u64,
+    /// Connections or flows started (a flow per frame drawn for the
+    /// random-flow profiles counts once per distinct flow it can be: N).
+    pub flows: u64,
+    /// HTTP requests sent.
+    pub http_requests: u64,
+    /// HTTP responses whose last frame was produced.
+    pub http: u64,
+    /// DNS queries sent.
+    pub dns_queries: u64,
+    /// DNS answers produced.
+    pub dns: u64,
+}
+
+impl Generated {
+    /// Adds another generator's counts.
+    pub fn add(&mut self, o: &Generated) {
+        self.frames += o.frames;
+        self.bytes += o.bytes;
+        self.flows += o.flows;
+        self.http_requests += o.http_requests;
+        self.http += o.http;
+        self.dns_queries += o.dns_queries;
+        self.dns += o.dns;
+    }
+}
+
+/// One conversation of the churn or enterprise profile: its frames are
+/// produced in order, one per call.
+#[derive(Clone, Copy, Debug, Default)]
+struct Conv {
+    client: [u8; 4],
+    server: [u8; 4],
+    cport: u16,
+    sport: u16,
+    /// 0: TCP churn, 1: HTTP, 2: DNS.
+    kind: u8,
+    step: u32,
+    seq: [u32; 2],
+    /// HTTP: requests left after this one; churn: request size.
+    left: u32,
+    /// HTTP: body bytes of the current response still to send; churn:
+    /// response size.
+    body: u32,
+    /// DNS id.
+    id: u16,
+}
+
+/// A seeded frame stream of one profile.
+pub struct Generator {
+    profile: Profile,
+    rng: Rng,
+    flows: u32,
+    convs: Vec<Conv>,
+    first: u32,
+    next_client: u32,
+    ts_ns: u64,
+    step_ns: u64,
+    seq: u32,
+    /// Counters.
+    pub made: Generated,
+}
+
+const MAC: [u8; 12] = [0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1];
+const SYN: u8 = 0x02;
+const FIN: u8 = 0x01;
+const ACK: u8 = 0x10;
+const PSH: u8 = 0x08;
+
+impl Generator {
+    /// A generator of `profile` over `flows` flows (or conversations open at
+    /// once), frames spaced `1e9 / rate` ns apart from a fixed epoch.
+    /// Flows and clients are numbered from `first` (one lane's share when
+    /// several generators feed several workers: give each its own range).
+    pub fn new(profile: Profile, flows: u32, first: u32, rate: u64, seed: u64) -> Self {
+        let flows = flows.max(1);
+        let mut g = Generator {
+            profile,
+            rng: Rng::new(seed),
+            flows,
+            convs: Vec::new(),
+            first,
+            next_client: first,
+            ts_ns: 1_700_000_000_000_000_000,
+            step_ns: 1_000_000_000 / rate.max(1),
+            seq: 0,
+            made: Generated::default(),
+        };
+        if matches!(profile, Profile::Tcp64 | Profile::Imix) {
+            g.made.flows = u64::from(flows);
+        }
+        if matches!(profile, Profile::Churn | Profile::Enterprise) {
+            g.convs = (0..flows).map(|_| Conv::default()).collect();
+            for i in 0..g.convs.len() {
+                g.convs[i] = g.fresh();
+            }
+        }
+        g
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// Appends the next frame to `out`; returns its time.
+    pub fn next_frame(&mut self, out: &mut Vec<u8>) -> u64 {
+        self.ts_ns += self.step_ns;
+        let at = out.len();
+        match self.profile {
+            Profile::Tcp64 | Profile::Imix => {
+                let f = self
+                    .first
+                    .wrapping_add(self.rng.below(u64::from(self.flows)) as u32);
+                let len = if self.profile == Profile::Tcp64 {
+                    60
+                } else {
+                    match self.rng.below(12) {
+                        0..=6 => 60,
+                        7..=10 => 590,
+                        _ => 1514,
+                    }
+                };
+                self.seq = self.seq.wrapping_add(1460);
+                let (c, s) = addrs(f);
+                let payload = len - 54;
+                tcp(
+                    out,
+                    c,
+                    s,
+                    port(f),
+                    80,
+                    PSH | ACK,
+                    self.seq,
+                    1,
+                    Fill::Zero(payload),
+                );
+            }
+            Profile::SynFlood => {
+                let r = self.rng.next_u64();
+                let src = [
+                    10 + (self.first >> 24) as u8 % 64,
+                    (r >> 8) as u8,
+                    (r >> 16) as u8,
+                    (r >> 24) as u8,
+                ];
+                tcp(
+                    out,
+                    src,
+                    [172, 16, 0, 1],
+                    (r >> 32) as u16 | 1024,
+                    80,
+                    SYN,
+                    r as u32,
+                    0,
+                    Fill::Zero(6),
+                );
+                self.made.flows += 1;
+            }
+            Profile::Churn | Profile::Enterprise => {
+                let i = self.rng.below(self.convs.len() as u64) as usize;
+                let mut c = self.convs[i];
+                let done = self.conv_frame(&mut c, out);
+                self.convs[i] = if done { self.fresh() } else { c };
+            }
+        }
+        // Ethernet's minimum: 60 bytes before the FCS, padded after IP.
+        if out.len() - at < 60 {
+            out.resize(at + 60, 0);
+        }
+        self.made.frames += 1;
+        self.made.bytes += (out.len() - at) as u64;
+        self.ts_ns
+    }
+
+    /// A new conversation with a client address nobody used yet.
+    fn fresh(&mut self) -> Conv {
+        let n = self.next_client;
+        self.next_client = self.next_client.wrapping_add(1);
+        let (client, server) = addrs(n);
+        let kind = match self.profile {
+            Profile::Churn => 0,
+            _ if self.rng.below(10) < 7 => 1,
+            _ => 2,
+        };
+        let r = self.rng.next_u64();
+        Conv {
+            client,
+            server,
+            cport: 1024 + (n % 60_000) as u16,
+            sport: if kind == 2 { 53 } else { 80 },
+            kind,
+            step: 0,
+            seq: [r as u32, (r >> 32) as u32],
+            left: match kind {
+                0 => 1 + self.rng.below(1460) as u32,
+                _ => self.rng.below(3) as u32,
+            },
+            body: match kind {
+                0 => 1 + self.rng.below(1460) as u32,
+                _ => 0,
+            },
+            id: (r >> 16) as u16,
+        }
+    }
+
+    /// Writes conversation `c`'s next frame; true when it was its last.
+    fn conv_frame(&mut self, c: &mut Conv, out: &mut Vec<u8>) -> bool {
+        if c.kind == 2 {
+            return self.dns_frame(c, out);
+        }
+        // Both TCP kinds: handshake, then the exchange, then FIN, FIN, ACK.
+        let (a, b) = (c.client, c.server);
+        let (cp, sp) = (c.cport, c.sport);
+        let step = c.step;
+        c.step += 1;
+        match step {
+            0 => {
+                self.made.flows += 1;
+                tcp(out, a, b, cp, sp, SYN, c.seq[0], 0, Fill::Zero(0));
+                c.seq[0] = c.seq[0].wrapping_add(1);
+                return false;
+            }
+            1 => {
+                tcp(
+                    out,
+                    b,
+                    a,
+                    sp,
+                    cp,
+                    SYN | ACK,
+                    c.seq[1],
+                    c.seq[0],
+                    Fill::Zero(0),
+                );
+                c.seq[1] = c.seq[1].wrapping_add(1);
+                return false;
+            }
+            2 => {
+                tcp(out, a, b, cp, sp, ACK, c.seq[0], c.seq[1], Fill::Zero(0));
+                return false;
+            }
+            _ => {}
+        }
+        // The exchange: churn sends one request and one response; HTTP
+        // sends requests and segmented responses until `left` runs out.
+        const END: u32 = u32::MAX - 8;
+        if c.step <= END {
+            if c.kind == 0 {
+                if step == 3 {
+                    let n = c.left as usize;
+                    tcp(
+                        out,
+                        a,
+                        b,
+                        cp,
+                        sp,
+                        PSH | ACK,
+                        c.seq[0],
+                        c.seq[1],
+                        Fill::Zero(n),
+                    );
+                    c.seq[0] = c.seq[0].wrapping_add(n as u32);
+                    return false;
+                }
+                let n = c.body as usize;
+                tcp(
+                    out,
+                    b,
+                    a,
+                    sp,
+                    cp,
+                    PSH | ACK,
+                    c.seq[1],
+                    c.seq[0],
+                    Fill::Zero(n),
+                );
+                c.seq[1] = c.seq[1].wrapping_add(n as u32);
+                c.step = END;
+                return false;
+            }
+            if c.body == 0 {
+                // A request.
+                let req = http_request(c.client, c.seq[0]);
+                tcp(
+                    out,
+                    a,
+                    b,
+                    cp,
+                    sp,
+                    PSH | ACK,
+                    c.seq[0],
+                    c.seq[1],
+                    Fill::Bytes(&req.0[..req.1]),
+                );
+                c.seq[0] = c.seq[0].wrapping_add(req.1 as u32);
+                self.made.http_requests += 1;
+                // The response's segments count from step 5.
+                c.step = 4;
+                c.body = match self.rng.below(20) {
+                    0..=9 => 512,
+                    10..=16 => 4096,
+                    _ => 32768,
+                } + 1;
+                return false;
+            }
+            // The response: head and body in 1460-byte segments.
+            let body = c.body - 1;
+            let head = http_response_head(body);
+            let total = head.1 as u32 + body;
+            let sent = c.step - 5; // segments of this response sent so far
+            let off = sent * 1460;
+            let n = (total - off).min(1460);
+            let mut seg = [0u8; 1460];
+            let h = head.1.saturating_sub(off as usize).min(n as usize);
+            if h > 0 {
+                seg[..h].copy_from_slice(&head.0[off as usize..off as usize + h]);
+            }
+            for (i, x) in seg[h..n as usize].iter_mut().enumerate() {
+                *x = b'a' + ((off as usize + h + i) % 26) as u8;
+            }
+            tcp(
+                out,
+                b,
+                a,
+                sp,
+                cp,
+                PSH | ACK,
+                c.seq[1],
+                c.seq[0],
+                Fill::Bytes(&seg[..n as usize]),
+            );
+            c.seq[1] = c.seq[1].wrapping_add(n);
+            if off + n >= total {
+                self.made.http += 1;
+                c.body = 0;
+                if c.left == 0 {
+                    c.step = END;
+                } else {
+                    c.left -= 1;
+                    c.step = 4;
+                }
+            }
+            return false;
+        }
+        match c.step - END {
+            1 => tcp(
+                out,
+                a,
+                b,
+                cp,
+                sp,
+                FIN | ACK,
+                c.seq[0],
+                c.seq[1],
+                Fill::Zero(0),
+            ),
+            2 => tcp(
+                out,
+                b,
+                a,
+                sp,
+                cp,
+                FIN | ACK,
+                c.seq[1],
+                c.seq[0].wrapping_add(1),
+                Fill::Zero(0),
+            ),
+            _ => {
+                tcp(
+                    out,
+                    a,
+                    b,
+                    cp,
+                    sp,
+                    ACK,
+                    c.seq[0].wrapping_add(1),
+                    c.seq[1].wrapping_add(1),
+                    Fill::Zero(0),
+                );
+                return true;
+            }
+        }
+        false
+    }
+
+    fn dns_frame(&mut self, c: &mut Conv, out: &mut Vec<u8>) -> bool {
+        let mut m = [0u8; 128];
+        let name: &[u8] = b"\x03www\x07example\x03com\x00";
+        m[0..2].copy_from_slice(&c.id.to_be_bytes());
+        m[12..12 + name.len()].copy_from_slice(name);
+        let q = 12 + name.len();
+        m[q..q + 4].copy_from_slice(&[0, 1, 0, 1]);
+        let mut n = q + 4;
+        if c.step == 0 {
+            m[2..6].copy_from_slice(&[0x01, 0x00, 0, 1]);
+            udp(out, c.client, c.server, c.cport, 53, &m[..n]);
+            self.made.dns_queries += 1;
+            self.made.flows += 1;
+            c.step = 1;
+            return false;
+        }
+        m[2..8].copy_from_slice(&[0x81, 0x80, 0, 1, 0, 2]);
+        for k in 0..2u8 {
+            m[n..n + 16].copy_from_slice(&[
+                0xc0,
+                12,
+                0,
+                1,
+                0,
+                1,
+                0,
+                0,
+                0x0e,
+                0x10,
+                0,
+                4,
+                93,
+                184,
+                216,
+                34 + k,
+            ]);
+            n += 16;
+        }
+        udp(out, c.server, c.client, 53, c.cport, &m[..n]);
+        self.made.dns += 1;
+        true
+    }
+}
+
+/// Client and server of flow or client number `n` (10.0.0.0-73.255.255.255
+/// for clients: the top byte of `n` modulo 64 is added to 10).
+fn addrs(n: u32) -> ([u8; 4], [u8; 4]) {
+    let b = n.to_be_bytes();
+    let s = n >> 12;
+    (
+        [10 + b[0] % 64, b[1], b[2], b[3]],
+        [172, 16 | ((s >> 16) as u8 & 0x0f), (s >> 8) as u8, s as u8],
+    )
+}
+
+fn port(f: u32) -> u16 {
+    1024 + (f % 60_000) as u16
+}
+
+enum Fill<'a> {
+    Zero(usize),
+    Bytes(&'a [u8]),
+}
+
+fn ipv4(out: &mut Vec<u8>, src: [u8; 4], dst: [u8; 4], proto: u8, l4_len: usize) {
+    out.extend_from_slice(&MAC);
+    out.extend_from_slice(&[0x08, 0x00]);
+    let total = (20 + l4_len) as u16;
+    let mut h = [0u8; 20];
+    h[0] = 0x45;
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[6] = 0x40; // don't fragment
+    h[8] = 64;
+    h[9] = proto;
+    h[12..16].copy_from_slice(&src);
+    h[16..20].copy_from_slice(&dst);
+    let mut sum: u32 = h
+        .chunks_exact(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    h[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    out.extend_from_slice(&h);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tcp(
+    out: &mut Vec<u8>,
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    p: Fill,
+) {
+    let n = match p {
+        Fill::Zero(n) => n,
+        Fill::Bytes(b) => b.len(),
+    };
+    ipv4(out, src, dst, 6, 20 + n);
+    out.extend_from_slice(&sport.to_be_bytes());
+    out.extend_from_slice(&dport.to_be_bytes());
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&(if flags & ACK != 0 { ack } else { 0 }).to_be_bytes());
+    out.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    match p {
+        Fill::Zero(n) => out.resize(out.len() + n, 0),
+        Fill::Bytes(b) => out.extend_from_slice(b),
+    }
+}
+
+fn udp(out: &mut Vec<u8>, src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, p: &[u8]) {
+    ipv4(out, src, dst, 17, 8 + p.len());
+    out.extend_from_slice(&sport.to_be_bytes());
+    out.extend_from_slice(&dport.to_be_bytes());
+    out.extend_from_slice(&((8 + p.len()) as u16).to_be_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(p);
+}
+
+/// A GET with nine headers, in a stack buffer.
+fn http_request(client: [u8; 4], seq: u32) -> ([u8; 512], usize) {
+    let mut b = [0u8; 512];
+    let mut n = 0;
+    let mut put = |s: &[u8]| {
+        b[n..n + s.len()].copy_from_slice(s);
+        n += s.len();
+    };
+    put(b"GET /app/items/");
+    put(&hex8(seq));
+    put(b"?page=2&sort=name HTTP/1.1\r\nHost: shop.example.com\r\n");
+    put(b"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n");
+    put(b"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n");
+    put(b"Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate\r\n");
+    put(b"Referer: https://shop.example.com/app/\r\nConnection: keep-alive\r\n");
+    put(b"X-Forwarded-For: ");
+    for (i, o) in client.iter().enumerate() {
+        if i > 0 {
+            put(b".");
+        }
+        put(o.to_string().as_bytes());
+    }
+    put(b"\r\nCookie: session=0123456789abcdef\r\n\r\n");
+    (b, n)
+}
+
+/// A 200 head with six headers for a body of `len` bytes.
+fn http_response_head(len: u32) -> ([u8; 256], usize) {
+    let mut b = [0u8; 256];
+    let mut n = 0;
+    let mut put = |s: &[u8]| {
+        b[n..n + s.len()].copy_from_slice(s);
+        n += s.len();
+    };
+    put(b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\n");
+    put(b"Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
+    put(len.to_string().as_bytes());
+    put(b"\r\nConnection: keep-alive\r\nCache-Control: max-age=60\r\n\r\n");
+    (b, n)
+}
+
+fn hex8(v: u32) -> [u8; 8] {
+    let mut o = [0u8; 8];
+    for (i, x) in o.iter_mut().enumerate() {
+        *x = b"0123456789abcdef"[(v >> (28 - 4 * i) & 15) as usize];
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dataplane::capture::LinkType;
+    use dataplane::decode::{Decoded, Decoder, Outcome};
+
+    fn frames(p: Profile, flows: u32, n: usize, seed: u64) -> (Vec<Vec<u8>>, Generated) {
+        let mut g = Generator::new(p, flows, 0, 1_000_000, seed);
+        let v = (0..n)
+            .map(|_| {
+                let mut f = Vec::new();
+                g.next_frame(&mut f);
+                f
+            })
+            .collect();
+        (v, g.made)
+    }
+
+    #[test]
+    fn reproducible_decodable_and_as_described() {
+        for (name, p) in Profile::ALL {
+            assert_eq!(Profile::by_name(name), Some(p));
+            let (a, made) = frames(p, 50, 5000, 7);
+            assert_eq!(
+                a,
+                frames(p, 50, 5000, 7).0,
+                "{name}: same seed, same frames"
+            );
+            assert_ne!(a, frames(p, 50, 5000, 8).0, "{name}: another seed");
+            assert_eq!(made.frames, 5000);
+            assert_eq!(made.bytes, a.iter().map(|f| f.len() as u64).sum::<u64>());
+            let mut dec = Decoder::new(Default::default()).unwrap();
+            let mut d = Decoded::EMPTY;
+            for f in &a {
+                assert_eq!(
+                    dec.decode(f, LinkType::Ethernet, 0, &mut d),
+                    Outcome::Packet,
+                    "{name}"
+                );
+                let ip = d.ip_len as usize + 14;
+                assert!(
+                    ip == f.len() || (ip < 60 && f.len() == 60),
+                    "{name}: IP length"
+                );
+                assert!(
+                    f.len() >= 60 && f.len() <= 1514,
+                    "{name}: {} bytes",
+                    f.len()
+                );
+                // The IP header checksum is valid.
+                let sum: u32 = f[14..34]
+                    .chunks_exact(2)
+                    .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+                    .sum();
+                assert_eq!((sum & 0xffff) + (sum >> 16), 0xffff, "{name}");
+            }
+            match p {
+                Profile::Tcp64 => assert!(a.iter().all(|f| f.len() == 60)),
+                Profile::Imix => {
+                    let small = a.iter().filter(|f| f.len() == 60).count() as f64 / 5000.0;
+                    let big = a.iter().filter(|f| f.len() == 1514).count() as f64 / 5000.0;
+                    assert!(
+                        (small - 7.0 / 12.0).abs() < 0.03 && (big - 1.0 / 12.0).abs() < 0.02,
+                        "{small} {big}"
+                    );
+                }
+                Profile::SynFlood => assert_eq!(made.flows, 5000),
+                Profile::Churn => assert!(made.flows >= 5000 / 8 && made.http == 0),
+                Profile::Enterprise => assert!(made.http > 0 && made.dns > 0, "{made:?}"),
+            }
+        }
+    }
+}
