@@ -131,6 +131,26 @@ struct Conv {
     id: u16,
 }
 
+impl Conv {
+    /// Writes a TCP segment from the client (`dir` 0) or the server (1)
+    /// with the sender's sequence number and the peer's as the ACK, and
+    /// advances the sender's (SYN and FIN count one).
+    fn seg(&mut self, out: &mut Vec<u8>, dir: usize, flags: u8, p: Fill) {
+        let (src, dst, sp, dp) = if dir == 0 {
+            (self.client, self.server, self.cport, self.sport)
+        } else {
+            (self.server, self.client, self.sport, self.cport)
+        };
+        let n = match p {
+            Fill::Zero(n) => n,
+            Fill::Bytes(b) => b.len(),
+        } as u32;
+        let (seq, ack) = (self.seq[dir], self.seq[1 - dir]);
+        tcp(out, src, dst, sp, dp, flags, seq, ack, p);
+        self.seq[dir] = seq.wrapping_add(n + u32::from(flags & (SYN | FIN) != 0));
+    }
+}
+
 /// A seeded frame stream of one profile.
 pub struct Generator {
     profile: Profile,
@@ -295,34 +315,20 @@ impl Generator {
             return self.dns_frame(c, out);
         }
         // Both TCP kinds: handshake, then the exchange, then FIN, FIN, ACK.
-        let (a, b) = (c.client, c.server);
-        let (cp, sp) = (c.cport, c.sport);
         let step = c.step;
         c.step += 1;
         match step {
             0 => {
                 self.made.flows += 1;
-                tcp(out, a, b, cp, sp, SYN, c.seq[0], 0, Fill::Zero(0));
-                c.seq[0] = c.seq[0].wrapping_add(1);
+                c.seg(out, 0, SYN, Fill::Zero(0));
                 return false;
             }
             1 => {
-                tcp(
-                    out,
-                    b,
-                    a,
-                    sp,
-                    cp,
-                    SYN | ACK,
-                    c.seq[1],
-                    c.seq[0],
-                    Fill::Zero(0),
-                );
-                c.seq[1] = c.seq[1].wrapping_add(1);
+                c.seg(out, 1, SYN | ACK, Fill::Zero(0));
                 return false;
             }
             2 => {
-                tcp(out, a, b, cp, sp, ACK, c.seq[0], c.seq[1], Fill::Zero(0));
+                c.seg(out, 0, ACK, Fill::Zero(0));
                 return false;
             }
             _ => {}
@@ -333,52 +339,17 @@ impl Generator {
         if c.step <= END {
             if c.kind == 0 {
                 if step == 3 {
-                    let n = c.left as usize;
-                    tcp(
-                        out,
-                        a,
-                        b,
-                        cp,
-                        sp,
-                        PSH | ACK,
-                        c.seq[0],
-                        c.seq[1],
-                        Fill::Zero(n),
-                    );
-                    c.seq[0] = c.seq[0].wrapping_add(n as u32);
-                    return false;
+                    c.seg(out, 0, PSH | ACK, Fill::Zero(c.left as usize));
+                } else {
+                    c.seg(out, 1, PSH | ACK, Fill::Zero(c.body as usize));
+                    c.step = END;
                 }
-                let n = c.body as usize;
-                tcp(
-                    out,
-                    b,
-                    a,
-                    sp,
-                    cp,
-                    PSH | ACK,
-                    c.seq[1],
-                    c.seq[0],
-                    Fill::Zero(n),
-                );
-                c.seq[1] = c.seq[1].wrapping_add(n as u32);
-                c.step = END;
                 return false;
             }
             if c.body == 0 {
                 // A request.
                 let req = http_request(c.client, c.seq[0]);
-                tcp(
-                    out,
-                    a,
-                    b,
-                    cp,
-                    sp,
-                    PSH | ACK,
-                    c.seq[0],
-                    c.seq[1],
-                    Fill::Bytes(&req.0[..req.1]),
-                );
-                c.seq[0] = c.seq[0].wrapping_add(req.1 as u32);
+                c.seg(out, 0, PSH | ACK, Fill::Bytes(&req.0[..req.1]));
                 self.made.http_requests += 1;
                 // The response's segments count from step 5.
                 c.step = 4;
@@ -404,18 +375,7 @@ impl Generator {
             for (i, x) in seg[h..n as usize].iter_mut().enumerate() {
                 *x = b'a' + ((off as usize + h + i) % 26) as u8;
             }
-            tcp(
-                out,
-                b,
-                a,
-                sp,
-                cp,
-                PSH | ACK,
-                c.seq[1],
-                c.seq[0],
-                Fill::Bytes(&seg[..n as usize]),
-            );
-            c.seq[1] = c.seq[1].wrapping_add(n);
+            c.seg(out, 1, PSH | ACK, Fill::Bytes(&seg[..n as usize]));
             if off + n >= total {
                 self.made.http += 1;
                 c.body = 0;
@@ -429,40 +389,10 @@ impl Generator {
             return false;
         }
         match c.step - END {
-            1 => tcp(
-                out,
-                a,
-                b,
-                cp,
-                sp,
-                FIN | ACK,
-                c.seq[0],
-                c.seq[1],
-                Fill::Zero(0),
-            ),
-            2 => tcp(
-                out,
-                b,
-                a,
-                sp,
-                cp,
-                FIN | ACK,
-                c.seq[1],
-                c.seq[0].wrapping_add(1),
-                Fill::Zero(0),
-            ),
+            1 => c.seg(out, 0, FIN | ACK, Fill::Zero(0)),
+            2 => c.seg(out, 1, FIN | ACK, Fill::Zero(0)),
             _ => {
-                tcp(
-                    out,
-                    a,
-                    b,
-                    cp,
-                    sp,
-                    ACK,
-                    c.seq[0].wrapping_add(1),
-                    c.seq[1].wrapping_add(1),
-                    Fill::Zero(0),
-                );
+                c.seg(out, 0, ACK, Fill::Zero(0));
                 return true;
             }
         }

@@ -43,19 +43,33 @@ pub enum Input {
         /// Copies of every frame (1..=256), spread over the workers.
         copies: u32,
     },
-    /// A generator profile ([`benches::profile`]).
-    Profile {
-        /// Which.
-        profile: Profile,
-        /// Flows (or conversations open at once), split over the workers.
-        flows: u32,
-        /// Frames in all, split over the workers.
-        packets: u64,
-        /// Frames per second of packet time (timestamps, not pacing).
-        rate: u64,
-        /// Seed; worker i uses seed + i.
-        seed: u64,
-    },
+    /// A generator profile.
+    Profile(Gen),
+}
+
+/// A generator profile's parameters ([`benches::profile`]).
+pub struct Gen {
+    /// Which.
+    pub profile: Profile,
+    /// Flows (or conversations open at once), split over the workers.
+    pub flows: u32,
+    /// Frames in all, split over the workers.
+    pub packets: u64,
+    /// Frames per second of packet time (timestamps, not pacing).
+    pub rate: u64,
+    /// Seed; worker i uses seed + i.
+    pub seed: u64,
+}
+
+impl Gen {
+    /// Worker `i` of `n`'s share: its own flow numbers, seed and frames.
+    fn lane(&self, i: usize, n: usize) -> Limited {
+        let share = (self.flows / n as u32).max(1);
+        let first = (i as u32).wrapping_mul(share.next_power_of_two().max(1 << 24));
+        let g = Generator::new(self.profile, share, first, self.rate, self.seed + i as u64);
+        let left = self.packets / n as u64 + u64::from((i as u64) < self.packets % n as u64);
+        Limited { g, left }
+    }
 }
 
 /// What a memory-mode run needs.
@@ -115,24 +129,8 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
                                 let mut cap = MemCapture::new(src, BATCH);
                                 lane(plan, &mut cap, &mut out)
                             }
-                            (
-                                Input::Profile {
-                                    profile,
-                                    flows,
-                                    packets,
-                                    rate,
-                                    seed,
-                                },
-                                _,
-                            ) => {
-                                let share = (*flows / n as u32).max(1);
-                                let first =
-                                    (i as u32).wrapping_mul(share.next_power_of_two().max(1 << 24));
-                                let g =
-                                    Generator::new(*profile, share, first, *rate, seed + i as u64);
-                                let left =
-                                    packets / n as u64 + u64::from((i as u64) < packets % n as u64);
-                                let mut cap = MemCapture::new(Limited { g, left }, BATCH);
+                            (Input::Profile(g), _) => {
+                                let mut cap = MemCapture::new(g.lane(i, n), BATCH);
                                 let mut l = lane(plan, &mut cap, &mut out)?;
                                 l.made = cap.src.g.made;
                                 Ok(l)
@@ -257,28 +255,19 @@ fn report(
             "bytes_per_copy": t.bytes(),
             "copies": copies,
         }),
-        (
-            Input::Profile {
-                profile,
-                flows,
-                packets,
-                rate,
-                seed,
-            },
-            _,
-        ) => {
+        (Input::Profile(g), _) => {
             let mut m = Generated::default();
             for l in lanes {
                 m.add(&l.made);
             }
             serde_json::json!({
-                "profile": profile.name(),
+                "profile": g.profile.name(),
                 "version": VERSION,
-                "describe": profile.describe(),
-                "flows": flows,
-                "packets": packets,
-                "rate": rate,
-                "seed": seed,
+                "describe": g.profile.describe(),
+                "flows": g.flows,
+                "packets": g.packets,
+                "rate": g.rate,
+                "seed": g.seed,
                 "generated": {
                     "frames": m.frames,
                     "bytes": m.bytes,

@@ -173,13 +173,13 @@ fn run() -> Result<()> {
                     if flows == 0 || packets == 0 || rate == 0 {
                         bail!("--flows, --packets and --rate must be positive");
                     }
-                    bench::Input::Profile {
+                    bench::Input::Profile(bench::Gen {
                         profile,
                         flows,
                         packets,
                         rate,
                         seed,
-                    }
+                    })
                 }
                 None => {
                     if traces.is_empty() {
