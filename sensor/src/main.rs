@@ -69,14 +69,15 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum BenchMode {
-    /// Copies of the traces' Ethernet/IPv4 frames (addresses rewritten per
-    /// copy, as `corpus-mix` writes them) straight into the pinned workers
-    /// from memory: packets/s and Gbit/s per worker core, with every record
-    /// written and shipped to the outputs (default: none kept,
-    /// `-o /dev/null`). Prints one JSON report.
+    /// Frames straight into the pinned workers from memory: copies of the
+    /// traces' Ethernet/IPv4 frames (addresses rewritten per copy, as
+    /// `corpus-mix` writes them) or a generator profile (--gen). Reports
+    /// packets/s and Gbit/s per worker core, with every record written and
+    /// shipped to the outputs (default: none kept, `-o /dev/null`), as one
+    /// JSON object.
     Memory {
         /// Capture files (pcap/pcapng) whose frames are copied; none with
-        /// --profile.
+        /// --gen.
         traces: Vec<PathBuf>,
         /// Copies of every trace frame, 1-256, spread over the workers.
         #[arg(long, default_value_t = 256)]
