@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod bench;
+mod bench_veth;
 mod config;
 mod gelf;
 mod live;
@@ -69,6 +70,60 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum BenchMode {
+    /// The zero-loss rate of `wirelog capture` on a veth pair, RFC 2544
+    /// style: a generator profile offered at stepped rates from a second
+    /// namespace, trials of --seconds, loss counted at every stage. Needs
+    /// root; the namespaces it makes are removed at the end. Arguments
+    /// after `--` go to `wirelog capture` (e.g. `-- --source afpacket`).
+    Veth {
+        /// Generator profile: tcp64, imix, synflood, churn, enterprise.
+        #[arg(long = "gen", value_name = "PROFILE", default_value = "tcp64")]
+        generator: String,
+        /// Flows of the profile.
+        #[arg(long, default_value_t = 10_000)]
+        flows: u32,
+        /// The profile's seed (trial i uses seed + i).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Seconds per trial.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Trials per rate; a rate is lossless when all of them are.
+        #[arg(long, default_value_t = 3)]
+        trials: u32,
+        /// Offered rates to run, frames/s, comma-separated; without them the
+        /// zero-loss rate is searched below the generator's ceiling.
+        #[arg(long, value_delimiter = ',')]
+        rates: Vec<u64>,
+        /// Bisection steps of the search.
+        #[arg(long, default_value_t = 8)]
+        steps: u32,
+        /// `wirelog capture` options.
+        #[arg(last = true)]
+        capture: Vec<String>,
+    },
+    /// Puts a generator profile on an interface through a PACKET_MMAP TX
+    /// ring with qdisc bypass; prints what it sent as JSON.
+    Tx {
+        /// Interface.
+        #[arg(long)]
+        iface: String,
+        /// Generator profile: tcp64, imix, synflood, churn, enterprise.
+        #[arg(long = "gen", value_name = "PROFILE", default_value = "tcp64")]
+        generator: String,
+        /// Flows of the profile.
+        #[arg(long, default_value_t = 10_000)]
+        flows: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Frames/s, 0 for as fast as the ring goes.
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+        /// Seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// Frames straight into the pinned workers from memory: copies of the
     /// traces' Ethernet/IPv4 frames (addresses rewritten per copy, as
     /// `corpus-mix` writes them) or a generator profile (--gen). Reports
@@ -161,16 +216,7 @@ fn run() -> Result<()> {
                     if !traces.is_empty() {
                         bail!("--gen and trace files exclude each other");
                     }
-                    let known: Vec<_> = benches::profile::Profile::ALL
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect();
-                    let profile = benches::profile::Profile::by_name(&name).with_context(|| {
-                        format!(
-                            "--gen: unknown profile `{name}` (known: {})",
-                            known.join(", ")
-                        )
-                    })?;
+                    let profile = profile_named(&name)?;
                     if flows == 0 || packets == 0 || rate == 0 {
                         bail!("--flows, --packets and --rate must be positive");
                     }
@@ -212,6 +258,53 @@ fn run() -> Result<()> {
             };
             bench_memory_cmd(input, old, merged(config, *opts)?)
         }
+        Cmd::Bench {
+            mode:
+                BenchMode::Veth {
+                    generator,
+                    flows,
+                    seed,
+                    seconds,
+                    trials,
+                    rates,
+                    steps,
+                    capture,
+                },
+        } => {
+            if !seconds.is_finite() || seconds <= 0.0 || trials == 0 || flows == 0 {
+                bail!("--seconds, --trials and --flows must be positive");
+            }
+            let plan = bench_veth::Plan {
+                profile: profile_named(&generator)?,
+                flows,
+                seed,
+                seconds,
+                trials,
+                rates,
+                steps,
+                capture,
+            };
+            println!("{}", bench_veth::run(&plan)?);
+            Ok(())
+        }
+        Cmd::Bench {
+            mode:
+                BenchMode::Tx {
+                    iface,
+                    generator,
+                    flows,
+                    seed,
+                    rate,
+                    seconds,
+                },
+        } => bench_veth::tx(
+            &iface,
+            profile_named(&generator)?,
+            flows.max(1),
+            seed,
+            rate,
+            seconds,
+        ),
     }
 }
 
@@ -623,6 +716,19 @@ fn bench_memory_cmd(
     }
     println!("{report}");
     Ok(())
+}
+
+fn profile_named(name: &str) -> Result<benches::profile::Profile> {
+    let known: Vec<_> = benches::profile::Profile::ALL
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    benches::profile::Profile::by_name(name).with_context(|| {
+        format!(
+            "--gen: unknown profile `{name}` (known: {})",
+            known.join(", ")
+        )
+    })
 }
 
 fn hostname() -> String {

@@ -1,0 +1,451 @@
+//! `wirelog bench veth` and `wirelog bench tx`: what a capture holds
+//! before it drops, on a veth pair, RFC 2544 style.
+//!
+//! The harness makes two network namespaces joined by a veth pair: the
+//! generator's end (`wlv<ID>g`) and the sensor's (`wlv<ID>p`, promiscuous,
+//! IPv6 off so the kernel sends nothing of its own). Each trial starts
+//! `wirelog capture` on the sensor's end, runs `wirelog bench tx` (a
+//! generator profile through a PACKET_MMAP TX ring with qdisc bypass) in
+//! the generator's namespace at the offered rate, then stops the capture
+//! and reads every stage's count: sent, dropped by the link, dropped by
+//! the interface, the kernel or XDP, the steering rings, received, records.
+//! A rate is lossless when every trial at it has zero drops everywhere and
+//! the capture received every frame sent; the zero-loss rate is found by
+//! bisection between zero and the generator's own ceiling. Namespaces are
+//! removed when the run ends, also on error.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use benches::profile::{Generator, Profile, VERSION};
+use benches::wire::TxRing;
+
+/// What a veth run needs.
+pub struct Plan {
+    /// Generator profile, flows and seed.
+    pub profile: Profile,
+    pub flows: u32,
+    pub seed: u64,
+    /// Seconds per trial.
+    pub seconds: f64,
+    /// Trials per rate; all must be lossless.
+    pub trials: u32,
+    /// Rates to run (frames/s); empty: search.
+    pub rates: Vec<u64>,
+    /// Bisection steps when searching.
+    pub steps: u32,
+    /// Arguments for `wirelog capture` (source, mode, workers, polling).
+    pub capture: Vec<String>,
+}
+
+/// The namespaces and veth pair of one run; removed on drop.
+struct Bed {
+    gen_ns: String,
+    sen_ns: String,
+    g_if: String,
+    p_if: String,
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn sh(args: &[&str]) -> Result<String> {
+    let o = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .with_context(|| format!("running {}", args[0]))?;
+    if !o.status.success() {
+        bail!(
+            "`{}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+impl Bed {
+    fn up() -> Result<Self> {
+        if !is_root() {
+            bail!("bench veth makes network namespaces: run it as root");
+        }
+        let id = std::process::id() % 100_000;
+        let b = Bed {
+            gen_ns: format!("wlv{id}-gen"),
+            sen_ns: format!("wlv{id}-sen"),
+            g_if: format!("wlv{id}g"),
+            p_if: format!("wlv{id}p"),
+        };
+        b.down();
+        let (g, s) = (b.gen_ns.as_str(), b.sen_ns.as_str());
+        for ns in [g, s] {
+            sh(&["ip", "netns", "add", ns])?;
+            sh(&["ip", "-n", ns, "link", "set", "lo", "up"])?;
+        }
+        sh(&[
+            "ip", "link", "add", &b.g_if, "netns", g, "type", "veth", "peer", "name", &b.p_if,
+            "netns", s,
+        ])?;
+        for (ns, i) in [(g, &b.g_if), (s, &b.p_if)] {
+            // Nothing of the kernel's own on the link: no IPv6 (router and
+            // neighbour solicitations), real frame sizes.
+            sh(&[
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-qw",
+                &format!("net.ipv6.conf.{i}.disable_ipv6=1"),
+            ])?;
+            sh(&["ip", "-n", ns, "link", "set", i, "up"])?;
+            let _ = sh(&[
+                "ip", "netns", "exec", ns, "ethtool", "-K", i, "tso", "off", "gso", "off", "tx",
+                "off",
+            ]);
+        }
+        sh(&["ip", "-n", s, "link", "set", &b.p_if, "promisc", "on"])?;
+        Ok(b)
+    }
+
+    fn down(&self) {
+        for ns in [&self.gen_ns, &self.sen_ns] {
+            let _ = Command::new("ip")
+                .args(["netns", "del", ns])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
+    fn counter(&self, ns: &str, iface: &str, name: &str) -> Result<u64> {
+        let v = sh(&[
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "cat",
+            &format!("/sys/class/net/{iface}/statistics/{name}"),
+        ])?;
+        v.trim().parse().context("interface counter")
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// Kills a child left running when a trial fails.
+struct Reap(Option<Child>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// One trial at one offered rate (0: as fast as the generator goes).
+fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<serde_json::Value> {
+    let err_path = std::env::temp_dir().join(format!("wlv-{}-{n}.err", std::process::id()));
+    let err_file = std::fs::File::create(&err_path)?;
+    let mut cap = Command::new("ip");
+    cap.args(["netns", "exec", &bed.sen_ns])
+        .arg(exe)
+        .args([
+            "capture",
+            "-i",
+            &bed.p_if,
+            "--records",
+            "flow",
+            "-o",
+            "/dev/null",
+        ])
+        .args(&plan.capture)
+        .stdout(Stdio::null())
+        .stderr(err_file);
+    let mut reap = Reap(Some(cap.spawn().context("starting wirelog capture")?));
+    // The capture says when every lane runs.
+    let t0 = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&err_path).unwrap_or_default();
+        if text.contains("worker(s),") {
+            break;
+        }
+        if let Some(st) = reap.0.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            bail!(
+                "wirelog capture ended ({st}) before it was ready: {}",
+                text.trim()
+            );
+        }
+        if t0.elapsed() > Duration::from_secs(30) {
+            bail!("wirelog capture not ready after 30 s: {}", text.trim());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let link0 = bed.counter(&bed.gen_ns, &bed.g_if, "tx_dropped")?;
+    let tx = Command::new("ip")
+        .args(["netns", "exec", &bed.gen_ns])
+        .arg(exe)
+        .args([
+            "bench",
+            "tx",
+            "--iface",
+            &bed.g_if,
+            "--gen",
+            plan.profile.name(),
+        ])
+        .args([
+            "--flows",
+            &plan.flows.to_string(),
+            "--seed",
+            &(plan.seed + u64::from(n)).to_string(),
+        ])
+        .args([
+            "--rate",
+            &rate.to_string(),
+            "--seconds",
+            &plan.seconds.to_string(),
+        ])
+        .output()
+        .context("starting wirelog bench tx")?;
+    if !tx.status.success() {
+        bail!("bench tx: {}", String::from_utf8_lossy(&tx.stderr).trim());
+    }
+    let sent: serde_json::Value = serde_json::from_slice(&tx.stdout).context("bench tx report")?;
+    // Let the last frames land before the capture stops.
+    std::thread::sleep(Duration::from_millis(500));
+    let link = bed.counter(&bed.gen_ns, &bed.g_if, "tx_dropped")? - link0;
+    let mut child = reap.0.take().expect("capture child");
+    // SIGINT: the capture ends its flows and prints its summary.
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let st = child.wait()?;
+    let text = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&err_path);
+    if !st.success() {
+        bail!("wirelog capture failed ({st}): {}", text.trim());
+    }
+    let summary: serde_json::Value = text
+        .lines()
+        .rev()
+        .find_map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .filter(|v| v["type"] == "stats")
+        })
+        .context("no summary from wirelog capture")?;
+    let u = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let n_sent = u(&sent["sent"]);
+    let received = u(&summary["frames"]);
+    let d = &summary["drops"];
+    let capture_drops = u(&d["total"]);
+    let unaccounted = n_sent as i64 - received as i64 - link as i64 - capture_drops as i64;
+    let lossless = link == 0 && capture_drops == 0 && received == n_sent;
+    let secs = sent["seconds"].as_f64().unwrap_or(plan.seconds).max(1e-9);
+    let bytes = u(&sent["bytes"]);
+    Ok(serde_json::json!({
+        "offered_rate": rate,
+        "sent": n_sent,
+        "sent_per_s": (n_sent as f64 / secs).round(),
+        "gbit_per_s": ((bytes as f64 * 8.0 / secs / 1e9) * 1000.0).round() / 1000.0,
+        "gbit_per_s_on_wire": (((bytes + n_sent * 24) as f64 * 8.0 / secs / 1e9) * 1000.0).round() / 1000.0,
+        "seconds": secs,
+        "stages": {
+            "sent": n_sent,
+            "link_dropped": link,
+            "interface_dropped": u(&d["interface"]),
+            "kernel_or_xdp_dropped": capture_drops - u(&d["interface"]) - u(&d["rings"]) - u(&d["output"]),
+            "rings_dropped": u(&d["rings"]),
+            "received": received,
+            "unaccounted": unaccounted,
+            "records": u(&summary["records"]),
+            "records_dropped": u(&d["output"]),
+        },
+        "drops": d,
+        "lossless": lossless,
+        "captures": summary["captures"],
+        "workers": summary["workers"],
+        "capture": summary["capture"],
+    }))
+}
+
+/// Runs the plan: the trials at each rate, or the zero-loss search.
+pub fn run(plan: &Plan) -> Result<serde_json::Value> {
+    let exe = std::env::current_exe().context("locating the wirelog binary")?;
+    let bed = Bed::up()?;
+    let mut all = Vec::new();
+    let mut n = 0;
+    let mut at = |rate: u64, all: &mut Vec<serde_json::Value>| -> Result<bool> {
+        let mut ok = true;
+        for _ in 0..plan.trials {
+            let t = trial(plan, &bed, &exe, rate, n)?;
+            n += 1;
+            eprintln!(
+                "wirelog bench veth: offered {} fps: sent {}, received {}, lossless {}",
+                if rate == 0 {
+                    "max".to_string()
+                } else {
+                    rate.to_string()
+                },
+                t["sent"],
+                t["stages"]["received"],
+                t["lossless"]
+            );
+            ok &= t["lossless"] == true;
+            all.push(t);
+            if !ok {
+                break;
+            }
+        }
+        Ok(ok)
+    };
+    let zero_loss = if plan.rates.is_empty() {
+        // The generator's ceiling first, then bisection below it.
+        let ceiling_ok = at(0, &mut all)?;
+        let ceiling = all
+            .last()
+            .map_or(0, |t| t["sent_per_s"].as_f64().unwrap_or(0.0) as u64);
+        if ceiling_ok {
+            Some(ceiling)
+        } else {
+            let (mut lo, mut hi) = (0u64, ceiling);
+            for _ in 0..plan.steps {
+                let mid = (lo + hi) / 2;
+                if mid == 0 || hi - lo <= hi / 100 {
+                    break;
+                }
+                if at(mid, &mut all)? {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            Some(lo)
+        }
+    } else {
+        let mut best = None;
+        for &r in &plan.rates {
+            if at(r, &mut all)? {
+                best = Some(best.unwrap_or(0).max(r));
+            }
+        }
+        best
+    };
+    // The fastest lossless trial at the zero-loss rate, in the units
+    // operators compare; bound by the generator when even its ceiling was
+    // lossless (the capture's own limit is then higher).
+    let best = zero_loss.and_then(|r| {
+        all.iter()
+            .filter(|t| {
+                t["lossless"] == true
+                    && (t["offered_rate"] == r || (t["offered_rate"] == 0 && r > 0))
+            })
+            .max_by(|a, b| {
+                a["sent_per_s"]
+                    .as_f64()
+                    .partial_cmp(&b["sent_per_s"].as_f64())
+                    .unwrap()
+            })
+    });
+    let generator_bound = all
+        .first()
+        .is_some_and(|t| t["offered_rate"] == 0 && t["lossless"] == true);
+    let zero = best.map(|t| {
+        serde_json::json!({
+            "frames_per_s": t["sent_per_s"],
+            "gbit_per_s": t["gbit_per_s"],
+            "gbit_per_s_on_wire": t["gbit_per_s_on_wire"],
+            "generator_bound": generator_bound,
+        })
+    });
+    Ok(serde_json::json!({
+        "type": "bench",
+        "mode": "veth",
+        "profile": plan.profile.name(),
+        "version": VERSION,
+        "describe": plan.profile.describe(),
+        "flows": plan.flows,
+        "seconds_per_trial": plan.seconds,
+        "trials_per_rate": plan.trials,
+        "capture_args": plan.capture,
+        "zero_loss_rate": zero_loss,
+        "zero_loss": zero,
+        "trials": all,
+        "peak_rss_bytes": benches::peak_rss_bytes(),
+    }))
+}
+
+/// `wirelog bench tx`: a profile on an interface for `seconds` at `rate`
+/// frames/s (0: as fast as the ring goes); prints what it sent as JSON.
+pub fn tx(
+    iface: &str,
+    profile: Profile,
+    flows: u32,
+    seed: u64,
+    rate: u64,
+    seconds: f64,
+) -> Result<()> {
+    let mut ring = TxRing::open(iface, 4096).with_context(|| format!("{iface}: TX ring"))?;
+    // Timestamps are not sent; the generator's own rate only spaces them.
+    let mut g = Generator::new(profile, flows, 0, rate.max(1), seed);
+    let mut frame = Vec::with_capacity(1514);
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(seconds);
+    let (mut sent, mut bytes) = (0u64, 0u64);
+    const BURST: u64 = 256;
+    let mut pending = false;
+    while Instant::now() < end {
+        if rate > 0 {
+            let due = start.elapsed().as_secs_f64() * rate as f64;
+            if sent as f64 >= due {
+                std::thread::sleep(Duration::from_micros(50));
+                continue;
+            }
+        }
+        for _ in 0..BURST {
+            if !pending {
+                frame.clear();
+                g.next_frame(&mut frame);
+            }
+            if !ring.push(&frame) {
+                pending = true;
+                break;
+            }
+            pending = false;
+            sent += 1;
+            bytes += frame.len() as u64;
+            if rate > 0 && sent.is_multiple_of(BURST) {
+                break;
+            }
+        }
+        ring.flush().context("send")?;
+    }
+    ring.flush().context("send")?;
+    let el = start.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({
+            "sent": sent,
+            "bytes": bytes,
+            "seconds": (el * 1000.0).round() / 1000.0,
+            "rejected": ring.rejected,
+        })
+    );
+    Ok(())
+}

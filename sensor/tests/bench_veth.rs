@@ -1,0 +1,160 @@
+//! `wirelog bench veth` in a smoke configuration (seconds, tiny rates):
+//! every frame sent is accounted for at some stage, the records match the
+//! flows offered, the search returns a rate, and nothing is left behind.
+//! No test here asserts a speed.
+
+use std::process::Command;
+use std::sync::Mutex;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn veth(args: &[&str]) -> serde_json::Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["bench", "veth"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("one JSON report")
+}
+
+fn namespaces_left() -> Vec<String> {
+    let o = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.starts_with("wlv"))
+        .map(String::from)
+        .collect()
+}
+
+fn root() -> bool {
+    let o = Command::new("id").arg("-u").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).trim() == "0",
+        "bench veth needs root (namespaces, XDP): run scripts/test.sh as root"
+    );
+    true
+}
+
+/// Every stage adds up: sent = link drops + capture drops + received.
+fn accounted(t: &serde_json::Value) {
+    let s = &t["stages"];
+    let n = |k: &str| s[k].as_u64().unwrap();
+    assert_eq!(s["unaccounted"], 0, "{t}");
+    assert_eq!(
+        n("sent"),
+        n("link_dropped")
+            + n("interface_dropped")
+            + n("kernel_or_xdp_dropped")
+            + n("rings_dropped")
+            + n("received"),
+        "{t}"
+    );
+}
+
+#[test]
+fn trials_account_for_every_frame_on_each_capture() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(root());
+    for (capture, args) in [
+        ("afpacket", vec!["--source", "afpacket"]),
+        ("afxdp", vec!["--source", "afxdp", "--xdp-mode", "skb"]),
+    ] {
+        let mut a = vec![
+            "--flows",
+            "500",
+            "--seconds",
+            "1",
+            "--trials",
+            "1",
+            "--rates",
+            "2000,10000",
+            "--",
+        ];
+        a.extend(args);
+        let r = veth(&a);
+        let trials = r["trials"].as_array().unwrap();
+        assert_eq!(trials.len(), 2, "{r}");
+        for t in trials {
+            accounted(t);
+            assert_eq!(t["capture"], capture);
+            // Tiny rates: nothing lost anywhere.
+            assert_eq!(t["lossless"], true, "{t}");
+            let sent = t["stages"]["sent"].as_u64().unwrap();
+            let want = t["offered_rate"].as_u64().unwrap();
+            assert!(sent >= want * 9 / 10 && sent <= want * 11 / 10, "{t}");
+            // Every flow drawn is one record (500 flows, ≥ 2,000 frames:
+            // nearly all of them drawn).
+            let rec = t["stages"]["records"].as_u64().unwrap();
+            assert!((450..=500).contains(&rec), "{t}");
+        }
+        assert_eq!(r["zero_loss_rate"], 10000);
+        assert_eq!(r["zero_loss"]["generator_bound"], false);
+    }
+    assert!(namespaces_left().is_empty(), "{:?}", namespaces_left());
+}
+
+#[test]
+fn search_finds_a_zero_loss_rate() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(root());
+    let r = veth(&[
+        "--seconds",
+        "1",
+        "--trials",
+        "1",
+        "--steps",
+        "2",
+        "--",
+        "--source",
+        "afpacket",
+    ]);
+    let trials = r["trials"].as_array().unwrap();
+    assert_eq!(
+        trials[0]["offered_rate"], 0,
+        "the generator's ceiling first"
+    );
+    for t in trials {
+        accounted(t);
+    }
+    assert!(r["zero_loss_rate"].as_u64().unwrap() > 0, "{r}");
+    assert!(
+        r["zero_loss"]["frames_per_s"].as_f64().unwrap() > 0.0,
+        "{r}"
+    );
+    assert!(namespaces_left().is_empty());
+}
+
+#[test]
+fn bad_options_are_refused() {
+    let run = |a: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+            .args(["bench", "veth"])
+            .args(a)
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = run(&["--gen", "nosuch"]);
+    assert!(!ok && err.contains("unknown profile"), "{err}");
+    let (ok, err) = run(&["--seconds", "0"]);
+    assert!(!ok && err.contains("must be positive"), "{err}");
+    // A capture that cannot start is reported, and cleaned up after.
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (ok, err) = run(&[
+        "--seconds",
+        "1",
+        "--trials",
+        "1",
+        "--rates",
+        "1000",
+        "--",
+        "--source",
+        "nosuch",
+    ]);
+    assert!(!ok && err.contains("capture"), "{err}");
+    assert!(namespaces_left().is_empty());
+}
