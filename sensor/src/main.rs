@@ -68,6 +68,20 @@ enum Cmd {
     },
 }
 
+/// The generator of the modes that put frames on a wire.
+#[derive(clap::Args)]
+struct WireGen {
+    /// Generator profile: tcp64, imix, synflood, churn, enterprise.
+    #[arg(long = "gen", value_name = "PROFILE", default_value = "tcp64")]
+    generator: String,
+    /// Flows of the profile.
+    #[arg(long, default_value_t = 10_000)]
+    flows: u32,
+    /// The profile's seed (veth: trial i uses seed + i).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
 #[derive(Subcommand)]
 enum BenchMode {
     /// The zero-loss rate of `wirelog capture` on a veth pair, RFC 2544
@@ -76,15 +90,8 @@ enum BenchMode {
     /// root; the namespaces it makes are removed at the end. Arguments
     /// after `--` go to `wirelog capture` (e.g. `-- --source afpacket`).
     Veth {
-        /// Generator profile: tcp64, imix, synflood, churn, enterprise.
-        #[arg(long = "gen", value_name = "PROFILE", default_value = "tcp64")]
-        generator: String,
-        /// Flows of the profile.
-        #[arg(long, default_value_t = 10_000)]
-        flows: u32,
-        /// The profile's seed (trial i uses seed + i).
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        #[command(flatten)]
+        wire: WireGen,
         /// Seconds per trial.
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
@@ -108,15 +115,8 @@ enum BenchMode {
         /// Interface.
         #[arg(long)]
         iface: String,
-        /// Generator profile: tcp64, imix, synflood, churn, enterprise.
-        #[arg(long = "gen", value_name = "PROFILE", default_value = "tcp64")]
-        generator: String,
-        /// Flows of the profile.
-        #[arg(long, default_value_t = 10_000)]
-        flows: u32,
-        /// Seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        #[command(flatten)]
+        wire: WireGen,
         /// Frames/s, 0 for as fast as the ring goes.
         #[arg(long, default_value_t = 0)]
         rate: u64,
@@ -261,9 +261,7 @@ fn run() -> Result<()> {
         Cmd::Bench {
             mode:
                 BenchMode::Veth {
-                    generator,
-                    flows,
-                    seed,
+                    wire,
                     seconds,
                     trials,
                     rates,
@@ -271,13 +269,13 @@ fn run() -> Result<()> {
                     capture,
                 },
         } => {
-            if !seconds.is_finite() || seconds <= 0.0 || trials == 0 || flows == 0 {
+            if !seconds.is_finite() || seconds <= 0.0 || trials == 0 || wire.flows == 0 {
                 bail!("--seconds, --trials and --flows must be positive");
             }
             let plan = bench_veth::Plan {
-                profile: profile_named(&generator)?,
-                flows,
-                seed,
+                profile: profile_named(&wire.generator)?,
+                flows: wire.flows,
+                seed: wire.seed,
                 seconds,
                 trials,
                 rates,
@@ -291,17 +289,15 @@ fn run() -> Result<()> {
             mode:
                 BenchMode::Tx {
                     iface,
-                    generator,
-                    flows,
-                    seed,
+                    wire,
                     rate,
                     seconds,
                 },
         } => bench_veth::tx(
             &iface,
-            profile_named(&generator)?,
-            flows.max(1),
-            seed,
+            profile_named(&wire.generator)?,
+            wire.flows.max(1),
+            wire.seed,
             rate,
             seconds,
         ),
