@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod bench;
+mod bench_report;
 mod bench_veth;
 mod config;
 mod gelf;
@@ -84,6 +85,17 @@ struct WireGen {
 
 #[derive(Subcommand)]
 enum BenchMode {
+    /// One HTML page with SVG plots from `bench memory` and `bench veth`
+    /// reports: per-core throughput against workers, loss against offered
+    /// load, and a table of every run.
+    Report {
+        /// Report files (one JSON object each, as the bench commands print).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where the page goes.
+        #[arg(long, short = 'o', default_value = "wirelog-bench.html")]
+        output: PathBuf,
+    },
     /// The zero-loss rate of `wirelog capture` on a veth pair, RFC 2544
     /// style: a generator profile offered at stepped rates from a second
     /// namespace, trials of --seconds, loss counted at every stage. Needs
@@ -257,6 +269,21 @@ fn run() -> Result<()> {
                 None => None,
             };
             bench_memory_cmd(input, old, merged(config, *opts)?)
+        }
+        Cmd::Bench {
+            mode: BenchMode::Report { files, output },
+        } => {
+            let mut reports = Vec::new();
+            for f in &files {
+                let text = std::fs::read_to_string(f).with_context(|| f.display().to_string())?;
+                let v: serde_json::Value = serde_json::from_str(text.trim())
+                    .with_context(|| format!("{}: not a JSON report", f.display()))?;
+                reports.push((f.display().to_string(), v));
+            }
+            let page = bench_report::html(&reports)?;
+            std::fs::write(&output, page).with_context(|| output.display().to_string())?;
+            eprintln!("wirelog: wrote {}", output.display());
+            Ok(())
         }
         Cmd::Bench {
             mode:

@@ -284,3 +284,71 @@ fn compare_sets_a_run_against_an_earlier_report() {
         "{err}"
     );
 }
+
+#[test]
+fn report_plots_per_core_figures_against_workers() {
+    let dir = TempDir(std::env::temp_dir().join(format!("wl-rep-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mut files = Vec::new();
+    for (gen, w) in [("imix", "1"), ("imix", "2"), ("churn", "1")] {
+        let r = bench(&[
+            "--gen",
+            gen,
+            "--flows",
+            "200",
+            "--packets",
+            "5000",
+            "--workers",
+            w,
+        ]);
+        let f = dir.0.join(format!("{gen}-{w}.json"));
+        std::fs::write(&f, r.to_string()).unwrap();
+        files.push(f);
+    }
+    let page = dir.0.join("report.html");
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["bench", "report", "-o"])
+        .arg(&page)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let h = std::fs::read_to_string(&page).unwrap();
+    // Two plots (Gbit/s and frames/s per core), each a line per input:
+    // imix at 1 and 2 workers, churn at 1.
+    assert_eq!(h.matches("<svg").count(), 2);
+    assert_eq!(h.matches("</svg>").count(), 2);
+    let lines: Vec<&str> = h
+        .split(r#"class="series""#)
+        .skip(1)
+        .map(|s| {
+            s.split("points=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(lines.len(), 4, "{h}");
+    let mut points: Vec<usize> = lines.iter().map(|l| l.split(' ').count()).collect();
+    points.sort();
+    assert_eq!(points, [1, 1, 2, 2]);
+    assert!(h.contains("imix (200 flows)") && h.contains("churn (200 flows)"));
+    assert_eq!(h.matches("<tr><td>").count(), 3, "a table row per run");
+
+    // Anything else is refused, naming the file.
+    let bad = dir.0.join("bad.json");
+    std::fs::write(&bad, r#"{"type":"flow"}"#).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["bench", "report", "-o"])
+        .arg(&page)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("bad.json") && err.contains("not a"),
+        "{err}"
+    );
+}

@@ -123,6 +123,32 @@ fn search_finds_a_zero_loss_rate() {
         "{r}"
     );
     assert!(namespaces_left().is_empty());
+
+    // The report plots loss against offered load: a point per trial.
+    let dir = std::env::temp_dir().join(format!("wl-vrep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("veth.json");
+    std::fs::write(&f, r.to_string()).unwrap();
+    let page = dir.join("r.html");
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["bench", "report", "-o"])
+        .arg(&page)
+        .arg(&f)
+        .output()
+        .unwrap();
+    let h = std::fs::read_to_string(&page).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(h.matches("<svg").count(), 1);
+    let pts = h
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert_eq!(pts.split(' ').count(), trials.len(), "{h}");
+    assert!(h.contains("--source afpacket"));
 }
 
 #[test]
