@@ -3,6 +3,11 @@
 //! body) on a keep-alive connection, and one DNS query and answer over
 //! UDP. Each iteration is a new transaction on the same flows, so the cost
 //! is the steady state: reassembly, parsing, pairing and the record.
+//! Also whole recorded conversations from the corpus (`recorded/...`):
+//! each iteration is one pass over a trace, rewritten per pass, through a
+//! worker with both analyzers on, an hour of packet time after the last
+//! (so the pass also ends the previous pass's flows and writes their
+//! records).
 
 use std::time::Duration;
 
@@ -144,5 +149,91 @@ fn dns(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, http, dns);
+/// Payloads from the frames of one batch, through the decoder (which
+/// also holds reassembled datagrams).
+struct Framed<'a> {
+    dec: &'a dataplane::decode::Decoder,
+    arena: &'a [u8],
+    /// Each packet's frame in `arena`.
+    frames: &'a [(usize, usize)],
+}
+
+impl dataplane::worker::Payloads for Framed<'_> {
+    fn payload(&self, k: usize, d: &Decoded) -> &[u8] {
+        let (a, e) = self.frames[k];
+        self.dec.payload(&self.arena[a..e], &d.payload)
+    }
+}
+
+fn recorded(c: &mut Criterion) {
+    use benches::mix::Traces;
+    use dataplane::capture::LinkType;
+    use dataplane::decode::{DecodeConfig, Decoder, Outcome};
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/zeek/Traces"
+    );
+    let mut g = c.benchmark_group("recorded");
+    g.measurement_time(Duration::from_secs(5));
+    for (name, file) in [
+        ("http_wikipedia", "wikipedia.pcap"),
+        ("http_pipelined", "http/pipelined-requests.pcap"),
+        ("dns_dns53", "dns53.pcap"),
+    ] {
+        let Ok(t) = Traces::load(&[format!("{dir}/{file}")]) else {
+            eprintln!("recorded: {file} not found, skipped");
+            continue;
+        };
+        g.throughput(Throughput::Elements(t.len() as u64));
+        let mut w = Worker::new(WorkerConfig {
+            flows: 1 << 16,
+            huge_pages: false,
+            app: AppConfig::sized(32 << 20),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut dec = Decoder::new(DecodeConfig::default()).unwrap();
+        let mut out = Sink(Vec::with_capacity(1 << 22));
+        let mut arena = Vec::with_capacity(t.bytes() as usize);
+        let mut spans = Vec::with_capacity(t.len());
+        let mut pass = 0u64;
+        let (mut ds, mut fs) = (Vec::with_capacity(64), Vec::with_capacity(64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                arena.clear();
+                spans.clear();
+                let shift = pass * 3_600_000_000_000;
+                for i in 0..t.len() {
+                    let at = arena.len();
+                    let (ts, _) = t.copy_into(i, (pass % 256) as u32, &mut arena);
+                    spans.push((at, arena.len(), ts + shift));
+                }
+                pass += 1;
+                for chunk in spans.chunks(64) {
+                    ds.clear();
+                    fs.clear();
+                    for &(a, e, ts) in chunk {
+                        let mut d = Decoded::EMPTY;
+                        if dec.decode(&arena[a..e], LinkType::Ethernet, ts, &mut d)
+                            == Outcome::Packet
+                        {
+                            ds.push(d);
+                            fs.push((a, e));
+                        }
+                    }
+                    let pay = Framed {
+                        dec: &dec,
+                        arena: &arena,
+                        frames: &fs,
+                    };
+                    w.process(&ds, &pay, &mut out);
+                    dec.end_batch();
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, http, dns, recorded);
 criterion_main!(benches);

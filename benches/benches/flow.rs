@@ -1,6 +1,8 @@
 //! criterion: decode + flow tracking of one batch of 64 frames with 1 M
 //! flows live, each frame's flow drawn uniformly at random; huge pages on
-//! and off. Also the steering hash and flow-key hashing alone.
+//! and off. Lookups in a table of 1 M slots filled to 10, 50 and 90 %, and
+//! inserts into a full one (each new flow evicts). Also the steering hash,
+//! flow-key hashing and decoding alone.
 
 use std::time::Duration;
 
@@ -17,8 +19,13 @@ const FLOWS: u32 = 1_000_000;
 const TS: u64 = 1_700_000_000_000_000_000;
 
 fn filled(huge: bool) -> (Worker, Decoder) {
+    filled_to(FLOWS, FLOWS as usize * 3 / 2, huge)
+}
+
+/// A worker whose table of `slots` holds `flows` flows (0..flows).
+fn filled_to(flows: u32, slots: usize, huge: bool) -> (Worker, Decoder) {
     let cfg = WorkerConfig {
-        flows: FLOWS as usize * 3 / 2,
+        flows: slots,
         huge_pages: huge,
         app: dataplane::app::AppConfig::off(),
         ..Default::default()
@@ -28,7 +35,7 @@ fn filled(huge: bool) -> (Worker, Decoder) {
     let mut out = VecOut::default();
     let mut f = [0u8; TCP64_LEN];
     let mut batch = Vec::with_capacity(64);
-    for i in 0..FLOWS {
+    for i in 0..flows {
         tcp64(i, 1, &mut f);
         let mut d = Decoded::EMPTY;
         dec.decode(&f, LinkType::Ethernet, TS, &mut d);
@@ -107,5 +114,59 @@ fn hashing(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, flow_tracking, hashing);
+/// One batch of 64 decoded frames of `frames` from `at`.
+fn decode64(
+    dec: &mut Decoder,
+    frames: &[[u8; TCP64_LEN]],
+    at: usize,
+    out: &mut [Decoded],
+) -> usize {
+    let mut n = 0;
+    for f in &frames[at..at + 64] {
+        if dec.decode(f, LinkType::Ethernet, TS, &mut out[n]) == Outcome::Packet {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn fills(c: &mut Criterion) {
+    const SLOTS: usize = 1 << 20;
+    let mut g = c.benchmark_group("table_of_1M_slots");
+    g.throughput(Throughput::Elements(64));
+    g.measurement_time(Duration::from_secs(5));
+    for pct in [10u32, 50, 90] {
+        let live = (SLOTS as u64 * u64::from(pct) / 100) as u32;
+        let (mut w, mut dec) = filled_to(live, SLOTS, true);
+        let pool = tcp64_random(live, 1 << 18, 11);
+        let (mut out, mut d, mut i) = (VecOut::default(), vec![Decoded::EMPTY; 64], 0);
+        g.bench_function(format!("lookup_at_{pct}pct"), |b| {
+            b.iter(|| {
+                let n = decode64(&mut dec, &pool, i, &mut d);
+                w.process(&d[..n], &NoPayloads, &mut out);
+                i = (i + 64) % pool.len();
+                out.buf.clear();
+            })
+        });
+    }
+    // Inserting into a full table: every new flow evicts one (and writes
+    // its record), the steady state of a SYN flood.
+    let (mut w, mut dec) = filled_to(SLOTS as u32, SLOTS, true);
+    let (mut out, mut d, mut next) = (VecOut::default(), vec![Decoded::EMPTY; 64], SLOTS as u32);
+    let mut f = vec![[0u8; TCP64_LEN]; 64];
+    g.bench_function("insert_into_full", |b| {
+        b.iter(|| {
+            for x in f.iter_mut() {
+                tcp64(next, 1, x);
+                next = next.wrapping_add(1) % (1 << 28);
+            }
+            let n = decode64(&mut dec, &f, 0, &mut d);
+            w.process(&d[..n], &NoPayloads, &mut out);
+            out.buf.clear();
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, flow_tracking, fills, hashing);
 criterion_main!(benches);
