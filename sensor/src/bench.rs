@@ -307,6 +307,7 @@ fn report(
             "records": records,
             "records_delivered": delivered,
             "output_cpu_s": o.cpu_s,
+            "record_latency_us": o.latency.json(),
         },
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(lanes.iter().map(|l| &l.stats))),
         "app_per_worker": crate::pipeline::app_capacity(&plan.s.worker.app),

@@ -15,13 +15,14 @@ use serde_json::Value;
 /// One line of a plot: its name and its points.
 type Series = (String, Vec<(f64, f64)>);
 
-const W: f64 = 820.0;
+const W: f64 = 900.0;
 /// Width kept right of the plot for the legend.
-const LEGEND: f64 = 200.0;
+const LEGEND: f64 = 250.0;
 const H: f64 = 360.0;
 const PAD: f64 = 56.0;
-const COLORS: [&str; 6] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
+const COLORS: [&str; 10] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
+    "#7f7f7f", "#bcbd22",
 ];
 
 fn esc(s: &str) -> String {
@@ -63,6 +64,17 @@ pub struct Axis<'a> {
     pub whole: bool,
     /// The axis reaches at least this far (a flat zero line stays readable).
     pub at_least: f64,
+}
+
+impl<'a> Axis<'a> {
+    /// A continuous axis from zero to the data.
+    fn of(label: &'a str, at_least: f64) -> Self {
+        Axis {
+            label,
+            whole: false,
+            at_least,
+        }
+    }
 }
 
 /// An SVG line plot of `series` from zero, with ticks and a legend.
@@ -166,6 +178,18 @@ pub fn plot(title: &str, xa: Axis, ya: Axis, series: &[Series]) -> String {
     s
 }
 
+/// Latency percentiles as points: x in nines (p50 at 0.3, p90 at 1, p99
+/// at 2, p99.9 at 3), y in µs.
+fn percentiles(l: &Value) -> Option<Vec<(f64, f64)>> {
+    let at = |k: &str| l[k].as_f64();
+    Some(vec![
+        (0.301, at("p50_us")?),
+        (1.0, at("p90_us")?),
+        (2.0, at("p99_us")?),
+        (3.0, at("p99_9_us")?),
+    ])
+}
+
 /// What a memory run was fed, in a few words.
 fn input_name(r: &Value) -> String {
     let i = &r["input"];
@@ -181,12 +205,16 @@ pub fn html(reports: &[(String, Value)]) -> Result<String> {
     let mut per_core: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     let mut fps: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     let mut loss: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut latency: Vec<Series> = Vec::new();
     let mut rows = String::new();
     for (file, r) in reports {
         match r["mode"].as_str() {
             Some("memory") => {
                 let w = r["workers"].as_f64().unwrap_or(1.0);
                 let name = input_name(r);
+                if let Some(p) = percentiles(&r["end_to_end"]["record_latency_us"]) {
+                    latency.push((format!("{name}, {w} w."), p));
+                }
                 let pc = &r["per_core"];
                 per_core
                     .entry(name.clone())
@@ -289,25 +317,25 @@ pub fn html(reports: &[(String, Value)]) -> Result<String> {
     }
     if !loss.is_empty() {
         page.push_str("\n<h2>veth mode: loss against offered load</h2>\n");
-        let x = Axis {
-            label: "frames/s sent",
-            whole: false,
-            at_least: 0.0,
-        };
-        let y = Axis {
-            label: "% of frames lost (any stage)",
-            whole: false,
-            at_least: 1.0,
-        };
+        let x = Axis::of("frames/s sent", 0.0);
+        let y = Axis::of("% of frames lost (any stage)", 1.0);
         page.push_str(&plot("Loss against offered load", x, y, &series(loss)));
+    }
+    if !latency.is_empty() {
+        page.push_str("\n<h2>Record latency (memory mode)</h2>\n");
+        let x = Axis::of("nines: 0.3 = p50, 1 = p90, 2 = p99, 3 = p99.9", 3.0);
+        let y = Axis::of("µs from packet to record out", 1.0);
+        page.push_str(&plot("Record latency percentiles", x, y, &latency));
+        page.push_str(
+            "<p>Per output block: from its first record written to its delivery to the sinks, counted \
+             for each of its records (an upper bound for all but the first).</p>\n",
+        );
     }
     page.push_str(
         "\n<h2>Runs</h2>\n<table><tr><th>file</th><th>mode</th><th>input</th><th>workers</th>\
          <th>frames/s (per core)</th><th>Gbit/s</th><th>ns/frame</th><th>records delivered</th></tr>",
     );
     page.push_str(&rows);
-    page.push_str(
-        "</table>\n<p>Record latency percentiles are not measured yet.</p>\n</body></html>\n",
-    );
+    page.push_str("</table>\n</body></html>\n");
     Ok(page)
 }

@@ -278,6 +278,7 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
             "records_dropped": u(&d["output"]),
         },
         "drops": d,
+        "record_latency_us": summary["record_latency_us"],
         "lossless": lossless,
         "captures": summary["captures"],
         "workers": summary["workers"],

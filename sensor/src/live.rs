@@ -833,6 +833,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         "records_per_s": (tot(|w| w.records) as f64 / secs).round(),
         "outputs": output::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
+        "record_latency_us": s.outputs.latency.json(),
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(ws.iter())),
         "workers": workers,
         "captures": captures,

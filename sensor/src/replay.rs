@@ -311,6 +311,7 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "output_bytes": s.outputs.sinks.iter().map(|(_, o)| o.bytes).sum::<u64>(),
         "outputs": output::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
+        "record_latency_us": s.outputs.latency.json(),
         "workers": s.workers.len(),
         "worker_cpu_s": s.worker_cpu_ns.iter().map(|&n| round(n as f64 / 1e9)).collect::<Vec<_>>(),
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(s.workers.iter())),

@@ -210,6 +210,14 @@ fn generator_profiles_account_for_what_they_sent() {
         n(&r["flows_created"]) + n(&app["http"]) + n(&app["dns"])
     );
     assert_eq!(e["records_delivered"], e["records"]);
+    // Every record's latency was measured; percentiles in order.
+    let l = &e["record_latency_us"];
+    assert_eq!(l["records"], e["records"], "{l}");
+    let p: Vec<u64> = ["p50_us", "p90_us", "p99_us", "p99_9_us", "max_us"]
+        .iter()
+        .map(|k| n(&l[k]))
+        .collect();
+    assert!(p.windows(2).all(|w| w[0] <= w[1]) && p[0] >= 1, "{l}");
 
     // Random flows: all N drawn, none twice created.
     let r = bench(&["--gen", "tcp64", "--flows", "1000", "--packets", "50000"]);
@@ -314,10 +322,11 @@ fn report_plots_per_core_figures_against_workers() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let h = std::fs::read_to_string(&page).unwrap();
-    // Two plots (Gbit/s and frames/s per core), each a line per input:
-    // imix at 1 and 2 workers, churn at 1.
-    assert_eq!(h.matches("<svg").count(), 2);
-    assert_eq!(h.matches("</svg>").count(), 2);
+    // Two plots (Gbit/s and frames/s per core), each a line per input
+    // (imix at 1 and 2 workers, churn at 1), and the latency percentiles,
+    // a line of four points per run.
+    assert_eq!(h.matches("<svg").count(), 3);
+    assert_eq!(h.matches("</svg>").count(), 3);
     let lines: Vec<&str> = h
         .split(r#"class="series""#)
         .skip(1)
@@ -330,10 +339,10 @@ fn report_plots_per_core_figures_against_workers() {
                 .unwrap()
         })
         .collect();
-    assert_eq!(lines.len(), 4, "{h}");
+    assert_eq!(lines.len(), 7, "{h}");
     let mut points: Vec<usize> = lines.iter().map(|l| l.split(' ').count()).collect();
     points.sort();
-    assert_eq!(points, [1, 1, 2, 2]);
+    assert_eq!(points, [1, 1, 2, 2, 4, 4, 4]);
     assert!(h.contains("imix (200 flows)") && h.contains("churn (200 flows)"));
     assert_eq!(h.matches("<tr><td>").count(), 3, "a table row per run");
 

@@ -87,6 +87,7 @@ fn trials_account_for_every_frame_on_each_capture() {
             // nearly all of them drawn).
             let rec = t["stages"]["records"].as_u64().unwrap();
             assert!((450..=500).contains(&rec), "{t}");
+            assert_eq!(t["record_latency_us"]["records"], rec, "{t}");
         }
         assert_eq!(r["zero_loss_rate"], 10000);
         assert_eq!(r["zero_loss"]["generator_bound"], false);
