@@ -16,7 +16,7 @@
 use crate::gen::Rng;
 
 /// Bumped whenever a profile's frames change for the same parameters.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The profiles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,11 +34,14 @@ pub enum Profile {
     /// FIN both ways: 8 frames), N open at once, each replaced by a new one
     /// when it ends: flows created and ended at the frame rate / 8.
     Churn,
-    /// Complete application conversations the analyzers parse, N open at
-    /// once: 70 % HTTP/1.1 connections (1-3 keep-alive GETs, 9 request
-    /// headers, a 200 with 6 headers and a body of 512 B, 4 KiB or 32 KiB
-    /// (50/35/15 %), gzip named but not applied), 30 % DNS over UDP (an A
-    /// query and its answer with two addresses).
+    /// Complete application conversations, N open at once, by share of
+    /// conversations: 45 % HTTP/1.1 connections (1-3 keep-alive GETs, 9
+    /// request headers, a 200 with 6 headers and a body of 512 B, 4 KiB or
+    /// 32 KiB (50/35/15 %)), 25 % DNS over UDP (an A query and its answer
+    /// with two addresses), 15 % TLS 1.2 (full handshake with a 2.5 KB
+    /// certificate chain, one 300 B request and 3.9 KB response), 5 % Redis (1-5
+    /// GETs), 5 % MySQL (login, one query, a one-row result set), 5 %
+    /// PostgreSQL (startup, one simple query, a one-row result).
     Enterprise,
 }
 
@@ -72,7 +75,7 @@ impl Profile {
             Profile::Imix => "Ethernet/IPv4/TCP frames of 60, 590 and 1514 bytes in the ratio 7:4:1 (mean 353.8 B), each frame's flow uniformly random among N flows; 100 % TCP bytes",
             Profile::SynFlood => "60-byte TCP SYNs from random 10.0.0.0/8 sources and ports to 172.16.0.1:80; every frame a new flow",
             Profile::Churn => "complete TCP connections of 8 frames (SYN, SYN-ACK, ACK, request 1-1460 B, response 1-1460 B, FIN, FIN, ACK), N open at once, interleaved at random",
-            Profile::Enterprise => "N conversations open at once, interleaved at random: 70 % HTTP/1.1 connections (1-3 keep-alive GETs, 9 request headers, 200 with 6 headers and a 512 B / 4 KiB / 32 KiB body at 50/35/15 %, 1460-byte segments, handshake and FINs), 30 % DNS A queries over UDP answered with two addresses",
+            Profile::Enterprise => "N conversations open at once, interleaved at random, by share: 45 % HTTP/1.1 connections (1-3 keep-alive GETs, 9 request headers, 200 with 6 headers and a 512 B / 4 KiB / 32 KiB body at 50/35/15 %), 25 % DNS A queries over UDP answered with two addresses, 15 % TLS 1.2 (full handshake, 2.5 KB certificate chain, 300 B request, 3.9 KB response), 5 % Redis (1-5 GETs), 5 % MySQL (login, one query, one-row result set), 5 % PostgreSQL (startup, one simple query, one-row result); 1460-byte segments, handshake and FINs",
         }
     }
 }
@@ -95,6 +98,14 @@ pub struct Generated {
     pub dns_queries: u64,
     /// DNS answers produced.
     pub dns: u64,
+    /// TLS handshakes completed (both Finished messages sent).
+    pub tls: u64,
+    /// Redis replies sent.
+    pub redis: u64,
+    /// MySQL result sets sent.
+    pub mysql: u64,
+    /// PostgreSQL query results sent.
+    pub pgsql: u64,
 }
 
 impl Generated {
@@ -107,6 +118,10 @@ impl Generated {
         self.http += o.http;
         self.dns_queries += o.dns_queries;
         self.dns += o.dns;
+        self.tls += o.tls;
+        self.redis += o.redis;
+        self.mysql += o.mysql;
+        self.pgsql += o.pgsql;
     }
 }
 
@@ -118,14 +133,16 @@ struct Conv {
     server: [u8; 4],
     cport: u16,
     sport: u16,
-    /// 0: TCP churn, 1: HTTP, 2: DNS.
+    /// 0: TCP churn, 1: HTTP, 2: DNS, or one of the scripted kinds
+    /// ([`TLS`] and after).
     kind: u8,
     step: u32,
     seq: [u32; 2],
-    /// HTTP: requests left after this one; churn: request size.
+    /// HTTP: requests left after this one; churn: request size;
+    /// scripted: the message being sent.
     left: u32,
     /// HTTP: body bytes of the current response still to send; churn:
-    /// response size.
+    /// response size; scripted: bytes of the message already sent.
     body: u32,
     /// DNS id.
     id: u16,
@@ -285,21 +302,35 @@ impl Generator {
         let (client, server) = addrs(n);
         let kind = match self.profile {
             Profile::Churn => 0,
-            _ if self.rng.below(10) < 7 => 1,
-            _ => 2,
+            _ => match self.rng.below(20) {
+                0..=8 => 1,
+                9..=13 => 2,
+                14..=16 => TLS,
+                17 => REDIS,
+                18 => MYSQL,
+                _ => PGSQL,
+            },
         };
         let r = self.rng.next_u64();
         Conv {
             client,
             server,
             cport: 1024 + (n % 60_000) as u16,
-            sport: if kind == 2 { 53 } else { 80 },
+            sport: match kind {
+                2 => 53,
+                TLS => 443,
+                REDIS => 6379,
+                MYSQL => 3306,
+                PGSQL => 5432,
+                _ => 80,
+            },
             kind,
             step: 0,
             seq: [r as u32, (r >> 32) as u32],
             left: match kind {
                 0 => 1 + self.rng.below(1460) as u32,
-                _ => self.rng.below(3) as u32,
+                1 => self.rng.below(3) as u32,
+                _ => 0,
             },
             body: match kind {
                 0 => 1 + self.rng.below(1460) as u32,
@@ -334,8 +365,33 @@ impl Generator {
             _ => {}
         }
         // The exchange: churn sends one request and one response; HTTP
-        // sends requests and segmented responses until `left` runs out.
+        // sends requests and segmented responses until `left` runs out;
+        // the scripted kinds send their messages in order.
         const END: u32 = u32::MAX - 8;
+        if c.step <= END && c.kind >= TLS {
+            let mut m = [0u8; 4096];
+            let Some((dir, len, done)) = script(c.kind, c.left, c.id, &mut m) else {
+                c.step = END + 1;
+                c.seg(out, 0, FIN | ACK, Fill::Zero(0));
+                return false;
+            };
+            let off = c.body as usize;
+            let n = (len - off).min(1460);
+            c.seg(out, dir, PSH | ACK, Fill::Bytes(&m[off..off + n]));
+            c.body += n as u32;
+            if c.body as usize >= len {
+                c.left += 1;
+                c.body = 0;
+                match done {
+                    Some(Done::Tls) => self.made.tls += 1,
+                    Some(Done::Redis) => self.made.redis += 1,
+                    Some(Done::Mysql) => self.made.mysql += 1,
+                    Some(Done::Pgsql) => self.made.pgsql += 1,
+                    None => {}
+                }
+            }
+            return false;
+        }
         if c.step <= END {
             if c.kind == 0 {
                 if step == 3 {
@@ -441,6 +497,338 @@ impl Generator {
         self.made.dns += 1;
         true
     }
+}
+
+/// A self-signed certificate for api.example.com made for the generator
+/// (`openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=api.example.com/O=wirelog bench"
+/// -days 36500 -outform DER`; the key was not kept), 843 bytes.
+const CERT: &[u8] = include_bytes!("bench-cert.der");
+
+/// Conversation kinds sent from a script of messages.
+const TLS: u8 = 3;
+const REDIS: u8 = 4;
+const MYSQL: u8 = 5;
+const PGSQL: u8 = 6;
+
+/// What a scripted message completes, for the counts.
+enum Done {
+    Tls,
+    Redis,
+    Mysql,
+    Pgsql,
+}
+
+/// Appends to a message buffer.
+struct Msg<'a> {
+    b: &'a mut [u8],
+    n: usize,
+}
+
+impl Msg<'_> {
+    fn put(&mut self, s: &[u8]) -> &mut Self {
+        self.b[self.n..self.n + s.len()].copy_from_slice(s);
+        self.n += s.len();
+        self
+    }
+    fn be16(&mut self, v: usize) -> &mut Self {
+        self.put(&(v as u16).to_be_bytes())
+    }
+    fn be24(&mut self, v: usize) -> &mut Self {
+        self.put(&(v as u32).to_be_bytes()[1..])
+    }
+    fn be32(&mut self, v: usize) -> &mut Self {
+        self.put(&(v as u32).to_be_bytes())
+    }
+    fn fill(&mut self, len: usize, seed: u16) -> &mut Self {
+        for i in 0..len {
+            self.b[self.n + i] = (i as u16).wrapping_mul(31).wrapping_add(seed) as u8;
+        }
+        self.n += len;
+        self
+    }
+    /// Patches a big-endian length of `width` bytes at `at`.
+    fn len_at(&mut self, at: usize, width: usize, v: usize) {
+        self.b[at..at + width].copy_from_slice(&(v as u32).to_be_bytes()[4 - width..]);
+    }
+}
+
+/// A TLS record of `kind` holding `body` bytes of filler (or what `f` writes).
+fn tls_record(m: &mut Msg, kind: u8, f: impl FnOnce(&mut Msg)) {
+    m.put(&[kind, 3, 3, 0, 0]);
+    let at = m.n;
+    f(m);
+    let len = m.n - at;
+    m.len_at(at - 2, 2, len);
+}
+
+/// A TLS handshake message of `ty` inside the current record.
+fn tls_hs(m: &mut Msg, ty: u8, f: impl FnOnce(&mut Msg)) {
+    m.put(&[ty, 0, 0, 0]);
+    let at = m.n;
+    f(m);
+    let len = m.n - at;
+    m.len_at(at - 3, 3, len);
+}
+
+/// A MySQL packet with sequence number `seq`.
+fn mysql_pkt(m: &mut Msg, seq: u8, f: impl FnOnce(&mut Msg)) {
+    m.put(&[0, 0, 0, seq]);
+    let at = m.n;
+    f(m);
+    let len = m.n - at;
+    m.b[at - 4..at - 1].copy_from_slice(&(len as u32).to_le_bytes()[..3]);
+}
+
+/// A PostgreSQL message of `ty` (0: the untyped startup message).
+fn pg_msg(m: &mut Msg, ty: u8, f: impl FnOnce(&mut Msg)) {
+    if ty != 0 {
+        m.put(&[ty]);
+    }
+    let at = m.n;
+    m.put(&[0, 0, 0, 0]);
+    f(m);
+    let len = m.n - at;
+    m.len_at(at, 4, len);
+}
+
+/// Message `i` of a scripted conversation of `kind` into `b`: who sends
+/// it (0 client, 1 server), its length and what it completes; `None` when
+/// the script is over.
+fn script(kind: u8, i: u32, id: u16, b: &mut [u8; 4096]) -> Option<(usize, usize, Option<Done>)> {
+    let mut m = Msg { b, n: 0 };
+    let query = b"SELECT id, name FROM users WHERE id = 42";
+    let (dir, done) = match (kind, i) {
+        // TLS 1.2: hello, server flight with a 2.5 KB certificate chain, key
+        // exchange and Finished each way, then one request and response.
+        (TLS, 0) => {
+            tls_record(&mut m, 22, |m| {
+                tls_hs(m, 1, |m| {
+                    m.put(&[3, 3])
+                        .fill(32, id)
+                        .put(&[0, 0, 2, 0xc0, 0x2f, 1, 0]);
+                    let ext = m.n;
+                    m.put(&[0, 0]);
+                    // server_name: api.example.com
+                    m.put(&[0, 0, 0, 20, 0, 18, 0, 0, 15])
+                        .put(b"api.example.com");
+                    let len = m.n - ext - 2;
+                    m.len_at(ext, 2, len);
+                })
+            });
+            (0, None)
+        }
+        (TLS, 1) => {
+            tls_record(&mut m, 22, |m| {
+                tls_hs(m, 2, |m| {
+                    m.put(&[3, 3])
+                        .fill(32, id ^ 0x55)
+                        .put(&[0, 0xc0, 0x2f, 0, 0, 0]);
+                });
+                // A chain of three copies of one real certificate: what
+                // Wireshark's X.509 dissector reads without complaint.
+                tls_hs(m, 11, |m| {
+                    m.be24(3 * (3 + CERT.len()));
+                    for _ in 0..3 {
+                        m.be24(CERT.len()).put(CERT);
+                    }
+                });
+                tls_hs(m, 14, |_| {});
+            });
+            (1, None)
+        }
+        (TLS, 2) => {
+            tls_record(&mut m, 22, |m| {
+                tls_hs(m, 16, |m| {
+                    m.put(&[65]).fill(65, id);
+                })
+            });
+            tls_record(&mut m, 20, |m| {
+                m.put(&[1]);
+            });
+            tls_record(&mut m, 22, |m| {
+                m.fill(40, id);
+            });
+            (0, None)
+        }
+        (TLS, 3) => {
+            tls_record(&mut m, 20, |m| {
+                m.put(&[1]);
+            });
+            tls_record(&mut m, 22, |m| {
+                m.fill(40, id ^ 1);
+            });
+            (1, Some(Done::Tls))
+        }
+        (TLS, 4) => {
+            tls_record(&mut m, 23, |m| {
+                m.fill(300, id);
+            });
+            (0, None)
+        }
+        (TLS, 5) => {
+            tls_record(&mut m, 23, |m| {
+                m.fill(3900, id);
+            });
+            (1, None)
+        }
+        // Redis: one to five GETs, each answered with a 16-byte value.
+        (REDIS, i) if i < 2 * (1 + u32::from(id % 5)) => {
+            if i % 2 == 0 {
+                m.put(b"*2\r\n$3\r\nGET\r\n$8\r\nkey:")
+                    .put(&hex8(u32::from(id) + i)[4..])
+                    .put(b"\r\n");
+                (0, None)
+            } else {
+                m.put(b"$16\r\n")
+                    .put(&hex8(u32::from(id)))
+                    .put(&hex8(i))
+                    .put(b"\r\n");
+                (1, Some(Done::Redis))
+            }
+        }
+        // MySQL: greeting, login, OK, one query and its two-column
+        // result set, quit.
+        (MYSQL, 0) => {
+            mysql_pkt(&mut m, 0, |m| {
+                m.put(&[10])
+                    .put(b"8.0.36\0")
+                    .put(&u32::from(id).to_le_bytes())
+                    .fill(8, id)
+                    .put(&[0]);
+                m.put(&[0xff, 0xf7, 0xff, 2, 0, 0xff, 0xdf, 21])
+                    .put(&[0; 10])
+                    .fill(12, id)
+                    .put(&[0]);
+                m.put(b"mysql_native_password\0");
+            });
+            (1, None)
+        }
+        (MYSQL, 1) => {
+            mysql_pkt(&mut m, 1, |m| {
+                m.put(&[0x0d, 0xa6, 0xff, 0x01])
+                    .put(&[0, 0, 0, 1, 0xff])
+                    .put(&[0; 23]);
+                m.put(b"app\0")
+                    .put(&[20])
+                    .fill(20, id)
+                    .put(b"shop\0mysql_native_password\0");
+            });
+            (0, None)
+        }
+        (MYSQL, 2) => {
+            mysql_pkt(&mut m, 2, |m| {
+                m.put(&[0, 0, 0, 2, 0, 0, 0]);
+            });
+            (1, None)
+        }
+        (MYSQL, 3) => {
+            mysql_pkt(&mut m, 0, |m| {
+                m.put(&[3]).put(query);
+            });
+            (0, None)
+        }
+        (MYSQL, 4) => {
+            mysql_pkt(&mut m, 1, |m| {
+                m.put(&[2]);
+            });
+            for (k, (name, ty)) in [(&b"id"[..], 3u8), (&b"name"[..], 253)]
+                .into_iter()
+                .enumerate()
+            {
+                mysql_pkt(&mut m, 2 + k as u8, |m| {
+                    m.put(&[3])
+                        .put(b"def")
+                        .put(&[4])
+                        .put(b"shop")
+                        .put(&[5])
+                        .put(b"users");
+                    m.put(&[5])
+                        .put(b"users")
+                        .put(&[name.len() as u8])
+                        .put(name)
+                        .put(&[name.len() as u8])
+                        .put(name);
+                    m.put(&[0x0c, 0x21, 0, 0xff, 0, 0, 0, ty, 0, 0, 0, 0, 0]);
+                });
+            }
+            mysql_pkt(&mut m, 4, |m| {
+                m.put(&[0xfe, 0, 0, 2, 0]);
+            });
+            mysql_pkt(&mut m, 5, |m| {
+                m.put(&[2]).put(b"42").put(&[5]).put(b"alice");
+            });
+            mysql_pkt(&mut m, 6, |m| {
+                m.put(&[0xfe, 0, 0, 2, 0]);
+            });
+            (1, Some(Done::Mysql))
+        }
+        (MYSQL, 5) => {
+            mysql_pkt(&mut m, 0, |m| {
+                m.put(&[1]);
+            });
+            (0, None)
+        }
+        // PostgreSQL: startup, authentication OK and ready, one simple
+        // query and its one-row result, terminate.
+        (PGSQL, 0) => {
+            pg_msg(&mut m, 0, |m| {
+                m.be32(196_608).put(b"user\0app\0database\0shop\0\0");
+            });
+            (0, None)
+        }
+        (PGSQL, 1) => {
+            pg_msg(&mut m, b'R', |m| {
+                m.be32(0);
+            });
+            pg_msg(&mut m, b'S', |m| {
+                m.put(b"server_version\x0016.2\x00");
+            });
+            pg_msg(&mut m, b'K', |m| {
+                m.be32(usize::from(id)).be32(0x5eed);
+            });
+            pg_msg(&mut m, b'Z', |m| {
+                m.put(b"I");
+            });
+            (1, None)
+        }
+        (PGSQL, 2) => {
+            pg_msg(&mut m, b'Q', |m| {
+                m.put(query).put(&[0]);
+            });
+            (0, None)
+        }
+        (PGSQL, 3) => {
+            pg_msg(&mut m, b'T', |m| {
+                m.be16(2);
+                for (name, oid) in [(&b"id"[..], 23usize), (&b"name"[..], 25)] {
+                    m.put(name)
+                        .put(&[0])
+                        .be32(16_384)
+                        .be16(1)
+                        .be32(oid)
+                        .be16(4)
+                        .be32(0xffff_ffff)
+                        .be16(0);
+                }
+            });
+            pg_msg(&mut m, b'D', |m| {
+                m.be16(2).be32(2).put(b"42").be32(5).put(b"alice");
+            });
+            pg_msg(&mut m, b'C', |m| {
+                m.put(b"SELECT 1\0");
+            });
+            pg_msg(&mut m, b'Z', |m| {
+                m.put(b"I");
+            });
+            (1, Some(Done::Pgsql))
+        }
+        (PGSQL, 4) => {
+            pg_msg(&mut m, b'X', |_| {});
+            (0, None)
+        }
+        _ => return None,
+    };
+    Some((dir, m.n, done))
 }
 
 /// Client and server of flow or client number `n` (10.0.0.0-73.255.255.255
@@ -640,7 +1028,15 @@ mod tests {
                 }
                 Profile::SynFlood => assert_eq!(made.flows, 5000),
                 Profile::Churn => assert!(made.flows >= 5000 / 8 && made.http == 0),
-                Profile::Enterprise => assert!(made.http > 0 && made.dns > 0, "{made:?}"),
+                Profile::Enterprise => assert!(
+                    made.http > 0
+                        && made.dns > 0
+                        && made.tls > 0
+                        && made.redis > 0
+                        && made.mysql > 0
+                        && made.pgsql > 0,
+                    "{made:?}"
+                ),
             }
         }
     }

@@ -277,6 +277,10 @@ fn report(
                     "http_responses": m.http,
                     "dns_queries": m.dns_queries,
                     "dns_answers": m.dns,
+                    "tls_handshakes": m.tls,
+                    "redis_replies": m.redis,
+                    "mysql_results": m.mysql,
+                    "pgsql_results": m.pgsql,
                 },
             })
         }

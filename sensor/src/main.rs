@@ -121,6 +121,20 @@ enum BenchMode {
         #[arg(last = true)]
         capture: Vec<String>,
     },
+    /// Writes a generator profile's frames to a pcap file.
+    Pcap {
+        #[command(flatten)]
+        wire: WireGen,
+        /// Frames.
+        #[arg(long, default_value_t = 1_000_000)]
+        packets: u64,
+        /// Frames per second of packet time.
+        #[arg(long, default_value_t = 10_000_000)]
+        rate: u64,
+        /// The file.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
     /// Puts a generator profile on an interface through a PACKET_MMAP TX
     /// ring with qdisc bypass; prints what it sent as JSON.
     Tx {
@@ -269,6 +283,57 @@ fn run() -> Result<()> {
                 None => None,
             };
             bench_memory_cmd(input, old, merged(config, *opts)?)
+        }
+        Cmd::Bench {
+            mode:
+                BenchMode::Pcap {
+                    wire,
+                    packets,
+                    rate,
+                    output,
+                },
+        } => {
+            let profile = profile_named(&wire.generator)?;
+            let mut g = benches::profile::Generator::new(
+                profile,
+                wire.flows.max(1),
+                0,
+                rate.max(1),
+                wire.seed,
+            );
+            let file =
+                std::fs::File::create(&output).with_context(|| output.display().to_string())?;
+            let mut w = std::io::BufWriter::new(file);
+            let (mut rec, mut frame) = (Vec::with_capacity(2048), Vec::with_capacity(2048));
+            dataplane::capture::pcap::write_header(
+                &mut rec,
+                dataplane::capture::LinkType::Ethernet,
+                65535,
+            );
+            for _ in 0..packets {
+                frame.clear();
+                let ts = g.next_frame(&mut frame);
+                dataplane::capture::pcap::write_record(&mut rec, ts, &frame, frame.len() as u32);
+                if rec.len() >= 1 << 16 {
+                    std::io::Write::write_all(&mut w, &rec)
+                        .with_context(|| output.display().to_string())?;
+                    rec.clear();
+                }
+            }
+            std::io::Write::write_all(&mut w, &rec)
+                .with_context(|| output.display().to_string())?;
+            std::io::Write::flush(&mut w).with_context(|| output.display().to_string())?;
+            let m = g.made;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "profile": profile.name(), "version": benches::profile::VERSION, "frames": m.frames,
+                    "bytes": m.bytes, "flows": m.flows, "http_requests": m.http_requests, "http_responses": m.http,
+                    "dns_queries": m.dns_queries, "dns_answers": m.dns, "tls_handshakes": m.tls,
+                    "redis_replies": m.redis, "mysql_results": m.mysql, "pgsql_results": m.pgsql,
+                })
+            );
+            Ok(())
         }
         Cmd::Bench {
             mode: BenchMode::Report { files, output },

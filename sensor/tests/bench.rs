@@ -361,3 +361,66 @@ fn report_plots_per_core_figures_against_workers() {
         "{err}"
     );
 }
+
+#[test]
+fn generated_conversations_are_what_wireshark_reads() {
+    let dir = TempDir(std::env::temp_dir().join(format!("wl-gen-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let f = dir.0.join("enterprise.pcap");
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args([
+            "bench",
+            "pcap",
+            "--gen",
+            "enterprise",
+            "--flows",
+            "60",
+            "--packets",
+            "30000",
+            "-o",
+        ])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let g: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let n = |k: &str| g[k].as_u64().unwrap();
+    // tshark, a decoder we did not write, counts what it recognises.
+    let count = |filter: &str| -> u64 {
+        let o = Command::new("tshark")
+            .arg("-r")
+            .arg(&f)
+            .args(["-Y", filter, "-T", "fields", "-e", "frame.number"])
+            .output()
+            .expect("tshark (scripts/setup.sh installs it)");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).lines().count() as u64
+    };
+    assert_eq!(count("frame"), 30_000);
+    assert_eq!(
+        count("_ws.malformed || _ws.expert.severity == \"Error\""),
+        0
+    );
+    assert_eq!(count("http.request"), n("http_requests"));
+    assert_eq!(count("http.response"), n("http_responses"));
+    assert_eq!(count("dns.flags.response == 0"), n("dns_queries"));
+    assert_eq!(count("dns.flags.response == 1"), n("dns_answers"));
+    // The server's ChangeCipherSpec completes each TLS handshake.
+    assert_eq!(
+        count("tls.record.content_type == 20 && tcp.srcport == 443"),
+        n("tls_handshakes")
+    );
+    assert_eq!(count("resp && tcp.srcport == 6379"), n("redis_replies"));
+    assert_eq!(count("pgsql.type == \"Data row\""), n("pgsql_results"));
+    assert_eq!(count("mysql.num_fields == 2"), n("mysql_results"));
+    for k in [
+        "tls_handshakes",
+        "redis_replies",
+        "mysql_results",
+        "pgsql_results",
+        "http_responses",
+        "dns_answers",
+    ] {
+        assert!(n(k) > 0, "{k}: {g}");
+    }
+}
