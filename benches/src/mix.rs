@@ -69,7 +69,8 @@ impl Traces {
                     break;
                 }
             }
-            base = last + 1_000_000_000;
+            // A file with no frame taken leaves the clock where it was.
+            base = base.max(last) + 1_000_000_000;
         }
         if t.frames.is_empty() {
             bail!("no Ethernet/IPv4 frame in {}", paths.join(", "));

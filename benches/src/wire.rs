@@ -97,6 +97,32 @@ impl TxRing {
         true
     }
 
+    /// Frames queued that the kernel has not sent yet.
+    pub fn pending(&self) -> usize {
+        (0..self.frames)
+            .filter(|&i| {
+                // SAFETY: as in `push`: a header inside the mapping, read
+                // volatile because the kernel writes it.
+                let st = unsafe { std::ptr::addr_of!((*self.hdr(i)).tp_status).read_volatile() };
+                st != TP_STATUS_AVAILABLE && st & TP_STATUS_WRONG_FORMAT == 0
+            })
+            .count()
+    }
+
+    /// Kicks the ring until everything queued was sent or `timeout`
+    /// passed; the frames still queued then.
+    pub fn drain(&mut self, timeout: std::time::Duration) -> io::Result<usize> {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            self.flush()?;
+            let left = self.pending();
+            if left == 0 || std::time::Instant::now() >= end {
+                return Ok(left);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     /// Asks the kernel to send what is queued (blocks until it took it).
     pub fn flush(&mut self) -> io::Result<()> {
         // SAFETY: send(2) with no buffer kicks the TX ring.

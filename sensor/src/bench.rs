@@ -16,6 +16,7 @@
 //! packet until the output thread has shipped every record (building the
 //! tables is `setup_s`).
 
+use std::sync::Barrier;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -113,25 +114,35 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
     let n = plan.s.workers;
     let (outs, writer) = output::start(n, true, sinks, plan.s.control_core(), None)?;
     let start = Instant::now();
+    let ready = Barrier::new(n);
     let lanes = std::thread::scope(|sc| -> Result<Vec<Lane>> {
         let handles: Vec<_> = outs
             .into_iter()
             .enumerate()
             .map(|(i, mut out)| {
-                let (plan, traces) = (&plan, traces.as_ref());
+                let (plan, traces, ready) = (&plan, traces.as_ref(), &ready);
                 std::thread::Builder::new()
                     .name(format!("wl-worker-{i}"))
                     .spawn_scoped(sc, move || -> Result<Lane> {
                         pin_to(plan.s.worker_core(i));
                         match (&plan.input, traces) {
                             (Input::Traces { copies, .. }, Some(t)) => {
-                                let src = Copies::new(t, *copies, i as u32, n as u32)?;
-                                let mut cap = MemCapture::new(src, BATCH);
-                                lane(plan, &mut cap, &mut out)
+                                match Copies::new(t, *copies, i as u32, n as u32) {
+                                    Ok(src) => lane(
+                                        plan,
+                                        &mut MemCapture::new(src, BATCH),
+                                        &mut out,
+                                        ready,
+                                    ),
+                                    Err(e) => {
+                                        ready.wait();
+                                        Err(e)
+                                    }
+                                }
                             }
                             (Input::Profile(g), _) => {
                                 let mut cap = MemCapture::new(g.lane(i, n), BATCH);
-                                let mut l = lane(plan, &mut cap, &mut out)?;
+                                let mut l = lane(plan, &mut cap, &mut out, ready)?;
                                 l.made = cap.src.g.made;
                                 Ok(l)
                             }
@@ -165,9 +176,15 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
 }
 
 /// One worker: what a live worker runs, on frames from `src`.
-fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut) -> Result<Lane> {
-    let mut front = plan.s.front(false)?;
-    let mut worker = Worker::new(plan.s.worker.clone()).context("flow table")?;
+fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut, ready: &Barrier) -> Result<Lane> {
+    let setup = plan.s.front(false).and_then(|f| {
+        let w = Worker::new(plan.s.worker.clone()).context("flow table")?;
+        Ok((f, w))
+    });
+    // Every worker starts its first batch together (a failed one too, so
+    // none waits for it), so end to end counts no worker's table building.
+    ready.wait();
+    let (mut front, mut worker) = setup?;
     let mut batch = Batch::with_capacity(BATCH);
     let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
     let mut lane = Lane {

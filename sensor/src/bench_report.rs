@@ -245,16 +245,22 @@ pub fn html(reports: &[(String, Value)]) -> Result<String> {
                     })
                     .unwrap_or_default();
                 let name = if cap.is_empty() {
-                    "capture defaults".to_string()
+                    format!("{}, capture defaults", r["profile"].as_str().unwrap_or("?"))
                 } else {
-                    cap
+                    format!("{}, {cap}", r["profile"].as_str().unwrap_or("?"))
                 };
                 let mut pts = Vec::new();
                 for t in r["trials"].as_array().into_iter().flatten() {
-                    let sent = t["stages"]["sent"].as_f64().unwrap_or(0.0);
-                    let rec = t["stages"]["received"].as_f64().unwrap_or(0.0);
+                    // Frames that never reached a worker, at any stage
+                    // (older reports have no `processed`: received).
+                    let st = &t["stages"];
+                    let sent = st["sent"].as_f64().unwrap_or(0.0);
+                    let done = st["processed"]
+                        .as_f64()
+                        .or(st["received"].as_f64())
+                        .unwrap_or(0.0);
                     let lost = if sent > 0.0 {
-                        (sent - rec).max(0.0) / sent * 100.0
+                        (sent - done).max(0.0) / sent * 100.0
                     } else {
                         0.0
                     };
@@ -265,9 +271,8 @@ pub fn html(reports: &[(String, Value)]) -> Result<String> {
                 let z = &r["zero_loss"];
                 let _ = write!(
                     rows,
-                    "<tr><td>{}</td><td>veth</td><td>{} via {}</td><td></td><td>{} zero-loss{}</td><td>{}</td><td></td><td></td></tr>",
+                    "<tr><td>{}</td><td>veth</td><td>{}</td><td></td><td>{} zero-loss{}</td><td>{}</td><td></td><td></td></tr>",
                     esc(file),
-                    esc(r["profile"].as_str().unwrap_or("?")),
                     esc(&name),
                     num(z["frames_per_s"].as_f64().unwrap_or(0.0)),
                     if z["generator_bound"] == true { " (generator-bound)" } else { "" },

@@ -48,6 +48,10 @@ struct Bed {
     p_if: String,
 }
 
+fn stopped() -> bool {
+    dataplane::sys::STOP.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -79,14 +83,26 @@ impl Bed {
         if !is_root() {
             bail!("bench veth makes network namespaces: run it as root");
         }
-        let id = std::process::id() % 100_000;
+        let id = std::process::id();
         let b = Bed {
             gen_ns: format!("wlv{id}-gen"),
             sen_ns: format!("wlv{id}-sen"),
             g_if: format!("wlv{id}g"),
             p_if: format!("wlv{id}p"),
         };
-        b.down();
+        // Never take over (and then delete) namespaces this run did not make.
+        let have = sh(&["ip", "netns", "list"])?;
+        let taken = [&b.gen_ns, &b.sen_ns]
+            .into_iter()
+            .find(|ns| {
+                have.lines()
+                    .any(|l| l.split_whitespace().next() == Some(ns.as_str()))
+            })
+            .cloned();
+        if let Some(name) = taken {
+            std::mem::forget(b);
+            bail!("network namespace {name} exists (left by a run that was killed?): `ip netns del {name}`");
+        }
         let (g, s) = (b.gen_ns.as_str(), b.sen_ns.as_str());
         for ns in [g, s] {
             sh(&["ip", "netns", "add", ns])?;
@@ -146,6 +162,15 @@ impl Drop for Bed {
     }
 }
 
+/// A file removed when the trial ends, however it ends.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Kills a child left running when a trial fails.
 struct Reap(Option<Child>);
 
@@ -160,8 +185,16 @@ impl Drop for Reap {
 
 /// One trial at one offered rate (0: as fast as the generator goes).
 fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<serde_json::Value> {
-    let err_path = std::env::temp_dir().join(format!("wlv-{}-{n}.err", std::process::id()));
-    let err_file = std::fs::File::create(&err_path)?;
+    let err = TempFile(std::env::temp_dir().join(format!("wlv-{}-{n}.err", std::process::id())));
+    let err_path = &err.0;
+    let err_file = std::fs::File::create(err_path)?;
+    // A capture that outlives this process still stops on its own.
+    let failsafe = (plan.seconds + 60.0).to_string();
+    let duration: &[&str] = if plan.capture.iter().any(|a| a.starts_with("--duration")) {
+        &[]
+    } else {
+        &["--duration", &failsafe]
+    };
     let mut cap = Command::new("ip");
     cap.args(["netns", "exec", &bed.sen_ns])
         .arg(exe)
@@ -174,6 +207,7 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
             "-o",
             "/dev/null",
         ])
+        .args(duration)
         .args(&plan.capture)
         .stdout(Stdio::null())
         .stderr(err_file);
@@ -181,9 +215,12 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
     // The capture says when every lane runs.
     let t0 = Instant::now();
     loop {
-        let text = std::fs::read_to_string(&err_path).unwrap_or_default();
+        let text = std::fs::read_to_string(err_path).unwrap_or_default();
         if text.contains("worker(s),") {
             break;
+        }
+        if stopped() {
+            bail!("stopped by a signal");
         }
         if let Some(st) = reap.0.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
             bail!(
@@ -221,8 +258,30 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
             "--seconds",
             &plan.seconds.to_string(),
         ])
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .context("starting wirelog bench tx")?;
+    // Waited for in steps, so a signal ends the trial at once.
+    let mut gen = Reap(Some(tx));
+    loop {
+        if stopped() {
+            bail!("stopped by a signal");
+        }
+        if gen
+            .0
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+            .is_some()
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let tx = gen.0.take().expect("generator child").wait_with_output()?;
+    if stopped() {
+        bail!("stopped by a signal");
+    }
     if !tx.status.success() {
         bail!("bench tx: {}", String::from_utf8_lossy(&tx.stderr).trim());
     }
@@ -235,9 +294,19 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
-    let st = child.wait()?;
-    let text = std::fs::read_to_string(&err_path).unwrap_or_default();
-    let _ = std::fs::remove_file(&err_path);
+    let t0 = Instant::now();
+    let st = loop {
+        if let Some(st) = child.try_wait()? {
+            break st;
+        }
+        if t0.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("wirelog capture did not stop within 30 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = std::fs::read_to_string(err_path).unwrap_or_default();
     if !st.success() {
         bail!("wirelog capture failed ({st}): {}", text.trim());
     }
@@ -254,9 +323,13 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
     let n_sent = u(&sent["sent"]);
     let received = u(&summary["frames"]);
     let d = &summary["drops"];
-    let capture_drops = u(&d["total"]);
-    let unaccounted = n_sent as i64 - received as i64 - link as i64 - capture_drops as i64;
-    let lossless = link == 0 && capture_drops == 0 && received == n_sent;
+    // `frames` counts what the sockets took; steering-ring drops happen
+    // after that (a subset of it) and `output` counts records, not frames.
+    let all_drops = u(&d["total"]);
+    let (iface, rings, records_dropped) = (u(&d["interface"]), u(&d["rings"]), u(&d["output"]));
+    let kernel = all_drops.saturating_sub(iface + rings + records_dropped);
+    let unaccounted = n_sent as i64 - link as i64 - iface as i64 - kernel as i64 - received as i64;
+    let lossless = link == 0 && all_drops == 0 && received == n_sent;
     let secs = sent["seconds"].as_f64().unwrap_or(plan.seconds).max(1e-9);
     let bytes = u(&sent["bytes"]);
     Ok(serde_json::json!({
@@ -269,13 +342,14 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
         "stages": {
             "sent": n_sent,
             "link_dropped": link,
-            "interface_dropped": u(&d["interface"]),
-            "kernel_or_xdp_dropped": capture_drops - u(&d["interface"]) - u(&d["rings"]) - u(&d["output"]),
-            "rings_dropped": u(&d["rings"]),
+            "interface_dropped": iface,
+            "kernel_or_xdp_dropped": kernel,
             "received": received,
+            "rings_dropped": rings,
+            "processed": received.saturating_sub(rings),
             "unaccounted": unaccounted,
             "records": u(&summary["records"]),
-            "records_dropped": u(&d["output"]),
+            "records_dropped": records_dropped,
         },
         "drops": d,
         "record_latency_us": summary["record_latency_us"],
@@ -288,13 +362,28 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
 
 /// Runs the plan: the trials at each rate, or the zero-loss search.
 pub fn run(plan: &Plan) -> Result<serde_json::Value> {
+    if plan
+        .capture
+        .iter()
+        .any(|a| a == "-q" || a.starts_with("--quiet"))
+    {
+        bail!("bench veth reads the capture's summary: leave --quiet out of the capture options");
+    }
     let exe = std::env::current_exe().context("locating the wirelog binary")?;
+    // SIGINT/SIGTERM end the run between steps, so the namespaces are
+    // removed (Drop) instead of left behind.
+    dataplane::sys::stop_on_signals().context("signal handlers")?;
     let bed = Bed::up()?;
     let mut all = Vec::new();
     let mut n = 0;
-    let mut at = |rate: u64, all: &mut Vec<serde_json::Value>| -> Result<bool> {
-        let mut ok = true;
+    // Every trial at `rate` lossless: the rate achieved (the offered one,
+    // or for 0, "flat out", the lowest any trial reached).
+    let mut at = |rate: u64, all: &mut Vec<serde_json::Value>| -> Result<Option<u64>> {
+        let mut achieved = u64::MAX;
         for _ in 0..plan.trials {
+            if stopped() {
+                bail!("stopped by a signal");
+            }
             let t = trial(plan, &bed, &exe, rate, n)?;
             n += 1;
             eprintln!(
@@ -308,70 +397,67 @@ pub fn run(plan: &Plan) -> Result<serde_json::Value> {
                 t["stages"]["received"],
                 t["lossless"]
             );
-            ok &= t["lossless"] == true;
+            let ok = t["lossless"] == true;
+            achieved = achieved.min(t["sent_per_s"].as_f64().unwrap_or(0.0) as u64);
             all.push(t);
             if !ok {
-                break;
+                return Ok(None);
             }
         }
-        Ok(ok)
+        Ok(Some(if rate == 0 { achieved } else { rate }))
     };
-    let zero_loss = if plan.rates.is_empty() {
+    // The zero-loss rate, and when there is none, the lowest lossy rate.
+    let (zero_loss, mut upper) = (None::<u64>, None::<u64>);
+    let mut zero_loss = zero_loss;
+    if plan.rates.is_empty() {
         // The generator's ceiling first, then bisection below it.
-        let ceiling_ok = at(0, &mut all)?;
-        let ceiling = all
-            .last()
-            .map_or(0, |t| t["sent_per_s"].as_f64().unwrap_or(0.0) as u64);
-        if ceiling_ok {
-            Some(ceiling)
-        } else {
-            let (mut lo, mut hi) = (0u64, ceiling);
-            for _ in 0..plan.steps {
-                let mid = (lo + hi) / 2;
-                if mid == 0 || hi - lo <= hi / 100 {
-                    break;
+        match at(0, &mut all)? {
+            Some(r) => zero_loss = Some(r),
+            None => {
+                let ceiling = all
+                    .last()
+                    .map_or(0, |t| t["sent_per_s"].as_f64().unwrap_or(0.0) as u64);
+                let (mut lo, mut hi) = (0u64, ceiling);
+                for _ in 0..plan.steps {
+                    let mid = (lo + hi) / 2;
+                    if mid == 0 || hi - lo <= hi / 100 {
+                        break;
+                    }
+                    match at(mid, &mut all)? {
+                        Some(_) => lo = mid,
+                        None => hi = mid,
+                    }
                 }
-                if at(mid, &mut all)? {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
+                zero_loss = (lo > 0).then_some(lo);
+                upper = Some(hi);
             }
-            Some(lo)
         }
     } else {
-        let mut best = None;
         for &r in &plan.rates {
-            if at(r, &mut all)? {
-                best = Some(best.unwrap_or(0).max(r));
+            match at(r, &mut all)? {
+                Some(a) => zero_loss = Some(zero_loss.unwrap_or(0).max(a)),
+                None => upper = Some(upper.map_or(r, |u: u64| u.min(r))),
             }
         }
-        best
-    };
-    // The fastest lossless trial at the zero-loss rate, in the units
-    // operators compare; bound by the generator when even its ceiling was
-    // lossless (the capture's own limit is then higher).
-    let best = zero_loss.and_then(|r| {
-        all.iter()
-            .filter(|t| {
-                t["lossless"] == true
-                    && (t["offered_rate"] == r || (t["offered_rate"] == 0 && r > 0))
-            })
-            .max_by(|a, b| {
-                a["sent_per_s"]
-                    .as_f64()
-                    .partial_cmp(&b["sent_per_s"].as_f64())
-                    .unwrap()
-            })
-    });
+    }
     let generator_bound = all
         .first()
         .is_some_and(|t| t["offered_rate"] == 0 && t["lossless"] == true);
-    let zero = best.map(|t| {
+    // Frame size of the profile as sent, for the rate in Gbit/s.
+    let bits = all
+        .iter()
+        .find_map(|t| {
+            let (g, f) = (t["gbit_per_s"].as_f64()?, t["sent_per_s"].as_f64()?);
+            let w = t["gbit_per_s_on_wire"].as_f64()?;
+            (f > 0.0).then(|| (g * 1e9 / f, w * 1e9 / f))
+        })
+        .unwrap_or((0.0, 0.0));
+    let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
+    let zero = zero_loss.map(|r| {
         serde_json::json!({
-            "frames_per_s": t["sent_per_s"],
-            "gbit_per_s": t["gbit_per_s"],
-            "gbit_per_s_on_wire": t["gbit_per_s_on_wire"],
+            "frames_per_s": r,
+            "gbit_per_s": r3(r as f64 * bits.0 / 1e9),
+            "gbit_per_s_on_wire": r3(r as f64 * bits.1 / 1e9),
             "generator_bound": generator_bound,
         })
     });
@@ -387,6 +473,7 @@ pub fn run(plan: &Plan) -> Result<serde_json::Value> {
         "capture_args": plan.capture,
         "zero_loss_rate": zero_loss,
         "zero_loss": zero,
+        "lossy_from": upper,
         "trials": all,
         "peak_rss_bytes": benches::peak_rss_bytes(),
     }))
@@ -402,6 +489,9 @@ pub fn tx(
     rate: u64,
     seconds: f64,
 ) -> Result<()> {
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 86_400.0 {
+        bail!("--seconds must be more than 0 and at most 86400, not {seconds}");
+    }
     let mut ring = TxRing::open(iface, 4096).with_context(|| format!("{iface}: TX ring"))?;
     // Timestamps are not sent; the generator's own rate only spaces them.
     let mut g = Generator::new(profile, flows, 0, rate.max(1), seed);
@@ -409,7 +499,13 @@ pub fn tx(
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(seconds);
     let (mut sent, mut bytes) = (0u64, 0u64);
-    const BURST: u64 = 256;
+    // Paced: 50 µs worth of frames at a time, so a low rate is not sent
+    // as line-rate bursts; flat out: 256 per send(2).
+    let burst = if rate == 0 {
+        256
+    } else {
+        (rate / 20_000).clamp(1, 256)
+    };
     let mut pending = false;
     while Instant::now() < end {
         if rate > 0 {
@@ -419,7 +515,7 @@ pub fn tx(
                 continue;
             }
         }
-        for _ in 0..BURST {
+        for _ in 0..burst {
             if !pending {
                 frame.clear();
                 g.next_frame(&mut frame);
@@ -431,13 +527,16 @@ pub fn tx(
             pending = false;
             sent += 1;
             bytes += frame.len() as u64;
-            if rate > 0 && sent.is_multiple_of(BURST) {
+            if rate > 0 && sent.is_multiple_of(burst) {
                 break;
             }
         }
         ring.flush().context("send")?;
     }
-    ring.flush().context("send")?;
+    // Frames still in the ring when the socket closes are never sent:
+    // wait for them, and count those that stay as unsent.
+    let unsent = ring.drain(Duration::from_secs(2)).context("send")? as u64;
+    sent -= unsent;
     let el = start.elapsed().as_secs_f64();
     println!(
         "{}",
@@ -446,6 +545,7 @@ pub fn tx(
             "bytes": bytes,
             "seconds": (el * 1000.0).round() / 1000.0,
             "rejected": ring.rejected,
+            "unsent": unsent,
         })
     );
     Ok(())

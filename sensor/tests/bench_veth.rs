@@ -36,20 +36,18 @@ fn root() -> bool {
     true
 }
 
-/// Every stage adds up: sent = link drops + capture drops + received.
+/// Every stage adds up: sent = link + interface + kernel/XDP drops +
+/// received, and what reached a worker is received less the rings' drops.
 fn accounted(t: &serde_json::Value) {
     let s = &t["stages"];
     let n = |k: &str| s[k].as_u64().unwrap();
     assert_eq!(s["unaccounted"], 0, "{t}");
     assert_eq!(
         n("sent"),
-        n("link_dropped")
-            + n("interface_dropped")
-            + n("kernel_or_xdp_dropped")
-            + n("rings_dropped")
-            + n("received"),
+        n("link_dropped") + n("interface_dropped") + n("kernel_or_xdp_dropped") + n("received"),
         "{t}"
     );
+    assert_eq!(n("processed"), n("received") - n("rings_dropped"), "{t}");
 }
 
 #[test]
@@ -169,6 +167,8 @@ fn bad_options_are_refused() {
     assert!(!ok && err.contains("unknown profile"), "{err}");
     let (ok, err) = run(&["--seconds", "0"]);
     assert!(!ok && err.contains("must be positive"), "{err}");
+    let (ok, err) = run(&["--", "--quiet"]);
+    assert!(!ok && err.contains("leave --quiet out"), "{err}");
     // A capture that cannot start is reported, and cleaned up after.
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (ok, err) = run(&[
@@ -184,4 +184,42 @@ fn bad_options_are_refused() {
     ]);
     assert!(!ok && err.contains("capture"), "{err}");
     assert!(namespaces_left().is_empty());
+}
+
+#[test]
+fn a_signal_ends_the_run_and_removes_its_namespaces() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(root());
+    // SIGTERM in the middle of a 30-second trial.
+    let o = Command::new("timeout")
+        .args(["-s", "TERM", "4"])
+        .arg(env!("CARGO_BIN_EXE_wirelog"))
+        .args([
+            "bench",
+            "veth",
+            "--seconds",
+            "30",
+            "--trials",
+            "1",
+            "--rates",
+            "1000",
+            "--",
+            "--source",
+            "afpacket",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("stopped by a signal"), "{err}");
+    assert!(namespaces_left().is_empty(), "{:?}", namespaces_left());
+    // No capture of ours left running.
+    let ps = Command::new("pgrep")
+        .args(["-f", "capture -i wlv"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&ps.stdout).trim().is_empty(),
+        "capture still running"
+    );
 }
