@@ -106,7 +106,12 @@ pub struct Generated {
     pub mysql: u64,
     /// PostgreSQL query results sent.
     pub pgsql: u64,
+    /// Frame bytes per conversation kind, in the order of [`KINDS`].
+    pub bytes_by_kind: [u64; 7],
 }
+
+/// Names of [`Generated::bytes_by_kind`]'s entries.
+pub const KINDS: [&str; 7] = ["tcp", "http", "dns", "tls", "redis", "mysql", "pgsql"];
 
 impl Generated {
     /// Adds another generator's counts.
@@ -122,6 +127,21 @@ impl Generated {
         self.redis += o.redis;
         self.mysql += o.mysql;
         self.pgsql += o.pgsql;
+        for (a, b) in self.bytes_by_kind.iter_mut().zip(o.bytes_by_kind) {
+            *a += b;
+        }
+    }
+
+    /// Each kind's share of the frame bytes, in percent (kinds with none
+    /// left out).
+    pub fn byte_shares(&self) -> Vec<(&'static str, f64)> {
+        let all = self.bytes.max(1) as f64;
+        KINDS
+            .iter()
+            .zip(self.bytes_by_kind)
+            .filter(|(_, b)| *b > 0)
+            .map(|(k, b)| (*k, (b as f64 * 1000.0 / all).round() / 10.0))
+            .collect()
     }
 }
 
@@ -229,6 +249,8 @@ impl Generator {
     pub fn next_frame(&mut self, out: &mut Vec<u8>) -> u64 {
         self.ts_ns += self.step_ns;
         let at = out.len();
+        // The conversation kind the frame belongs to (0: plain TCP).
+        let mut class = 0usize;
         match self.profile {
             Profile::Tcp64 | Profile::Imix => {
                 let f = self
@@ -282,6 +304,7 @@ impl Generator {
             Profile::Churn | Profile::Enterprise => {
                 let i = self.rng.below(self.convs.len() as u64) as usize;
                 let mut c = self.convs[i];
+                class = usize::from(c.kind);
                 let done = self.conv_frame(&mut c, out);
                 self.convs[i] = if done { self.fresh() } else { c };
             }
@@ -292,6 +315,7 @@ impl Generator {
         }
         self.made.frames += 1;
         self.made.bytes += (out.len() - at) as u64;
+        self.made.bytes_by_kind[class] += (out.len() - at) as u64;
         self.ts_ns
     }
 
@@ -990,6 +1014,7 @@ mod tests {
             );
             assert_ne!(a, frames(p, 50, 5000, 8).0, "{name}: another seed");
             assert_eq!(made.frames, 5000);
+            assert_eq!(made.bytes_by_kind.iter().sum::<u64>(), made.bytes, "{name}");
             assert_eq!(made.bytes, a.iter().map(|f| f.len() as u64).sum::<u64>());
             let mut dec = Decoder::new(Default::default()).unwrap();
             let mut d = Decoded::EMPTY;

@@ -103,6 +103,9 @@ struct Lane {
     started: Instant,
     /// What its generator produced (profiles only).
     made: Generated,
+    /// Batches asked for, and those that brought frames.
+    polls: u64,
+    busy: u64,
 }
 
 /// Runs the plan and returns its report as JSON.
@@ -195,6 +198,8 @@ fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut, ready: &Barrie
         source_ns: 0,
         started: Instant::now(),
         made: Generated::default(),
+        polls: 0,
+        busy: 0,
     };
     let mut t = thread_cpu_ns();
     loop {
@@ -203,6 +208,8 @@ fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut, ready: &Barrie
             .map_err(|e| anyhow::anyhow!("frame source: {e}"))?;
         let t1 = thread_cpu_ns();
         lane.source_ns += t1 - t;
+        lane.polls += 1;
+        lane.busy += u64::from(!batch.is_empty());
         lane.frames += batch.len() as u64;
         lane.frame_bytes += batch
             .frames()
@@ -255,7 +262,9 @@ fn report(
                 "gbit_per_s": r3(l.frame_bytes as f64 * 8.0 / s / 1e9),
                 "gbit_per_s_on_wire": r3((l.frame_bytes + l.frames * WIRE_OVERHEAD) as f64 * 8.0 / s / 1e9),
                 "records": l.stats.records,
+                "records_per_s": (l.stats.records as f64 / s).round(),
                 "records_dropped": l.stats.records_dropped,
+                "busy_fraction": l.busy as f64 / l.polls.max(1) as f64,
             })
         })
         .collect();
@@ -298,6 +307,11 @@ fn report(
                     "redis_replies": m.redis,
                     "mysql_results": m.mysql,
                     "pgsql_results": m.pgsql,
+                    "byte_shares_percent": m
+                        .byte_shares()
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                        .collect::<serde_json::Map<String, serde_json::Value>>(),
                 },
             })
         }
@@ -326,6 +340,7 @@ fn report(
             "frames_per_s": (frames as f64 / wall_s.max(1e-9)).round(),
             "gbit_per_s": r3(bytes as f64 * 8.0 / wall_s.max(1e-9) / 1e9),
             "records": records,
+            "records_per_s": (records as f64 / wall_s.max(1e-9)).round(),
             "records_delivered": delivered,
             "output_cpu_s": o.cpu_s,
             "record_latency_us": o.latency.json(),
@@ -339,8 +354,8 @@ fn report(
 }
 
 /// The figures `--compare` sets side by side: (path in the report,
-/// whether more is better).
-const COMPARED: [(&str, bool); 7] = [
+/// whether more is better), per mode.
+const COMPARED_MEMORY: [(&str, bool); 7] = [
     ("/per_core/frames_per_s", true),
     ("/per_core/gbit_per_s", true),
     ("/per_core/ns_per_frame", false),
@@ -349,13 +364,26 @@ const COMPARED: [(&str, bool); 7] = [
     ("/end_to_end/output_cpu_s", false),
     ("/peak_rss_bytes", false),
 ];
+const COMPARED_VETH: [(&str, bool); 3] = [
+    ("/zero_loss/frames_per_s", true),
+    ("/zero_loss/gbit_per_s", true),
+    ("/lossy_from", true),
+];
+
+fn compared(r: &serde_json::Value) -> &'static [(&'static str, bool)] {
+    if r["mode"] == "veth" {
+        &COMPARED_VETH
+    } else {
+        &COMPARED_MEMORY
+    }
+}
 
 /// This run's figures over an earlier report's, and whether both ran the
 /// same input with the same workers (ratios of different inputs are
 /// printed but flagged).
 pub fn compare(new: &serde_json::Value, old: &serde_json::Value) -> serde_json::Value {
     let mut ratios = serde_json::Map::new();
-    for (path, _) in COMPARED {
+    for (path, _) in compared(new) {
         let (a, b) = (new.pointer(path), old.pointer(path));
         if let (Some(a), Some(b)) = (a.and_then(|v| v.as_f64()), b.and_then(|v| v.as_f64())) {
             if b != 0.0 {
@@ -365,7 +393,12 @@ pub fn compare(new: &serde_json::Value, old: &serde_json::Value) -> serde_json::
         }
     }
     serde_json::json!({
-        "same_input": new["input"] == old["input"] && new["workers"] == old["workers"],
+        "mode": new["mode"],
+        "same_input": new["mode"] == old["mode"]
+            && new["input"] == old["input"]
+            && new["workers"] == old["workers"]
+            && new["profile"] == old["profile"]
+            && new["capture_args"] == old["capture_args"],
         "ratios": ratios,
     })
 }
@@ -376,7 +409,12 @@ pub fn compare_text(c: &serde_json::Value) -> String {
     if c["same_input"] != true {
         s.push_str("wirelog: note: the earlier report ran another input or worker count\n");
     }
-    for (path, more_is_better) in COMPARED {
+    let list = if c["mode"] == "veth" {
+        &COMPARED_VETH[..]
+    } else {
+        &COMPARED_MEMORY[..]
+    };
+    for &(path, more_is_better) in list {
         let key = path.trim_start_matches('/').replace('/', ".");
         if let Some(r) = c["ratios"][&key].as_f64() {
             let better = if more_is_better { r > 1.0 } else { r < 1.0 };

@@ -117,6 +117,9 @@ enum BenchMode {
         /// Bisection steps of the search.
         #[arg(long, default_value_t = 8)]
         steps: u32,
+        /// An earlier `bench veth` report: ratios of the zero-loss rate.
+        #[arg(long, value_name = "OLD.json")]
+        compare: Option<PathBuf>,
         /// `wirelog capture` options.
         #[arg(last = true)]
         capture: Vec<String>,
@@ -267,21 +270,7 @@ fn run() -> Result<()> {
                     }
                 }
             };
-            let old = match &compare {
-                Some(p) => {
-                    let text = std::fs::read_to_string(p)
-                        .with_context(|| format!("--compare {}", p.display()))?;
-                    let v: serde_json::Value =
-                        serde_json::from_str(text.trim()).with_context(|| {
-                            format!("--compare {}: not a bench report", p.display())
-                        })?;
-                    if v["type"] != "bench" {
-                        bail!("--compare {}: not a bench report", p.display());
-                    }
-                    Some(v)
-                }
-                None => None,
-            };
+            let old = compare.as_deref().map(earlier_report).transpose()?;
             bench_memory_cmd(input, old, merged(config, *opts)?)
         }
         Cmd::Bench {
@@ -358,9 +347,11 @@ fn run() -> Result<()> {
                     trials,
                     rates,
                     steps,
+                    compare,
                     capture,
                 },
         } => {
+            let old = compare.as_deref().map(earlier_report).transpose()?;
             if !seconds.is_finite() || seconds <= 0.0 || trials == 0 || wire.flows == 0 {
                 bail!("--seconds, --trials and --flows must be positive");
             }
@@ -374,7 +365,7 @@ fn run() -> Result<()> {
                 steps,
                 capture,
             };
-            println!("{}", bench_veth::run(&plan)?);
+            println!("{}", with_comparison(bench_veth::run(&plan)?, old));
             Ok(())
         }
         Cmd::Bench {
@@ -796,14 +787,32 @@ fn bench_memory_cmd(
     let c = common(&o, workers)?;
     let mut plan = bench::Plan { input, s: c.setup };
     plan.size()?;
-    let mut report = bench::run(plan, c.sinks)?;
+    println!("{}", with_comparison(bench::run(plan, c.sinks)?, old));
+    Ok(())
+}
+
+/// A report of an earlier `wirelog bench` run, for `--compare`.
+fn earlier_report(p: &std::path::Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("--compare {}", p.display()))?;
+    let v: serde_json::Value = serde_json::from_str(text.trim())
+        .with_context(|| format!("--compare {}: not a bench report", p.display()))?;
+    if v["type"] != "bench" {
+        bail!("--compare {}: not a bench report", p.display());
+    }
+    Ok(v)
+}
+
+/// Adds `--compare`'s ratios to `report` and prints them on stderr.
+fn with_comparison(
+    mut report: serde_json::Value,
+    old: Option<serde_json::Value>,
+) -> serde_json::Value {
     if let Some(old) = old {
         let cmp = bench::compare(&report, &old);
         eprint!("{}", bench::compare_text(&cmp));
         report["compare"] = cmp;
     }
-    println!("{report}");
-    Ok(())
+    report
 }
 
 fn profile_named(name: &str) -> Result<benches::profile::Profile> {

@@ -312,6 +312,7 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "outputs": output::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
         "record_latency_us": s.outputs.latency.json(),
+        "peak_rss_bytes": benches::peak_rss_bytes(),
         "workers": s.workers.len(),
         "worker_cpu_s": s.worker_cpu_ns.iter().map(|&n| round(n as f64 / 1e9)).collect::<Vec<_>>(),
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(s.workers.iter())),

@@ -182,6 +182,24 @@ fn generator_profiles_account_for_what_they_sent() {
     ]);
     let g = &r["input"]["generated"];
     let n = |v: &serde_json::Value| v.as_u64().unwrap();
+    // Byte shares per protocol add up to the whole.
+    let shares: f64 = g["byte_shares_percent"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert!((shares - 100.0).abs() < 0.5, "{g}");
+    for k in ["http", "dns", "tls", "redis", "mysql", "pgsql"] {
+        assert!(
+            g["byte_shares_percent"][k].as_f64().unwrap() > 0.0,
+            "{k}: {g}"
+        );
+    }
+    for w in r["per_worker"].as_array().unwrap() {
+        assert_eq!(w["busy_fraction"], 1.0, "{w}");
+        assert!(w["records_per_s"].as_f64().unwrap() > 0.0, "{w}");
+    }
     assert_eq!(n(&r["frames"]), 60_000);
     assert_eq!(n(&g["frames"]), 60_000);
     assert_eq!(r["frame_bytes"], g["bytes"]);

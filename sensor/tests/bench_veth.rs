@@ -89,6 +89,10 @@ fn trials_account_for_every_frame_on_each_capture() {
         }
         assert_eq!(r["zero_loss_rate"], 10000);
         assert_eq!(r["zero_loss"]["generator_bound"], false);
+        assert!(r["lossy_from"].is_null(), "{r}");
+        assert!(trials
+            .iter()
+            .all(|t| t["capture_peak_rss_bytes"].as_u64().unwrap() > 0));
     }
     assert!(namespaces_left().is_empty(), "{:?}", namespaces_left());
 }
