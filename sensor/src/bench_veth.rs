@@ -354,6 +354,7 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
         "drops": d,
         "record_latency_us": summary["record_latency_us"],
         "capture_peak_rss_bytes": summary["peak_rss_bytes"],
+        "records_per_s": summary["records_per_s"],
         "lossless": lossless,
         "captures": summary["captures"],
         "workers": summary["workers"],

@@ -175,8 +175,11 @@ enum BenchMode {
         #[arg(long, default_value_t = 1_000_000)]
         flows: u32,
         /// Frames the profile makes in all.
-        #[arg(long, default_value_t = 20_000_000)]
+        #[arg(long, default_value_t = 20_000_000, conflicts_with = "seconds")]
         packets: u64,
+        /// Or: seconds of packet time at --rate (frames = seconds x rate).
+        #[arg(long)]
+        seconds: Option<f64>,
         /// Frames per second of packet time the profile's timestamps follow.
         #[arg(long, default_value_t = 10_000_000)]
         rate: u64,
@@ -233,6 +236,7 @@ fn run() -> Result<()> {
                     generator,
                     flows,
                     packets,
+                    seconds,
                     rate,
                     seed,
                     compare,
@@ -246,6 +250,11 @@ fn run() -> Result<()> {
                         bail!("--gen and trace files exclude each other");
                     }
                     let profile = profile_named(&name)?;
+                    let packets = match seconds {
+                        Some(s) if s.is_finite() && s > 0.0 => (s * rate as f64).round() as u64,
+                        Some(s) => bail!("--seconds must be a positive number, not {s}"),
+                        None => packets,
+                    };
                     if flows == 0 || packets == 0 || rate == 0 {
                         bail!("--flows, --packets and --rate must be positive");
                     }

@@ -241,6 +241,18 @@ fn generator_profiles_account_for_what_they_sent() {
     let r = bench(&["--gen", "tcp64", "--flows", "1000", "--packets", "50000"]);
     assert_eq!(n(&r["flows_created"]), 1000);
     assert_eq!(n(&r["input"]["generated"]["bytes"]), 50_000 * 60);
+    // Duration instead of a frame count: seconds of packet time at the rate.
+    let r = bench(&[
+        "--gen",
+        "tcp64",
+        "--flows",
+        "100",
+        "--seconds",
+        "0.01",
+        "--rate",
+        "500000",
+    ]);
+    assert_eq!(n(&r["frames"]), 5_000);
     // A SYN flood: a flow per frame, the table sheds and counts.
     let r = bench(&["--gen", "synflood", "--packets", "20000", "--memory", "64M"]);
     assert_eq!(n(&r["flows_created"]), 20_000);
