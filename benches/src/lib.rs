@@ -20,21 +20,4 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// A `kB` field of /proc/self/status, in bytes (0 when absent).
-fn status_bytes(field: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// Resident set size of this process, bytes.
-pub fn rss_bytes() -> u64 {
-    status_bytes("VmRSS:")
-}
-
-/// Peak resident set size of this process, bytes.
-pub fn peak_rss_bytes() -> u64 {
-    status_bytes("VmHWM:")
-}
+pub use dataplane::sys::{peak_rss_bytes, rss_bytes};

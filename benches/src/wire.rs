@@ -18,6 +18,19 @@ const TP_STATUS_AVAILABLE: u32 = 0;
 const TP_STATUS_SEND_REQUEST: u32 = 1;
 const TP_STATUS_WRONG_FORMAT: u32 = 4;
 
+/// What [`TxRing::send_paced`] sent.
+#[derive(Clone, Copy, Debug)]
+pub struct Sent {
+    /// Frames the kernel took.
+    pub frames: u64,
+    /// Bytes of the frames pushed (those left `unsent` included).
+    pub bytes: u64,
+    /// Frames still queued when the ring was closed.
+    pub unsent: u64,
+    /// Seconds from the first frame to the end of the drain.
+    pub seconds: f64,
+}
+
 /// A TX ring bound to one interface.
 pub struct TxRing {
     fd: OwnedFd,
@@ -95,6 +108,59 @@ impl TxRing {
         }
         self.next = (self.next + 1) & (self.frames - 1);
         true
+    }
+
+    /// Sends the frames `next` writes (it appends one to the buffer it is
+    /// given) for `seconds` at `rate` frames/s, 0 for as fast as the ring
+    /// goes, then waits up to 2 s for the ring to drain. Paced sending
+    /// goes out in 50 µs worth of frames at a time, so a low rate does not
+    /// leave as line-rate bursts.
+    pub fn send_paced(
+        &mut self,
+        rate: u64,
+        seconds: f64,
+        mut next: impl FnMut(&mut Vec<u8>),
+    ) -> io::Result<Sent> {
+        use std::time::{Duration, Instant};
+        let start = Instant::now();
+        let end = start + Duration::from_secs_f64(seconds);
+        let burst = if rate == 0 {
+            256
+        } else {
+            (rate / 20_000).clamp(1, 256)
+        };
+        let mut frame = Vec::with_capacity(self.frame_size);
+        let (mut sent, mut bytes, mut pending) = (0u64, 0u64, false);
+        while Instant::now() < end {
+            if rate > 0 && sent as f64 >= start.elapsed().as_secs_f64() * rate as f64 {
+                std::thread::sleep(Duration::from_micros(50));
+                continue;
+            }
+            for _ in 0..burst {
+                if !pending {
+                    frame.clear();
+                    next(&mut frame);
+                }
+                pending = !self.push(&frame);
+                if pending {
+                    break;
+                }
+                sent += 1;
+                bytes += frame.len() as u64;
+                if rate > 0 && sent.is_multiple_of(burst) {
+                    break;
+                }
+            }
+            self.flush()?;
+        }
+        // Frames still in the ring when the socket closes are never sent.
+        let unsent = self.drain(Duration::from_secs(2))? as u64;
+        Ok(Sent {
+            frames: sent - unsent,
+            bytes,
+            unsent,
+            seconds: start.elapsed().as_secs_f64(),
+        })
     }
 
     /// Frames queued that the kernel has not sent yet.

@@ -28,7 +28,7 @@ use dataplane::sys::thread_cpu_ns;
 use dataplane::worker::{Worker, WorkerStats};
 
 use crate::output::{self, BlockOut, OutputEnd};
-use crate::pipeline::{pin_to, FramePayloads, Setup, BATCH, DECODED_PER_BATCH};
+use crate::pipeline::{pin_to, Setup, BATCH, DECODED_PER_BATCH};
 use crate::sinks::Output;
 
 /// Ethernet overhead on the wire per frame: preamble and start delimiter
@@ -39,8 +39,10 @@ const WIRE_OVERHEAD: u64 = 24;
 pub enum Input {
     /// Copies of capture files' Ethernet/IPv4 frames.
     Traces {
-        /// The files.
-        paths: Vec<String>,
+        /// Their frames, loaded.
+        traces: Traces,
+        /// How many files they came from.
+        files: usize,
         /// Copies of every frame (1..=256), spread over the workers.
         copies: u32,
     },
@@ -110,10 +112,6 @@ struct Lane {
 
 /// Runs the plan and returns its report as JSON.
 pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
-    let traces = match &plan.input {
-        Input::Traces { paths, .. } => Some(Traces::load(paths)?),
-        Input::Profile { .. } => None,
-    };
     let n = plan.s.workers;
     let (outs, writer) = output::start(n, true, sinks, plan.s.control_core(), None)?;
     let start = Instant::now();
@@ -123,33 +121,29 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
             .into_iter()
             .enumerate()
             .map(|(i, mut out)| {
-                let (plan, traces, ready) = (&plan, traces.as_ref(), &ready);
+                let (plan, ready) = (&plan, &ready);
                 std::thread::Builder::new()
                     .name(format!("wl-worker-{i}"))
                     .spawn_scoped(sc, move || -> Result<Lane> {
                         pin_to(plan.s.worker_core(i));
-                        match (&plan.input, traces) {
-                            (Input::Traces { copies, .. }, Some(t)) => {
-                                match Copies::new(t, *copies, i as u32, n as u32) {
-                                    Ok(src) => lane(
-                                        plan,
-                                        &mut MemCapture::new(src, BATCH),
-                                        &mut out,
-                                        ready,
-                                    ),
-                                    Err(e) => {
-                                        ready.wait();
-                                        Err(e)
-                                    }
+                        match &plan.input {
+                            Input::Traces {
+                                traces: t, copies, ..
+                            } => match Copies::new(t, *copies, i as u32, n as u32) {
+                                Ok(src) => {
+                                    lane(plan, &mut MemCapture::new(src, BATCH), &mut out, ready)
                                 }
-                            }
-                            (Input::Profile(g), _) => {
+                                Err(e) => {
+                                    ready.wait();
+                                    Err(e)
+                                }
+                            },
+                            Input::Profile(g) => {
                                 let mut cap = MemCapture::new(g.lane(i, n), BATCH);
                                 let mut l = lane(plan, &mut cap, &mut out, ready)?;
                                 l.made = cap.src.g.made;
                                 Ok(l)
                             }
-                            (Input::Traces { .. }, None) => unreachable!("traces are loaded first"),
                         }
                     })
             })
@@ -168,14 +162,7 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
     let first = lanes.iter().map(|l| l.started).min().unwrap_or(start);
     let setup_s = first.duration_since(start).as_secs_f64();
     let wall_s = first.elapsed().as_secs_f64();
-    Ok(report(
-        &plan,
-        traces.as_ref(),
-        &lanes,
-        &outputs,
-        setup_s,
-        wall_s,
-    ))
+    Ok(report(&plan, &lanes, &outputs, setup_s, wall_s))
 }
 
 /// One worker: what a live worker runs, on frames from `src`.
@@ -216,15 +203,7 @@ fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut, ready: &Barrie
             .iter()
             .map(|f| u64::from(f.cap_len))
             .sum::<u64>();
-        front.decode_batch(&*src, &batch, &mut decoded);
-        let pay = FramePayloads {
-            front: &front,
-            src: &*src,
-            batch: &batch,
-            idx: None,
-        };
-        worker.process(&decoded, &pay, out);
-        front.dec.end_batch();
+        front.run_batch(&*src, &batch, &mut decoded, &mut worker, out);
         t = thread_cpu_ns();
         lane.worker_ns += t - t1;
         if p == Poll::End {
@@ -240,7 +219,6 @@ fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut, ready: &Barrie
 
 fn report(
     plan: &Plan,
-    t: Option<&Traces>,
     lanes: &[Lane],
     o: &OutputEnd,
     setup_s: f64,
@@ -274,14 +252,18 @@ fn report(
     let records: u64 = lanes.iter().map(|l| l.stats.records).sum();
     let delivered: u64 = o.sinks.iter().map(|(_, s)| s.delivered).min().unwrap_or(0);
     let core_s = (cpu as f64 / 1e9).max(1e-9);
-    let input = match (&plan.input, t) {
-        (Input::Traces { paths, copies }, Some(t)) => serde_json::json!({
-            "traces": paths.len(),
+    let input = match &plan.input {
+        Input::Traces {
+            traces: t,
+            files,
+            copies,
+        } => serde_json::json!({
+            "traces": files,
             "frames_per_copy": t.len(),
             "bytes_per_copy": t.bytes(),
             "copies": copies,
         }),
-        (Input::Profile(g), _) => {
+        Input::Profile(g) => {
             let mut m = Generated::default();
             for l in lanes {
                 m.add(&l.made);
@@ -294,28 +276,9 @@ fn report(
                 "packets": g.packets,
                 "rate": g.rate,
                 "seed": g.seed,
-                "generated": {
-                    "frames": m.frames,
-                    "bytes": m.bytes,
-                    "mean_frame_bytes": r1(m.bytes as f64 / m.frames.max(1) as f64),
-                    "flows": m.flows,
-                    "http_requests": m.http_requests,
-                    "http_responses": m.http,
-                    "dns_queries": m.dns_queries,
-                    "dns_answers": m.dns,
-                    "tls_handshakes": m.tls,
-                    "redis_replies": m.redis,
-                    "mysql_results": m.mysql,
-                    "pgsql_results": m.pgsql,
-                    "byte_shares_percent": m
-                        .byte_shares()
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
-                        .collect::<serde_json::Map<String, serde_json::Value>>(),
-                },
+                "generated": generated_json(&m),
             })
         }
-        (Input::Traces { .. }, None) => serde_json::Value::Null,
     };
     let tot = |f: fn(&WorkerStats) -> u64| lanes.iter().map(|l| f(&l.stats)).sum::<u64>();
     serde_json::json!({
@@ -349,7 +312,30 @@ fn report(
         "app_per_worker": crate::pipeline::app_capacity(&plan.s.worker.app),
         "flows_per_worker": plan.s.worker.flows,
         "outputs": output::sinks_json(&o.sinks),
-        "peak_rss_bytes": benches::peak_rss_bytes(),
+        "peak_rss_bytes": dataplane::sys::peak_rss_bytes(),
+    })
+}
+
+/// What a generator produced, as the reports give it.
+pub fn generated_json(m: &Generated) -> serde_json::Value {
+    serde_json::json!({
+        "frames": m.frames,
+        "bytes": m.bytes,
+        "mean_frame_bytes": (m.bytes as f64 * 10.0 / m.frames.max(1) as f64).round() / 10.0,
+        "flows": m.flows,
+        "http_requests": m.http_requests,
+        "http_responses": m.http,
+        "dns_queries": m.dns_queries,
+        "dns_answers": m.dns,
+        "tls_handshakes": m.tls,
+        "redis_replies": m.redis,
+        "mysql_results": m.mysql,
+        "pgsql_results": m.pgsql,
+        "byte_shares_percent": m
+            .byte_shares()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+            .collect::<serde_json::Map<String, serde_json::Value>>(),
     })
 }
 
@@ -409,12 +395,8 @@ pub fn compare_text(c: &serde_json::Value) -> String {
     if c["same_input"] != true {
         s.push_str("wirelog: note: the earlier report ran another input or worker count\n");
     }
-    let list = if c["mode"] == "veth" {
-        &COMPARED_VETH[..]
-    } else {
-        &COMPARED_MEMORY[..]
-    };
-    for &(path, more_is_better) in list {
+    // `compare` keeps the report's mode, which picks the same list.
+    for &(path, more_is_better) in compared(c) {
         let key = path.trim_start_matches('/').replace('/', ".");
         if let Some(r) = c["ratios"][&key].as_f64() {
             let better = if more_is_better { r > 1.0 } else { r < 1.0 };

@@ -84,25 +84,23 @@ impl Bed {
             bail!("bench veth makes network namespaces: run it as root");
         }
         let id = std::process::id();
+        let (gen_ns, sen_ns) = (format!("wlv{id}-gen"), format!("wlv{id}-sen"));
+        // Never take over (and then delete) namespaces this run did not make.
+        let have = sh(&["ip", "netns", "list"])?;
+        for ns in [&gen_ns, &sen_ns] {
+            if have
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(ns.as_str()))
+            {
+                bail!("network namespace {ns} exists (left by a run that was killed?): `ip netns del {ns}`");
+            }
+        }
         let b = Bed {
-            gen_ns: format!("wlv{id}-gen"),
-            sen_ns: format!("wlv{id}-sen"),
+            gen_ns,
+            sen_ns,
             g_if: format!("wlv{id}g"),
             p_if: format!("wlv{id}p"),
         };
-        // Never take over (and then delete) namespaces this run did not make.
-        let have = sh(&["ip", "netns", "list"])?;
-        let taken = [&b.gen_ns, &b.sen_ns]
-            .into_iter()
-            .find(|ns| {
-                have.lines()
-                    .any(|l| l.split_whitespace().next() == Some(ns.as_str()))
-            })
-            .cloned();
-        if let Some(name) = taken {
-            std::mem::forget(b);
-            bail!("network namespace {name} exists (left by a run that was killed?): `ip netns del {name}`");
-        }
         let (g, s) = (b.gen_ns.as_str(), b.sen_ns.as_str());
         for ns in [g, s] {
             sh(&["ip", "netns", "add", ns])?;
@@ -477,7 +475,7 @@ pub fn run(plan: &Plan) -> Result<serde_json::Value> {
         "zero_loss": zero,
         "lossy_from": upper,
         "trials": all,
-        "peak_rss_bytes": benches::peak_rss_bytes(),
+        "peak_rss_bytes": dataplane::sys::peak_rss_bytes(),
     }))
 }
 
@@ -497,49 +495,13 @@ pub fn tx(
     let mut ring = TxRing::open(iface, 4096).with_context(|| format!("{iface}: TX ring"))?;
     // Timestamps are not sent; the generator's own rate only spaces them.
     let mut g = Generator::new(profile, flows, 0, rate.max(1), seed);
-    let mut frame = Vec::with_capacity(1514);
-    let start = Instant::now();
-    let end = start + Duration::from_secs_f64(seconds);
-    let (mut sent, mut bytes) = (0u64, 0u64);
-    // Paced: 50 µs worth of frames at a time, so a low rate is not sent
-    // as line-rate bursts; flat out: 256 per send(2).
-    let burst = if rate == 0 {
-        256
-    } else {
-        (rate / 20_000).clamp(1, 256)
-    };
-    let mut pending = false;
-    while Instant::now() < end {
-        if rate > 0 {
-            let due = start.elapsed().as_secs_f64() * rate as f64;
-            if sent as f64 >= due {
-                std::thread::sleep(Duration::from_micros(50));
-                continue;
-            }
-        }
-        for _ in 0..burst {
-            if !pending {
-                frame.clear();
-                g.next_frame(&mut frame);
-            }
-            if !ring.push(&frame) {
-                pending = true;
-                break;
-            }
-            pending = false;
-            sent += 1;
-            bytes += frame.len() as u64;
-            if rate > 0 && sent.is_multiple_of(burst) {
-                break;
-            }
-        }
-        ring.flush().context("send")?;
-    }
-    // Frames still in the ring when the socket closes are never sent:
-    // wait for them, and count those that stay as unsent.
-    let unsent = ring.drain(Duration::from_secs(2)).context("send")? as u64;
-    sent -= unsent;
-    let el = start.elapsed().as_secs_f64();
+    let sent = ring
+        .send_paced(rate, seconds, |f| {
+            g.next_frame(f);
+        })
+        .context("send")?;
+    let (unsent, bytes, el) = (sent.unsent, sent.bytes, sent.seconds);
+    let sent = sent.frames;
     println!(
         "{}",
         serde_json::json!({

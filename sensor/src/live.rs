@@ -834,7 +834,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         "outputs": output::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
         "record_latency_us": s.outputs.latency.json(),
-        "peak_rss_bytes": benches::peak_rss_bytes(),
+        "peak_rss_bytes": dataplane::sys::peak_rss_bytes(),
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(ws.iter())),
         "workers": workers,
         "captures": captures,

@@ -273,8 +273,11 @@ fn run() -> Result<()> {
                     if copies == 0 || copies > 256 {
                         bail!("--copies must be 1..=256 (the copy number is one address octet), not {copies}");
                     }
+                    let paths: Vec<String> =
+                        traces.iter().map(|p| p.display().to_string()).collect();
                     bench::Input::Traces {
-                        paths: traces.iter().map(|p| p.display().to_string()).collect(),
+                        traces: benches::mix::Traces::load(&paths)?,
+                        files: paths.len(),
                         copies,
                     }
                 }
@@ -321,16 +324,10 @@ fn run() -> Result<()> {
             std::io::Write::write_all(&mut w, &rec)
                 .with_context(|| output.display().to_string())?;
             std::io::Write::flush(&mut w).with_context(|| output.display().to_string())?;
-            let m = g.made;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "profile": profile.name(), "version": benches::profile::VERSION, "frames": m.frames,
-                    "bytes": m.bytes, "flows": m.flows, "http_requests": m.http_requests, "http_responses": m.http,
-                    "dns_queries": m.dns_queries, "dns_answers": m.dns, "tls_handshakes": m.tls,
-                    "redis_replies": m.redis, "mysql_results": m.mysql, "pgsql_results": m.pgsql,
-                })
-            );
+            let mut report = bench::generated_json(&g.made);
+            report["profile"] = profile.name().into();
+            report["version"] = benches::profile::VERSION.into();
+            println!("{report}");
             Ok(())
         }
         Cmd::Bench {

@@ -153,6 +153,29 @@ impl Front {
         }
     }
 
+    /// Decodes every frame of `batch`, runs the packets through `worker`
+    /// with their payloads from the frames, and frees the batch's
+    /// reassembly space: what a worker that reads its own source does per
+    /// batch.
+    pub fn run_batch<C: Capture>(
+        &mut self,
+        src: &C,
+        batch: &Batch,
+        decoded: &mut Vec<Decoded>,
+        worker: &mut dataplane::worker::Worker,
+        out: &mut impl dataplane::record::RecordOut,
+    ) {
+        self.decode_batch(src, batch, decoded);
+        let pay = FramePayloads {
+            front: self,
+            src,
+            batch,
+            idx: None,
+        };
+        worker.process(decoded, &pay, out);
+        self.dec.end_batch();
+    }
+
     /// The payload of packet `i` of the last decoded batch (from its frame,
     /// or from the reassembly table), valid until the batch is returned.
     pub fn payload_of<'a, C: Capture>(

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use dataplane::capture::pcap::{PcapReader, PcapStats};
 use dataplane::capture::{Batch, Capture, Poll};
-use dataplane::decode::{DecodeStats, Decoded};
+use dataplane::decode::DecodeStats;
 use dataplane::flow::{FlowConfig, KeyConfig};
 use dataplane::spsc;
 use dataplane::steer::Toeplitz;
@@ -22,8 +22,7 @@ use dataplane::worker::{Worker, WorkerStats};
 use crate::output::OutputEnd;
 use crate::output::{self, BlockOut};
 use crate::pipeline::{
-    owner, pin_to, pop_into, push_packet, FramePayloads, Front, Popped, Setup, Slot, BATCH,
-    DECODED_PER_BATCH,
+    owner, pin_to, pop_into, push_packet, Front, Popped, Setup, Slot, BATCH, DECODED_PER_BATCH,
 };
 use crate::sinks::Output;
 use dataplane::record::RecordOut;
@@ -86,16 +85,9 @@ pub struct Summary {
 }
 
 /// Reads the next batch and decodes it into `out`; counts frames.
-fn next(
-    front: &mut Front,
-    r: &mut PcapReader,
-    batch: &mut Batch,
-    out: &mut Vec<Decoded>,
-    frames: &mut u64,
-) -> Result<Poll> {
+fn next(r: &mut PcapReader, batch: &mut Batch, frames: &mut u64) -> Result<Poll> {
     let p = r.next_batch(batch).context("reading the capture")?;
     *frames += batch.len() as u64;
-    front.decode_batch(r, batch, out);
     Ok(p)
 }
 
@@ -146,15 +138,8 @@ fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Resu
             let mut flushed = Instant::now();
             let cpu0 = dataplane::sys::thread_cpu_ns();
             loop {
-                let p = next(&mut front, reader, &mut batch, &mut decoded, &mut frames)?;
-                let pay = FramePayloads {
-                    front: &front,
-                    src: &*reader,
-                    batch: &batch,
-                    idx: None,
-                };
-                worker.process(&decoded, &pay, &mut out);
-                front.dec.end_batch();
+                let p = next(reader, &mut batch, &mut frames)?;
+                front.run_batch(&*reader, &batch, &mut decoded, &mut worker, &mut out);
                 // At the recorded pace, records leave as they would live.
                 if plan.paced && flushed.elapsed() >= FLUSH_EVERY {
                     out.flush();
@@ -229,7 +214,8 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
     let mut frames = 0u64;
     let mut last_tick = 0u64;
     loop {
-        let p = next(&mut front, reader, &mut batch, &mut decoded, &mut frames)?;
+        let p = next(reader, &mut batch, &mut frames)?;
+        front.decode_batch(&*reader, &batch, &mut decoded);
         for (i, d) in decoded.iter().enumerate() {
             let tick = d.ts_ns / 1_000_000_000;
             if tick > last_tick {
@@ -312,7 +298,7 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "outputs": output::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
         "record_latency_us": s.outputs.latency.json(),
-        "peak_rss_bytes": benches::peak_rss_bytes(),
+        "peak_rss_bytes": dataplane::sys::peak_rss_bytes(),
         "workers": s.workers.len(),
         "worker_cpu_s": s.worker_cpu_ns.iter().map(|&n| round(n as f64 / 1e9)).collect::<Vec<_>>(),
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(s.workers.iter())),

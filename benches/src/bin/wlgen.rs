@@ -6,8 +6,6 @@
 //! frame's flow drawn at random among N, frames of B bytes (60-1514), and
 //! prints what it sent as JSON. The same seed gives the same frames.
 
-use std::time::{Duration, Instant};
-
 use benches::arg;
 use benches::gen::{tcp64, Rng, TCP64_LEN};
 use benches::wire::TxRing;
@@ -43,43 +41,22 @@ fn main() {
         let ip_len = (size - 14) as u16;
         slot[16..18].copy_from_slice(&ip_len.to_be_bytes());
     }
-    let start = Instant::now();
-    let end = start + Duration::from_secs_f64(secs);
-    let mut sent = 0u64;
     let mut i = 0usize;
-    const BURST: u64 = 256;
-    'outer: loop {
-        let now = Instant::now();
-        if now >= end {
-            break;
-        }
-        if pps > 0 {
-            let due = (now - start).as_secs_f64() * pps as f64;
-            if (sent as f64) >= due {
-                std::thread::sleep(Duration::from_micros(50));
-                continue;
-            }
-        }
-        for _ in 0..BURST {
-            if !ring.push(&pool[i * size..(i + 1) * size]) {
-                break;
-            }
+    let sent = ring
+        .send_paced(pps, secs, |f| {
+            f.extend_from_slice(&pool[i * size..(i + 1) * size]);
             i = (i + 1) % pool_len;
-            sent += 1;
-            if pps > 0 && sent.is_multiple_of(BURST) {
-                break;
-            }
-        }
-        if let Err(e) = ring.flush() {
+        })
+        .unwrap_or_else(|e| {
             eprintln!("wlgen: send: {e}");
-            break 'outer;
-        }
-    }
-    let _ = ring.flush();
-    let el = start.elapsed().as_secs_f64();
+            std::process::exit(1);
+        });
+    let el = sent.seconds;
     println!(
-        "{{\"sent\":{sent},\"seconds\":{el:.3},\"pps\":{:.0},\"frame_bytes\":{size},\"rejected\":{}}}",
-        sent as f64 / el,
-        ring.rejected
+        "{{\"sent\":{},\"seconds\":{el:.3},\"pps\":{:.0},\"frame_bytes\":{size},\"rejected\":{},\"unsent\":{}}}",
+        sent.frames,
+        sent.frames as f64 / el,
+        ring.rejected,
+        sent.unsent
     );
 }

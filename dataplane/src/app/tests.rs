@@ -171,6 +171,23 @@ pub fn of(recs: &[Value], t: &str) -> Vec<Value> {
 }
 
 /// A record without the fields that depend on packet times.
+/// The record of REQ and RESP sent whole on one connection, times removed:
+/// what every other way of delivering them must give.
+fn plain_exchange() -> Value {
+    http_timeless(
+        &Conv::tcp(1, 80)
+            .send(0, REQ, &[])
+            .send(1, RESP, &[])
+            .close()
+            .run(),
+    )
+}
+
+/// The one HTTP record of `recs`, times removed.
+fn http_timeless(recs: &[Value]) -> Value {
+    timeless(&of(recs, "http")[0])
+}
+
 fn timeless(r: &Value) -> Value {
     let mut r = r.clone();
     if let Some(m) = r.as_object_mut() {
@@ -223,23 +240,14 @@ fn http_get_fields() {
 
 #[test]
 fn every_split_point_gives_the_same_record() {
-    let base = timeless(
-        &of(
-            &Conv::tcp(1, 80)
-                .send(0, REQ, &[])
-                .send(1, RESP, &[])
-                .close()
-                .run(),
-            "http",
-        )[0],
-    );
+    let base = plain_exchange();
     for k in 1..REQ.len() {
         let r = Conv::tcp(1, 80)
             .send(0, REQ, &[k])
             .send(1, RESP, &[])
             .close()
             .run();
-        assert_eq!(timeless(&of(&r, "http")[0]), base, "request cut at {k}");
+        assert_eq!(http_timeless(&r), base, "request cut at {k}");
     }
     for k in 1..RESP.len() {
         let r = Conv::tcp(1, 80)
@@ -247,7 +255,7 @@ fn every_split_point_gives_the_same_record() {
             .send(1, RESP, &[k])
             .close()
             .run();
-        assert_eq!(timeless(&of(&r, "http")[0]), base, "response cut at {k}");
+        assert_eq!(http_timeless(&r), base, "response cut at {k}");
     }
     // One byte per segment.
     let all: Vec<usize> = (1..RESP.len()).collect();
@@ -256,7 +264,7 @@ fn every_split_point_gives_the_same_record() {
         .send(1, RESP, &all)
         .close()
         .run();
-    assert_eq!(timeless(&of(&r, "http")[0]), base, "byte by byte");
+    assert_eq!(http_timeless(&r), base, "byte by byte");
 }
 
 #[test]
@@ -417,16 +425,7 @@ fn gzip_bodies_are_inflated_to_the_limit_and_forms_redacted() {
 
 #[test]
 fn reordering_loss_and_short_captures() {
-    let base = timeless(
-        &of(
-            &Conv::tcp(1, 80)
-                .send(0, REQ, &[])
-                .send(1, RESP, &[])
-                .close()
-                .run(),
-            "http",
-        )[0],
-    );
+    let base = plain_exchange();
     // The request's two halves arrive swapped: held, then delivered.
     let r = Conv::tcp(1, 80)
         .send(0, REQ, &[40])
@@ -434,7 +433,7 @@ fn reordering_loss_and_short_captures() {
         .send(1, RESP, &[])
         .close()
         .run();
-    assert_eq!(timeless(&of(&r, "http")[0]), base);
+    assert_eq!(http_timeless(&r), base);
     // Body bytes lost (the server's next segment is acknowledged past
     // them): the skip absorbs the gap when bodies are not kept.
     let head = &RESP[..RESP.len() - 11];

@@ -143,22 +143,6 @@ pub fn plain(b: &[u8]) -> bool {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Appends `v` in decimal.
-#[inline]
-fn push_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut d = [0u8; 20];
-    let mut i = d.len();
-    loop {
-        i -= 1;
-        d[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&d[i..]);
-}
-
 /// Appends `s` as a JSON string body (no quotes), escaping as RFC 8259 asks.
 pub fn escape_into(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
@@ -237,7 +221,7 @@ impl FieldSink for JsonWriter<'_> {
 
     fn u64(&mut self, key: &str, v: u64) {
         self.key(key);
-        push_u64(self.out, v);
+        self.out.extend_from_slice(super::decimal(v, &mut [0; 20]));
     }
 
     fn f64(&mut self, key: &str, v: f64) {

@@ -44,6 +44,21 @@ pub trait RecordOut {
     fn flush(&mut self);
 }
 
+/// `v` in decimal, written into `buf`; the digits are the returned slice.
+#[inline]
+pub fn decimal(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
 /// The largest record a worker writes.
 pub const MAX_RECORD: usize = 64 * 1024;
 

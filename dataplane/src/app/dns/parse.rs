@@ -230,18 +230,7 @@ impl Text {
         self.cut |= k < s.len();
     }
     fn num(&mut self, v: u64) {
-        let mut d = [0u8; 20];
-        let mut i = d.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            d[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.push(&d[i..]);
+        self.push(crate::record::decimal(v, &mut [0; 20]));
     }
 }
 
