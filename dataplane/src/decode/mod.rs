@@ -22,7 +22,7 @@ pub mod frag;
 pub mod synth;
 mod tunnel;
 
-use etherparse::{LaxIpSlice, TcpHeaderSlice};
+use etherparse::LaxIpSlice;
 
 use crate::capture::LinkType;
 use frag::{FragKey, FragResult, FragSource, FragTable, Fragment};
@@ -665,18 +665,21 @@ fn l4(
     let avail = end - off;
     match d.proto {
         ipproto::TCP => {
-            let Ok(h) = TcpHeaderSlice::from_slice(&b[off..end]) else {
+            // A header of at least 20 bytes, all of it captured (what
+            // etherparse's header slice checks).
+            let hl = usize::from(b.get(off + 12).map_or(0, |o| o >> 4)) * 4;
+            if avail < 20 || hl < 20 || avail < hl {
                 return L4::Done(Outcome::Malformed(Malformed::TcpTruncated));
-            };
-            let hl = h.slice().len();
-            d.sport = h.source_port();
-            d.dport = h.destination_port();
-            d.seq = h.sequence_number();
-            d.ack = h.acknowledgment_number();
-            d.win = h.window_size();
+            }
+            let be32 = |o: usize| u32::from_be_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+            d.sport = be16(b, off);
+            d.dport = be16(b, off + 2);
+            d.seq = be32(off + 4);
+            d.ack = be32(off + 8);
+            d.win = be16(b, off + 14);
             d.tcp_flags = b[off + 13] & 0x3f;
             if d.tcp_flags & tcpflag::SYN != 0 {
-                d.tcp_wscale = window_scale(h.options());
+                d.tcp_wscale = window_scale(&b[off + 20..off + hl]);
             }
             d.payload_wire = d.payload_wire.saturating_sub(hl as u32);
             d.payload = PayloadRef {
@@ -808,12 +811,14 @@ enum L4 {
     Next(Layer, usize),
 }
 
+#[derive(Debug, PartialEq)]
 struct FragInfo {
     id: u32,
     offset: u32,
     more: bool,
 }
 
+#[derive(Debug, PartialEq)]
 struct IpParsed {
     /// L4 start and end, relative to the IP header.
     l4_start: usize,
@@ -824,6 +829,14 @@ struct IpParsed {
 /// Parses an IP header with etherparse's lax slicing; fills addresses,
 /// protocol and lengths of `d`.
 fn parse_ip(region: &[u8], d: &mut Decoded) -> Result<IpParsed, Malformed> {
+    match plain_ipv4(region, d) {
+        Some(ip) => Ok(ip),
+        None => parse_ip_lax(region, d),
+    }
+}
+
+/// [`parse_ip`] through etherparse.
+fn parse_ip_lax(region: &[u8], d: &mut Decoded) -> Result<IpParsed, Malformed> {
     let (ip, ext_err) = LaxIpSlice::from_slice(region).map_err(|e| match e {
         etherparse::err::ip::LaxHeaderSliceError::Len(_) => Malformed::IpTruncated,
         etherparse::err::ip::LaxHeaderSliceError::Content(_) => Malformed::IpInvalid,
@@ -887,6 +900,36 @@ fn parse_ip(region: &[u8], d: &mut Decoded) -> Result<IpParsed, Malformed> {
         l4_start,
         l4_end,
         frag,
+    })
+}
+
+/// The common case by hand: an unfragmented IPv4 packet whose total
+/// length fits its header and the capture. Anything else (and every
+/// doubt) is left to etherparse's lax slicing, which gives the same result
+/// for this case.
+#[inline]
+fn plain_ipv4(r: &[u8], d: &mut Decoded) -> Option<IpParsed> {
+    let v = *r.first()?;
+    let ihl = usize::from(v & 15) * 4;
+    if v >> 4 != 4 || ihl < 20 || r.len() < ihl {
+        return None;
+    }
+    let tl = usize::from(be16(r, 2));
+    if tl < ihl || tl > r.len() || be16(r, 6) & 0x3fff != 0 {
+        return None;
+    }
+    d.v6 = false;
+    d.src = [0; 16];
+    d.dst = [0; 16];
+    d.src[..4].copy_from_slice(&r[12..16]);
+    d.dst[..4].copy_from_slice(&r[16..20]);
+    d.ip_len = tl as u32;
+    d.proto = r[9];
+    d.payload_wire = (tl - ihl) as u32;
+    Some(IpParsed {
+        l4_start: ihl,
+        l4_end: tl,
+        frag: None,
     })
 }
 

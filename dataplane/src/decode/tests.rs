@@ -396,6 +396,33 @@ mod hostile {
             }
         }
 
+        /// The hand-written IPv4 path reads every header it takes as
+        /// etherparse's lax slicing does: headers near the edges (options,
+        /// lengths around the header's and the capture's, fragment bits).
+        #[test]
+        fn plain_ipv4_is_what_etherparse_reads(
+            ihl in 4u8..8, tl_delta in -30i32..30, frag in prop_oneof![Just(0u16), Just(0x4000), any::<u16>()],
+            proto: u8, addrs: [u8; 8], cap_delta in -10i32..40,
+        ) {
+            let hl = usize::from(ihl) * 4;
+            let tl = (hl as i32 + 20 + tl_delta).clamp(0, 0xffff) as u16;
+            let mut r = vec![0u8; (hl as i32 + 20 + cap_delta).max(1) as usize];
+            let n = r.len().min(20);
+            let mut h = [0u8; 20];
+            h[0] = 0x40 | ihl;
+            h[2..4].copy_from_slice(&tl.to_be_bytes());
+            h[6..8].copy_from_slice(&frag.to_be_bytes());
+            h[8] = 64;
+            h[9] = proto;
+            h[12..20].copy_from_slice(&addrs);
+            r[..n].copy_from_slice(&h[..n]);
+            let (mut fast, mut lax) = (Decoded::EMPTY, Decoded::EMPTY);
+            if let Some(ip) = plain_ipv4(&r, &mut fast) {
+                prop_assert_eq!(parse_ip_lax(&r, &mut lax), Ok(ip));
+                prop_assert_eq!(fast, lax);
+            }
+        }
+
         /// Mutations of a valid tunnelled frame.
         #[test]
         fn mutated_vxlan_decodes_safely(pos in 0usize..98, val: u8, cut in 0usize..99) {
