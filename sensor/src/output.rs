@@ -179,8 +179,16 @@ fn run(
             while let Some((mut b, first_ns)) = l.full.pop() {
                 idle = false;
                 let mut n = 0;
-                for line in b.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
-                    deliver(&mut sinks, line);
+                let mut from = 0;
+                for end in memchr::memchr_iter(b'\n', &b) {
+                    if end > from {
+                        deliver(&mut sinks, &b[from..end]);
+                        n += 1;
+                    }
+                    from = end + 1;
+                }
+                if from < b.len() {
+                    deliver(&mut sinks, &b[from..]);
                     n += 1;
                 }
                 latency.add(l.epoch.elapsed().as_nanos() as u64, first_ns, n);

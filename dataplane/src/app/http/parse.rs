@@ -183,10 +183,11 @@ pub fn head_end(data: &[u8]) -> Option<usize> {
     None
 }
 
-/// Position of the first `b` in `data`.
+/// Position of the first `b` in `data` (vectorised: heads are searched
+/// line by line).
 #[inline]
 pub fn memchr(b: u8, data: &[u8]) -> Option<usize> {
-    data.iter().position(|&c| c == b)
+    ::memchr::memchr(b, data)
 }
 
 /// A Content-Length value: digits only (surrounding blanks allowed),

@@ -383,10 +383,12 @@ impl Http {
                 min: 0,
             };
         };
-        let mut hs = [httparse::EMPTY_HEADER; PARSE_HEADERS];
-        let mut hs2 = [httparse::EMPTY_HEADER; PARSE_HEADERS];
-        let mut req = httparse::Request::new(&mut hs);
-        let strict = match (req.parse(&data[..end]), req.method, req.path, req.version) {
+        // Left uninitialised: clearing two 4 KiB header arrays per head
+        // cost more than parsing it.
+        let mut hs = [const { std::mem::MaybeUninit::uninit() }; PARSE_HEADERS];
+        let mut req = httparse::Request::new(&mut []);
+        let parsed = req.parse_with_uninit_headers(&data[..end], &mut hs);
+        let strict = match (parsed, req.method, req.path, req.version) {
             (Ok(httparse::Status::Complete(_)), Some(m), Some(t), Some(v)) => Some(parse::Head {
                 first: m.as_bytes(),
                 second: t.as_bytes(),
@@ -397,7 +399,15 @@ impl Http {
             _ => None,
         };
         // What httparse refuses, Zeek still logs: read it leniently.
-        let Some(head) = strict.or_else(|| parse::lenient_request(&data[..end], &mut hs2)) else {
+        let mut hs2;
+        let head = match strict {
+            Some(h) => Some(h),
+            None => {
+                hs2 = [httparse::EMPTY_HEADER; PARSE_HEADERS];
+                parse::lenient_request(&data[..end], &mut hs2)
+            }
+        };
+        let Some(head) = head else {
             cx.stats.http_errors += 1;
             self.side[0].phase = Phase::Probe;
             return Step::Consumed(end);
@@ -511,10 +521,14 @@ impl Http {
                 min: 0,
             };
         };
-        let mut hs = [httparse::EMPTY_HEADER; PARSE_HEADERS];
-        let mut hs2 = [httparse::EMPTY_HEADER; PARSE_HEADERS];
-        let mut resp = httparse::Response::new(&mut hs);
-        let strict = match (resp.parse(&data[..end]), resp.code, resp.version) {
+        let mut hs = [const { std::mem::MaybeUninit::uninit() }; PARSE_HEADERS];
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut resp,
+            &data[..end],
+            &mut hs,
+        );
+        let strict = match (parsed, resp.code, resp.version) {
             (Ok(httparse::Status::Complete(_)), Some(c), Some(v)) => Some(parse::Head {
                 first: if v == 0 { b"1.0" } else { b"1.1" },
                 second: resp.reason.unwrap_or("").as_bytes(),
@@ -524,7 +538,15 @@ impl Http {
             }),
             _ => None,
         };
-        let Some(head) = strict.or_else(|| parse::lenient_response(&data[..end], &mut hs2)) else {
+        let mut hs2;
+        let head = match strict {
+            Some(h) => Some(h),
+            None => {
+                hs2 = [httparse::EMPTY_HEADER; PARSE_HEADERS];
+                parse::lenient_response(&data[..end], &mut hs2)
+            }
+        };
+        let Some(head) = head else {
             cx.stats.http_errors += 1;
             self.side[1].phase = Phase::Probe;
             return Step::Consumed(end);
