@@ -29,7 +29,7 @@ pub fn write_rfc3339_us(out: &mut Vec<u8>, ns: u64) {
     buf[19] = b'.';
     put(&mut buf[20..26], micros);
     buf[26] = b'Z';
-    out.extend_from_slice(&buf);
+    crate::sys::append(out, &buf);
 }
 
 fn put(dst: &mut [u8], mut v: u64) {

@@ -133,15 +133,14 @@ pub fn write_flow(
     if k.proto == ipproto::TCP {
         w.u64("src_syn", u64::from(c.syn));
         w.u64("dst_syn_ack", u64::from(c.synack));
-        for (d, p) in [(0, "src_"), (1, "dst_")] {
-            let mut key = Key::new(p);
-            w.u64(key.with("fin"), u64::from(c.fin[d]));
-            w.u64(key.with("rst"), u64::from(c.rst[d]));
-            w.u64(key.with("retrans"), u64::from(c.retrans[d]));
-            w.u64(key.with("out_of_order"), u64::from(c.ooo[d]));
-            w.u64(key.with("zero_win"), u64::from(c.zero_win[d]));
-            w.u64(key.with("pure_ack"), u64::from(c.pure_ack[d]));
-            w.u64(key.with("tiny"), u64::from(c.tiny[d]));
+        for (d, k) in TCP_KEYS.iter().enumerate() {
+            w.u64(k[0], u64::from(c.fin[d]));
+            w.u64(k[1], u64::from(c.rst[d]));
+            w.u64(k[2], u64::from(c.retrans[d]));
+            w.u64(k[3], u64::from(c.ooo[d]));
+            w.u64(k[4], u64::from(c.zero_win[d]));
+            w.u64(k[5], u64::from(c.pure_ack[d]));
+            w.u64(k[6], u64::from(c.tiny[d]));
         }
         if c.flags & cf::HS_SYNACK != 0 {
             w.u64("rtt_server_us", u64::from(c.hs_a));
@@ -149,16 +148,12 @@ pub fn write_flow(
         if c.flags & cf::HS_ACK != 0 {
             w.u64("rtt_client_us", u64::from(c.hs_b));
         }
-        for (d, p) in [(0, "src_"), (1, "dst_")] {
+        for (d, k) in DELAY_KEYS.iter().enumerate() {
             if c.nd_cnt[d] > 0 {
-                let mut key = Key::new(p);
-                w.u64(key.with("net_delay_min_us"), u64::from(c.nd_min[d]));
-                w.u64(
-                    key.with("net_delay_avg_us"),
-                    u64::from(c.nd_sum[d] / u32::from(c.nd_cnt[d])),
-                );
-                w.u64(key.with("net_delay_max_us"), u64::from(c.nd_max[d]));
-                w.u64(key.with("net_delay_samples"), u64::from(c.nd_cnt[d]));
+                w.u64(k[0], u64::from(c.nd_min[d]));
+                w.u64(k[1], u64::from(c.nd_sum[d] / u32::from(c.nd_cnt[d])));
+                w.u64(k[2], u64::from(c.nd_max[d]));
+                w.u64(k[3], u64::from(c.nd_cnt[d]));
             }
         }
     }
@@ -172,29 +167,43 @@ pub fn write_flow(
     }
 }
 
-/// A small stack buffer for `src_`/`dst_`-prefixed keys.
-struct Key {
-    buf: [u8; 40],
-    plen: usize,
-    len: usize,
-}
+/// Per-side TCP counters' keys, originator first.
+const TCP_KEYS: [[&str; 7]; 2] = [
+    [
+        "src_fin",
+        "src_rst",
+        "src_retrans",
+        "src_out_of_order",
+        "src_zero_win",
+        "src_pure_ack",
+        "src_tiny",
+    ],
+    [
+        "dst_fin",
+        "dst_rst",
+        "dst_retrans",
+        "dst_out_of_order",
+        "dst_zero_win",
+        "dst_pure_ack",
+        "dst_tiny",
+    ],
+];
 
-impl Key {
-    fn new(prefix: &str) -> Self {
-        let mut buf = [0u8; 40];
-        buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
-        Self {
-            buf,
-            plen: prefix.len(),
-            len: prefix.len(),
-        }
-    }
-    fn with(&mut self, name: &str) -> &str {
-        self.len = self.plen + name.len();
-        self.buf[self.plen..self.len].copy_from_slice(name.as_bytes());
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
+/// Per-side network-delay keys, originator first.
+const DELAY_KEYS: [[&str; 4]; 2] = [
+    [
+        "src_net_delay_min_us",
+        "src_net_delay_avg_us",
+        "src_net_delay_max_us",
+        "src_net_delay_samples",
+    ],
+    [
+        "dst_net_delay_min_us",
+        "dst_net_delay_avg_us",
+        "dst_net_delay_max_us",
+        "dst_net_delay_samples",
+    ],
+];
 
 /// A MAC address as `aa:bb:cc:dd:ee:ff`.
 pub struct MacStr([u8; 17]);

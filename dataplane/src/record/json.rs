@@ -9,6 +9,7 @@
 use std::io::Write;
 
 use super::FieldSink;
+use crate::sys::append as put;
 
 /// Writes one JSON object into a byte buffer.
 pub struct JsonWriter<'a> {
@@ -37,7 +38,7 @@ impl<'a> JsonWriter<'a> {
             self.out
                 .push(if self.lists >> d & 1 != 0 { b']' } else { b'}' });
         }
-        self.out.extend_from_slice(b"}\n");
+        put(self.out, b"}\n");
     }
 
     /// A writer of members only (`,"key":value` each), appended to `out`
@@ -71,17 +72,57 @@ impl<'a> JsonWriter<'a> {
 
     /// Writes `v` as a string if it is ASCII needing no escape and returns
     /// true; writes nothing and returns false otherwise (the caller then
-    /// takes the general path, [`FieldSink::text`]).
+    /// takes the general path, [`JsonWriter::text_at`]).
     #[inline]
-    pub fn ascii(&mut self, key: &str, v: &[u8]) -> bool {
+    pub fn ascii(&mut self, key: impl KeyText, v: &[u8]) -> bool {
         if !plain(v) {
             return false;
         }
         self.key(key);
         self.out.push(b'"');
-        self.out.extend_from_slice(v);
+        put(self.out, v);
         self.out.push(b'"');
         true
+    }
+
+    /// [`FieldSink::text`] under any [`KeyText`].
+    pub fn text_at(&mut self, key: impl KeyText, v: &[u8]) {
+        self.key(key);
+        self.out.push(b'"');
+        if plain(v) {
+            // ASCII without escapes: valid UTF-8 as it is.
+            put(self.out, v);
+            self.out.push(b'"');
+            return;
+        }
+        if let Ok(s) = std::str::from_utf8(v) {
+            escape_into(self.out, s);
+            self.out.push(b'"');
+            return;
+        }
+        let mut lossy = false;
+        for chunk in v.utf8_chunks() {
+            escape_into(self.out, chunk.valid());
+            for &b in chunk.invalid() {
+                lossy = true;
+                put(
+                    self.out,
+                    &[
+                        b'\\',
+                        b'\\',
+                        b'x',
+                        HEX[usize::from(b >> 4)],
+                        HEX[usize::from(b & 15)],
+                    ],
+                );
+            }
+        }
+        self.out.push(b'"');
+        if lossy && !self.in_list() {
+            put(self.out, b",\"");
+            key.write_to(self.out);
+            put(self.out, b"_encoding\":\"escaped\"");
+        }
     }
 
     /// Bytes written so far (the line's start included).
@@ -98,7 +139,7 @@ impl<'a> JsonWriter<'a> {
         self.depth > 0 && self.lists >> (self.depth - 1) & 1 != 0
     }
 
-    fn key(&mut self, k: &str) {
+    fn key(&mut self, k: impl KeyText) {
         if !self.first {
             self.out.push(b',');
         }
@@ -107,171 +148,195 @@ impl<'a> JsonWriter<'a> {
             return;
         }
         self.out.push(b'"');
-        self.out.extend_from_slice(k.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        k.write_to(self.out);
+        put(self.out, b"\":");
+    }
+}
+
+/// A key's text as written: it must need no JSON escaping.
+pub trait KeyText: Copy {
+    /// Appends the key's bytes.
+    fn write_to(self, out: &mut Vec<u8>);
+}
+
+impl KeyText for &[u8] {
+    #[inline(always)]
+    fn write_to(self, out: &mut Vec<u8>) {
+        put(out, self);
+    }
+}
+
+/// Wire bytes made into a key through a byte map (a header name, say),
+/// written straight into the record: building the key apart and copying
+/// it stalled on every header.
+#[derive(Clone, Copy)]
+pub struct MappedKey<'a> {
+    /// The bytes.
+    pub bytes: &'a [u8],
+    /// What each byte becomes; every value must need no escaping.
+    pub map: &'static [u8; 256],
+}
+
+impl KeyText for MappedKey<'_> {
+    #[inline]
+    fn write_to(self, out: &mut Vec<u8>) {
+        out.extend(self.bytes.iter().map(|&c| self.map[usize::from(c)]));
     }
 }
 
 /// Bytes that need no escaping and are ASCII: most of what records carry.
 #[inline]
 pub fn plain(b: &[u8]) -> bool {
-    // Eight bytes at a time: flags any byte at or above 0x80, below 0x20,
-    // 0x7f, `"` or `\` (the "has less" and "has value" tests of the
-    // bit-twiddling hacks, exact for "any byte").
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    #[inline]
-    fn less(x: u64, n: u64) -> u64 {
-        x.wrapping_sub(ONES * n) & !x & HIGH
+    first_not_plain(b) == b.len()
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// High bit of each byte of `x` below `n` (the "has less" test of the
+/// bit-twiddling hacks; `n <= 0x80`). Bytes above a flagged one may be
+/// flagged falsely, never the lowest: so the lowest flag is exact.
+#[inline(always)]
+fn less(x: u64, n: u64) -> u64 {
+    x.wrapping_sub(ONES * n) & !x & HIGH
+}
+
+/// Flags of bytes JSON must escape: controls, DEL, `"` and `\`.
+#[inline(always)]
+fn escapes(w: u64) -> u64 {
+    less(w, 0x20)
+        | less(w ^ (ONES * 0x7f), 1)
+        | less(w ^ (ONES * u64::from(b'"')), 1)
+        | less(w ^ (ONES * u64::from(b'\\')), 1)
+}
+
+/// Index of the first byte of `b` that `flags` marks, eight at a time, or
+/// `b.len()`. Bytes already found clean never carry a false flag (those
+/// come only from a flagged byte below), so the tail is one overlapping
+/// word, and a short slice is padded with a clean byte.
+#[inline(always)]
+fn first(b: &[u8], flags: impl Fn(u64) -> u64) -> usize {
+    let n = b.len();
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+    let at = |base: usize, f: u64| base + (f.trailing_zeros() / 8) as usize;
+    if n < 8 {
+        let mut t = [b'a'; 8];
+        for (d, &c) in t.iter_mut().zip(b) {
+            *d = c;
+        }
+        let f = flags(u64::from_le_bytes(t));
+        return if f != 0 { at(0, f) } else { n };
     }
-    let mut chunks = b.chunks_exact(8);
-    let mut bad = 0u64;
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        bad |= (w & HIGH)
-            | less(w, 0x20)
-            | less(w ^ (ONES * 0x7f), 1)
-            | less(w ^ (ONES * u64::from(b'"')), 1)
-            | less(w ^ (ONES * u64::from(b'\\')), 1);
+    let mut i = 0;
+    while i + 8 <= n {
+        let f = flags(word(i));
+        if f != 0 {
+            return at(i, f);
+        }
+        i += 8;
     }
-    bad == 0
-        && chunks
-            .remainder()
-            .iter()
-            .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+    if i < n {
+        let f = flags(word(n - 8));
+        if f != 0 {
+            return at(n - 8, f);
+        }
+    }
+    n
+}
+
+/// Index of the first byte that is not plain (non-ASCII, or one JSON must
+/// escape), or `b.len()`.
+#[inline]
+pub fn first_not_plain(b: &[u8]) -> usize {
+    first(b, |w| (w & HIGH) | escapes(w))
+}
+
+/// Index of the first byte JSON must escape, or `b.len()` (bytes at or
+/// above 0x80 are left to the caller's UTF-8 handling).
+#[inline]
+pub fn first_escape(b: &[u8]) -> usize {
+    first(b, escapes)
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `s` as a JSON string body (no quotes), escaping as RFC 8259 asks.
+/// Runs of bytes that need nothing are copied whole.
 pub fn escape_into(out: &mut Vec<u8>, s: &str) {
-    let b = s.as_bytes();
-    if plain(b) {
-        out.extend_from_slice(b);
-        return;
-    }
-    let mut start = 0;
-    for (i, &c) in b.iter().enumerate() {
-        let esc: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f | 0x7f => {
-                out.extend_from_slice(&b[start..i]);
-                out.extend_from_slice(&[
+    let mut b = s.as_bytes();
+    loop {
+        let i = first_escape(b);
+        put(out, &b[..i]);
+        let Some(&c) = b.get(i) else {
+            return;
+        };
+        match c {
+            b'"' => put(out, b"\\\""),
+            b'\\' => put(out, b"\\\\"),
+            b'\n' => put(out, b"\\n"),
+            b'\r' => put(out, b"\\r"),
+            b'\t' => put(out, b"\\t"),
+            _ => put(
+                out,
+                &[
                     b'\\',
                     b'u',
                     b'0',
                     b'0',
                     HEX[usize::from(c >> 4)],
                     HEX[usize::from(c & 15)],
-                ]);
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
-        out.extend_from_slice(&b[start..i]);
-        out.extend_from_slice(esc);
-        start = i + 1;
+                ],
+            ),
+        }
+        b = &b[i + 1..];
     }
-    out.extend_from_slice(&b[start..]);
 }
 
 impl FieldSink for JsonWriter<'_> {
     fn str(&mut self, key: &str, v: &str) {
-        self.key(key);
+        self.key(key.as_bytes());
         self.out.push(b'"');
         escape_into(self.out, v);
         self.out.push(b'"');
     }
 
     fn text(&mut self, key: &str, v: &[u8]) {
-        self.key(key);
-        self.out.push(b'"');
-        if plain(v) {
-            // ASCII without escapes: valid UTF-8 as it is.
-            self.out.extend_from_slice(v);
-            self.out.push(b'"');
-            return;
-        }
-        let mut lossy = false;
-        for chunk in v.utf8_chunks() {
-            escape_into(self.out, chunk.valid());
-            for &b in chunk.invalid() {
-                lossy = true;
-                self.out.extend_from_slice(&[
-                    b'\\',
-                    b'\\',
-                    b'x',
-                    HEX[usize::from(b >> 4)],
-                    HEX[usize::from(b & 15)],
-                ]);
-            }
-        }
-        self.out.push(b'"');
-        if lossy && !self.in_list() {
-            self.out.extend_from_slice(b",\"");
-            self.out.extend_from_slice(key.as_bytes());
-            self.out.extend_from_slice(b"_encoding\":\"escaped\"");
-        }
+        self.text_at(key.as_bytes(), v);
     }
 
     fn u64(&mut self, key: &str, v: u64) {
-        self.key(key);
-        self.out.extend_from_slice(super::decimal(v, &mut [0; 20]));
+        self.key(key.as_bytes());
+        put(self.out, super::decimal(v, &mut [0; 20]));
     }
 
     fn f64(&mut self, key: &str, v: f64) {
-        self.key(key);
+        self.key(key.as_bytes());
         if v.is_finite() {
             let _ = write!(self.out, "{v}");
         } else {
-            self.out.extend_from_slice(b"null");
+            put(self.out, b"null");
         }
     }
 
     fn bool(&mut self, key: &str, v: bool) {
-        self.key(key);
-        self.out
-            .extend_from_slice(if v { b"true" } else { b"false" });
+        self.key(key.as_bytes());
+        put(self.out, if v { b"true" } else { b"false" });
     }
 
     fn time(&mut self, key: &str, ns: u64) {
-        self.key(key);
+        self.key(key.as_bytes());
         self.out.push(b'"');
         crate::time::write_rfc3339_us(self.out, ns);
         self.out.push(b'"');
     }
 
     fn ip(&mut self, key: &str, v: std::net::IpAddr) {
-        self.key(key);
+        self.key(key.as_bytes());
         match v {
             std::net::IpAddr::V4(a) => {
-                let mut b = [0u8; 17];
-                let mut n = 0;
-                b[n] = b'"';
-                n += 1;
-                for (i, o) in a.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        b[n] = b'.';
-                        n += 1;
-                    }
-                    if o >= 100 {
-                        b[n] = b'0' + o / 100;
-                        n += 1;
-                    }
-                    if o >= 10 {
-                        b[n] = b'0' + o / 10 % 10;
-                        n += 1;
-                    }
-                    b[n] = b'0' + o % 10;
-                    n += 1;
-                }
-                b[n] = b'"';
-                self.out.extend_from_slice(&b[..n + 1]);
+                self.out.push(b'"');
+                put(self.out, super::ipv4(a.octets(), &mut [0; 15]));
+                self.out.push(b'"');
             }
             // RFC 5952 compression: std's formatting, rare enough.
             std::net::IpAddr::V6(a) => {
@@ -281,7 +346,7 @@ impl FieldSink for JsonWriter<'_> {
     }
 
     fn begin_map(&mut self, key: &str) {
-        self.key(key);
+        self.key(key.as_bytes());
         self.out.push(b'{');
         self.first = true;
         self.lists &= !(1 << self.depth);
@@ -297,7 +362,7 @@ impl FieldSink for JsonWriter<'_> {
     }
 
     fn begin_list(&mut self, key: &str) {
-        self.key(key);
+        self.key(key.as_bytes());
         self.out.push(b'[');
         self.first = true;
         self.lists |= 1 << self.depth;
@@ -328,6 +393,28 @@ mod tests {
         )) {
             let bytewise = v.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\');
             prop_assert_eq!(plain(&v), bytewise);
+        }
+
+        /// Escaping runs at a time writes what escaping byte by byte does.
+        #[test]
+        fn escape_runs_match_bytewise(s in "[a-z\"\\\\\u{0}-\u{1f}\u{7f}é€ ]{0,80}") {
+            let mut want = Vec::new();
+            for c in s.chars() {
+                match c {
+                    '"' => want.extend_from_slice(b"\\\""),
+                    '\\' => want.extend_from_slice(b"\\\\"),
+                    '\n' => want.extend_from_slice(b"\\n"),
+                    '\r' => want.extend_from_slice(b"\\r"),
+                    '\t' => want.extend_from_slice(b"\\t"),
+                    '\u{0}'..='\u{1f}' | '\u{7f}' => {
+                        want.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+                    }
+                    c => want.extend_from_slice(c.to_string().as_bytes()),
+                }
+            }
+            let mut out = Vec::new();
+            escape_into(&mut out, &s);
+            prop_assert_eq!(out, want);
         }
 
         /// IPv4 addresses are written as std writes them.

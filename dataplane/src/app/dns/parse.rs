@@ -198,35 +198,38 @@ pub fn rr(m: &[u8], off: usize, owner: &mut Name) -> Option<(Rr, usize)> {
     Some((r, r.rdata + r.rdlen))
 }
 
-/// Text for record data, in a fixed buffer (a 4 KiB TXT fits).
-pub struct Text {
+/// Bytes of record data text kept (a 4 KiB TXT fits).
+pub const TEXT_BYTES: usize = 4096;
+
+/// Text for record data, written into a buffer the worker keeps (a
+/// per-answer 4 KiB array cleared each time cost more than the parsing).
+pub struct Text<'a> {
     /// The bytes.
-    pub b: [u8; 4096],
-    /// Length.
-    pub len: usize,
-    /// The data was longer than the buffer.
+    pub b: &'a mut Vec<u8>,
+    /// The data was longer than [`TEXT_BYTES`].
     pub cut: bool,
 }
 
-impl Default for Text {
-    fn default() -> Self {
-        Self {
-            b: [0; 4096],
-            len: 0,
-            cut: false,
-        }
+impl<'a> Text<'a> {
+    /// Text written into `b` (cleared each time).
+    pub fn new(b: &'a mut Vec<u8>) -> Self {
+        Self { b, cut: false }
     }
-}
-
-impl Text {
     /// The text.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.b[..self.len]
+        self.b
+    }
+    /// Its length.
+    pub fn len(&self) -> usize {
+        self.b.len()
+    }
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.b.is_empty()
     }
     fn push(&mut self, s: &[u8]) {
-        let k = s.len().min(self.b.len() - self.len);
-        self.b[self.len..self.len + k].copy_from_slice(&s[..k]);
-        self.len += k;
+        let k = s.len().min(TEXT_BYTES.saturating_sub(self.b.len()));
+        crate::sys::append(self.b, &s[..k]);
         self.cut |= k < s.len();
     }
     fn num(&mut self, v: u64) {
@@ -238,16 +241,13 @@ impl Text {
 /// `prio weight port target` (SRV), the SOA fields, TXT strings joined by
 /// spaces; other types as `\# len hex` (RFC 3597).
 pub fn rdata_text(m: &[u8], r: &Rr, out: &mut Text) {
-    out.len = 0;
+    out.b.clear();
     out.cut = false;
     let d = &m[r.rdata..r.rdata + r.rdlen];
     let mut n = Name::default();
     let be16 = |b: &[u8]| u64::from(u16::from_be_bytes([b[0], b[1]]));
     match (r.rtype, d.len()) {
-        (1, 4) => {
-            let a = std::net::Ipv4Addr::new(d[0], d[1], d[2], d[3]);
-            write_display(out, &a);
-        }
+        (1, 4) => out.push(crate::record::ipv4([d[0], d[1], d[2], d[3]], &mut [0; 15])),
         (28, 16) => {
             let mut b = [0u8; 16];
             b.copy_from_slice(d);
@@ -311,8 +311,13 @@ pub fn rdata_text(m: &[u8], r: &Rr, out: &mut Text) {
             if !d.is_empty() {
                 out.push(b" ");
             }
-            for &c in d.iter().take(2000) {
-                out.push(&[HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
+            for part in d[..d.len().min(2000)].chunks(128) {
+                let mut hex = [0u8; 256];
+                for (h, &c) in hex.chunks_exact_mut(2).zip(part) {
+                    h[0] = HEX[usize::from(c >> 4)];
+                    h[1] = HEX[usize::from(c & 15)];
+                }
+                out.push(&hex[..2 * part.len()]);
             }
         }
     }
@@ -320,9 +325,7 @@ pub fn rdata_text(m: &[u8], r: &Rr, out: &mut Text) {
 
 fn write_display(out: &mut Text, v: &dyn std::fmt::Display) {
     use std::io::Write;
-    let mut c = std::io::Cursor::new(&mut out.b[out.len..]);
-    let _ = write!(c, "{v}");
-    out.len += c.position() as usize;
+    let _ = write!(out.b, "{v}");
 }
 
 /// Name of a record type, if well known.
@@ -436,7 +439,8 @@ mod tests {
             (&b"example.com"[..], 1, 1)
         );
         let mut owner = Name::default();
-        let mut t = Text::default();
+        let mut tb = Vec::new();
+        let mut t = Text::new(&mut tb);
         let mut got = Vec::new();
         for _ in 0..3 {
             let (r, next) = rr(RESP, off, &mut owner).unwrap();
@@ -462,7 +466,8 @@ mod tests {
             let mut q = Question::default();
             if let Some(mut off) = question(m, 12, &mut q) {
                 let mut owner = Name::default();
-                let mut t = Text::default();
+                let mut tb = Vec::new();
+                let mut t = Text::new(&mut tb);
                 while let Some((r, next)) = rr(m, off, &mut owner) {
                     rdata_text(m, &r, &mut t);
                     off = next;

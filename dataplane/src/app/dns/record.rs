@@ -56,7 +56,7 @@ fn typed(w: &mut JsonWriter, key: &str, key_name: &str, v: u16, name: Option<&st
 }
 
 /// Writes the answer section (and finds EDNS in the additional section).
-fn answers(w: &mut JsonWriter, r: &Response) {
+fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
     let m = r.msg;
     let h = &r.header;
     let mut off = 12;
@@ -68,8 +68,8 @@ fn answers(w: &mut JsonWriter, r: &Response) {
         }
     }
     let mut owner = Name::default();
-    let mut t = Text::default();
-    let mut rrs = [(0u16, 0u32, 0usize, 0usize); MAX_ANSWERS];
+    let mut t = Text::new(scratch);
+    let mut rrs = [(0u16, 0u32, 0usize); MAX_ANSWERS];
     let mut n = 0;
     let mut complete = true;
     let mut opt = None;
@@ -81,7 +81,7 @@ fn answers(w: &mut JsonWriter, r: &Response) {
         };
         if k < usize::from(h.an) {
             if n < MAX_ANSWERS {
-                rrs[n] = (rr.rtype, rr.ttl, off, next);
+                rrs[n] = (rr.rtype, rr.ttl, off);
                 n += 1;
             } else {
                 complete = false;
@@ -97,24 +97,24 @@ fn answers(w: &mut JsonWriter, r: &Response) {
     if n > 0 {
         let mut budget = ANSWER_BYTES;
         w.begin_list("answers");
-        for &(_, _, at, _) in &rrs[..n] {
+        for &(_, _, at) in &rrs[..n] {
             if let Some((rr, _)) = parse::rr(m, at, &mut owner) {
                 parse::rdata_text(m, &rr, &mut t);
                 let v = crate::app::http::record::cut(t.as_bytes(), budget);
                 // Escaped, as written: a 0x01 byte takes six.
                 budget -= crate::app::http::record::escaped_len(v).min(budget);
-                complete &= !t.cut && v.len() == t.len;
+                complete &= !t.cut && v.len() == t.len();
                 w.text("", v);
             }
         }
         w.end_list();
         w.begin_list("ttls");
-        for &(_, ttl, _, _) in &rrs[..n] {
+        for &(_, ttl, _) in &rrs[..n] {
             w.u64("", u64::from(ttl));
         }
         w.end_list();
         w.begin_list("answer_types");
-        for &(ty, _, _, _) in &rrs[..n] {
+        for &(ty, _, _) in &rrs[..n] {
             match parse::type_name(ty) {
                 Some(s) => w.str("", s),
                 None => w.u64("", u64::from(ty)),
@@ -151,7 +151,8 @@ pub fn emit<O: RecordOut>(
     }
     let ts = p.map_or(cx.now, |p| p.ts);
     let now = cx.now;
-    cx.record("dns", ts, |w| {
+    let scratch = &mut *cx.scratch;
+    crate::app::write_record(cx.out, cx.stats, cx.flow, cx.names, "dns", ts, |w| {
         let id = p.map(|p| p.id).or(r.map(|r| r.header.id)).unwrap_or(0);
         w.u64("trans_id", u64::from(id));
         w.str("transport", if tcp { "tcp" } else { "udp" });
@@ -182,7 +183,7 @@ pub fn emit<O: RecordOut>(
         w.u64("opcode", u64::from(hflags >> 11 & 15));
         flags(w, hflags, r.is_some());
         if let Some(r) = r {
-            answers(w, r);
+            answers(w, r, scratch);
             if let Some(p) = p {
                 w.u64("latency_us", now.saturating_sub(p.ts) / 1000);
                 if p.ts > now {
