@@ -102,7 +102,8 @@ pub struct Front {
     /// For each packet of the last decoded batch, its frame in the batch.
     origin: Vec<u16>,
     pub dedup: Dedup,
-    filter: Filter,
+    /// `None` when it lets everything through (then nothing is checked).
+    filter: Option<Filter>,
     pub filtered: u64,
     paced: Option<(u64, Instant)>,
     pace: bool,
@@ -114,7 +115,7 @@ impl Front {
             dec: Decoder::new(decode.clone()).context("reassembly table")?,
             origin: Vec::with_capacity(DECODED_PER_BATCH),
             dedup: Dedup::new(dedup_ns),
-            filter: filter.clone(),
+            filter: (!filter.is_empty()).then(|| filter.clone()),
             filtered: 0,
             paced: None,
             pace,
@@ -136,7 +137,7 @@ impl Front {
             let mut d = Decoded::EMPTY;
             let r = self.dec.decode(bytes, f.link, f.ts_ns, &mut d);
             for o in self.dec.outers() {
-                if self.filter.pass(o) {
+                if self.passes(o) {
                     out.push(*o);
                     self.origin.push(fi as u16);
                 }
@@ -144,13 +145,17 @@ impl Front {
             if r != Outcome::Packet {
                 continue;
             }
-            if self.filter.pass(&d) {
+            if self.passes(&d) {
                 out.push(d);
                 self.origin.push(fi as u16);
             } else {
                 self.filtered += 1;
             }
         }
+    }
+
+    fn passes(&self, d: &Decoded) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.pass(d))
     }
 
     /// Decodes every frame of `batch`, runs the packets through `worker`

@@ -139,6 +139,7 @@ impl<'a> JsonWriter<'a> {
         self.depth > 0 && self.lists >> (self.depth - 1) & 1 != 0
     }
 
+    #[inline(always)]
     fn key(&mut self, k: impl KeyText) {
         if !self.first {
             self.out.push(b',');
@@ -304,6 +305,7 @@ impl FieldSink for JsonWriter<'_> {
         self.text_at(key.as_bytes(), v);
     }
 
+    #[inline]
     fn u64(&mut self, key: &str, v: u64) {
         self.key(key.as_bytes());
         put(self.out, super::decimal(v, &mut [0; 20]));
@@ -318,11 +320,13 @@ impl FieldSink for JsonWriter<'_> {
         }
     }
 
+    #[inline]
     fn bool(&mut self, key: &str, v: bool) {
         self.key(key.as_bytes());
         put(self.out, if v { b"true" } else { b"false" });
     }
 
+    #[inline]
     fn time(&mut self, key: &str, ns: u64) {
         self.key(key.as_bytes());
         self.out.push(b'"');
