@@ -32,10 +32,11 @@ pub fn write_rfc3339_us(out: &mut Vec<u8>, ns: u64) {
     crate::sys::append(out, &buf);
 }
 
+/// Writes `v` as `dst.len()` digits (an even number), two at a time.
 fn put(dst: &mut [u8], mut v: u64) {
-    for b in dst.iter_mut().rev() {
-        *b = b'0' + (v % 10) as u8;
-        v /= 10;
+    for pair in dst.rchunks_exact_mut(2) {
+        crate::record::two_digits(pair, v);
+        v /= 100;
     }
 }
 

@@ -175,11 +175,9 @@ impl JsonSink {
                 self.buf.len()
             } else {
                 let lim = at + PIECE;
-                match self.buf[at..lim].iter().rposition(|&c| c == b'\n') {
+                match memchr::memrchr(b'\n', &self.buf[at..lim]) {
                     Some(p) => at + p + 1,
-                    None => self.buf[lim..]
-                        .iter()
-                        .position(|&c| c == b'\n')
+                    None => memchr::memchr(b'\n', &self.buf[lim..])
                         .map_or(self.buf.len(), |p| lim + p + 1),
                 }
             };
@@ -198,7 +196,7 @@ impl JsonSink {
                 None => false,
             };
             if ok {
-                let lines = piece.iter().filter(|&&c| c == b'\n').count() as u64;
+                let lines = memchr::memchr_iter(b'\n', piece).count() as u64;
                 self.stats.delivered += lines;
                 self.pending -= lines;
                 self.stats.bytes += piece.len() as u64;

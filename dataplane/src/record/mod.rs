@@ -49,29 +49,32 @@ pub trait RecordOut {
 /// ports, counts and microseconds.
 #[inline]
 pub fn decimal(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
     let mut i = buf.len();
     while v >= 100 {
-        let p = (v % 100) as usize * 2;
-        v /= 100;
         i -= 2;
-        buf[i] = PAIRS[p];
-        buf[i + 1] = PAIRS[p + 1];
+        two_digits(&mut buf[i..i + 2], v % 100);
+        v /= 100;
     }
     if v >= 10 {
-        let p = v as usize * 2;
         i -= 2;
-        buf[i] = PAIRS[p];
-        buf[i + 1] = PAIRS[p + 1];
+        two_digits(&mut buf[i..i + 2], v);
     } else {
         i -= 1;
         buf[i] = b'0' + v as u8;
     }
     &buf[i..]
+}
+
+/// Writes `v` (below 100) as two digits into `out[..2]`, from a table.
+#[inline(always)]
+pub fn two_digits(out: &mut [u8], v: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+    let p = (v % 100) as usize * 2;
+    out[..2].copy_from_slice(&PAIRS[p..p + 2]);
 }
 
 /// `a` in dotted decimal (as `Ipv4Addr`'s `Display` writes it), written
