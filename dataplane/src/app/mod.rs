@@ -348,7 +348,7 @@ pub fn write_record<O: RecordOut>(
         return false;
     };
     let mut w = JsonWriter::new(buf);
-    w.str("type", kind);
+    w.token("type", kind);
     w.time("ts", ts);
     write_endpoints(&mut w, flow, names.sensor, names.cid_seed);
     write_net_delay(&mut w, flow);
@@ -362,7 +362,7 @@ pub fn write_record<O: RecordOut>(
 /// timeout, or its flow ended.
 pub fn write_unanswered(w: &mut impl FieldSink, timed_out: bool) {
     w.bool("unanswered", true);
-    w.str(
+    w.token(
         "unanswered_reason",
         if timed_out { "timeout" } else { "flow_end" },
     );

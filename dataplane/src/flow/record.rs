@@ -70,7 +70,7 @@ pub fn write_endpoints(w: &mut impl FieldSink, c: &Cold, sensor: &str, cid_seed:
     w.ip("dst_ip", addr(&da, v6));
     w.u64("dst_port", u64::from(dp));
     match proto_name(k.proto) {
-        Some(n) => w.str("proto", n),
+        Some(n) => w.token("proto", n),
         None => w.u64("proto", u64::from(k.proto)),
     }
     w.u64("ip_proto", u64::from(k.proto));
@@ -81,12 +81,12 @@ pub fn write_endpoints(w: &mut impl FieldSink, c: &Cold, sensor: &str, cid_seed:
         w.u64("inner_vlan", u64::from(k.inner_vlan));
     }
     if c.tunnel() != 0 {
-        w.str("tunnel_type", tunnel_name(c.tunnel()));
+        w.token("tunnel_type", tunnel_name(c.tunnel()));
         w.u64("tunnel_id", u64::from(c.tunnel_id));
     }
     if c.macs != [0; 12] {
-        w.str("src_mac", mac(&c.macs[..6]).as_str());
-        w.str("dst_mac", mac(&c.macs[6..]).as_str());
+        w.token("src_mac", mac(&c.macs[..6]).as_str());
+        w.token("dst_mac", mac(&c.macs[6..]).as_str());
     }
     let mut cid = [0u8; 30];
     community_id(
@@ -100,7 +100,7 @@ pub fn write_endpoints(w: &mut impl FieldSink, c: &Cold, sensor: &str, cid_seed:
         k.flags & KEY_ONE_WAY != 0,
         &mut cid,
     );
-    w.str("community_id", std::str::from_utf8(&cid).unwrap_or(""));
+    w.token("community_id", std::str::from_utf8(&cid).unwrap_or(""));
 }
 
 /// Writes one flow record.
@@ -112,17 +112,17 @@ pub fn write_flow(
     sensor: &str,
     cid_seed: u16,
 ) {
-    w.str("type", "flow");
+    w.token("type", "flow");
     w.time("ts", c.first_ns);
     w.time("end", h.last_ns);
     write_endpoints(w, c, sensor, cid_seed);
     let k = &c.key;
     w.u64("duration_us", h.last_ns.saturating_sub(c.first_ns) / 1000);
-    w.str("reason", reason.name());
+    w.token("reason", reason.name());
     w.bool("final", reason != Reason::Active);
-    w.str("conn_state", state_of(h, c));
+    w.token("conn_state", state_of(h, c));
     let hist = &c.history[..c.hist_len as usize];
-    w.str("history", std::str::from_utf8(hist).unwrap_or(""));
+    w.token("history", std::str::from_utf8(hist).unwrap_or(""));
     if c.flags & cf::HIST_FULL != 0 {
         w.bool("history_truncated", true);
     }

@@ -301,6 +301,15 @@ impl FieldSink for JsonWriter<'_> {
         self.out.push(b'"');
     }
 
+    #[inline]
+    fn token(&mut self, key: &str, v: &str) {
+        debug_assert!(plain(v.as_bytes()), "not a token: {v:?}");
+        self.key(key.as_bytes());
+        self.out.push(b'"');
+        put(self.out, v.as_bytes());
+        self.out.push(b'"');
+    }
+
     fn text(&mut self, key: &str, v: &[u8]) {
         self.text_at(key.as_bytes(), v);
     }

@@ -12,6 +12,12 @@ pub mod json;
 pub trait FieldSink {
     /// A string known to be valid UTF-8.
     fn str(&mut self, key: &str, v: &str);
+    /// A value this program made from a fixed alphabet (names, hex,
+    /// base64, history letters): printable ASCII without `"` or `\`, so a
+    /// sink may skip escaping it.
+    fn token(&mut self, key: &str, v: &str) {
+        self.str(key, v);
+    }
     /// Text from the wire: written losslessly even when not UTF-8.
     fn text(&mut self, key: &str, v: &[u8]);
     /// An unsigned integer.

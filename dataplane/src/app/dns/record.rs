@@ -51,7 +51,7 @@ fn flags(w: &mut JsonWriter, f: u16, response: bool) {
 fn typed(w: &mut JsonWriter, key: &str, key_name: &str, v: u16, name: Option<&str>) {
     w.u64(key, u64::from(v));
     if let Some(n) = name {
-        w.str(key_name, n);
+        w.token(key_name, n);
     }
 }
 
@@ -116,7 +116,7 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
         w.begin_list("answer_types");
         for &(ty, _, _) in &rrs[..n] {
             match parse::type_name(ty) {
-                Some(s) => w.str("", s),
+                Some(s) => w.token("", s),
                 None => w.u64("", u64::from(ty)),
             }
         }
@@ -155,7 +155,7 @@ pub fn emit<O: RecordOut>(
     crate::app::write_record(cx.out, cx.stats, cx.flow, cx.names, "dns", ts, |w| {
         let id = p.map(|p| p.id).or(r.map(|r| r.header.id)).unwrap_or(0);
         w.u64("trans_id", u64::from(id));
-        w.str("transport", if tcp { "tcp" } else { "udp" });
+        w.token("transport", if tcp { "tcp" } else { "udp" });
         let (name, qtype, qclass, cut): (&[u8], u16, u16, bool) =
             match (p, r.and_then(|r| r.question)) {
                 (_, Some(q)) => (q.name.as_bytes(), q.qtype, q.qclass, q.name.cut),
