@@ -915,7 +915,9 @@ fn plain_ipv4(r: &[u8], d: &mut Decoded) -> Option<IpParsed> {
         return None;
     }
     let tl = usize::from(be16(r, 2));
-    if tl < ihl || tl > r.len() || be16(r, 6) & 0x3fff != 0 {
+    // Fragments, and IPsec AH (etherparse reads past it as an extension
+    // header), go the long way.
+    if tl < ihl || tl > r.len() || be16(r, 6) & 0x3fff != 0 || r[9] == 51 {
         return None;
     }
     d.v6 = false;
