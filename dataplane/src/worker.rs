@@ -199,16 +199,17 @@ impl Worker {
                 }
             }
             let base = ci * cap;
-            for (k, p) in chunk.iter().enumerate() {
-                let s = &self.stage[k];
-                let (key, hash, fwd, idx) = (s.key, s.hash, s.fwd, s.idx);
+            // Borrowed in place rather than each key copied out.
+            let stage = std::mem::take(&mut self.stage);
+            for (k, (p, s)) in chunk.iter().zip(&stage).enumerate() {
                 let bytes = if app && p.payload_wire > 0 {
                     pay.payload(base + k, p)
                 } else {
                     &[]
                 };
-                self.packet(p, bytes, &key, hash, fwd, idx, out);
+                self.packet(p, bytes, &s.key, s.hash, s.fwd, s.idx, out);
             }
+            self.stage = stage;
         }
     }
 

@@ -134,21 +134,30 @@ impl Front {
             if self.dedup.is_duplicate(bytes, f.ts_ns) {
                 continue;
             }
-            let mut d = Decoded::EMPTY;
-            let r = self.dec.decode(bytes, f.link, f.ts_ns, &mut d);
-            for o in self.dec.outers() {
-                if self.passes(o) {
-                    out.push(*o);
-                    self.origin.push(fi as u16);
+            // Decoded in place: building it apart and copying it in
+            // stalled on every packet (its fields are written one by one,
+            // the copy reads them 16 bytes at a time).
+            let at = out.len();
+            out.push(Decoded::EMPTY);
+            let r = self.dec.decode(bytes, f.link, f.ts_ns, &mut out[at]);
+            if !self.dec.outers().is_empty() {
+                // Outer tunnel packets go first (rare: moved aside).
+                let d = out.pop().unwrap_or(Decoded::EMPTY);
+                for o in self.dec.outers() {
+                    if self.passes(o) {
+                        out.push(*o);
+                        self.origin.push(fi as u16);
+                    }
                 }
-            }
-            if r != Outcome::Packet {
-                continue;
-            }
-            if self.passes(&d) {
                 out.push(d);
+            }
+            let last = out.len() - 1;
+            if r != Outcome::Packet {
+                out.truncate(last);
+            } else if self.passes(&out[last]) {
                 self.origin.push(fi as u16);
             } else {
+                out.truncate(last);
                 self.filtered += 1;
             }
         }
