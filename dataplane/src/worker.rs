@@ -390,6 +390,11 @@ impl Worker {
             let mut i = self.table.take_list(t);
             while i != NIL {
                 let next = self.table.unlist(i);
+                // The list is a chain through the entries: start loading
+                // the next one while this one is handled.
+                if next != NIL {
+                    self.table.prefetch_entry(next as usize);
+                }
                 self.on_timer(i as usize, now_ns, out);
                 i = next;
             }

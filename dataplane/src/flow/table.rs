@@ -164,8 +164,18 @@ impl FlowTable {
             .iter()
             .position(|&t| t == tag)
             .map(|w| b * WAYS + w);
-        if c.is_none() && self.over[b] > 0 {
-            self.buckets.prefetch(self.bucket2_of(h));
+        if c.is_none() {
+            if self.over[b] > 0 {
+                self.buckets.prefetch(self.bucket2_of(h));
+            }
+            // Most likely a new flow: the entry `claim` will give it, when
+            // the first choice has room, is about to be written whole.
+            let tags = &self.buckets[b].tags;
+            if tags.iter().filter(|&&t| t == 0).count() >= ROOMY {
+                if let Some(w) = tags.iter().position(|&t| t == 0) {
+                    self.prefetch_entry(b * WAYS + w);
+                }
+            }
         }
         c
     }
@@ -195,8 +205,10 @@ impl FlowTable {
         let b2 = self.bucket2_of(h);
         let free = |bb: usize| self.buckets[bb].tags.iter().filter(|&&t| t == 0).count();
         // The first choice while it has room (lookups then read one tag
-        // line), else the emptier of the two.
-        let (f1, f2) = (free(b), free(b2));
+        // line, and the second bucket's line is not even loaded), else
+        // the emptier of the two.
+        let f1 = free(b);
+        let f2 = if f1 >= ROOMY { 0 } else { free(b2) };
         let pick = if f1 >= ROOMY || f1 >= f2 { b } else { b2 };
         if f1.max(f2) > 0 {
             let w = self.buckets[pick]
