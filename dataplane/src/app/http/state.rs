@@ -159,6 +159,18 @@ impl Side {
     }
 }
 
+/// `strict`, or when httparse refused the head, the head read by
+/// `lenient` into header space made only then (clearing 4 KiB per head up
+/// front cost more than parsing it).
+fn or_lenient<'b, 'h>(
+    strict: Option<parse::Head<'b, 'h>>,
+    head: &'b [u8],
+    space: &'h mut Option<[httparse::Header<'b>; PARSE_HEADERS]>,
+    lenient: fn(&'b [u8], &'h mut [httparse::Header<'b>]) -> Option<parse::Head<'b, 'h>>,
+) -> Option<parse::Head<'b, 'h>> {
+    strict.or_else(|| lenient(head, space.insert([httparse::EMPTY_HEADER; PARSE_HEADERS])))
+}
+
 /// HTTP state of one connection.
 #[derive(Debug)]
 pub struct Http {
@@ -399,14 +411,8 @@ impl Http {
             _ => None,
         };
         // What httparse refuses, Zeek still logs: read it leniently.
-        let mut hs2;
-        let head = match strict {
-            Some(h) => Some(h),
-            None => {
-                hs2 = [httparse::EMPTY_HEADER; PARSE_HEADERS];
-                parse::lenient_request(&data[..end], &mut hs2)
-            }
-        };
+        let mut hs2 = None;
+        let head = or_lenient(strict, &data[..end], &mut hs2, parse::lenient_request);
         let Some(head) = head else {
             cx.stats.http_errors += 1;
             self.side[0].phase = Phase::Probe;
@@ -538,14 +544,8 @@ impl Http {
             }),
             _ => None,
         };
-        let mut hs2;
-        let head = match strict {
-            Some(h) => Some(h),
-            None => {
-                hs2 = [httparse::EMPTY_HEADER; PARSE_HEADERS];
-                parse::lenient_response(&data[..end], &mut hs2)
-            }
-        };
+        let mut hs2 = None;
+        let head = or_lenient(strict, &data[..end], &mut hs2, parse::lenient_response);
         let Some(head) = head else {
             cx.stats.http_errors += 1;
             self.side[1].phase = Phase::Probe;
