@@ -671,13 +671,14 @@ fn l4(
             if avail < 20 || hl < 20 || avail < hl {
                 return L4::Done(Outcome::Malformed(Malformed::TcpTruncated));
             }
-            let be32 = |o: usize| u32::from_be_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
-            d.sport = be16(b, off);
-            d.dport = be16(b, off + 2);
-            d.seq = be32(off + 4);
-            d.ack = be32(off + 8);
-            d.win = be16(b, off + 14);
-            d.tcp_flags = b[off + 13] & 0x3f;
+            let h = &b[off..off + 20];
+            let be32 = |o: usize| u32::from_be_bytes([h[o], h[o + 1], h[o + 2], h[o + 3]]);
+            d.sport = be16(h, 0);
+            d.dport = be16(h, 2);
+            d.seq = be32(4);
+            d.ack = be32(8);
+            d.win = be16(h, 14);
+            d.tcp_flags = h[13] & 0x3f;
             if d.tcp_flags & tcpflag::SYN != 0 {
                 d.tcp_wscale = window_scale(&b[off + 20..off + hl]);
             }
