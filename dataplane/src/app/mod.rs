@@ -582,8 +582,12 @@ impl App {
             sh: Shared {
                 seg,
                 txn,
+                // Room for a redacted URI or body, and for a DNS answer's
+                // text (so it never grows: HTTP's redaction checks its
+                // capacity).
                 scratch: Vec::with_capacity(
-                    5 * cfg.http_limits.uri_bytes.max(cfg.http_limits.body_bytes) + 64,
+                    (5 * cfg.http_limits.uri_bytes.max(cfg.http_limits.body_bytes) + 64)
+                        .max(dns::parse::TEXT_BYTES + 64),
                 ),
                 inflate: Inflate::new(cfg.http_limits.body_bytes),
                 stats: AppStats::default(),

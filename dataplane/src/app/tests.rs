@@ -869,3 +869,16 @@ fn requests_past_the_limit_do_not_shift_the_pairing() {
         .collect();
     assert_eq!(got, [("/1", 1), ("/2", 2), ("/4", 4)], "{r:?}");
 }
+
+/// The scratch buffer is sized for a DNS answer's text whatever the HTTP
+/// limits, so it never grows in the packet path (HTTP's redaction decides
+/// by its capacity, which must not depend on earlier DNS traffic).
+#[test]
+fn scratch_holds_dns_text_under_small_http_limits() {
+    let mut cfg = AppConfig::sized(1 << 20);
+    cfg.http_limits.uri_bytes = 64;
+    cfg.http_limits.body_bytes = 0;
+    let app = super::App::new(cfg, 16, false).unwrap();
+    let cap = app.sh.scratch.capacity();
+    assert!(cap >= super::dns::parse::TEXT_BYTES + 64, "{cap}");
+}
