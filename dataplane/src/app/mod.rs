@@ -520,6 +520,10 @@ struct Shared {
     scratch: Vec<u8>,
     inflate: Inflate,
     stats: AppStats,
+    /// The stream layer's counters, apart from `stats` so a feed can count
+    /// into them while the analyzer holds `stats` (folded in by
+    /// [`App::stats`]); a per-packet copy added up was a cost per packet.
+    stream: StreamStats,
 }
 
 impl Shared {
@@ -530,7 +534,7 @@ impl Shared {
         flow: &'a Cold,
         names: &'a Names<'a>,
         now: u64,
-    ) -> (&'a mut Pool, Cx<'a, O>) {
+    ) -> (&'a mut Pool, &'a mut StreamStats, Cx<'a, O>) {
         let Self {
             cfg,
             seg,
@@ -538,6 +542,7 @@ impl Shared {
             scratch,
             inflate,
             stats,
+            stream,
         } = self;
         let cx = Cx {
             out,
@@ -550,7 +555,7 @@ impl Shared {
             scratch,
             inflate,
         };
-        (seg, cx)
+        (seg, stream, cx)
     }
 }
 
@@ -591,6 +596,7 @@ impl App {
                 ),
                 inflate: Inflate::new(cfg.http_limits.body_bytes),
                 stats: AppStats::default(),
+                stream: StreamStats::default(),
                 cfg,
             },
         })
@@ -605,6 +611,7 @@ impl App {
     /// Counters.
     pub fn stats(&self) -> AppStats {
         let mut s = self.sh.stats;
+        s.stream.add(&self.sh.stream);
         s.sessions_active = (self.sessions.len() - self.free.len()) as u64;
         s
     }
@@ -672,19 +679,15 @@ impl App {
             return;
         };
         let depth = sh.cfg.depth;
-        let (seg, mut cx) = sh.split(out, c, names, p.ts_ns);
+        let (seg, st, mut cx) = sh.split(out, c, names, p.ts_ns);
         sess.parser.timeout(&mut cx);
         let mark = if p.proto == ipproto::TCP {
-            let mut st = StreamStats::default();
             if p.tcp_flags & tcpflag::ACK != 0 {
-                sess.on_dir(1 - d, seg, depth, &mut st, &mut cx, |dir, f| {
-                    dir.ack(f, p.ack)
-                });
+                sess.on_dir(1 - d, seg, depth, st, &mut cx, |dir, f| dir.ack(f, p.ack));
             }
-            sess.on_dir(d, seg, depth, &mut st, &mut cx, |dir, f| {
+            sess.on_dir(d, seg, depth, st, &mut cx, |dir, f| {
                 dir.segment(f, p.seq, payload, p.payload_wire)
             });
-            cx.stats.stream.add(&st);
             match &sess.parser {
                 Parser::Http(x) => x
                     .at_rest()
@@ -840,14 +843,12 @@ impl App {
         };
         self.free.push(k as u32);
         let depth = self.sh.cfg.depth;
-        let (seg, mut cx) = self.sh.split(out, c, names, now);
-        let mut st = StreamStats::default();
+        let (seg, st, mut cx) = self.sh.split(out, c, names, now);
         for d in 0..2 {
-            sess.on_dir(d, seg, depth, &mut st, &mut cx, |dir, f| {
+            sess.on_dir(d, seg, depth, st, &mut cx, |dir, f| {
                 dir.finish(f, c.fin[d] > 0)
             });
         }
-        cx.stats.stream.add(&st);
         sess.parser.end(&mut cx);
     }
 
