@@ -9,6 +9,11 @@ pub const NS_PER_US: u64 = 1_000;
 
 /// Writes `ns` (since the Unix epoch) as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub fn write_rfc3339_us(out: &mut Vec<u8>, ns: u64) {
+    crate::sys::append(out, &rfc3339_us(ns));
+}
+
+/// `ns` (since the Unix epoch) as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+pub fn rfc3339_us(ns: u64) -> [u8; 27] {
     let secs = ns / NS_PER_SEC;
     let micros = (ns % NS_PER_SEC) / NS_PER_US;
     let days = (secs / 86_400) as i64;
@@ -29,7 +34,7 @@ pub fn write_rfc3339_us(out: &mut Vec<u8>, ns: u64) {
     buf[19] = b'.';
     put(&mut buf[20..26], micros);
     buf[26] = b'Z';
-    crate::sys::append(out, &buf);
+    buf
 }
 
 /// Writes `v` as `dst.len()` digits (an even number), two at a time.

@@ -9,7 +9,7 @@
 use std::io::Write;
 
 use super::FieldSink;
-use crate::sys::append as put;
+use crate::sys::{append as put, append_member};
 
 /// Writes one JSON object into a byte buffer.
 pub struct JsonWriter<'a> {
@@ -137,6 +137,27 @@ impl<'a> JsonWriter<'a> {
 
     fn in_list(&self) -> bool {
         self.depth > 0 && self.lists >> (self.depth - 1) & 1 != 0
+    }
+
+    /// A member whose value is ready: one piece outside lists.
+    #[inline(always)]
+    fn member(&mut self, key: &[u8], value: &[u8], quoted: bool) {
+        if self.in_list() {
+            if !self.first {
+                self.out.push(b',');
+            }
+            self.first = false;
+            if quoted {
+                self.out.push(b'"');
+            }
+            put(self.out, value);
+            if quoted {
+                self.out.push(b'"');
+            }
+            return;
+        }
+        append_member(self.out, !self.first, key, value, quoted);
+        self.first = false;
     }
 
     #[inline(always)]
@@ -304,20 +325,21 @@ impl FieldSink for JsonWriter<'_> {
     #[inline]
     fn token(&mut self, key: &str, v: &str) {
         debug_assert!(plain(v.as_bytes()), "not a token: {v:?}");
-        self.key(key.as_bytes());
-        self.out.push(b'"');
-        put(self.out, v.as_bytes());
-        self.out.push(b'"');
+        self.member(key.as_bytes(), v.as_bytes(), true);
     }
 
     fn text(&mut self, key: &str, v: &[u8]) {
-        self.text_at(key.as_bytes(), v);
+        if plain(v) {
+            // ASCII without escapes: valid UTF-8 as it is.
+            self.member(key.as_bytes(), v, true);
+        } else {
+            self.text_at(key.as_bytes(), v);
+        }
     }
 
     #[inline]
     fn u64(&mut self, key: &str, v: u64) {
-        self.key(key.as_bytes());
-        put(self.out, super::decimal(v, &mut [0; 20]));
+        self.member(key.as_bytes(), super::decimal(v, &mut [0; 20]), false);
     }
 
     fn f64(&mut self, key: &str, v: f64) {
@@ -331,28 +353,23 @@ impl FieldSink for JsonWriter<'_> {
 
     #[inline]
     fn bool(&mut self, key: &str, v: bool) {
-        self.key(key.as_bytes());
-        put(self.out, if v { b"true" } else { b"false" });
+        self.member(key.as_bytes(), if v { b"true" } else { b"false" }, false);
     }
 
     #[inline]
     fn time(&mut self, key: &str, ns: u64) {
-        self.key(key.as_bytes());
-        self.out.push(b'"');
-        crate::time::write_rfc3339_us(self.out, ns);
-        self.out.push(b'"');
+        self.member(key.as_bytes(), &crate::time::rfc3339_us(ns), true);
     }
 
     fn ip(&mut self, key: &str, v: std::net::IpAddr) {
-        self.key(key.as_bytes());
         match v {
             std::net::IpAddr::V4(a) => {
-                self.out.push(b'"');
-                put(self.out, super::ipv4(a.octets(), &mut [0; 15]));
-                self.out.push(b'"');
+                let mut b = [0; 15];
+                self.member(key.as_bytes(), super::ipv4(a.octets(), &mut b), true);
             }
             // RFC 5952 compression: std's formatting, rare enough.
             std::net::IpAddr::V6(a) => {
+                self.key(key.as_bytes());
                 let _ = write!(self.out, "\"{a}\"");
             }
         }
