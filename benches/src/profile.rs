@@ -191,6 +191,9 @@ impl Conv {
 /// A seeded frame stream of one profile.
 pub struct Generator {
     profile: Profile,
+    /// The scripted message being sent, rebuilt for each of its segments
+    /// (kept here rather than cleared on the stack for every frame).
+    msg: Box<[u8; 4096]>,
     rng: Rng,
     flows: u32,
     convs: Vec<Conv>,
@@ -209,15 +212,20 @@ const FIN: u8 = 0x01;
 const ACK: u8 = 0x10;
 const PSH: u8 = 0x08;
 
+/// The most flows a generator takes (churn and enterprise keep a
+/// conversation of about 40 bytes per flow).
+pub const MAX_FLOWS: u32 = 1 << 24;
+
 impl Generator {
     /// A generator of `profile` over `flows` flows (or conversations open at
     /// once), frames spaced `1e9 / rate` ns apart from a fixed epoch.
     /// Flows and clients are numbered from `first` (one lane's share when
     /// several generators feed several workers: give each its own range).
     pub fn new(profile: Profile, flows: u32, first: u32, rate: u64, seed: u64) -> Self {
-        let flows = flows.max(1);
+        let flows = flows.clamp(1, MAX_FLOWS);
         let mut g = Generator {
             profile,
+            msg: Box::new([0; 4096]),
             rng: Rng::new(seed),
             flows,
             convs: Vec::new(),
@@ -232,17 +240,13 @@ impl Generator {
             g.made.flows = u64::from(flows);
         }
         if matches!(profile, Profile::Churn | Profile::Enterprise) {
-            g.convs = (0..flows).map(|_| Conv::default()).collect();
-            for i in 0..g.convs.len() {
-                g.convs[i] = g.fresh();
+            g.convs = Vec::with_capacity(flows as usize);
+            for _ in 0..flows {
+                let c = g.fresh();
+                g.convs.push(c);
             }
         }
         g
-    }
-
-    /// The profile.
-    pub fn profile(&self) -> Profile {
-        self.profile
     }
 
     /// Appends the next frame to `out`; returns its time.
@@ -393,8 +397,8 @@ impl Generator {
         // the scripted kinds send their messages in order.
         const END: u32 = u32::MAX - 8;
         if c.step <= END && c.kind >= TLS {
-            let mut m = [0u8; 4096];
-            let Some((dir, len, done)) = script(c.kind, c.left, c.id, &mut m) else {
+            let m = &mut *self.msg;
+            let Some((dir, len, done)) = script(c.kind, c.left, c.id, m) else {
                 c.step = END + 1;
                 c.seg(out, 0, FIN | ACK, Fill::Zero(0));
                 return false;
@@ -951,12 +955,7 @@ fn http_request(client: [u8; 4], seq: u32) -> ([u8; 512], usize) {
     put(b"Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate\r\n");
     put(b"Referer: https://shop.example.com/app/\r\nConnection: keep-alive\r\n");
     put(b"X-Forwarded-For: ");
-    for (i, o) in client.iter().enumerate() {
-        if i > 0 {
-            put(b".");
-        }
-        put(o.to_string().as_bytes());
-    }
+    put(dataplane::record::ipv4(client, &mut [0; 15]));
     put(b"\r\nCookie: session=0123456789abcdef\r\n\r\n");
     (b, n)
 }
@@ -971,7 +970,7 @@ fn http_response_head(len: u32) -> ([u8; 256], usize) {
     };
     put(b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\n");
     put(b"Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
-    put(len.to_string().as_bytes());
+    put(dataplane::record::decimal(u64::from(len), &mut [0; 20]));
     put(b"\r\nConnection: keep-alive\r\nCache-Control: max-age=60\r\n\r\n");
     (b, n)
 }
