@@ -75,8 +75,9 @@ struct WireGen {
     /// Generator profile: tcp64, imix, synflood, churn, enterprise.
     #[arg(long = "gen", value_name = "PROFILE", default_value = "tcp64")]
     generator: String,
-    /// Flows of the profile.
-    #[arg(long, default_value_t = 10_000)]
+    /// Flows of the profile (1 to 16,777,216: churn and enterprise hold a
+    /// conversation per flow).
+    #[arg(long, default_value_t = 10_000, value_parser = flows_arg())]
     flows: u32,
     /// The profile's seed (veth: trial i uses seed + i).
     #[arg(long, default_value_t = 1)]
@@ -171,8 +172,8 @@ enum BenchMode {
         #[arg(long = "gen", value_name = "PROFILE")]
         generator: Option<String>,
         /// Flows, or conversations open at once, of the profile (split over
-        /// the workers).
-        #[arg(long, default_value_t = 1_000_000)]
+        /// the workers; 1 to 16,777,216).
+        #[arg(long, default_value_t = 1_000_000, value_parser = flows_arg())]
         flows: u32,
         /// Frames the profile makes in all.
         #[arg(long, default_value_t = 20_000_000, conflicts_with = "seconds")]
@@ -295,13 +296,8 @@ fn run() -> Result<()> {
                 },
         } => {
             let profile = profile_named(&wire.generator)?;
-            let mut g = benches::profile::Generator::new(
-                profile,
-                wire.flows.max(1),
-                0,
-                rate.max(1),
-                wire.seed,
-            );
+            let mut g =
+                benches::profile::Generator::new(profile, wire.flows, 0, rate.max(1), wire.seed);
             let file =
                 std::fs::File::create(&output).with_context(|| output.display().to_string())?;
             let mut w = std::io::BufWriter::new(file);
@@ -335,10 +331,7 @@ fn run() -> Result<()> {
         } => {
             let mut reports = Vec::new();
             for f in &files {
-                let text = std::fs::read_to_string(f).with_context(|| f.display().to_string())?;
-                let v: serde_json::Value = serde_json::from_str(text.trim())
-                    .with_context(|| format!("{}: not a JSON report", f.display()))?;
-                reports.push((f.display().to_string(), v));
+                reports.push((f.display().to_string(), read_report(f)?));
             }
             let page = bench_report::html(&reports)?;
             std::fs::write(&output, page).with_context(|| output.display().to_string())?;
@@ -385,7 +378,7 @@ fn run() -> Result<()> {
         } => bench_veth::tx(
             &iface,
             profile_named(&wire.generator)?,
-            wire.flows.max(1),
+            wire.flows,
             wire.seed,
             rate,
             seconds,
@@ -799,11 +792,16 @@ fn bench_memory_cmd(
 
 /// A report of an earlier `wirelog bench` run, for `--compare`.
 fn earlier_report(p: &std::path::Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(p).with_context(|| format!("--compare {}", p.display()))?;
+    read_report(p).context("--compare")
+}
+
+/// A report a bench command printed, read back from `p`.
+fn read_report(p: &std::path::Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
     let v: serde_json::Value = serde_json::from_str(text.trim())
-        .with_context(|| format!("--compare {}: not a bench report", p.display()))?;
+        .with_context(|| format!("{}: not a bench report", p.display()))?;
     if v["type"] != "bench" {
-        bail!("--compare {}: not a bench report", p.display());
+        bail!("{}: not a bench report", p.display());
     }
     Ok(v)
 }
@@ -819,6 +817,12 @@ fn with_comparison(
         report["compare"] = cmp;
     }
     report
+}
+
+/// `--flows` of a generator profile: positive and bounded, since the
+/// conversation profiles hold state for every flow from the start.
+fn flows_arg() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=i64::from(benches::profile::MAX_FLOWS))
 }
 
 fn profile_named(name: &str) -> Result<benches::profile::Profile> {
