@@ -33,7 +33,12 @@ use crate::sinks::Output;
 
 /// Ethernet overhead on the wire per frame: preamble and start delimiter
 /// (8), FCS (4, not in captured frames) and the inter-frame gap (12).
-const WIRE_OVERHEAD: u64 = 24;
+pub(crate) const WIRE_OVERHEAD: u64 = 24;
+
+/// `x` rounded to three decimals (rates in reports).
+pub(crate) fn r3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
 
 /// Where a memory-mode run's frames come from.
 pub enum Input {
@@ -224,7 +229,6 @@ fn report(
     setup_s: f64,
     wall_s: f64,
 ) -> serde_json::Value {
-    let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
     let r1 = |x: f64| (x * 10.0).round() / 10.0;
     let per_worker: Vec<_> = lanes
         .iter()

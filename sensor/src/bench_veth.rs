@@ -22,6 +22,8 @@ use anyhow::{bail, Context, Result};
 use benches::profile::{Generator, Profile, VERSION};
 use benches::wire::TxRing;
 
+use crate::bench::{r3, WIRE_OVERHEAD};
+
 /// What a veth run needs.
 pub struct Plan {
     /// Generator profile, flows and seed.
@@ -334,8 +336,8 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
         "offered_rate": rate,
         "sent": n_sent,
         "sent_per_s": (n_sent as f64 / secs).round(),
-        "gbit_per_s": ((bytes as f64 * 8.0 / secs / 1e9) * 1000.0).round() / 1000.0,
-        "gbit_per_s_on_wire": (((bytes + n_sent * 24) as f64 * 8.0 / secs / 1e9) * 1000.0).round() / 1000.0,
+        "gbit_per_s": r3(bytes as f64 * 8.0 / secs / 1e9),
+        "gbit_per_s_on_wire": r3((bytes + n_sent * WIRE_OVERHEAD) as f64 * 8.0 / secs / 1e9),
         "seconds": secs,
         "stages": {
             "sent": n_sent,
@@ -407,8 +409,7 @@ pub fn run(plan: &Plan) -> Result<serde_json::Value> {
         Ok(Some(if rate == 0 { achieved } else { rate }))
     };
     // The zero-loss rate, and when there is none, the lowest lossy rate.
-    let (zero_loss, mut upper) = (None::<u64>, None::<u64>);
-    let mut zero_loss = zero_loss;
+    let (mut zero_loss, mut upper) = (None::<u64>, None::<u64>);
     if plan.rates.is_empty() {
         // The generator's ceiling first, then bisection below it.
         match at(0, &mut all)? {
@@ -452,7 +453,6 @@ pub fn run(plan: &Plan) -> Result<serde_json::Value> {
             (f > 0.0).then(|| (g * 1e9 / f, w * 1e9 / f))
         })
         .unwrap_or((0.0, 0.0));
-    let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
     let zero = zero_loss.map(|r| {
         serde_json::json!({
             "frames_per_s": r,

@@ -2,11 +2,15 @@
 //! from memory write exactly the records a replay of the same copies
 //! written to a pcap file gives (no test here asserts a speed).
 
+mod common;
+
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use benches::mix::Traces;
+use common::refused;
 use dataplane::capture::pcap::{write_header, write_record};
 use dataplane::capture::LinkType;
 
@@ -135,22 +139,12 @@ fn memory_mode_accounts_for_every_frame_and_matches_a_replay() {
 
 #[test]
 fn memory_mode_refuses_bad_input() {
-    let run = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
-            .args(["bench", "memory", "--no-pin"])
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            o.status.success(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| refused(["bench", "memory", "--no-pin"].iter().chain(args));
     let p = traces();
-    let (ok, err) = run(&["--copies", "0", &p[0]]);
-    assert!(!ok && err.contains("copies must be 1..=256"), "{err}");
-    let (ok, err) = run(&["/nonexistent.pcap"]);
-    assert!(!ok && err.contains("/nonexistent.pcap"), "{err}");
+    let err = run(&["--copies", "0", &p[0]]);
+    assert!(err.contains("copies must be 1..=256"), "{err}");
+    let err = run(&["/nonexistent.pcap"]);
+    assert!(err.contains("/nonexistent.pcap"), "{err}");
 }
 
 /// Runs `wirelog bench memory` with `args`; its report.
@@ -262,13 +256,9 @@ fn generator_profiles_account_for_what_they_sent() {
     assert_eq!(r["flows_created"], r["input"]["generated"]["flows"]);
     assert_eq!(r["end_to_end"]["records"], r["flows_created"]);
 
-    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
-        .args(["bench", "memory", "--gen", "nosuch"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = refused(["bench", "memory", "--gen", "nosuch"]);
     assert!(
-        !o.status.success() && err.contains("known: tcp64, imix, synflood, churn, enterprise"),
+        err.contains("known: tcp64, imix, synflood, churn, enterprise"),
         "{err}"
     );
 }
@@ -303,24 +293,17 @@ fn compare_sets_a_run_against_an_earlier_report() {
     ]);
     assert_eq!(other["compare"]["same_input"], false);
     std::fs::write(&f, "{}").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
-        .args([
-            "bench",
-            "memory",
-            "--gen",
-            "tcp64",
-            "--packets",
-            "10",
-            "--compare",
-        ])
-        .arg(&f)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("not a bench report"),
-        "{err}"
-    );
+    let err = refused([
+        "bench",
+        "memory",
+        "--gen",
+        "tcp64",
+        "--packets",
+        "10",
+        "--compare",
+        f.to_str().unwrap(),
+    ]);
+    assert!(err.contains("not a bench report"), "{err}");
 }
 
 #[test]
@@ -379,17 +362,14 @@ fn report_plots_per_core_figures_against_workers() {
     // Anything else is refused, naming the file.
     let bad = dir.0.join("bad.json");
     std::fs::write(&bad, r#"{"type":"flow"}"#).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
-        .args(["bench", "report", "-o"])
-        .arg(&page)
-        .arg(&bad)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("bad.json") && err.contains("not a"),
-        "{err}"
-    );
+    let err = refused([
+        OsStr::new("bench"),
+        OsStr::new("report"),
+        OsStr::new("-o"),
+        page.as_os_str(),
+        bad.as_os_str(),
+    ]);
+    assert!(err.contains("bad.json") && err.contains("not a"), "{err}");
 }
 
 #[test]

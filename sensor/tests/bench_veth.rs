@@ -3,6 +3,8 @@
 //! flows offered, the search returns a rate, and nothing is left behind.
 //! No test here asserts a speed.
 
+mod common;
+
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -156,26 +158,16 @@ fn search_finds_a_zero_loss_rate() {
 
 #[test]
 fn bad_options_are_refused() {
-    let run = |a: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
-            .args(["bench", "veth"])
-            .args(a)
-            .output()
-            .unwrap();
-        (
-            o.status.success(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
-    let (ok, err) = run(&["--gen", "nosuch"]);
-    assert!(!ok && err.contains("unknown profile"), "{err}");
-    let (ok, err) = run(&["--seconds", "0"]);
-    assert!(!ok && err.contains("must be positive"), "{err}");
-    let (ok, err) = run(&["--", "--quiet"]);
-    assert!(!ok && err.contains("leave --quiet out"), "{err}");
+    let run = |a: &[&str]| common::refused(["bench", "veth"].iter().chain(a));
+    let err = run(&["--gen", "nosuch"]);
+    assert!(err.contains("unknown profile"), "{err}");
+    let err = run(&["--seconds", "0"]);
+    assert!(err.contains("must be positive"), "{err}");
+    let err = run(&["--", "--quiet"]);
+    assert!(err.contains("leave --quiet out"), "{err}");
     // A capture that cannot start is reported, and cleaned up after.
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (ok, err) = run(&[
+    let err = run(&[
         "--seconds",
         "1",
         "--trials",
@@ -186,7 +178,7 @@ fn bad_options_are_refused() {
         "--source",
         "nosuch",
     ]);
-    assert!(!ok && err.contains("capture"), "{err}");
+    assert!(err.contains("capture"), "{err}");
     assert!(namespaces_left().is_empty());
 }
 
