@@ -439,9 +439,24 @@ impl Decoder {
 
     /// Decodes one frame into `d`.
     pub fn decode(&mut self, frame: &[u8], link: LinkType, ts_ns: u64, d: &mut Decoded) -> Outcome {
+        self.outer.clear();
+        if link == LinkType::Ethernet && plain_tcp_frame(frame, ts_ns, d) {
+            self.stats.packets += 1;
+            return Outcome::Packet;
+        }
+        self.decode_layered(frame, link, ts_ns, d)
+    }
+
+    /// [`Decoder::decode`] without the shortcut: layer by layer.
+    fn decode_layered(
+        &mut self,
+        frame: &[u8],
+        link: LinkType,
+        ts_ns: u64,
+        d: &mut Decoded,
+    ) -> Outcome {
         *d = Decoded::EMPTY;
         d.ts_ns = ts_ns;
-        self.outer.clear();
         let r = self.decode_inner(frame, link, d);
         match r {
             Outcome::Packet => self.stats.packets += 1,
@@ -934,6 +949,65 @@ fn plain_ipv4(r: &[u8], d: &mut Decoded) -> Option<IpParsed> {
         l4_end: tl,
         frag: None,
     })
+}
+
+/// Most of what a sensor sees, in one pass: an untagged Ethernet frame
+/// carrying an unfragmented IPv4 packet without options whose total
+/// length fits the capture, with a whole TCP header. Writes what the
+/// layered decoder would (the tests hold the two to the same result) and
+/// returns true; leaves `d` alone and returns false for anything else.
+#[inline]
+fn plain_tcp_frame(f: &[u8], ts_ns: u64, d: &mut Decoded) -> bool {
+    const IP: usize = 14;
+    const TCP: usize = IP + 20;
+    if f.len() < TCP + 20 || be16(f, 12) != 0x0800 || f[IP] != 0x45 || f[IP + 9] != ipproto::TCP {
+        return false;
+    }
+    let tl = usize::from(be16(f, IP + 2));
+    let hl = usize::from(f[TCP + 12] >> 4) * 4;
+    if be16(f, IP + 6) & 0x3fff != 0 || tl > f.len() - IP || hl < 20 || tl < 20 + hl {
+        return false;
+    }
+    let be32 = |o: usize| u32::from_be_bytes([f[o], f[o + 1], f[o + 2], f[o + 3]]);
+    let addr = |o: usize| {
+        let mut a = [0; 16];
+        a[..4].copy_from_slice(&f[o..o + 4]);
+        a
+    };
+    let flags = f[TCP + 13] & 0x3f;
+    let mut dst_mac = [0; 6];
+    let mut src_mac = [0; 6];
+    dst_mac.copy_from_slice(&f[..6]);
+    src_mac.copy_from_slice(&f[6..12]);
+    *d = Decoded {
+        ts_ns,
+        src: addr(IP + 12),
+        dst: addr(IP + 16),
+        proto: ipproto::TCP,
+        sport: be16(f, TCP),
+        dport: be16(f, TCP + 2),
+        ip_len: tl as u32,
+        payload_wire: (tl - 20 - hl) as u32,
+        payload: PayloadRef {
+            buf: PayloadBuf::Frame,
+            off: (TCP + hl) as u32,
+            len: (tl - 20 - hl) as u32,
+        },
+        tcp_flags: flags,
+        tcp_wscale: if flags & tcpflag::SYN != 0 {
+            window_scale(&f[TCP + 20..TCP + hl])
+        } else {
+            None
+        },
+        seq: be32(TCP + 4),
+        ack: be32(TCP + 8),
+        win: be16(f, TCP + 14),
+        src_mac,
+        dst_mac,
+        has_mac: true,
+        ..Decoded::EMPTY
+    };
+    true
 }
 
 fn window_scale(opts: &[u8]) -> Option<u8> {

@@ -423,6 +423,39 @@ mod hostile {
             }
         }
 
+        /// The Ethernet/IPv4/TCP shortcut gives what the layered decoder
+        /// gives, on the SYN frame (with its options) and data frames with
+        /// any byte of the headers changed and any capture length.
+        #[test]
+        fn shortcut_is_what_the_layers_read(
+            syn: bool, pos in 0usize..64, val: u8, payload in 0usize..40, cut in 0usize..120,
+        ) {
+            let mut f = ETH_TCP_SYN.to_vec();
+            if !syn {
+                f[47] = 0x18; // ACK|PSH
+                f.extend((0..payload).map(|i| i as u8));
+                let tl = (f.len() - 14) as u16;
+                f[16..18].copy_from_slice(&tl.to_be_bytes());
+            }
+            if pos < f.len() {
+                f[pos] = val;
+            }
+            f.truncate(cut.max(1));
+            let (mut fast, mut layered) = (Decoded::EMPTY, Decoded::EMPTY);
+            let (mut x, mut y) = (dec(), dec());
+            if plain_tcp_frame(&f, 7, &mut fast) {
+                prop_assert_eq!(y.decode_layered(&f, LinkType::Ethernet, 7, &mut layered), Outcome::Packet);
+                prop_assert_eq!(fast, layered);
+            }
+            // Through `decode`, both ways agree on the outcome and counters.
+            let (a, b) = (x.decode(&f, LinkType::Ethernet, 7, &mut fast), dec().decode_layered(&f, LinkType::Ethernet, 7, &mut layered));
+            prop_assert_eq!(a, b);
+            if a == Outcome::Packet {
+                prop_assert_eq!(fast, layered);
+            }
+            prop_assert_eq!(x.stats.packets, u64::from(a == Outcome::Packet));
+        }
+
         /// Mutations of a valid tunnelled frame.
         #[test]
         fn mutated_vxlan_decodes_safely(pos in 0usize..98, val: u8, cut in 0usize..99) {
