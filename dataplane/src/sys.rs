@@ -162,6 +162,22 @@ pub fn append_member(out: &mut Vec<u8>, comma: bool, key: &[u8], value: &[u8], q
     }
 }
 
+/// Appends `a` then `b` with one reservation and one length update.
+#[inline(always)]
+pub fn append_two(out: &mut Vec<u8>, a: &[u8], b: &[u8]) {
+    let n = a.len() + b.len();
+    out.reserve(n);
+    let at = out.len();
+    // SAFETY: `reserve` made `out[at..at + n]` writable; `a` fills its
+    // first `a.len()` bytes and `b` the rest before `set_len`.
+    unsafe {
+        let d = out.as_mut_ptr().add(at);
+        copy_short(a, d);
+        copy_short(b, d.add(a.len()));
+        out.set_len(at + n);
+    }
+}
+
 /// Copies `s` to `d`: short lengths inline, with two overlapping loads and
 /// stores of the widest width `w <= s.len()` (what libc does for short
 /// lengths, minus the call), longer ones by `copy_nonoverlapping`.

@@ -3,6 +3,8 @@
 //! Written by hand so a record is formatted without allocating and without
 //! a time-zone database.
 
+use std::cell::Cell;
+
 /// Nanoseconds per second and per microsecond.
 pub const NS_PER_SEC: u64 = 1_000_000_000;
 pub const NS_PER_US: u64 = 1_000;
@@ -12,25 +14,40 @@ pub fn write_rfc3339_us(out: &mut Vec<u8>, ns: u64) {
     crate::sys::append(out, &rfc3339_us(ns));
 }
 
+thread_local! {
+    /// The second last formatted on this thread and its text up to the
+    /// seconds: a record's times, and consecutive records', mostly share
+    /// one, and the calendar arithmetic was most of the formatting.
+    static LAST_SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+}
+
 /// `ns` (since the Unix epoch) as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub fn rfc3339_us(ns: u64) -> [u8; 27] {
     let secs = ns / NS_PER_SEC;
     let micros = (ns % NS_PER_SEC) / NS_PER_US;
-    let days = (secs / 86_400) as i64;
-    let sod = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
     let mut buf = [0u8; 27];
-    put(&mut buf[0..4], y as u64);
-    buf[4] = b'-';
-    put(&mut buf[5..7], m as u64);
-    buf[7] = b'-';
-    put(&mut buf[8..10], d as u64);
-    buf[10] = b'T';
-    put(&mut buf[11..13], sod / 3600);
-    buf[13] = b':';
-    put(&mut buf[14..16], (sod / 60) % 60);
-    buf[16] = b':';
-    put(&mut buf[17..19], sod % 60);
+    let (last, head) = LAST_SECOND.get();
+    if last == secs {
+        buf[..19].copy_from_slice(&head);
+    } else {
+        let days = (secs / 86_400) as i64;
+        let sod = secs % 86_400;
+        let (y, m, d) = civil_from_days(days);
+        put(&mut buf[0..4], y as u64);
+        buf[4] = b'-';
+        put(&mut buf[5..7], m as u64);
+        buf[7] = b'-';
+        put(&mut buf[8..10], d as u64);
+        buf[10] = b'T';
+        put(&mut buf[11..13], sod / 3600);
+        buf[13] = b':';
+        put(&mut buf[14..16], (sod / 60) % 60);
+        buf[16] = b':';
+        put(&mut buf[17..19], sod % 60);
+        let mut head = [0; 19];
+        head.copy_from_slice(&buf[..19]);
+        LAST_SECOND.set((secs, head));
+    }
     buf[19] = b'.';
     put(&mut buf[20..26], micros);
     buf[26] = b'Z';
@@ -139,6 +156,28 @@ mod tests {
             "2009-02-13T23:31:30+01:00",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    /// The cached second is only reused for the same second: times in
+    /// one second, then another, then back, each read back exactly.
+    #[test]
+    fn repeated_and_alternating_seconds() {
+        let a = 1_234_567_890 * NS_PER_SEC;
+        let b = 951_782_400 * NS_PER_SEC;
+        for ns in [
+            a,
+            a + 5_000,
+            a + 999_999_000,
+            a + NS_PER_SEC,
+            b,
+            a,
+            b + 1_000,
+            b,
+            0,
+            a,
+        ] {
+            assert_eq!(parse_rfc3339(&fmt(ns)), Some(ns), "{}", fmt(ns));
         }
     }
 

@@ -37,6 +37,7 @@ pub mod txn;
 use crate::decode::{ipproto, tcpflag, Decoded};
 use crate::flow::record::{endpoints, write_endpoints};
 use crate::flow::{cf, Cold, Hot};
+use crate::key;
 use crate::record::json::JsonWriter;
 use crate::record::{FieldSink, RecordOut};
 use crate::sys::HugeArray;
@@ -404,10 +405,10 @@ fn write_net_delay(w: &mut impl FieldSink, c: &Cold) {
         return;
     }
     if c.flags & cf::HS_SYNACK != 0 {
-        w.u64("rtt_server_us", u64::from(c.hs_a));
+        w.u64_at(key!("rtt_server_us"), u64::from(c.hs_a));
     }
     if c.flags & cf::HS_ACK != 0 {
-        w.u64("rtt_client_us", u64::from(c.hs_b));
+        w.u64_at(key!("rtt_client_us"), u64::from(c.hs_b));
     }
     for (d, k) in [(0, "src_net_delay_avg_us"), (1, "dst_net_delay_avg_us")] {
         if c.nd_cnt[d] > 0 {

@@ -328,6 +328,12 @@ impl FieldSink for JsonWriter<'_> {
         self.member(key.as_bytes(), v.as_bytes(), true);
     }
 
+    #[inline]
+    fn token_bytes(&mut self, key: &str, v: &[u8]) {
+        debug_assert!(plain(v), "not a token: {v:?}");
+        self.member(key.as_bytes(), v, true);
+    }
+
     fn text(&mut self, key: &str, v: &[u8]) {
         if plain(v) {
             // ASCII without escapes: valid UTF-8 as it is.
@@ -340,6 +346,17 @@ impl FieldSink for JsonWriter<'_> {
     #[inline]
     fn u64(&mut self, key: &str, v: u64) {
         self.member(key.as_bytes(), super::decimal(v, &mut [0; 20]), false);
+    }
+
+    #[inline(always)]
+    fn u64_at(&mut self, key: super::Key, v: u64) {
+        if self.first || self.in_list() {
+            self.u64(key.name, v);
+            return;
+        }
+        // The key's punctuation is part of it: two pieces, lengths known
+        // where the key is a literal.
+        crate::sys::append_two(self.out, key.member, super::decimal(v, &mut [0; 20]));
     }
 
     fn f64(&mut self, key: &str, v: f64) {

@@ -8,6 +8,28 @@
 
 pub mod json;
 
+/// A record key and its JSON member prefix (`,"key":`), both fixed at
+/// compile time: [`key!`](crate::key) makes one.
+#[derive(Clone, Copy, Debug)]
+pub struct Key {
+    /// The key.
+    pub name: &'static str,
+    /// The key with the comma, quotes and colon that start a member after
+    /// another one.
+    pub member: &'static [u8],
+}
+
+/// A [`Key`] from a string literal.
+#[macro_export]
+macro_rules! key {
+    ($k:literal) => {
+        $crate::record::Key {
+            name: $k,
+            member: concat!(",\"", $k, "\":").as_bytes(),
+        }
+    };
+}
+
 /// Where a record's fields go.
 pub trait FieldSink {
     /// A string known to be valid UTF-8.
@@ -18,10 +40,20 @@ pub trait FieldSink {
     fn token(&mut self, key: &str, v: &str) {
         self.str(key, v);
     }
+    /// [`FieldSink::token`] from bytes this program made ASCII (an
+    /// address, an identifier): no UTF-8 check.
+    fn token_bytes(&mut self, key: &str, v: &[u8]) {
+        self.text(key, v);
+    }
     /// Text from the wire: written losslessly even when not UTF-8.
     fn text(&mut self, key: &str, v: &[u8]);
     /// An unsigned integer.
     fn u64(&mut self, key: &str, v: u64);
+    /// An unsigned integer under a fixed key, after the record's first
+    /// field: a sink may write the member's fixed part whole.
+    fn u64_at(&mut self, key: Key, v: u64) {
+        self.u64(key.name, v);
+    }
     /// A floating-point number.
     fn f64(&mut self, key: &str, v: f64);
     /// A boolean.

@@ -3,6 +3,7 @@
 use super::parse::{self, flag, Header, Name, Question, Text};
 use super::state::Pending;
 use crate::app::Cx;
+use crate::key;
 use crate::record::json::JsonWriter;
 use crate::record::{FieldSink, RecordOut};
 
@@ -122,13 +123,13 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
         }
         w.end_list();
     }
-    w.u64("answer_count", u64::from(h.an));
-    w.u64("authority_count", u64::from(h.ns));
-    w.u64("additional_count", u64::from(h.ar));
+    w.u64_at(key!("answer_count"), u64::from(h.an));
+    w.u64_at(key!("authority_count"), u64::from(h.ns));
+    w.u64_at(key!("additional_count"), u64::from(h.ar));
     if let Some(o) = opt {
         w.begin_map("edns");
-        w.u64("udp_size", u64::from(o.class));
-        w.u64("version", u64::from(o.ttl >> 16 & 0xff));
+        w.u64_at(key!("udp_size"), u64::from(o.class));
+        w.u64_at(key!("version"), u64::from(o.ttl >> 16 & 0xff));
         w.bool("do", o.ttl & 0x8000 != 0);
         w.end_map();
     }
@@ -154,7 +155,7 @@ pub fn emit<O: RecordOut>(
     let scratch = &mut *cx.scratch;
     crate::app::write_record(cx.out, cx.stats, cx.flow, cx.names, "dns", ts, |w| {
         let id = p.map(|p| p.id).or(r.map(|r| r.header.id)).unwrap_or(0);
-        w.u64("trans_id", u64::from(id));
+        w.u64_at(key!("trans_id"), u64::from(id));
         w.token("transport", if tcp { "tcp" } else { "udp" });
         let (name, qtype, qclass, cut): (&[u8], u16, u16, bool) =
             match (p, r.and_then(|r| r.question)) {
@@ -180,12 +181,12 @@ pub fn emit<O: RecordOut>(
             .map(|r| r.header.flags)
             .or(p.map(|p| p.flags))
             .unwrap_or(0);
-        w.u64("opcode", u64::from(hflags >> 11 & 15));
+        w.u64_at(key!("opcode"), u64::from(hflags >> 11 & 15));
         flags(w, hflags, r.is_some());
         if let Some(r) = r {
             answers(w, r, scratch);
             if let Some(p) = p {
-                w.u64("latency_us", now.saturating_sub(p.ts) / 1000);
+                w.u64_at(key!("latency_us"), now.saturating_sub(p.ts) / 1000);
                 if p.ts > now {
                     w.bool("reordered", true);
                 }

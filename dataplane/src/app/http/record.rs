@@ -12,6 +12,7 @@ use super::state::{tf, Coding, Txn};
 use super::Limits;
 use crate::app::txn::TxnBuf;
 use crate::app::{AppStats, Cx};
+use crate::key;
 use crate::record::json::{first_not_plain, plain, JsonWriter, MappedKey};
 use crate::record::{FieldSink, RecordOut};
 
@@ -257,7 +258,7 @@ pub fn write_request(
         }
     }
     if let Some(n) = header(headers, b"content-length").and_then(parse::content_length) {
-        w.u64("request_content_length", n);
+        w.u64_at(key!("request_content_length"), n);
     }
     for h in headers {
         if let Some(c) = parse::original_client(h.name.as_bytes(), h.value) {
@@ -289,14 +290,14 @@ pub fn write_response(
 ) {
     let room = tb.room();
     let mut w = JsonWriter::fragment(&mut tb.frag);
-    w.u64("status_code", u64::from(code));
+    w.u64_at(key!("status_code"), u64::from(code));
     w.text("status_msg", cut(reason, 256));
     w.text("response_version", cut(version, 16));
     if let Some(v) = header(headers, b"content-type") {
         w.text("response_content_type", cut(v, 512));
     }
     if let Some(n) = header(headers, b"content-length").and_then(parse::content_length) {
-        w.u64("response_content_length", n);
+        w.u64_at(key!("response_content_length"), n);
     }
     write_headers(
         &mut w,
@@ -390,11 +391,11 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
     }
     let rec = |w: &mut JsonWriter| {
         if t.depth > 0 {
-            w.u64("trans_depth", u64::from(t.depth));
+            w.u64_at(key!("trans_depth"), u64::from(t.depth));
         }
         w.raw(&frag);
         if t.flags & tf::REQ != 0 {
-            w.u64("request_body_len", t.body[0]);
+            w.u64_at(key!("request_body_len"), t.body[0]);
             if t.req_end != 0 {
                 w.time("request_end", t.req_end);
             }
@@ -402,14 +403,20 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
             w.bool("request_missing", true);
         }
         if answered {
-            w.u64("response_body_len", t.body[1]);
+            w.u64_at(key!("response_body_len"), t.body[1]);
             w.time("response_start", t.resp_start);
             if t.req_end != 0 && t.flags & tf::REQ_DONE != 0 {
-                w.u64("latency_us", t.resp_start.saturating_sub(t.req_end) / 1000);
+                w.u64_at(
+                    key!("latency_us"),
+                    t.resp_start.saturating_sub(t.req_end) / 1000,
+                );
             }
             if t.resp_end != 0 && how == End::Complete {
                 w.time("response_end", t.resp_end);
-                w.u64("load_us", t.resp_end.saturating_sub(t.resp_start) / 1000);
+                w.u64_at(
+                    key!("load_us"),
+                    t.resp_end.saturating_sub(t.resp_start) / 1000,
+                );
             }
         }
         for (side, body) in bodies.iter_mut().enumerate() {
