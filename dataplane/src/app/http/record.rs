@@ -105,6 +105,20 @@ static KEY_BYTE: [u8; 256] = {
     t
 };
 
+/// A name's bit in a 64-bit set, from its length and three of its bytes
+/// folded to lower case: names equal but for case share a bit.
+#[inline]
+fn name_bit(n: &[u8]) -> u64 {
+    let fold = |c: u8| u64::from(c | 0x20);
+    let fp = match n {
+        [] => 0,
+        [first, .., last] | [first @ last] => {
+            (n.len() as u64) << 24 | fold(*first) << 16 | fold(n[n.len() / 2]) << 8 | fold(*last)
+        }
+    };
+    1 << (fp.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
+}
+
 /// A header name as a record key.
 fn key_of(name: &[u8]) -> MappedKey<'_> {
     MappedKey {
@@ -126,13 +140,30 @@ fn write_headers(
     let mut budget = limits.header_bytes.min(room.saturating_sub(64));
     let mut names = 0;
     let mut cut_any = false;
+    // Names are compared only where their bits in a 64-bit set meet: most
+    // heads repeat no name and redact none, and comparing every name with
+    // every other one and with each redacted name was a third of the map.
+    let (mut seen, mut shared) = (0u64, 0u64);
+    for h in headers {
+        let b = name_bit(h.name.as_bytes());
+        shared |= seen & b;
+        seen |= b;
+    }
+    let redacted = if limits.redact {
+        limits
+            .redact_headers
+            .iter()
+            .fold(0, |m, r| m | name_bit(r.as_bytes()))
+    } else {
+        0
+    };
     w.begin_map(key);
     for (i, h) in headers.iter().enumerate() {
         let name = h.name.as_bytes();
-        if headers[..i]
-            .iter()
-            .any(|e| e.name.as_bytes().eq_ignore_ascii_case(name))
-        {
+        let bit = name_bit(name);
+        let same = |e: &httparse::Header| e.name.as_bytes().eq_ignore_ascii_case(name);
+        let repeated = shared & bit != 0;
+        if repeated && headers[..i].iter().any(same) {
             continue;
         }
         if names >= limits.headers || budget < 2 * name.len().min(64) + 40 {
@@ -143,7 +174,7 @@ fn write_headers(
         let k = key_of(name);
         // The key, its punctuation, and a possible `<key>_encoding` sibling.
         budget = budget.saturating_sub(2 * k.bytes.len() + 32);
-        let redact = limits.redact
+        let redact = redacted & bit != 0
             && limits
                 .redact_headers
                 .iter()
@@ -153,10 +184,11 @@ fn write_headers(
             budget = budget.saturating_sub(REDACTED.len());
             continue;
         }
-        let dups = headers[i + 1..]
-            .iter()
-            .filter(|e| e.name.as_bytes().eq_ignore_ascii_case(name))
-            .count();
+        let dups = if repeated {
+            headers[i + 1..].iter().filter(|e| same(e)).count()
+        } else {
+            0
+        };
         if dups == 0 {
             // Most values: ASCII with nothing to escape, within the budget.
             if h.value.len() <= budget && w.ascii(k, h.value) {
@@ -518,6 +550,50 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(cut(&v, budget), want);
+        }
+    }
+
+    proptest::proptest! {
+        /// Names repeated in any case are one key with the values joined
+        /// in order; redacted names in any case are replaced; every other
+        /// name is its own key, in order of first appearance.
+        #[test]
+        fn header_maps_join_repeats_and_redact(
+            picks in proptest::collection::vec((0usize..8, proptest::prelude::any::<bool>(), 0u8..10), 0..20),
+        ) {
+            const NAMES: [&str; 8] = ["Accept", "Accept-Encoding", "Accept-Language", "Cookie", "Host", "X-A", "X-B", "Connection"];
+            let names: Vec<String> = picks.iter().map(|&(n, upper, _)| {
+                if upper { NAMES[n].to_uppercase() } else { NAMES[n].to_lowercase() }
+            }).collect();
+            let values: Vec<String> = picks.iter().map(|&(_, _, v)| format!("v{v}")).collect();
+            let headers: Vec<httparse::Header> = names.iter().zip(&values).map(|(n, v)| httparse::Header { name: n, value: v.as_bytes() }).collect();
+            let mut out = Vec::new();
+            let mut w = JsonWriter::new(&mut out);
+            write_headers(&mut w, "h", &headers, &Limits::default(), 1 << 20, &mut AppStats::default());
+            w.finish();
+            let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            let mut want = serde_json::Map::new();
+            for (n, v) in names.iter().zip(&values) {
+                let k = n.to_lowercase();
+                let v = if k == "cookie" { "[redacted]".to_string() } else { v.clone() };
+                match want.get_mut(&k) {
+                    Some(serde_json::Value::String(s)) if k != "cookie" => { s.push_str(", "); s.push_str(&v); }
+                    Some(_) => {}
+                    None => { want.insert(k, serde_json::Value::String(v)); }
+                }
+            }
+            // In order of first appearance.
+            let text = String::from_utf8(out.clone()).unwrap();
+            let mut order: Vec<String> = Vec::new();
+            for n in &names {
+                let k = n.to_lowercase();
+                if !order.contains(&k) {
+                    order.push(k);
+                }
+            }
+            let at: Vec<usize> = order.iter().map(|k| text.find(&format!("\"{k}\":")).unwrap()).collect();
+            proptest::prop_assert!(at.windows(2).all(|p| p[0] < p[1]), "{}", text);
+            proptest::prop_assert_eq!(&got["h"], &serde_json::Value::Object(want));
         }
     }
 
