@@ -304,10 +304,15 @@ impl PcapReader {
             self.populated += len;
         }
         let want = (self.pos + PREFETCH_AHEAD).min(self.populated);
-        while self.prefetched < want {
-            crate::sys::prefetch_ptr(m[self.prefetched..].as_ptr());
-            self.prefetched += 64;
+        // Offsets below `populated <= m.len()`: inside the mapping (and a
+        // prefetch never faults anyway).
+        let base = m.as_ptr();
+        let mut at = self.prefetched;
+        while at < want {
+            crate::sys::prefetch_ptr(base.wrapping_add(at));
+            at += 64;
         }
+        self.prefetched = self.prefetched.max(at);
     }
 
     fn step(&mut self) -> Step {
