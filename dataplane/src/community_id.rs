@@ -6,9 +6,6 @@
 //! one-way ICMP message. ICMP types map to "ports" through the
 //! request/reply table; protocols without ports hash the 3-tuple.
 
-use base64::Engine;
-use sha1::{Digest, Sha1};
-
 use crate::decode::ipproto;
 
 /// The "port" pair of an ICMP message: (type, counterpart type) for
@@ -87,23 +84,68 @@ pub fn community_id(
     } else {
         (d, s, dport, sport)
     };
-    let mut h = Sha1::new();
-    h.update(seed.to_be_bytes());
-    h.update(a);
-    h.update(b);
-    h.update([proto, 0]);
-    if ports {
-        h.update(pa.to_be_bytes());
-        h.update(pb.to_be_bytes());
+    // The message is at most 40 bytes: one SHA-1 block with its padding,
+    // compressed directly (the streaming hasher's buffering cost more than
+    // the compression with SHA-NI).
+    let mut block = [0u8; 64];
+    let mut n = 0;
+    for part in [&seed.to_be_bytes()[..], a, b, &[proto, 0]] {
+        block[n..n + part.len()].copy_from_slice(part);
+        n += part.len();
     }
-    let digest = h.finalize();
+    if ports {
+        block[n..n + 2].copy_from_slice(&pa.to_be_bytes());
+        block[n + 2..n + 4].copy_from_slice(&pb.to_be_bytes());
+        n += 4;
+    }
+    block[n] = 0x80;
+    block[56..].copy_from_slice(&(n as u64 * 8).to_be_bytes());
+    let mut state = [
+        0x6745_2301,
+        0xefcd_ab89,
+        0x98ba_dcfe,
+        0x1032_5476,
+        0xc3d2_e1f0,
+    ];
+    sha1::compress(&mut state, &[block.into()]);
+    let mut digest = [0u8; 21];
+    for (d, w) in digest.chunks_exact_mut(4).zip(state) {
+        d.copy_from_slice(&w.to_be_bytes());
+    }
     out[..2].copy_from_slice(b"1:");
-    let _ = base64::engine::general_purpose::STANDARD.encode_slice(digest, &mut out[2..]);
+    base64_20(&digest, &mut out[2..]);
+}
+
+/// Standard base64 (with padding) of `d[..20]` into 28 bytes; `d[20]` is
+/// zero, so the last group reads three bytes.
+fn base64_20(d: &[u8; 21], out: &mut [u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (g, o) in d.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
+        let v = u32::from(g[0]) << 16 | u32::from(g[1]) << 8 | u32::from(g[2]);
+        for (k, c) in o.iter_mut().enumerate() {
+            *c = ALPHABET[(v >> (18 - 6 * k) & 63) as usize];
+        }
+    }
+    out[27] = b'=';
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The hand-written encoder is standard base64 with padding.
+        #[test]
+        fn base64_is_the_standard_one(d in proptest::prelude::any::<[u8; 20]>()) {
+            use base64::Engine;
+            let mut x = [0u8; 21];
+            x[..20].copy_from_slice(&d);
+            let mut out = [0u8; 28];
+            base64_20(&x, &mut out);
+            let want = base64::engine::general_purpose::STANDARD.encode(d);
+            proptest::prop_assert_eq!(&out[..], want.as_bytes());
+        }
+    }
 
     fn v4(a: [u8; 4]) -> [u8; 16] {
         let mut x = [0; 16];
