@@ -312,7 +312,7 @@ impl PcapReader {
             crate::sys::prefetch_ptr(base.wrapping_add(at));
             at += 64;
         }
-        self.prefetched = self.prefetched.max(at);
+        self.prefetched = at;
     }
 
     fn step(&mut self) -> Step {

@@ -203,10 +203,7 @@ fn write_headers(
             // Joined per RFC 9110 5.3; written in pieces into one string.
             let mut joined = [0u8; 1024];
             let mut n = 0;
-            for e in headers[i..]
-                .iter()
-                .filter(|e| e.name.as_bytes().eq_ignore_ascii_case(name))
-            {
+            for e in headers[i..].iter().filter(|e| same(e)) {
                 let sep: &[u8] = if n > 0 { b", " } else { b"" };
                 for &c in sep.iter().chain(e.value) {
                     if n < joined.len() {
