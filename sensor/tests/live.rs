@@ -676,20 +676,31 @@ fn afxdp_two_queues_socket_per_queue() {
     );
 }
 
+/// A network namespace of this test process; deleted on drop, also after
+/// a failed assertion.
+struct Netns(String);
+
+impl Netns {
+    fn add(prefix: &str) -> Self {
+        let ns = format!("{prefix}{}", std::process::id() % 10000);
+        sh(&format!("ip netns add {ns}"));
+        Netns(ns)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
 /// Each start-up check fails with one line saying what to do, exit 2.
 #[test]
 fn startup_checks_say_what_to_do() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let wl = env!("CARGO_BIN_EXE_wirelog");
-    let ns = format!("wlchk{}", std::process::id() % 10000);
-    struct Ns(String);
-    impl Drop for Ns {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
-    }
-    sh(&format!("ip netns add {ns}"));
-    let _ns = Ns(ns.clone());
+    let netns = Netns::add("wlchk");
+    let ns = netns.0.clone();
     sh(&format!(
         "ip -n {ns} link add wlchka type veth peer name wlchkb && ip -n {ns} link set lo up"
     ));
@@ -753,6 +764,65 @@ fn startup_checks_say_what_to_do() {
     );
     let summary: Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
     assert_eq!(summary["type"], "stats", "{err}");
+}
+
+/// A stalled worker in XDP driver mode: the socket has no room, frames are
+/// lost, and every one of them is counted exactly once. veth counts a
+/// failed redirect in the interface's `rx_dropped` and the socket in its
+/// own statistics; `drops.total` used to add the two.
+#[test]
+fn driver_mode_losses_are_counted_once() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let netns = Netns::add("wldrop");
+    let ns = netns.0.clone();
+    // No IPv6: its neighbour discovery would add frames nobody counted.
+    sh(&format!(
+        "ip netns exec {ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+         && ip -n {ns} link add wldropa type veth peer name wldropb \
+         && ip -n {ns} link set wldropa up && ip -n {ns} link set wldropb up"
+    ));
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_wirelog")])
+        .args(["capture", "-i", "wldropa", "--source", "afxdp"])
+        .args(["--xdp-mode", "drv", "--xdp-frames", "64", "-o", "/dev/null"])
+        .stdout(Stdio::null());
+    let wl = Running::start(&mut cmd);
+    // The worker stops; 1,000 frames arrive at a socket with 64 frames.
+    let sent = 1000;
+    sh(&format!("kill -STOP {}", wl.child.id()));
+    // Ethernet broadcast, IPv4/UDP with a valid header checksum.
+    let send = r#"
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("wldropb", 0))
+for i in range(int(sys.argv[1])):
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 36, i, 0, 64, 17, 0,
+                     bytes([10, 9, 0, 1]), bytes([10, 9, 0, 2]))
+    c = sum(struct.unpack("!10H", ip))
+    c = (c & 0xFFFF) + (c >> 16)
+    ip = ip[:10] + struct.pack("!H", ~c & 0xFFFF) + ip[12:]
+    udp = struct.pack("!HHHH", 1024 + i, 9, 16, 0) + b"8 bytes!"
+    s.send(b"\xff" * 6 + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip + udp)
+"#;
+    let o = Command::new("ip")
+        .args(["netns", "exec", &ns, "python3", "-c", send])
+        .arg(sent.to_string())
+        .output()
+        .unwrap();
+    let _ = Command::new("kill")
+        .args(["-CONT", &wl.child.id().to_string()])
+        .status();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, log) = wl.stop("INT");
+    assert!(status.success(), "{}", log.join("\n"));
+    let summary: Value = serde_json::from_str(log.last().unwrap()).unwrap();
+    let d = &summary["drops"];
+    let n = |v: &Value| v.as_u64().unwrap();
+    let xdp = n(&d["xdp_rx_dropped"]) + n(&d["xdp_rx_ring_full"]);
+    assert!(xdp > 0, "the stalled socket lost nothing: {summary}");
+    assert_eq!(n(&d["total"]), xdp, "{summary}");
+    assert_eq!(n(&summary["frames"]) + n(&d["total"]), sent, "{summary}");
 }
 
 /// GELF over TCP from a live capture while the receiver is away, then back:
