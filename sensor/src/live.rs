@@ -21,9 +21,10 @@
 //! Polling is adaptive by default: a lane that drained its source sleeps a
 //! little before the next poll so batches fill up (a wakeup per frame
 //! costs more than the frame); after a few empty polls it backs off from
-//! 50 µs to 1 ms sleeps, and once the link has been quiet for a while a
-//! lane with only a socket sleeps in ppoll(2) until the next frame, so a
-//! quiet sensor uses almost no CPU. Busy polling never sleeps, for
+//! 50 µs to 1 ms waits, and once the link has been quiet for a while
+//! waits up to 50 ms, so a quiet sensor uses almost no CPU. A lane with
+//! only a socket waits in ppoll(2), which returns at the next frame; a
+//! lane that also drains rings sleeps. Busy polling never sleeps, for
 //! dedicated cores. Workers end idle flows on the wall clock.
 //! SIGINT or SIGTERM (or `--duration`) stop the capture: lanes take what
 //! the kernel already holds, drain their rings, end every open flow as a
@@ -338,14 +339,21 @@ impl<S: Live> Lane<S> {
                 std::hint::spin_loop();
             } else if idle > SPIN_POLLS {
                 let k = idle - SPIN_POLLS;
+                let us = (MIN_SLEEP_US << k.min(6)).min(MAX_SLEEP_US);
                 match &mut src {
-                    Some((s, _)) if k > DEEP_IDLE_POLLS && from.is_empty() => {
-                        s.wait(DEEP_WAIT_US).context("capture")?
+                    // A socket alone: ppoll(2) returns at the first frame,
+                    // where a sleep would let a burst fill the ring (a late
+                    // wakeup on a busy machine lost frames to an empty fill
+                    // ring).
+                    Some((s, _)) if from.is_empty() => {
+                        let t = if k > DEEP_IDLE_POLLS {
+                            DEEP_WAIT_US
+                        } else {
+                            us as u32
+                        };
+                        s.wait(t).context("capture")?
                     }
-                    _ => {
-                        let us = (MIN_SLEEP_US << k.min(6)).min(MAX_SLEEP_US);
-                        std::thread::sleep(Duration::from_micros(us));
-                    }
+                    _ => std::thread::sleep(Duration::from_micros(us)),
                 }
             }
         }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Issue 5's throughput figures on the HTTP+DNS corpus mix, in rounds: each
+# round runs every configuration back to back (memory mode: metadata, flows
+# only, 1 KiB bodies; replay of the 256-copy file: metadata), so a busy
+# spell of this shared machine falls on all of them alike. Prints ns per
+# frame of the worker's CPU (min / median / max) and Gbit/s per core of
+# frame bytes at the median.
+#
+#   scripts/l7-rounds.sh N [BINARY]      (default target/release/wirelog)
+#
+# Builds /tmp/l7mix.pcap with corpus-mix when it is missing, and does one
+# warm-up replay (an idle file drops out of the page cache).
+set -euo pipefail
+[ $# -ge 1 ] || { sed -n 2,12p "$0"; exit 2; }
+n=$1
+cd "$(dirname "$0")/.."
+bin=$(realpath "${2:-target/release/wirelog}")
+T=../shared/corpus/zeek/Traces
+TR=("$T"/http/*.pcap "$T"/dns*.pcap "$T"/dns/*.pcap "$T"/wikipedia.pcap "$T"/workshop_2011_browse.pcap)
+mix=/tmp/l7mix.pcap
+[ -s "$mix" ] || target/release/corpus-mix "$mix" 256 "${TR[@]}"
+mem() { "$bin" bench memory --memory 1G "$@" "${TR[@]}" 2>/dev/null | jq .per_core.ns_per_frame; }
+rep() { "$bin" replay --memory 1G -o /dev/null "$mix" 2>&1 | tail -1 | jq '.worker_cpu_s[0] * 1e9 / .frames'; }
+rep >/dev/null
+declare -A r
+names=(memory_metadata memory_flows memory_1k_bodies replay_metadata)
+for _ in $(seq "$n"); do
+    r[memory_metadata]+="$(mem) "
+    r[memory_flows]+="$(mem --records flow) "
+    r[memory_1k_bodies]+="$(mem --http-body-bytes 1K) "
+    r[replay_metadata]+="$(rep) "
+done
+for k in "${names[@]}"; do
+    # shellcheck disable=SC2086
+    printf '%s\n' ${r[$k]} | sort -g | awk -v k="$k" '{v[NR]=$1} END {
+        m = v[int((NR+1)/2)];
+        # 710.2: the mix's bytes per frame (1,644,899,840 / 2,316,032).
+        printf "%-18s ns/frame %6.1f / %6.1f / %6.1f  median %.1f Gbit/s per core (n=%d)\n",
+            k, v[1], m, v[NR], 8 * 710.2 / m, NR }'
+done
