@@ -30,11 +30,11 @@ for _ in $(seq "$n"); do
     r[memory_1k_bodies]+="$(mem --http-body-bytes 1K) "
     r[replay_metadata]+="$(rep) "
 done
+# 710.2: the bytes per frame of the mix (1,644,899,840 / 2,316,032).
 for k in "${names[@]}"; do
     # shellcheck disable=SC2086
     printf '%s\n' ${r[$k]} | sort -g | awk -v k="$k" '{v[NR]=$1} END {
         m = v[int((NR+1)/2)];
-        # 710.2: the mix's bytes per frame (1,644,899,840 / 2,316,032).
         printf "%-18s ns/frame %6.1f / %6.1f / %6.1f  median %.1f Gbit/s per core (n=%d)\n",
             k, v[1], m, v[NR], 8 * 710.2 / m, NR }'
 done
