@@ -18,8 +18,13 @@ bin=$(realpath "${2:-target/release/wirelog}")
 T=../shared/corpus/zeek/Traces
 TR=("$T"/http/*.pcap "$T"/dns*.pcap "$T"/dns/*.pcap "$T"/wikipedia.pcap "$T"/workshop_2011_browse.pcap)
 mix=/tmp/l7mix.pcap
-[ -s "$mix" ] || target/release/corpus-mix "$mix" 256 "${TR[@]}"
+if [ ! -s "$mix" ]; then
+    cargo build --release -q -p benches --bin corpus-mix
+    target/release/corpus-mix "$mix" 256 "${TR[@]}"
+fi
 mem() { "$bin" bench memory --memory 1G "$@" "${TR[@]}" 2>/dev/null | jq .per_core.ns_per_frame; }
+# Bytes per frame of the mix (the file holds the same frames), for Gbit/s.
+bpf=$("$bin" bench memory --memory 1G --records flow "${TR[@]}" 2>/dev/null | jq '.frame_bytes / .frames')
 rep() { "$bin" replay --memory 1G -o /dev/null "$mix" 2>&1 | tail -1 | jq '.worker_cpu_s[0] * 1e9 / .frames'; }
 rep >/dev/null
 declare -A r
@@ -30,11 +35,10 @@ for _ in $(seq "$n"); do
     r[memory_1k_bodies]+="$(mem --http-body-bytes 1K) "
     r[replay_metadata]+="$(rep) "
 done
-# 710.2: the bytes per frame of the mix (1,644,899,840 / 2,316,032).
 for k in "${names[@]}"; do
     # shellcheck disable=SC2086
-    printf '%s\n' ${r[$k]} | sort -g | awk -v k="$k" '{v[NR]=$1} END {
+    printf '%s\n' ${r[$k]} | sort -g | awk -v k="$k" -v bpf="$bpf" '{v[NR]=$1} END {
         m = v[int((NR+1)/2)];
         printf "%-18s ns/frame %6.1f / %6.1f / %6.1f  median %.1f Gbit/s per core (n=%d)\n",
-            k, v[1], m, v[NR], 8 * 710.2 / m, NR }'
+            k, v[1], m, v[NR], 8 * bpf / m, NR }'
 done

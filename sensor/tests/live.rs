@@ -807,11 +807,13 @@ for i in range(int(sys.argv[1])):
     let o = Command::new("ip")
         .args(["netns", "exec", &ns, "python3", "-c", send])
         .arg(sent.to_string())
-        .output()
-        .unwrap();
+        .output();
+    // Resumed before anything can fail: a stopped wirelog would outlive
+    // the test.
     let _ = Command::new("kill")
         .args(["-CONT", &wl.child.id().to_string()])
         .status();
+    let o = o.expect("python3");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     std::thread::sleep(Duration::from_millis(300));
     let (status, log) = wl.stop("INT");
