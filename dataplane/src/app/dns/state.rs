@@ -89,6 +89,24 @@ impl Dns {
         }
     }
 
+    /// Makes `self` what [`Dns::new`] returns, in place. A session goes
+    /// back idle or after [`Dns::end`] emptied it, so the waiting queries
+    /// are read, not rewritten (they are most of the state).
+    pub fn reset(&mut self, tcp: bool) {
+        let Self {
+            tcp: t,
+            pend,
+            early,
+            lost,
+        } = self;
+        *t = tcp;
+        if pend.iter().any(Option::is_some) {
+            *pend = [None; MAX_PENDING];
+        }
+        *early = None;
+        *lost = [false; 2];
+    }
+
     /// Whether nothing is waiting (no query, no early response).
     pub fn idle(&self) -> bool {
         self.early.is_none() && self.pend.iter().all(Option::is_none)

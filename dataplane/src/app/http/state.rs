@@ -193,18 +193,20 @@ pub struct Http {
     early: Option<Txn>,
 }
 
+/// A side waiting for its first message head.
+const SIDE_START: Side = Side {
+    phase: Phase::Head,
+    start: 0,
+    tracked: false,
+    scanned: 0,
+    ahead: 0,
+};
+
 impl Http {
     /// A connection with at most `max_open` open transactions.
     pub fn new(max_open: usize) -> Self {
-        let s = Side {
-            phase: Phase::Head,
-            start: 0,
-            tracked: false,
-            scanned: 0,
-            ahead: 0,
-        };
         Self {
-            side: [s; 2],
+            side: [SIDE_START; 2],
             q: [Txn::default(); MAX_OPEN],
             head: 0,
             len: 0,
@@ -221,6 +223,31 @@ impl Http {
         let mut h = Self::new(max_open);
         h.depth = depth;
         h
+    }
+
+    /// Makes `self` what [`Http::resume`] returns, in place, without
+    /// writing the transaction queue: `head` and `len` say which slots
+    /// hold transactions, and a slot is written before it is read.
+    pub fn reset(&mut self, max_open: usize, depth: u32) {
+        // Every field named, so one added later is not forgotten here.
+        let Self {
+            side,
+            q: _,
+            head,
+            len,
+            max_open: open,
+            depth: seen,
+            untracked,
+            over,
+            early,
+        } = self;
+        *side = [SIDE_START; 2];
+        (*head, *len) = (0, 0);
+        *open = max_open.clamp(1, MAX_OPEN) as u8;
+        *seen = depth;
+        *untracked = 0;
+        *over = false;
+        *early = None;
     }
 
     /// `Some(transactions so far)` when nothing is in progress: no open
