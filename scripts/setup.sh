@@ -17,6 +17,8 @@ command -v python3 >/dev/null || need+=(python3)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v go >/dev/null || need+=(golang-go)
+# The instruction-set check runs the binary on emulated older CPUs.
+command -v qemu-x86_64 >/dev/null || need+=(qemu-user)
 [ -d /usr/share/gocode/src/github.com/Graylog2/go-gelf ] || need+=(golang-github-graylog2-go-gelf-dev)
 # AF_XDP: xsk-rs builds its vendored libxdp/libbpf (BPF objects with clang;
 # asm/ headers for the BPF target come with gcc-multilib).

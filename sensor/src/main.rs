@@ -8,6 +8,7 @@ mod bench;
 mod bench_report;
 mod bench_veth;
 mod config;
+mod cpu;
 mod gelf;
 mod live;
 mod output;

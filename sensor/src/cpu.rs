@@ -1,0 +1,129 @@
+//! The instruction-set check, before anything else runs. The workspace
+//! builds for x86-64-v3 (`.cargo/config.toml`); on a CPU without those
+//! instructions the binary must stop with an error that says so, not die
+//! of SIGILL. Rust code cannot make that check: with fat LTO the standard
+//! library's start-up code is compiled for x86-64-v3 too and uses AVX
+//! before `main`. So it is written in assembly and run as an ELF
+//! constructor (`.init_array`), and it asks for exactly the features the
+//! build was compiled to use.
+#![allow(unsafe_code)]
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod check {
+    const fn bit(on: bool, b: u32) -> u32 {
+        if on {
+            1 << b
+        } else {
+            0
+        }
+    }
+
+    const AVX: bool = cfg!(target_feature = "avx");
+    const AVX512: bool = cfg!(target_feature = "avx512f");
+    /// CPUID leaf 1, ECX. OSXSAVE (27) comes with AVX: XGETBV needs it.
+    const LEAF1_ECX: u32 = bit(cfg!(target_feature = "sse3"), 0)
+        | bit(cfg!(target_feature = "ssse3"), 9)
+        | bit(cfg!(target_feature = "fma"), 12)
+        | bit(cfg!(target_feature = "cmpxchg16b"), 13)
+        | bit(cfg!(target_feature = "sse4.1"), 19)
+        | bit(cfg!(target_feature = "sse4.2"), 20)
+        | bit(cfg!(target_feature = "movbe"), 22)
+        | bit(cfg!(target_feature = "popcnt"), 23)
+        | bit(AVX, 27)
+        | bit(AVX, 28)
+        | bit(cfg!(target_feature = "f16c"), 29);
+    /// CPUID leaf 7 (sub-leaf 0), EBX.
+    const LEAF7_EBX: u32 = bit(cfg!(target_feature = "bmi1"), 3)
+        | bit(cfg!(target_feature = "avx2"), 5)
+        | bit(cfg!(target_feature = "bmi2"), 8)
+        | bit(AVX512, 16)
+        | bit(cfg!(target_feature = "avx512dq"), 17)
+        | bit(cfg!(target_feature = "avx512cd"), 28)
+        | bit(cfg!(target_feature = "avx512bw"), 30)
+        | bit(cfg!(target_feature = "avx512vl"), 31);
+    /// CPUID leaf 0x8000_0001, ECX: LZCNT.
+    const EXT_ECX: u32 = bit(cfg!(target_feature = "lzcnt"), 5);
+    /// XCR0: the OS saves SSE and AVX state (and AVX-512's opmask and
+    /// upper registers).
+    const XCR0: u32 = bit(AVX, 1) | bit(AVX, 2) | if AVX512 { 0xe0 } else { 0 };
+
+    const TEXT: &[u8] = b"wirelog: error: this binary uses instructions this CPU lacks: it was \
+built for x86-64-v3 (AVX2, BMI2, FMA, MOVBE: Intel Haswell, AMD Excavator and later CPUs). \
+Rebuild it on this machine with RUSTFLAGS=\"-C target-cpu=native\" cargo build --release \
+(README, \"Older CPUs\").\n";
+    #[used]
+    static MESSAGE: [u8; TEXT.len()] = {
+        let mut m = [0; TEXT.len()];
+        let mut i = 0;
+        while i < m.len() {
+            m[i] = TEXT[i];
+            i += 1;
+        }
+        m
+    };
+
+    // Exit status 2, as for any other start-up error. Labels avoid 0 and
+    // 1 (Intel syntax reads `1b` as a binary number).
+    std::arch::global_asm!(
+        ".pushsection .text.wirelog_cpu_check,\"ax\",@progbits",
+        ".p2align 4",
+        "wirelog_cpu_check:",
+        "push rbx",
+        "xor eax, eax",
+        "cpuid",
+        "cmp eax, 7",
+        "jb 4f",
+        "mov eax, 1",
+        "cpuid",
+        "and ecx, {leaf1}",
+        "cmp ecx, {leaf1}",
+        "jne 4f",
+        "mov eax, 7",
+        "xor ecx, ecx",
+        "cpuid",
+        "and ebx, {leaf7}",
+        "cmp ebx, {leaf7}",
+        "jne 4f",
+        "mov eax, 0x80000000",
+        "cpuid",
+        "cmp eax, 0x80000001",
+        "jb 4f",
+        "mov eax, 0x80000001",
+        "cpuid",
+        "and ecx, {ext}",
+        "cmp ecx, {ext}",
+        "jne 4f",
+        "mov r8d, {xcr0}",
+        "test r8d, r8d",
+        "jz 3f",
+        "xor ecx, ecx",
+        "xgetbv",
+        "and eax, r8d",
+        "cmp eax, r8d",
+        "jne 4f",
+        "3:",
+        "pop rbx",
+        "ret",
+        "4:",
+        "mov eax, 1", // write(2, MESSAGE, len)
+        "mov edi, 2",
+        "lea rsi, [rip + {msg}]",
+        "mov edx, {len}",
+        "syscall",
+        "mov eax, 231", // exit_group(2)
+        "mov edi, 2",
+        "syscall",
+        "ud2",
+        ".popsection",
+        ".pushsection .init_array,\"aw\"",
+        ".p2align 3",
+        ".quad wirelog_cpu_check",
+        ".popsection",
+        leaf1 = const LEAF1_ECX,
+        leaf7 = const LEAF7_EBX,
+        ext = const EXT_ECX,
+        xcr0 = const XCR0,
+        msg = sym MESSAGE,
+        len = const TEXT.len(),
+    );
+}
