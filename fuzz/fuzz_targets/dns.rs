@@ -12,10 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse::looks_like(data);
     let mut q = parse::Question::default();
     if let Some(mut off) = parse::question(data, 12, &mut q) {
-        let mut owner = parse::Name::default();
         let mut buf = Vec::with_capacity(parse::TEXT_BYTES + 64);
         let mut t = parse::Text::new(&mut buf);
-        while let Some((r, next)) = parse::rr(data, off, &mut owner) {
+        while let Some((r, next)) = parse::rr(data, off) {
             parse::rdata_text(data, &r, &mut t);
             // The text stays within its bound (the buffer never grows).
             assert!(t.len() <= parse::TEXT_BYTES + 64);

@@ -113,9 +113,28 @@ impl Name {
 
 /// Reads the name at `off` into `out`; returns the offset after it (after
 /// the first pointer, when compressed).
-pub fn name(m: &[u8], mut off: usize, out: &mut Name) -> Option<usize> {
+pub fn name(m: &[u8], off: usize, out: &mut Name) -> Option<usize> {
     out.len = 0;
     out.cut = false;
+    walk(m, off, |s| {
+        if out.len > 0 {
+            out.push(b".");
+        }
+        out.push(s);
+    })
+}
+
+/// The offset after the name at `off`, which is checked as [`name`]
+/// checks it but not copied: a record's owner name is not logged.
+pub fn name_end(m: &[u8], off: usize) -> Option<usize> {
+    walk(m, off, |_| {})
+}
+
+/// Follows the name at `off`, handing each label to `label`; the offset
+/// after it (after the first pointer, when compressed), or `None` for a
+/// name that runs past the message, loops, or uses an extended label type.
+#[inline(always)]
+fn walk(m: &[u8], mut off: usize, mut label: impl FnMut(&[u8])) -> Option<usize> {
     let mut end = None;
     let mut jumps = 0;
     loop {
@@ -125,11 +144,7 @@ pub fn name(m: &[u8], mut off: usize, out: &mut Name) -> Option<usize> {
                 if l == 0 {
                     return Some(end.unwrap_or(off + 1));
                 }
-                let s = m.get(off + 1..off + 1 + usize::from(l))?;
-                if out.len > 0 {
-                    out.push(b".");
-                }
-                out.push(s);
+                label(m.get(off + 1..off + 1 + usize::from(l))?);
                 off += 1 + usize::from(l);
             }
             3 => {
@@ -183,9 +198,10 @@ pub struct Rr {
     pub rdlen: usize,
 }
 
-/// The record at `off` (owner name into `owner`), and the offset after it.
-pub fn rr(m: &[u8], off: usize, owner: &mut Name) -> Option<(Rr, usize)> {
-    let o = name(m, off, owner)?;
+/// The record at `off` and the offset after it. The owner name is checked,
+/// not copied: records list answers' data, not their owners.
+pub fn rr(m: &[u8], off: usize) -> Option<(Rr, usize)> {
+    let o = name_end(m, off)?;
     let b = m.get(o..o + 10)?;
     let r = Rr {
         rtype: u16::from_be_bytes([b[0], b[1]]),
@@ -247,7 +263,7 @@ pub fn rdata_text(m: &[u8], r: &Rr, out: &mut Text) {
     let mut n = Name::default();
     let be16 = |b: &[u8]| u64::from(u16::from_be_bytes([b[0], b[1]]));
     match (r.rtype, d.len()) {
-        (1, 4) => out.push(crate::record::ipv4([d[0], d[1], d[2], d[3]], &mut [0; 15])),
+        (1, 4) => out.push(crate::record::ipv4([d[0], d[1], d[2], d[3]], &mut [0; 16])),
         (28, 16) => {
             let mut b = [0u8; 16];
             b.copy_from_slice(d);
@@ -412,6 +428,23 @@ pub fn looks_like(m: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Skipping a name accepts and rejects exactly what reading it
+        /// does, and ends at the same offset, on bytes dense in pointers
+        /// and label lengths.
+        #[test]
+        fn name_end_agrees_with_name(
+            m in proptest::collection::vec(
+                proptest::prop_oneof![0u8..64, 0xc0u8..0xc4, proptest::prelude::any::<u8>()],
+                0..80,
+            ),
+            off in 0usize..80,
+        ) {
+            let mut n = Name::default();
+            proptest::prop_assert_eq!(name_end(&m, off), name(&m, off, &mut n));
+        }
+    }
+
     /// A response for `example.com A` with a compressed CNAME and an A.
     pub const RESP: &[u8] = &[
         0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0,
@@ -438,12 +471,11 @@ mod tests {
             (q.name.as_bytes(), q.qtype, q.qclass),
             (&b"example.com"[..], 1, 1)
         );
-        let mut owner = Name::default();
         let mut tb = Vec::new();
         let mut t = Text::new(&mut tb);
         let mut got = Vec::new();
         for _ in 0..3 {
-            let (r, next) = rr(RESP, off, &mut owner).unwrap();
+            let (r, next) = rr(RESP, off).unwrap();
             rdata_text(RESP, &r, &mut t);
             got.push((
                 r.rtype,
@@ -465,10 +497,9 @@ mod tests {
             let _ = looks_like(m);
             let mut q = Question::default();
             if let Some(mut off) = question(m, 12, &mut q) {
-                let mut owner = Name::default();
                 let mut tb = Vec::new();
                 let mut t = Text::new(&mut tb);
-                while let Some((r, next)) = rr(m, off, &mut owner) {
+                while let Some((r, next)) = rr(m, off) {
                     rdata_text(m, &r, &mut t);
                     off = next;
                 }
@@ -482,6 +513,7 @@ mod tests {
         m.extend_from_slice(&[0xc0, 12]); // points at itself
         let mut n = Name::default();
         assert_eq!(name(&m, 12, &mut n), None);
+        assert_eq!(name_end(&m, 12), None);
         let mut long = vec![0u8; 12];
         for _ in 0..200 {
             long.extend_from_slice(&[3, b'a', b'b', b'c']);

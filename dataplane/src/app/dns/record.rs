@@ -1,6 +1,6 @@
 //! The `dns` record: a query and its response (either may be missing).
 
-use super::parse::{self, flag, Header, Name, Question, Text};
+use super::parse::{self, flag, Header, Question, Text};
 use super::state::Pending;
 use crate::app::Cx;
 use crate::key;
@@ -68,7 +68,6 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
             None => return,
         }
     }
-    let mut owner = Name::default();
     let mut t = Text::new(scratch);
     let mut rrs = [(0u16, 0u32, 0usize); MAX_ANSWERS];
     let mut n = 0;
@@ -76,7 +75,7 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
     let mut opt = None;
     let total = usize::from(h.an) + usize::from(h.ns) + usize::from(h.ar);
     for k in 0..total {
-        let Some((rr, next)) = parse::rr(m, off, &mut owner) else {
+        let Some((rr, next)) = parse::rr(m, off) else {
             complete = false;
             break;
         };
@@ -99,7 +98,7 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
         let mut budget = ANSWER_BYTES;
         w.begin_list("answers");
         for &(_, _, at) in &rrs[..n] {
-            if let Some((rr, _)) = parse::rr(m, at, &mut owner) {
+            if let Some((rr, _)) = parse::rr(m, at) {
                 parse::rdata_text(m, &rr, &mut t);
                 let v = crate::app::http::record::cut(t.as_bytes(), budget);
                 // Escaped, as written: a 0x01 byte takes six.
