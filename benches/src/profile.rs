@@ -955,7 +955,7 @@ fn http_request(client: [u8; 4], seq: u32) -> ([u8; 512], usize) {
     put(b"Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate\r\n");
     put(b"Referer: https://shop.example.com/app/\r\nConnection: keep-alive\r\n");
     put(b"X-Forwarded-For: ");
-    put(dataplane::record::ipv4(client, &mut [0; 15]));
+    put(dataplane::record::ipv4(client, &mut [0; 16]));
     put(b"\r\nCookie: session=0123456789abcdef\r\n\r\n");
     (b, n)
 }

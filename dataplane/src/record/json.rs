@@ -16,7 +16,8 @@ pub struct JsonWriter<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
     depth: u8,
-    /// Bit `d` set: the container opened at depth `d + 1` is a list.
+    /// One bit per open container, the innermost in bit 0: set for a
+    /// list (so "inside a list", asked of every value, is one bit test).
     lists: u64,
 }
 
@@ -33,12 +34,17 @@ impl<'a> JsonWriter<'a> {
     }
 
     /// Closes the object and ends the line.
-    pub fn finish(self) {
-        for d in (0..self.depth).rev() {
+    pub fn finish(mut self) {
+        self.close_all();
+        put(self.out, b"}\n");
+    }
+
+    /// Closes every open container, innermost first.
+    fn close_all(&mut self) {
+        for d in 0..self.depth {
             self.out
                 .push(if self.lists >> d & 1 != 0 { b']' } else { b'}' });
         }
-        put(self.out, b"}\n");
     }
 
     /// A writer of members only (`,"key":value` each), appended to `out`
@@ -54,11 +60,8 @@ impl<'a> JsonWriter<'a> {
     }
 
     /// Closes what a fragment left open.
-    pub fn end_fragment(self) {
-        for d in (0..self.depth).rev() {
-            self.out
-                .push(if self.lists >> d & 1 != 0 { b']' } else { b'}' });
-        }
+    pub fn end_fragment(mut self) {
+        self.close_all();
     }
 
     /// Appends members a fragment writer produced (each starting with a
@@ -135,8 +138,9 @@ impl<'a> JsonWriter<'a> {
         self.out.is_empty()
     }
 
+    #[inline(always)]
     fn in_list(&self) -> bool {
-        self.depth > 0 && self.lists >> (self.depth - 1) & 1 != 0
+        self.lists & 1 != 0
     }
 
     /// A member whose value is ready: one piece outside lists.
@@ -380,7 +384,7 @@ impl FieldSink for JsonWriter<'_> {
     fn ip(&mut self, key: &str, v: std::net::IpAddr) {
         match v {
             std::net::IpAddr::V4(a) => {
-                let mut b = [0; 15];
+                let mut b = [0; 16];
                 self.member(key.as_bytes(), super::ipv4(a.octets(), &mut b), true);
             }
             // RFC 5952 compression: std's formatting, rare enough.
@@ -395,7 +399,7 @@ impl FieldSink for JsonWriter<'_> {
         self.key(key.as_bytes());
         self.out.push(b'{');
         self.first = true;
-        self.lists &= !(1 << self.depth);
+        self.lists <<= 1;
         self.depth += 1;
     }
 
@@ -403,6 +407,7 @@ impl FieldSink for JsonWriter<'_> {
         if self.depth > 0 && !self.in_list() {
             self.out.push(b'}');
             self.first = false;
+            self.lists >>= 1;
             self.depth -= 1;
         }
     }
@@ -411,7 +416,7 @@ impl FieldSink for JsonWriter<'_> {
         self.key(key.as_bytes());
         self.out.push(b'[');
         self.first = true;
-        self.lists |= 1 << self.depth;
+        self.lists = self.lists << 1 | 1;
         self.depth += 1;
     }
 
@@ -419,6 +424,7 @@ impl FieldSink for JsonWriter<'_> {
         if self.in_list() {
             self.out.push(b']');
             self.first = false;
+            self.lists >>= 1;
             self.depth -= 1;
         }
     }

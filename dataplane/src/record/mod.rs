@@ -116,28 +116,40 @@ pub fn two_digits(out: &mut [u8], v: u64) {
 }
 
 /// `a` in dotted decimal (as `Ipv4Addr`'s `Display` writes it), written
-/// into `buf`; the text is the returned slice.
+/// into `buf`; the text is the returned slice. Each octet is one 4-byte
+/// copy from a table (its digits and a dot) and a length: dividing by 100
+/// and 10 per octet was ~110 instructions an address, two per record.
 #[inline]
-pub fn ipv4(a: [u8; 4], buf: &mut [u8; 15]) -> &[u8] {
+pub fn ipv4(a: [u8; 4], buf: &mut [u8; 16]) -> &[u8] {
     let mut n = 0;
-    for (i, o) in a.into_iter().enumerate() {
-        if i > 0 {
-            buf[n] = b'.';
-            n += 1;
-        }
-        if o >= 100 {
-            buf[n] = b'0' + o / 100;
-            n += 1;
-        }
-        if o >= 10 {
-            buf[n] = b'0' + o / 10 % 10;
-            n += 1;
-        }
-        buf[n] = b'0' + o % 10;
-        n += 1;
+    for o in a {
+        let (text, len) = OCTETS[usize::from(o)];
+        buf[n..n + 4].copy_from_slice(&text);
+        n += usize::from(len);
     }
-    &buf[..n]
+    // Without the last octet's dot.
+    &buf[..n - 1]
 }
+
+/// Each octet's digits followed by a dot (padded to four bytes), and how
+/// many of those bytes count.
+static OCTETS: [([u8; 4], u8); 256] = {
+    let mut t = [([0u8; 4], 0u8); 256];
+    let mut o = 0;
+    while o < 256 {
+        let v = o as u8;
+        let (h, d, u) = (b'0' + v / 100, b'0' + v / 10 % 10, b'0' + v % 10);
+        t[o] = if v >= 100 {
+            ([h, d, u, b'.'], 4)
+        } else if v >= 10 {
+            ([d, u, b'.', 0], 3)
+        } else {
+            ([u, b'.', 0, 0], 2)
+        };
+        o += 1;
+    }
+    t
+};
 
 /// The largest record a worker writes.
 pub const MAX_RECORD: usize = 64 * 1024;
@@ -169,7 +181,7 @@ mod tests {
                 prop_assert_eq!(super::decimal(v, &mut b), want.as_bytes());
             }
             let want = std::net::Ipv4Addr::from(a).to_string();
-            let mut b = [0; 15];
+            let mut b = [0; 16];
             prop_assert_eq!(super::ipv4(a, &mut b), want.as_bytes());
         }
     }
