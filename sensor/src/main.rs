@@ -489,7 +489,7 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
                 sensor: sensor.clone(),
                 cid_seed: 0,
                 emit_flows,
-                batch: 64,
+                batch: dataplane::worker::STAGE,
                 app,
             },
             app_memory,

@@ -36,7 +36,7 @@ fn main() {
     let cfg = WorkerConfig {
         flows: capacity,
         huge_pages: huge,
-        batch: 64,
+        batch: dataplane::worker::STAGE,
         app: dataplane::app::AppConfig::off(),
         ..Default::default()
     };
