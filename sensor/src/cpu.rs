@@ -48,8 +48,8 @@ mod check {
     const XCR0: u32 = bit(AVX, 1) | bit(AVX, 2) | if AVX512 { 0xe0 } else { 0 };
 
     const TEXT: &[u8] = b"wirelog: error: this binary uses instructions this CPU lacks: it was \
-built for x86-64-v3 (AVX2, BMI2, FMA, MOVBE: Intel Haswell, AMD Excavator and later CPUs). \
-Rebuild it on this machine with RUSTFLAGS=\"-C target-cpu=native\" cargo build --release \
+built for x86-64-v3 (AVX2, BMI2, FMA, MOVBE: Intel Haswell, AMD Excavator and later CPUs) \
+or for a newer CPU than this one. Rebuild it on this machine with RUSTFLAGS=\"-C target-cpu=native\" cargo build --release \
 (README, \"Older CPUs\").\n";
     #[used]
     static MESSAGE: [u8; TEXT.len()] = {
@@ -71,28 +71,39 @@ Rebuild it on this machine with RUSTFLAGS=\"-C target-cpu=native\" cargo build -
         "push rbx",
         "xor eax, eax",
         "cpuid",
-        "cmp eax, 7",
-        "jb 4f",
+        "mov r10d, eax", // the highest basic leaf
         "mov eax, 1",
         "cpuid",
         "and ecx, {leaf1}",
         "cmp ecx, {leaf1}",
         "jne 4f",
+        // Leaf 7 and the extended leaf only when the build needs them (an
+        // old CPU may not have them at all).
+        "mov r9d, {leaf7}",
+        "test r9d, r9d",
+        "jz 5f",
+        "cmp r10d, 7",
+        "jb 4f",
         "mov eax, 7",
         "xor ecx, ecx",
         "cpuid",
-        "and ebx, {leaf7}",
-        "cmp ebx, {leaf7}",
+        "and ebx, r9d",
+        "cmp ebx, r9d",
         "jne 4f",
+        "5:",
+        "mov r9d, {ext}",
+        "test r9d, r9d",
+        "jz 6f",
         "mov eax, 0x80000000",
         "cpuid",
         "cmp eax, 0x80000001",
         "jb 4f",
         "mov eax, 0x80000001",
         "cpuid",
-        "and ecx, {ext}",
-        "cmp ecx, {ext}",
+        "and ecx, r9d",
+        "cmp ecx, r9d",
         "jne 4f",
+        "6:",
         "mov r8d, {xcr0}",
         "test r8d, r8d",
         "jz 3f",
