@@ -4,34 +4,45 @@
 # prints each one's ns per frame (min, median, max) and the median of the
 # paired ratios B/A, which cancels most of the drift between rounds.
 # With --replay FILE it replays FILE instead (`replay --memory 1G`, the
-# worker's CPU over frames), in ABBA order, after one warm-up replay: the
-# first replay after an idle spell or a memory-mode run is biased.
+# worker's CPU over frames), in ABBA order, after dropping FILE from the
+# page cache and one warm-up replay that reads it back in (in huge folios,
+# as from disk; the first replay after an idle spell is biased too).
 #
 #   scripts/bench-ab.sh N OLD_BINARY NEW_BINARY [bench memory options...]
+#   scripts/bench-ab.sh N OLD_BINARY NEW_BINARY --replay FILE
 #   scripts/bench-ab.sh 8 /tmp/wirelog-old target/release/wirelog --memory 1G
 #   scripts/bench-ab.sh 20 /tmp/wirelog-old target/release/wirelog --replay /tmp/l7mix.pcap
 set -euo pipefail
-[ $# -ge 3 ] || { sed -n 2,12p "$0"; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 2; }
+[ $# -ge 3 ] || usage
 n=$1 a=$2 b=$3
 shift 3
 cd "$(dirname "$0")/.."
 T=../shared/corpus/zeek/Traces
 TR=("$T"/http/*.pcap "$T"/dns*.pcap "$T"/dns/*.pcap "$T"/wikipedia.pcap "$T"/workshop_2011_browse.pcap)
+file=
 if [ "${1:-}" = --replay ]; then
+    [ $# -eq 2 ] || usage
     file=$2
     run() { "$1" replay --memory 1G -o /dev/null "$file" 2>&1 | tail -1 | jq '.worker_cpu_s[0] * 1e9 / .frames'; }
+    sync "$file"
+    dd if="$file" iflag=nocache count=0 status=none
     run "$a" >/dev/null
 else
     run() { "$1" bench memory "${@:2}" "${TR[@]}" 2>/dev/null | jq .per_core.ns_per_frame; }
 fi
 ra=() rb=() r=()
 for i in $(seq "$n"); do
-    if [ -n "${file:-}" ] && [ $((i % 2)) = 0 ]; then
-        y=$(run "$b") x=$(run "$a")
-    elif [ -n "${file:-}" ]; then
-        x=$(run "$a") y=$(run "$b")
+    # One assignment a line: `set -e` sees each run's status.
+    if [ -n "$file" ] && [ $((i % 2)) = 0 ]; then
+        y=$(run "$b")
+        x=$(run "$a")
+    elif [ -n "$file" ]; then
+        x=$(run "$a")
+        y=$(run "$b")
     else
-        x=$(run "$a" "$@") y=$(run "$b" "$@")
+        x=$(run "$a" "$@")
+        y=$(run "$b" "$@")
     fi
     ra+=("$x") rb+=("$y") r+=("$(jq -n "$y / $x")")
 done

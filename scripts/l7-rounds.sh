@@ -8,8 +8,8 @@
 #
 #   scripts/l7-rounds.sh N [BINARY]      (default target/release/wirelog)
 #
-# Builds /tmp/l7mix.pcap with corpus-mix when it is missing, and does one
-# warm-up replay (an idle file drops out of the page cache).
+# Builds /tmp/l7mix.pcap with corpus-mix when it is missing, drops it from
+# the page cache and does one warm-up replay, which reads it back in.
 set -euo pipefail
 [ $# -ge 1 ] || { sed -n 2,12p "$0"; exit 2; }
 n=$1
@@ -26,6 +26,12 @@ mem() { "$bin" bench memory --memory 1G "$@" "${TR[@]}" 2>/dev/null | jq .per_co
 # Bytes per frame of the mix (the file holds the same frames), for Gbit/s.
 bpf=$("$bin" bench memory --memory 1G --records flow "${TR[@]}" 2>/dev/null | jq '.frame_bytes / .frames')
 rep() { "$bin" replay --memory 1G -o /dev/null "$mix" 2>&1 | tail -1 | jq '.worker_cpu_s[0] * 1e9 / .frames'; }
+# Out of the page cache, so the warm-up replay reads the file in through
+# wirelog's mapping, in huge folios, as a capture file from disk is read.
+# A file written moments before (by corpus-mix, say) is cached in 4 KiB
+# pages and replays ~15 % slower (docs/benchmarks.md).
+sync "$mix"
+dd if="$mix" iflag=nocache count=0 status=none
 rep >/dev/null
 declare -A r
 names=(memory_metadata memory_flows memory_1k_bodies replay_metadata)
