@@ -1,11 +1,15 @@
-//! The instruction-set check, before anything else runs. The workspace
-//! builds for x86-64-v3 (`.cargo/config.toml`); on a CPU without those
-//! instructions the binary must stop with an error that says so, not die
-//! of SIGILL. Rust code cannot make that check: with fat LTO the standard
-//! library's start-up code is compiled for x86-64-v3 too and uses AVX
-//! before `main`. So it is written in assembly and run as an ELF
-//! constructor (`.init_array`), and it asks for exactly the features the
-//! build was compiled to use.
+//! The instruction-set check, before any code of this binary runs. The
+//! workspace builds for x86-64-v3 (`.cargo/config.toml`); on a CPU without
+//! those instructions the binary must stop with an error that says so, not
+//! die of SIGILL. Rust code cannot make that check: with fat LTO the
+//! standard library's start-up code is compiled for x86-64-v3 too and uses
+//! AVX before `main`. So it is written in assembly and run as the first
+//! ELF constructor (`.init_array.00001`: numbered constructors run in
+//! order before unnumbered ones, and the standard library's own is
+//! `.00099`; the C library's and the loader's, which run before, are not
+//! ours). It asks for the x86-64-v2 and -v3 features and AVX-512's
+//! foundation the build was compiled with; a build for one particular CPU
+//! (`target-cpu=native`) may use others it does not ask for.
 #![allow(unsafe_code)]
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -64,9 +68,16 @@ or for a newer CPU than this one. Rebuild it on this machine with RUSTFLAGS=\"-C
 
     // Exit status 2, as for any other start-up error. Labels avoid 0 and
     // 1 (Intel syntax reads `1b` as a binary number).
+    // SAFETY: a leaf function called once by the C runtime with no
+    // arguments: it saves the one callee-saved register it uses (rbx,
+    // which CPUID writes), uses only caller-saved ones besides (rax, rcx,
+    // rdx, rsi, rdi, r8-r11), calls nothing (so stack alignment does not
+    // matter), reads only its own message, and on the error path never
+    // returns (exit_group).
     std::arch::global_asm!(
         ".pushsection .text.wirelog_cpu_check,\"ax\",@progbits",
         ".p2align 4",
+        ".type wirelog_cpu_check,@function",
         "wirelog_cpu_check:",
         "push rbx",
         "xor eax, eax",
@@ -125,8 +136,9 @@ or for a newer CPU than this one. Rebuild it on this machine with RUSTFLAGS=\"-C
         "mov edi, 2",
         "syscall",
         "ud2",
+        ".size wirelog_cpu_check, . - wirelog_cpu_check",
         ".popsection",
-        ".pushsection .init_array,\"aw\"",
+        ".pushsection .init_array.00001,\"aw\"",
         ".p2align 3",
         ".quad wirelog_cpu_check",
         ".popsection",

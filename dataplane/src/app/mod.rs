@@ -172,7 +172,7 @@ impl AppConfig {
     /// Limits sized from `memory` bytes for one worker: 20 % for sessions,
     /// 30 % for stream buffers, 50 % for transaction buffers. Sessions are
     /// given back between transactions, so an HTTP transaction in flight
-    /// needs a session (~1.4 KB) and a transaction buffer (~14 KB): the
+    /// needs a session (~1.5 KB) and a transaction buffer (~14 KB): the
     /// split gives about four sessions per buffer, the rest for DNS.
     pub fn sized(memory: usize) -> Self {
         let mut c = Self {

@@ -702,19 +702,33 @@ fn dns_response_before_its_query_pairs_with_it() {
     assert_eq!(of(&r, "dns")[0]["query_missing"], true);
 }
 
-#[test]
-fn connections_at_rest_hold_no_session() {
-    // One session for two keep-alive connections taking turns: each gives
-    // it back between transactions, and the depth carries on.
+/// A worker whose application layer has one session.
+fn one_session_worker() -> Worker {
     let mut a = AppConfig::sized(1 << 20);
     a.sessions = 1;
-    let mut w = Worker::new(WorkerConfig {
+    Worker::new(WorkerConfig {
         flows: 64,
         huge_pages: false,
         app: a,
         ..Default::default()
     })
-    .unwrap();
+    .unwrap()
+}
+
+/// Every record written to `out`.
+fn lines(out: &VecOut) -> Vec<Value> {
+    std::str::from_utf8(&out.buf)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn connections_at_rest_hold_no_session() {
+    // One session for two keep-alive connections taking turns: each gives
+    // it back between transactions, and the depth carries on.
+    let mut w = one_session_worker();
     let mut out = VecOut::default();
     let mut c1 = Conv::tcp(1001, 80);
     let mut c2 = Conv::tcp(1002, 80);
@@ -735,11 +749,7 @@ fn connections_at_rest_hold_no_session() {
         }
     }
     w.flush_all(&mut out);
-    let recs: Vec<Value> = std::str::from_utf8(&out.buf)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs = lines(&out);
     let h = of(&recs, "http");
     assert_eq!(h.len(), 6, "{recs:?}");
     for port in [1001, 1002] {
@@ -881,4 +891,105 @@ fn scratch_holds_dns_text_under_small_http_limits() {
     let app = super::App::new(cfg, 16, false).unwrap();
     let cap = app.sh.scratch.capacity();
     assert!(cap >= super::dns::parse::TEXT_BYTES + 64, "{cap}");
+}
+
+#[test]
+fn a_reused_session_slot_carries_nothing_over() {
+    // One session slot, used in turn by: an HTTP connection ended with a
+    // request still open (its queue non-empty when the slot goes back),
+    // another HTTP connection (same protocol: reset in place), a DNS flow
+    // (the slot changes protocol), a DNS flow ended with a query waiting,
+    // and another DNS flow (reset in place). Each must log only its own.
+    let mut w = one_session_worker();
+    let mut out = VecOut::default();
+    // Far enough apart that each flow has ended (and given the slot back)
+    // before the next one starts.
+    const APART: u64 = 600_000_000_000;
+    let mut h1 = Conv::tcp(2001, 80);
+    h1.send(0, b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n", &[])
+        .send(0, b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n", &[])
+        .send(1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", &[])
+        .close();
+    let mut h2 = Conv::tcp(2002, 80);
+    h2.wait(APART)
+        .send(0, b"GET /c HTTP/1.1\r\nHost: c\r\n\r\n", &[])
+        .send(
+            1,
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            &[],
+        )
+        .close();
+    let mut d1 = Conv::udp(3001, 53);
+    d1.wait(2 * APART)
+        .segment(0, &dns_query(1, "one.example"))
+        .segment(1, &dns_answer(1, "one.example", &[[1, 1, 1, 1]], false));
+    let mut d2 = Conv::udp(3002, 53);
+    d2.wait(3 * APART).segment(0, &dns_query(2, "two.example"));
+    let mut d3 = Conv::udp(3003, 53);
+    d3.wait(4 * APART)
+        .segment(0, &dns_query(3, "three.example"))
+        .segment(1, &dns_answer(3, "three.example", &[[3, 3, 3, 3]], false));
+    for c in [&h1, &h2, &d1, &d2, &d3] {
+        w.process(&c.pkts, &FlatPayloads(&c.flat), &mut out);
+    }
+    w.flush_all(&mut out);
+    assert_eq!(
+        w.app_stats().sessions_full,
+        0,
+        "the slot was free each time"
+    );
+    let recs = lines(&out);
+    let h = of(&recs, "http");
+    let got: Vec<_> = h
+        .iter()
+        .map(|r| {
+            (
+                r["src_port"].as_u64().unwrap(),
+                r["uri"].as_str().unwrap().to_string(),
+                r["trans_depth"].as_u64().unwrap(),
+                r["status_code"].as_u64(),
+                r["unanswered"].as_bool(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2001, "/a".into(), 1, Some(200), None),
+            (2001, "/b".into(), 2, None, Some(true)),
+            (2002, "/c".into(), 1, Some(404), None),
+        ],
+        "{recs:?}"
+    );
+    let d = of(&recs, "dns");
+    let got: Vec<_> = d
+        .iter()
+        .map(|r| {
+            (
+                r["src_port"].as_u64().unwrap(),
+                r["query"].as_str().unwrap().to_string(),
+                r["answers"].clone(),
+                r["unanswered"].as_bool(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                3001,
+                "one.example".into(),
+                serde_json::json!(["1.1.1.1"]),
+                None
+            ),
+            (3002, "two.example".into(), Value::Null, Some(true)),
+            (
+                3003,
+                "three.example".into(),
+                serde_json::json!(["3.3.3.3"]),
+                None
+            ),
+        ],
+        "{recs:?}"
+    );
 }

@@ -399,6 +399,7 @@ impl FieldSink for JsonWriter<'_> {
         self.key(key.as_bytes());
         self.out.push(b'{');
         self.first = true;
+        debug_assert!(self.depth < 64, "records nest at most 64 deep");
         self.lists <<= 1;
         self.depth += 1;
     }
@@ -416,6 +417,7 @@ impl FieldSink for JsonWriter<'_> {
         self.key(key.as_bytes());
         self.out.push(b'[');
         self.first = true;
+        debug_assert!(self.depth < 64, "records nest at most 64 deep");
         self.lists = self.lists << 1 | 1;
         self.depth += 1;
     }
