@@ -18,16 +18,13 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 2; }
 n=$1 a=$2 b=$3
 shift 3
 cd "$(dirname "$0")/.."
-T=../shared/corpus/zeek/Traces
-TR=("$T"/http/*.pcap "$T"/dns*.pcap "$T"/dns/*.pcap "$T"/wikipedia.pcap "$T"/workshop_2011_browse.pcap)
+. scripts/bench-lib.sh
 file=
 if [ "${1:-}" = --replay ]; then
     [ $# -eq 2 ] || usage
     file=$2
-    run() { "$1" replay --memory 1G -o /dev/null "$file" 2>&1 | tail -1 | jq '.worker_cpu_s[0] * 1e9 / .frames'; }
-    sync "$file"
-    dd if="$file" iflag=nocache count=0 status=none
-    run "$a" >/dev/null
+    run() { replay_ns "$1" "$file"; }
+    read_in "$a" "$file"
 else
     run() { "$1" bench memory "${@:2}" "${TR[@]}" 2>/dev/null | jq .per_core.ns_per_frame; }
 fi

@@ -15,8 +15,7 @@ set -euo pipefail
 n=$1
 cd "$(dirname "$0")/.."
 bin=$(realpath "${2:-target/release/wirelog}")
-T=../shared/corpus/zeek/Traces
-TR=("$T"/http/*.pcap "$T"/dns*.pcap "$T"/dns/*.pcap "$T"/wikipedia.pcap "$T"/workshop_2011_browse.pcap)
+. scripts/bench-lib.sh
 mix=/tmp/l7mix.pcap
 if [ ! -s "$mix" ]; then
     cargo build --release -q -p benches --bin corpus-mix
@@ -25,14 +24,8 @@ fi
 mem() { "$bin" bench memory --memory 1G "$@" "${TR[@]}" 2>/dev/null | jq .per_core.ns_per_frame; }
 # Bytes per frame of the mix (the file holds the same frames), for Gbit/s.
 bpf=$("$bin" bench memory --memory 1G --records flow "${TR[@]}" 2>/dev/null | jq '.frame_bytes / .frames')
-rep() { "$bin" replay --memory 1G -o /dev/null "$mix" 2>&1 | tail -1 | jq '.worker_cpu_s[0] * 1e9 / .frames'; }
-# Out of the page cache, so the warm-up replay reads the file in through
-# wirelog's mapping, in huge folios, as a capture file from disk is read.
-# A file written moments before (by corpus-mix, say) is cached in 4 KiB
-# pages and replays ~15 % slower (docs/benchmarks.md).
-sync "$mix"
-dd if="$mix" iflag=nocache count=0 status=none
-rep >/dev/null
+rep() { replay_ns "$bin" "$mix"; }
+read_in "$bin" "$mix"
 declare -A r
 names=(memory_metadata memory_flows memory_1k_bodies replay_metadata)
 for _ in $(seq "$n"); do

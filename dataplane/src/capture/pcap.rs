@@ -308,17 +308,14 @@ impl PcapReader {
         // prefetch never faults anyway).
         let base = m.as_ptr();
         let mut at = self.prefetched;
-        // Four lines a turn: a frame is ~11 lines, and the loop's compare
-        // and add cost more than the prefetch they guard.
-        while at + 256 <= want {
+        // Four lines a turn (a frame is ~11): the loop's compare and add
+        // cost more than the prefetch they guard. Up to three lines past
+        // `want` are harmless.
+        while at < want {
             for k in 0..4 {
                 crate::sys::prefetch_ptr(base.wrapping_add(at + 64 * k));
             }
             at += 256;
-        }
-        while at < want {
-            crate::sys::prefetch_ptr(base.wrapping_add(at));
-            at += 64;
         }
         self.prefetched = at;
     }

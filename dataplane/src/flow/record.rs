@@ -65,13 +65,7 @@ pub fn write_endpoints(w: &mut impl FieldSink, c: &Cold, sensor: &str, cid_seed:
     let k = &c.key;
     let v6 = k.v6();
     let ((sa, sp), (da, dp)) = endpoints(c);
-    // In every record: a name that needs no escaping (most do not) is
-    // checked, not escaped.
-    if crate::record::json::plain(sensor.as_bytes()) {
-        w.token("sensor", sensor);
-    } else {
-        w.str("sensor", sensor);
-    }
+    w.str("sensor", sensor);
     w.ip("src_ip", addr(&sa, v6));
     w.u64_at(key!("src_port"), u64::from(sp));
     w.ip("dst_ip", addr(&da, v6));

@@ -320,6 +320,11 @@ pub fn escape_into(out: &mut Vec<u8>, s: &str) {
 
 impl FieldSink for JsonWriter<'_> {
     fn str(&mut self, key: &str, v: &str) {
+        if plain(v.as_bytes()) {
+            // Most strings need no escaping: one piece, as a token.
+            self.member(key.as_bytes(), v.as_bytes(), true);
+            return;
+        }
         self.key(key.as_bytes());
         self.out.push(b'"');
         escape_into(self.out, v);
