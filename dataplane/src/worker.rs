@@ -88,6 +88,10 @@ pub struct WorkerStats {
 pub trait Payloads {
     /// The payload of packet `k` of the slice given to [`Worker::process`].
     fn payload(&self, k: usize, d: &Decoded) -> &[u8];
+    /// Called once per packet: passes [`crate::capture::Capture::warm`] on
+    /// to the frames' source.
+    #[inline]
+    fn warm(&self) {}
 }
 
 /// No payload bytes at hand (flow tracking only).
@@ -215,6 +219,7 @@ impl Worker {
                 } else {
                     &[]
                 };
+                pay.warm();
                 self.packet(p, bytes, &s.key, s.hash, s.fwd, s.idx, out);
             }
             self.stage = stage;

@@ -451,6 +451,11 @@ impl<C: Capture> dataplane::worker::Payloads for FramePayloads<'_, C> {
         let i = self.idx.map_or(k, |x| usize::from(x[k]));
         self.front.payload_of(self.src, self.batch, i, d)
     }
+
+    #[inline]
+    fn warm(&self) {
+        self.src.warm();
+    }
 }
 
 /// Pins the calling thread to `core`; a failure is a warning.

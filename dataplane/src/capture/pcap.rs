@@ -13,6 +13,7 @@
 //! treated as an error; a record whose header is impossible ends the file
 //! with [`PcapStats::corrupt_at`] set.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -113,9 +114,10 @@ pub struct PcapReader {
     stats: PcapStats,
     path: String,
     /// Mapped files: bytes whose page-table entries were made ahead of
-    /// parsing, and bytes prefetched into the cache.
+    /// parsing, and bytes prefetched into the cache (moved by
+    /// [`Capture::warm`], which has only `&self`).
     populated: usize,
-    prefetched: usize,
+    prefetched: Cell<usize>,
 }
 
 /// Bytes of a mapped file mapped ahead of parsing, in one `madvise`: a
@@ -124,8 +126,16 @@ pub struct PcapReader {
 const POPULATE_CHUNK: usize = 4 << 20;
 /// How far ahead of the parsing position mapped bytes are prefetched:
 /// record headers are a chain (each gives the next one's place), so
-/// without this every frame waited for DRAM.
+/// without this every frame waited for DRAM. The worker's
+/// [`Capture::warm`] calls move the prefetch up to [`WARM_AHEAD`], more
+/// than a batch of the largest frames, so a batch is in the cache before
+/// it is read; the reader itself keeps only [`PREFETCH_AHEAD`], for when
+/// they do not keep up (frames the worker never sees, small frames).
 const PREFETCH_AHEAD: usize = 16 << 10;
+const WARM_AHEAD: usize = 128 << 10;
+/// Lines one [`Capture::warm`] call prefetches: more than the mean frame,
+/// so the prefetch stays ahead; a burst no larger than a few frames'.
+const WARM_LINES: usize = 24;
 
 enum Step {
     Frame(FrameDesc),
@@ -196,7 +206,7 @@ impl PcapReader {
             stats: PcapStats::default(),
             path,
             populated: 0,
-            prefetched: 0,
+            prefetched: Cell::new(0),
         };
         r.refill(32).map_err(|source| PcapError::Io {
             path: r.path.clone(),
@@ -307,7 +317,7 @@ impl PcapReader {
         // Offsets below `populated <= m.len()`: inside the mapping (and a
         // prefetch never faults anyway).
         let base = m.as_ptr();
-        let mut at = self.prefetched;
+        let mut at = self.prefetched.get().max(self.pos);
         // Four lines a turn (a frame is ~11): the loop's compare and add
         // cost more than the prefetch they guard. Up to three lines past
         // `want` are harmless.
@@ -317,7 +327,7 @@ impl PcapReader {
             }
             at += 256;
         }
-        self.prefetched = at;
+        self.prefetched.set(at);
     }
 
     fn step(&mut self) -> Step {
@@ -540,6 +550,24 @@ impl Capture for PcapReader {
     fn frame(&self, d: &FrameDesc) -> &[u8] {
         &self.buf()[d.off..d.off + d.cap_len as usize]
     }
+
+    #[inline]
+    fn warm(&self) {
+        let Source::Mmap(m) = &self.src else {
+            return;
+        };
+        let at = self.prefetched.get().max(self.pos);
+        if at >= (self.pos + WARM_AHEAD).min(self.populated) {
+            return;
+        }
+        // Inside the mapping (below `populated`) but for up to a call's
+        // lines past it, and a prefetch never faults.
+        let base = m.as_ptr();
+        for k in 0..WARM_LINES {
+            crate::sys::prefetch_ptr(base.wrapping_add(at + 64 * k));
+        }
+        self.prefetched.set(at + 64 * WARM_LINES);
+    }
 }
 
 fn ts_to_ns(ts: u64, units_per_sec: u64, offset_s: i64) -> u64 {
@@ -663,7 +691,9 @@ mod tests {
     }
 
     /// A mapped file longer than several read-ahead chunks (and not a
-    /// multiple of one) gives every frame, as read from memory.
+    /// multiple of one) gives every frame, as read from memory, whether the
+    /// worker's warm calls keep the prefetch ahead, let it fall behind, or
+    /// run it up to its limit.
     #[test]
     fn mapped_file_past_read_ahead_chunks() {
         let mut v = Vec::new();
@@ -680,10 +710,13 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         let mut b = Batch::with_capacity(64);
         let mut got = Vec::new();
-        loop {
+        for turn in 0.. {
             let p = r.next_batch(&mut b).unwrap();
             for d in b.frames() {
                 got.push((d.ts_ns, r.frame(d).to_vec()));
+            }
+            for _ in 0..[0, 1, 64, 5000][turn % 4] {
+                r.warm();
             }
             if p == Poll::End {
                 break;
