@@ -88,8 +88,8 @@ pub struct WorkerStats {
 pub trait Payloads {
     /// The payload of packet `k` of the slice given to [`Worker::process`].
     fn payload(&self, k: usize, d: &Decoded) -> &[u8];
-    /// Called once per packet: passes [`crate::capture::Capture::warm`] on
-    /// to the frames' source.
+    /// Called three times per packet, once in each pass over a stage:
+    /// passes [`crate::capture::Capture::warm`] on to the frames' source.
     #[inline]
     fn warm(&self) {}
 }
@@ -192,6 +192,7 @@ impl Worker {
                 let (key, fwd) = FlowKey::of(p, self.cfg.flow.key);
                 let hash = key.hash();
                 self.table.prefetch_bucket(hash);
+                pay.warm();
                 self.stage.push(Staged {
                     key,
                     hash,
@@ -203,6 +204,7 @@ impl Worker {
             for (s, p) in self.stage.iter_mut().zip(chunk) {
                 // Tags only: reading the key now would stall on its line.
                 s.idx = self.table.candidate(s.hash);
+                pay.warm();
                 if let Some(i) = s.idx {
                     self.table.prefetch_entry(i);
                     if app && p.payload_wire > 0 {

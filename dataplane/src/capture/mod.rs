@@ -151,8 +151,8 @@ pub trait Capture {
     fn next_batch(&mut self, batch: &mut Batch) -> Result<Poll, Self::Error>;
     /// The bytes of a frame of the current batch.
     fn frame(&self, d: &FrameDesc) -> &[u8];
-    /// Called by the worker once per packet it processes. A source that
-    /// streams from memory (a mapped file) prefetches a share of what
+    /// Called by the worker a few times per packet it processes. A source
+    /// that streams from memory (a mapped file) prefetches a share of what
     /// comes next, so the stream's misses overlap the worker's work rather
     /// than stall the next [`Capture::next_batch`] in one burst.
     #[inline]
