@@ -608,6 +608,47 @@ mod tests {
         }
     }
 
+    /// Every length either scan takes (words, 16, 32 and overlapping
+    /// tails) and every place of the one byte it must stop at: the first
+    /// such byte is found, and a clean string runs to its end.
+    #[test]
+    fn scans_stop_at_the_first_flagged_byte_at_any_length() {
+        for n in 0..=100 {
+            let clean = vec![b'a'; n];
+            assert_eq!(first_not_plain(&clean), n);
+            assert_eq!(first_escape(&clean), n);
+            for at in 0..n {
+                for (bad, plain_stops, escape_stops) in [
+                    (b'"', true, true),
+                    (b'\\', true, true),
+                    (0x1f, true, true),
+                    (0x7f, true, true),
+                    (0x00, true, true),
+                    (0x80, true, false),
+                    (0xff, true, false),
+                ] {
+                    let mut v = clean.clone();
+                    v[at] = bad;
+                    // A second flagged byte later must not move the answer.
+                    if at + 1 < n {
+                        v[n - 1] = b'"';
+                    }
+                    assert_eq!(
+                        first_not_plain(&v) == at,
+                        plain_stops,
+                        "n {n} at {at} byte {bad:#x}"
+                    );
+                    let e = first_escape(&v);
+                    if escape_stops {
+                        assert_eq!(e, at, "n {n} at {at} byte {bad:#x}");
+                    } else {
+                        assert!(e > at, "n {n} at {at} byte {bad:#x}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn valid_json_for_any_bytes() {
         let mut out = Vec::new();
