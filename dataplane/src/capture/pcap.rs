@@ -132,8 +132,10 @@ const POPULATE_CHUNK: usize = 4 << 20;
 /// it is read; the reader itself keeps only [`PREFETCH_AHEAD`], for when
 /// they do not keep up (frames the worker never sees, small frames).
 const PREFETCH_AHEAD: usize = 16 << 10;
+/// See [`PREFETCH_AHEAD`].
 const WARM_AHEAD: usize = 128 << 10;
-/// Lines one [`Capture::warm`] call prefetches. The worker calls it three
+/// Lines one [`Capture::warm`] call prefetches at most (a multiple of four,
+/// [`PcapReader::prefetch_to`]'s turn). The worker calls it three
 /// times a packet, so 24 lines (more than the mean frame) keep the prefetch
 /// ahead; in one burst of 24 the reader still stalled on record headers as
 /// if nothing had been prefetched (rdtsc around `next_batch`: ~70 TSC
@@ -316,19 +318,30 @@ impl PcapReader {
             let _ = m.advise_range(memmap2::Advice::PopulateRead, self.populated, len);
             self.populated += len;
         }
-        let want = (self.pos + PREFETCH_AHEAD).min(self.populated);
-        // Offsets below `populated <= m.len()`: inside the mapping (and a
-        // prefetch never faults anyway).
+        self.prefetch_to(
+            m,
+            (self.pos + PREFETCH_AHEAD).min(self.populated),
+            usize::MAX,
+        );
+    }
+
+    /// Moves the prefetch frontier (never behind the parsing position)
+    /// toward `limit`, four lines a turn (a frame is ~11; the loop's
+    /// compare and add cost more than the prefetch they guard), at most
+    /// `turns` turns. `limit` is at most `populated <= m.len()`: inside
+    /// the mapping but for up to three lines past it, and a prefetch never
+    /// faults.
+    #[inline(always)]
+    fn prefetch_to(&self, m: &Mmap, limit: usize, turns: usize) {
         let base = m.as_ptr();
         let mut at = self.prefetched.get().max(self.pos);
-        // Four lines a turn (a frame is ~11): the loop's compare and add
-        // cost more than the prefetch they guard. Up to three lines past
-        // `want` are harmless.
-        while at < want {
+        let mut n = 0;
+        while at < limit && n < turns {
             for k in 0..4 {
                 crate::sys::prefetch_ptr(base.wrapping_add(at + 64 * k));
             }
             at += 256;
+            n += 1;
         }
         self.prefetched.set(at);
     }
@@ -556,20 +569,13 @@ impl Capture for PcapReader {
 
     #[inline]
     fn warm(&self) {
-        let Source::Mmap(m) = &self.src else {
-            return;
-        };
-        let at = self.prefetched.get().max(self.pos);
-        if at >= (self.pos + WARM_AHEAD).min(self.populated) {
-            return;
+        if let Source::Mmap(m) = &self.src {
+            self.prefetch_to(
+                m,
+                (self.pos + WARM_AHEAD).min(self.populated),
+                WARM_LINES / 4,
+            );
         }
-        // Inside the mapping (below `populated`) but for up to a call's
-        // lines past it, and a prefetch never faults.
-        let base = m.as_ptr();
-        for k in 0..WARM_LINES {
-            crate::sys::prefetch_ptr(base.wrapping_add(at + 64 * k));
-        }
-        self.prefetched.set(at + 64 * WARM_LINES);
     }
 }
 

@@ -274,28 +274,33 @@ fn first(b: &[u8], flags: impl Fn(u64) -> u64) -> usize {
 /// escape), or `b.len()`.
 #[inline]
 pub fn first_not_plain(b: &[u8]) -> usize {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    if b.len() >= 16 {
-        // SAFETY: built only when the build targets AVX2, and the binary
-        // refuses to start on a CPU without it (`sensor::cpu`).
-        #[allow(unsafe_code)]
-        return unsafe { wide::first(b, true) };
-    }
-    first(b, |w| (w & HIGH) | escapes(w))
+    scan(b, true)
 }
 
 /// Index of the first byte JSON must escape, or `b.len()` (bytes at or
 /// above 0x80 are left to the caller's UTF-8 handling).
 #[inline]
 pub fn first_escape(b: &[u8]) -> usize {
+    scan(b, false)
+}
+
+/// The first byte JSON must escape (and, with `high`, the first at or
+/// above 0x80): 16 or 32 at a time with AVX2, a word at a time otherwise
+/// and below 16 bytes.
+#[inline(always)]
+fn scan(b: &[u8], high: bool) -> usize {
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     if b.len() >= 16 {
         // SAFETY: built only when the build targets AVX2, and the binary
         // refuses to start on a CPU without it (`sensor::cpu`).
         #[allow(unsafe_code)]
-        return unsafe { wide::first(b, false) };
+        return unsafe { wide::first(b, high) };
     }
-    first(b, escapes)
+    if high {
+        first(b, |w| (w & HIGH) | escapes(w))
+    } else {
+        first(b, escapes)
+    }
 }
 
 /// [`first_not_plain`] and [`first_escape`] 32 or 16 bytes a compare, for
