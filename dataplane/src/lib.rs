@@ -8,9 +8,9 @@
 //! ([`app`]), and the records those produce ([`record`]).
 //!
 //! Nothing here does output I/O or parses command lines: the `sensor` crate
-//! owns that. Every structure is sized once, from [`config`], when a worker
-//! starts; in steady state the packet path neither allocates nor locks nor
-//! makes a system call.
+//! owns that. Every structure is sized once, from a
+//! [`worker::WorkerConfig`], when a worker starts; in steady state the
+//! packet path neither allocates nor locks nor makes a system call.
 #![deny(unsafe_code)]
 
 pub mod app;
