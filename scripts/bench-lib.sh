@@ -5,9 +5,10 @@
 T=../shared/corpus/zeek/Traces
 TR=("$T"/http/*.pcap "$T"/dns*.pcap "$T"/dns/*.pcap "$T"/wikipedia.pcap "$T"/workshop_2011_browse.pcap)
 
-# replay_ns BIN FILE: the worker's CPU per frame replaying FILE, in ns.
+# replay_ns BIN FILE [OPTION...]: the worker's CPU per frame replaying FILE,
+# in ns.
 replay_ns() {
-    "$1" replay --memory 1G -o /dev/null "$2" 2>&1 | tail -1 | jq '.worker_cpu_s[0] * 1e9 / .frames'
+    "$1" replay --memory 1G -o /dev/null "${@:3}" "$2" 2>&1 | tail -1 | jq '.worker_cpu_s[0] * 1e9 / .frames'
 }
 
 # read_in BIN FILE: drops FILE from the page cache and replays it once, so

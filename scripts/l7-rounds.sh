@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Issue 5's throughput figures on the HTTP+DNS corpus mix, in rounds: each
 # round runs every configuration back to back (memory mode: metadata, flows
-# only, 1 KiB bodies; replay of the 256-copy file: metadata), so a busy
-# spell of this shared machine falls on all of them alike. Prints ns per
-# frame of the worker's CPU (min / median / max) and Gbit/s per core of
-# frame bytes at the median.
+# only, 1 KiB bodies; replay of the 256-copy file: metadata, 1 KiB bodies),
+# so a busy spell of this shared machine falls on all of them alike. Prints
+# ns per frame of the worker's CPU (min / median / max) and Gbit/s per core
+# of frame bytes at the median.
 #
 #   scripts/l7-rounds.sh N [BINARY]      (default target/release/wirelog)
 #
@@ -24,15 +24,16 @@ fi
 mem() { "$bin" bench memory --memory 1G "$@" "${TR[@]}" 2>/dev/null | jq .per_core.ns_per_frame; }
 # Bytes per frame of the mix (the file holds the same frames), for Gbit/s.
 bpf=$("$bin" bench memory --memory 1G --records flow "${TR[@]}" 2>/dev/null | jq '.frame_bytes / .frames')
-rep() { replay_ns "$bin" "$mix"; }
+rep() { replay_ns "$bin" "$mix" "$@"; }
 read_in "$bin" "$mix"
 declare -A r
-names=(memory_metadata memory_flows memory_1k_bodies replay_metadata)
+names=(memory_metadata memory_flows memory_1k_bodies replay_metadata replay_1k_bodies)
 for _ in $(seq "$n"); do
     r[memory_metadata]+="$(mem) "
     r[memory_flows]+="$(mem --records flow) "
     r[memory_1k_bodies]+="$(mem --http-body-bytes 1K) "
     r[replay_metadata]+="$(rep) "
+    r[replay_1k_bodies]+="$(rep --http-body-bytes 1K) "
 done
 for k in "${names[@]}"; do
     # shellcheck disable=SC2086
