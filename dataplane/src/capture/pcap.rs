@@ -141,6 +141,7 @@ const WARM_AHEAD: usize = 128 << 10;
 /// if nothing had been prefetched (rdtsc around `next_batch`: ~70 TSC
 /// cycles a frame), in three bursts of 8 it does not (~36).
 const WARM_LINES: usize = 8;
+const _: () = assert!(WARM_LINES.is_multiple_of(4), "warm prefetches whole turns");
 
 enum Step {
     Frame(FrameDesc),
