@@ -41,6 +41,12 @@ impl std::str::FromStr for Cidr {
 }
 
 impl Cidr {
+    /// The prefix's address bytes (IPv4 in the first four), family and
+    /// length.
+    pub fn parts(&self) -> (&[u8; 16], bool, u8) {
+        (&self.addr, self.v6, self.len)
+    }
+
     /// Whether `a` (of family `v6`) lies in the prefix.
     pub fn contains(&self, a: &[u8; 16], v6: bool) -> bool {
         if v6 != self.v6 {
@@ -96,6 +102,32 @@ impl Filter {
             && (self.include_vlan.is_empty() || self.include_vlan.iter().any(vlan))
             && !self.exclude_vlan.iter().any(vlan)
     }
+}
+
+/// The flow sample's hash, symmetric in the two endpoints: the XOR of both
+/// sides' addresses (as native-order words) and ports, through murmur3's
+/// finalizer. wirelog's XDP program computes the same (`sample_hash` in
+/// `bpf/wirelog_xdp.c`) on the frames it decides on, so a flow is kept or
+/// left out alike in the kernel and here.
+pub fn sample_hash(d: &Decoded) -> u32 {
+    let w = |a: &[u8; 16], i: usize| u32::from_ne_bytes([a[i], a[i + 1], a[i + 2], a[i + 3]]);
+    let mut h = w(&d.src, 0) ^ w(&d.dst, 0);
+    if d.v6 {
+        for i in [4, 8, 12] {
+            h ^= w(&d.src, i) ^ w(&d.dst, i);
+        }
+    }
+    h ^= (u32::from(d.sport ^ d.dport) << 8) ^ u32::from(d.proto);
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+/// Whether the packet's flow is in a 1-in-`n` sample (`n` ≤ 1: all are).
+pub fn sampled(d: &Decoded, n: u32) -> bool {
+    n <= 1 || sample_hash(d).is_multiple_of(n)
 }
 
 #[cfg(test)]

@@ -124,6 +124,27 @@ pub fn wall_now_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// CLOCK_MONOTONIC in nanoseconds: the clock of the kernel's
+/// `bpf_ktime_get_ns`, which wirelog's XDP program stamps frames with.
+#[allow(unsafe_code)]
+pub fn mono_now_ns() -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a writable timespec; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    t.tv_sec as u64 * NS_PER_SEC + t.tv_nsec as u64
+}
+
+/// What to add to a CLOCK_MONOTONIC time to get wall-clock time now. Both
+/// clocks are slewed alike by NTP; the offset moves only when the wall
+/// clock is stepped, so durations taken on the monotonic clock stay exact.
+pub fn mono_to_wall_ns() -> u64 {
+    let m = mono_now_ns();
+    wall_now_ns().wrapping_sub(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,6 +114,9 @@ pub struct Options {
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub exclude_vlan: Vec<u16>,
+    /// Keep one flow in N, chosen by a symmetric hash of the innermost addresses, ports and protocol; with AF_XDP the kernel drops the rest before they are copied [default: 1].
+    #[arg(long)]
+    pub flow_sample: Option<u32>,
     /// Memory of the application layer (sessions, stream and transaction buffers), part of --memory [default: a quarter of --memory].
     #[arg(long)]
     pub app_memory: Option<String>,
@@ -178,6 +181,15 @@ pub struct Options {
     /// Capture: AF_XDP attach mode, `auto` (driver, else SKB), `skb` or `drv` [default: auto].
     #[arg(long)]
     pub xdp_mode: Option<String>,
+    /// Capture: which frames wirelog's XDP program takes: `mirror` (frames for other MACs, a SPAN/TAP feed, and VXLAN/Geneve/GRE mirror tunnels sent to this host; the host's own traffic goes to its stack), `all` (a dedicated mirror port), or `auto` (`all` on an interface without the host's addresses, `mirror` on one with them) [default: auto].
+    #[arg(long)]
+    pub xdp_take: Option<String>,
+    /// Capture: allow `--xdp-take all` on an interface that carries the host's addresses, cutting the host's own traffic on it off [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub xdp_take_host_traffic: Option<bool>,
+    /// Capture: frames the filters or the flow sample leave out, `drop` them in the XDP program or `pass` them to the kernel stack [default: drop].
+    #[arg(long)]
+    pub xdp_filtered: Option<String>,
     /// Capture: AF_XDP bind mode, `auto` (zero-copy where offered), `copy` or `zero-copy` [default: auto].
     #[arg(long)]
     pub xdp_bind: Option<String>,
@@ -191,7 +203,7 @@ pub struct Options {
     /// Capture: UMEM frames per AF_XDP socket, a power of two [default: the profile's, else 4096].
     #[arg(long)]
     pub xdp_frames: Option<u32>,
-    /// Capture: bytes per UMEM frame, 2048 or 4096 (frames above it are dropped and counted) [default: 4096].
+    /// Capture: bytes per UMEM frame, 2048 or 4096; longer frames are trimmed to fit (counted), their byte counts kept [default: 4096].
     #[arg(long)]
     pub xdp_frame_size: Option<u32>,
     /// Capture: AF_PACKET ring per worker, e.g. 16M [default: the profile's, else 16M].
@@ -239,7 +251,7 @@ impl Options {
             opt: workers, memory, output, pace, profile, no_pin, sensor_name, dedup_window_us, key_vlan,
                  key_tunnel, outer_tunnel_flows, tcp_idle_timeout, udp_idle_timeout, icmp_idle_timeout,
                  other_idle_timeout, tcp_close_timeout, active_timeout, huge_pages, quiet,
-                 interface, source, rss, xdp_mode, xdp_bind, xdp_frames, xdp_frame_size, afpacket_ring, poll,
+                 interface, source, rss, xdp_mode, xdp_take, xdp_take_host_traffic, xdp_filtered, flow_sample, xdp_bind, xdp_frames, xdp_frame_size, afpacket_ring, poll,
                  duration, stats_interval, app_memory, http_sample, dns_sample, http_body_bytes,
                  http_header_bytes, http_headers, http_uri_bytes, redact, txn_timeout, dns_timeout,
                  max_open_txns, stream_depth;

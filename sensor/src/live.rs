@@ -38,6 +38,7 @@ use anyhow::{bail, Context, Result};
 use dataplane::capture::afpacket::{PacketConfig, PacketSource};
 use dataplane::capture::iface;
 use dataplane::capture::xdp::{XdpConfig, XdpSource};
+use dataplane::capture::xdp_prog::{ProgramConfig, XdpCounters, XdpProgram};
 use dataplane::capture::{Batch, Live, SourceStats};
 use dataplane::decode::{DecodeStats, Decoded, TunnelKind};
 use dataplane::spsc::{self, Consumer, Producer};
@@ -89,6 +90,8 @@ pub struct LivePlan {
     pub iface: String,
     /// Backend.
     pub backend: Backend,
+    /// What wirelog's XDP program is told (AF_XDP only).
+    pub program: Option<ProgramConfig>,
     /// AF_XDP queues (one socket each).
     pub queues: Vec<u32>,
     /// Workers, budget and thread settings.
@@ -458,6 +461,8 @@ pub struct LiveSummary {
     iface: String,
     /// Frames the interface dropped during the capture (/proc/net/dev).
     if_drops: u64,
+    /// The XDP program's counters at the end (AF_XDP).
+    xdp: Option<XdpCounters>,
 }
 
 impl LiveSummary {
@@ -494,6 +499,9 @@ pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
         .collect::<Result<Vec<_>>>()?;
     match plan.backend.clone() {
         Backend::Xdp(x) => {
+            let pcfg = plan.program.clone().unwrap_or_default();
+            let slots = plan.queues.iter().max().map_or(1, |q| q + 1);
+            let mut prog = XdpProgram::load(&pcfg, slots).context(plan.iface.clone())?;
             let mut sources = Vec::with_capacity(plan.queues.len());
             for &q in &plan.queues {
                 let cfg = XdpConfig {
@@ -501,11 +509,22 @@ pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
                     ..x.clone()
                 };
                 sources.push(
-                    XdpSource::open(&cfg, BATCH)
+                    XdpSource::open(&cfg, BATCH, &prog)
                         .with_context(|| format!("{} queue {q}", plan.iface))?,
                 );
             }
-            run_with(plan, sources, workers, "afxdp", sinks)
+            // Every queue has its socket: frames may come now.
+            let ifindex = iface::index(&plan.iface)?;
+            prog.attach(ifindex, &plan.iface, x.attach)?;
+            for s in &mut sources {
+                s.set_driver_mode(prog.driver_mode());
+            }
+            eprintln!(
+                "wirelog: {}: wirelog's XDP program attached in {} mode through a BPF link (the kernel removes it when wirelog exits, however it exits)",
+                plan.iface,
+                if prog.driver_mode() { "driver" } else { "SKB" }
+            );
+            run_with(plan, sources, workers, "afxdp", sinks, Some(Arc::new(prog)))
         }
         Backend::Packet(p) => {
             let fanout = (plan.s.workers > 1).then(|| (std::process::id() & 0xffff) as u16);
@@ -517,7 +536,7 @@ pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
                 };
                 sources.push(PacketSource::open(&cfg).with_context(|| plan.iface.clone())?);
             }
-            run_with(plan, sources, workers, "afpacket", sinks)
+            run_with(plan, sources, workers, "afpacket", sinks, None)
         }
     }
 }
@@ -528,6 +547,7 @@ fn run_with<S: Live + 'static>(
     workers: Vec<Worker>,
     backend: &'static str,
     sinks: Vec<Output>,
+    prog: Option<Arc<XdpProgram>>,
 ) -> Result<LiveSummary> {
     let start = Instant::now();
     let n = plan.s.workers;
@@ -541,7 +561,14 @@ fn run_with<S: Live + 'static>(
     let lane_count = if fused { n } else { k + n };
     let pubs: Vec<Arc<Published>> = (0..lane_count).map(|_| Arc::default()).collect();
     let probe_pubs = pubs.clone();
-    let probe: output::Probe = Box::new(move || probe_json(&probe_pubs));
+    let probe_prog = prog.clone();
+    let probe: output::Probe = Box::new(move || {
+        let mut m = probe_json(&probe_pubs);
+        if let Some(c) = probe_prog.as_ref().and_then(|p| p.counters().ok()) {
+            m.insert("xdp_program".into(), xdp_json(&c));
+        }
+        m
+    });
     let stats = plan.stats_interval.map(|e| (e, probe));
     let (outs, writer) = output::start(n, false, sinks, plan.s.control_core(), stats)?;
     let mut pubs_iter = pubs.iter().cloned();
@@ -685,6 +712,7 @@ fn run_with<S: Live + 'static>(
             }
         }
     }
+    let xdp = prog.as_ref().and_then(|p| p.counters().ok());
     let if_drops = match (if_drops0, if_drops1) {
         (Some(a), Some(b)) => b.saturating_sub(a),
         _ => 0,
@@ -704,7 +732,18 @@ fn run_with<S: Live + 'static>(
         backend,
         iface: plan.iface,
         if_drops,
+        xdp,
     })
+}
+
+/// The XDP program's counters as a JSON object.
+fn xdp_json(c: &XdpCounters) -> serde_json::Value {
+    serde_json::Value::Object(
+        c.named()
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect(),
+    )
 }
 
 /// The capture side of a periodic stats record: per lane, what it polled
@@ -841,6 +880,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
             "xdp_rx_ring_full": src.xdp_rx_ring_full,
             "xdp_fill_ring_empty": src.xdp_fill_ring_empty,
             "xdp_frames_lost": src.xdp_frames_lost,
+            "xdp_no_timestamp": src.xdp_no_timestamp,
             "rings": ring_drops,
             "output": tot(|w| w.records_dropped),
         },
@@ -855,12 +895,13 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(ws.iter())),
         "workers": workers,
         "captures": captures,
+        "xdp_program": s.xdp.as_ref().map(xdp_json),
     })
     .to_string()
 }
 
 /// Start-up checks that need no socket: capabilities, interface state,
-/// queue range, locked memory, bpffs. Errors say what to do.
+/// queue range, locked memory. Errors say what to do.
 pub fn preflight(plan: &LivePlan) -> Result<()> {
     let xdp = matches!(plan.backend, Backend::Xdp(_));
     iface::check_caps(xdp)?;
@@ -877,11 +918,6 @@ pub fn preflight(plan: &LivePlan) -> Result<()> {
             }
         }
         iface::ensure_memlock((x.umem_bytes() * plan.queues.len()) as u64 + (16 << 20))?;
-        if !iface::bpffs_mounted() {
-            eprintln!(
-                "wirelog: warning: bpffs is not mounted at /sys/fs/bpf (`mount -t bpf bpf /sys/fs/bpf`): libxdp loads its program without the multi-program dispatcher"
-            );
-        }
     }
     Ok(())
 }

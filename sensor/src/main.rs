@@ -495,6 +495,10 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
             app_memory,
             decode,
             filter,
+            sample: match o.flow_sample.unwrap_or(1) {
+                0 => bail!("--flow-sample must be 1 or more (one flow in N)"),
+                n => n,
+            },
             dedup_ns: o.dedup_window_us.unwrap_or(0) * 1000,
             profile,
             sinks_bytes: sinks.iter().map(|o| o.sink.memory_bytes()).sum(),
@@ -619,6 +623,7 @@ fn capture_cmd(o: Options) -> Result<()> {
         "adaptive" => false,
         other => bail!("--poll must be `adaptive` or `busy`, not `{other}`"),
     };
+    let mut program = None;
     let backend = if xdp {
         let attach = match o.xdp_mode.as_deref().unwrap_or("auto") {
             "auto" => AttachMode::Auto,
@@ -650,7 +655,7 @@ fn capture_cmd(o: Options) -> Result<()> {
                 umem.div_ceil(2 << 20) + 1
             );
         }
-        live::Backend::Xdp(XdpConfig {
+        let x = XdpConfig {
             ifname: ifname.clone(),
             queue: 0,
             frames,
@@ -658,7 +663,9 @@ fn capture_cmd(o: Options) -> Result<()> {
             attach,
             bind,
             huge,
-        })
+        };
+        program = Some(xdp_program(&o, &ifname, &x, &c.setup)?);
+        live::Backend::Xdp(x)
     } else {
         let ring = parse_size(
             "afpacket-ring",
@@ -703,6 +710,7 @@ fn capture_cmd(o: Options) -> Result<()> {
     let mut plan = live::LivePlan {
         iface: ifname,
         backend,
+        program,
         queues,
         s: c.setup,
         busy,
@@ -737,6 +745,74 @@ fn capture_cmd(o: Options) -> Result<()> {
         eprintln!("{}", live::summary_json(&s, &c.sensor));
     }
     Ok(())
+}
+
+/// What wirelog's XDP program is told: which frames it takes (a shared
+/// interface keeps the host's own traffic), the filters, the sample.
+fn xdp_program(
+    o: &Options,
+    ifname: &str,
+    x: &dataplane::capture::xdp::XdpConfig,
+    s: &pipeline::Setup,
+) -> Result<dataplane::capture::xdp_prog::ProgramConfig> {
+    use dataplane::capture::iface;
+    let host = iface::host_addresses(ifname)?;
+    let list = || {
+        host.iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let take_all = match o.xdp_take.as_deref().unwrap_or("auto") {
+        "auto" => host.is_empty(),
+        "mirror" => false,
+        "all" => {
+            if !host.is_empty() && !o.xdp_take_host_traffic.unwrap_or(false) {
+                bail!(
+                    "--xdp-take all on {ifname}, which carries this host's addresses ({}): every frame would go to wirelog and the host's own traffic on {ifname} (an SSH session, say) would stop. Safe choices: --xdp-take mirror (the default here: frames for other MACs and mirror tunnels only), --source afpacket (copies, takes nothing away), or a dedicated mirror port without addresses; --xdp-take-host-traffic takes every frame all the same",
+                    list()
+                );
+            }
+            true
+        }
+        other => bail!("--xdp-take must be `auto`, `mirror` or `all`, not `{other}`"),
+    };
+    let drop_filtered = match o.xdp_filtered.as_deref().unwrap_or("drop") {
+        "drop" => true,
+        "pass" => false,
+        other => bail!("--xdp-filtered must be `drop` or `pass`, not `{other}`"),
+    };
+    if take_all {
+        eprintln!(
+            "wirelog: {ifname}: the XDP program takes every frame ({})",
+            if host.is_empty() {
+                "no host address on it: a dedicated mirror port".to_string()
+            } else {
+                format!("--xdp-take-host-traffic: the host's own traffic on {ifname} ({}) stops while wirelog runs", list())
+            }
+        );
+    } else {
+        eprintln!(
+            "wirelog: {ifname}: the XDP program takes mirrored frames (for other MACs) and mirror tunnels (VXLAN, Geneve, GRE) sent to {}; the host's own traffic goes to its stack",
+            list()
+        );
+    }
+    let d = &s.decode;
+    Ok(dataplane::capture::xdp_prog::ProgramConfig {
+        mac: iface::mac(ifname)?,
+        take_all,
+        drop_filtered,
+        max_len: x.max_frame(),
+        sample: s.sample,
+        tunnel_ports: d
+            .vxlan_ports
+            .iter()
+            .chain(&d.geneve_ports)
+            .chain(&d.gre_udp_ports)
+            .copied()
+            .collect(),
+        filter: s.filter.clone(),
+    })
 }
 
 fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {

@@ -37,6 +37,8 @@ pub struct Setup {
     pub decode: DecodeConfig,
     /// Filter.
     pub filter: Filter,
+    /// Keep one flow in this many (0 or 1: all).
+    pub sample: u32,
     /// Duplicate window, ns.
     pub dedup_ns: u64,
     /// Core pinning.
@@ -48,7 +50,7 @@ pub struct Setup {
 impl Setup {
     /// A capture thread's front.
     pub fn front(&self, pace: bool) -> Result<Front> {
-        Front::new(&self.decode, self.dedup_ns, &self.filter, pace)
+        Front::new(&self.decode, self.dedup_ns, &self.filter, self.sample, pace)
     }
 
     /// Output blocks of every worker, and what the outputs' own buffers
@@ -105,18 +107,27 @@ pub struct Front {
     /// `None` when it lets everything through (then nothing is checked).
     filter: Option<Filter>,
     pub filtered: u64,
+    /// Keep one flow in this many (≤ 1: all).
+    sample: u32,
     paced: Option<(u64, Instant)>,
     pace: bool,
 }
 
 impl Front {
-    pub fn new(decode: &DecodeConfig, dedup_ns: u64, filter: &Filter, pace: bool) -> Result<Self> {
+    pub fn new(
+        decode: &DecodeConfig,
+        dedup_ns: u64,
+        filter: &Filter,
+        sample: u32,
+        pace: bool,
+    ) -> Result<Self> {
         Ok(Self {
             dec: Decoder::new(decode.clone()).context("reassembly table")?,
             origin: Vec::with_capacity(DECODED_PER_BATCH),
             dedup: Dedup::new(dedup_ns),
             filter: (!filter.is_empty()).then(|| filter.clone()),
             filtered: 0,
+            sample,
             paced: None,
             pace,
         })
@@ -163,8 +174,10 @@ impl Front {
         }
     }
 
+    /// Whether the packet passes the filter and is in the flow sample
+    /// (the XDP program applies both alike where it can decide).
     fn passes(&self, d: &Decoded) -> bool {
-        self.filter.as_ref().is_none_or(|f| f.pass(d))
+        self.filter.as_ref().is_none_or(|f| f.pass(d)) && dataplane::filter::sampled(d, self.sample)
     }
 
     /// Decodes every frame of `batch`, runs the packets through `worker`
@@ -524,7 +537,8 @@ mod tests {
     #[test]
     fn payload_crosses_a_ring_slot() {
         let mut src = Mem(vec![udp(b"first"), vec![1, 2, 3], udp(b"second one")]);
-        let mut front = Front::new(&DecodeConfig::default(), 0, &Filter::default(), false).unwrap();
+        let mut front =
+            Front::new(&DecodeConfig::default(), 0, &Filter::default(), 1, false).unwrap();
         let mut batch = Batch::with_capacity(BATCH);
         src.next_batch(&mut batch).unwrap();
         let mut out = Vec::new();

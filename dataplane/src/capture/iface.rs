@@ -1,6 +1,7 @@
 //! What a live capture asks the kernel about an interface and about the
 //! process before it starts: index, state, link type, queue count,
-//! capabilities, the locked-memory limit and bpffs. Each failure carries
+//! capabilities, the locked-memory limit, its own MAC and the host's
+//! addresses on it. Each failure carries
 //! what to do about it, in one line.
 #![allow(unsafe_code)]
 
@@ -306,17 +307,69 @@ pub fn ensure_memlock(bytes: u64) -> io::Result<()> {
     ))
 }
 
-/// Whether bpffs is mounted at /sys/fs/bpf (libxdp keeps its multi-program
-/// dispatcher there).
-pub fn bpffs_mounted() -> bool {
-    let path = c"/sys/fs/bpf";
-    // SAFETY: statfs is plain data; zero is a valid start.
-    let mut s: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid path and a writable statfs.
-    if unsafe { libc::statfs(path.as_ptr(), &mut s) } != 0 {
-        return false;
+/// The interface's own hardware address (`/sys/class/net/IF/address`).
+pub fn mac(name: &str) -> io::Result<[u8; 6]> {
+    let s = std::fs::read_to_string(format!("/sys/class/net/{name}/address"))
+        .map_err(|e| err(e.kind(), format!("{name}: hardware address: {e}")))?;
+    let mut m = [0u8; 6];
+    let mut parts = s.trim().split(':');
+    for b in m.iter_mut() {
+        *b = parts
+            .next()
+            .and_then(|p| u8::from_str_radix(p, 16).ok())
+            .ok_or_else(|| {
+                err(
+                    io::ErrorKind::InvalidData,
+                    format!("{name}: `{}` is not an Ethernet address", s.trim()),
+                )
+            })?;
     }
-    s.f_type as u64 == libc::BPF_FS_MAGIC as u64
+    Ok(m)
+}
+
+/// The host's addresses on the interface: IPv4, and IPv6 other than
+/// link-local (every interface that is up has one of those, a dedicated
+/// mirror port too; the host's sessions do not run over it).
+pub fn host_addresses(name: &str) -> io::Result<Vec<std::net::IpAddr>> {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs writes a list head we free below.
+    cvt(unsafe { libc::getifaddrs(&mut head) })?;
+    let mut out = Vec::new();
+    let mut p = head;
+    while !p.is_null() {
+        // SAFETY: `p` is a node of the list getifaddrs returned, alive
+        // until freeifaddrs.
+        let a = unsafe { &*p };
+        p = a.ifa_next;
+        if a.ifa_addr.is_null() || a.ifa_name.is_null() {
+            continue;
+        }
+        // SAFETY: a NUL-terminated name owned by the list.
+        let n = unsafe { std::ffi::CStr::from_ptr(a.ifa_name) };
+        if n.to_bytes() != name.as_bytes() {
+            continue;
+        }
+        // SAFETY: ifa_addr points at a sockaddr whose family says its type.
+        match i32::from(unsafe { (*a.ifa_addr).sa_family }) {
+            libc::AF_INET => {
+                // SAFETY: the family is AF_INET, so it is a sockaddr_in.
+                let s = unsafe { &*(a.ifa_addr as *const libc::sockaddr_in) };
+                out.push(std::net::Ipv4Addr::from(u32::from_be(s.sin_addr.s_addr)).into());
+            }
+            libc::AF_INET6 => {
+                // SAFETY: the family is AF_INET6, so it is a sockaddr_in6.
+                let s = unsafe { &*(a.ifa_addr as *const libc::sockaddr_in6) };
+                let v6 = std::net::Ipv6Addr::from(s.sin6_addr.s6_addr);
+                if v6.segments()[0] & 0xffc0 != 0xfe80 {
+                    out.push(v6.into());
+                }
+            }
+            _ => {}
+        }
+    }
+    // SAFETY: the head getifaddrs returned, freed once.
+    unsafe { libc::freeifaddrs(head) };
+    Ok(out)
 }
 
 /// Frames the interface itself dropped on receive (`rx_dropped` plus
@@ -360,6 +413,10 @@ mod tests {
         assert!(rx_queues("lo").unwrap() >= 1);
         assert!(rx_drops("lo").is_some());
         assert!(rx_drops("wl-no-such0").is_none());
+        assert_eq!(mac("lo").unwrap(), [0; 6]);
+        let lo = host_addresses("lo").unwrap();
+        assert!(lo.contains(&std::net::Ipv4Addr::LOCALHOST.into()), "{lo:?}");
+        assert!(mac("wl-no-such0").is_err());
         let e = index("wl-no-such0").unwrap_err().to_string();
         assert!(e.contains("does not exist"), "{e}");
         let e = check_up("wl-no-such0").unwrap_err().to_string();

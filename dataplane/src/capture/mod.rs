@@ -15,6 +15,7 @@ pub mod afpacket;
 pub mod iface;
 pub mod pcap;
 pub mod xdp;
+pub mod xdp_prog;
 
 /// Link-layer framing of a captured frame (pcap LINKTYPE_* values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -180,6 +181,9 @@ pub struct SourceStats {
     pub xdp_fill_ring_empty: u64,
     /// AF_XDP: UMEM frames the fill ring refused back (capacity lost).
     pub xdp_frames_lost: u64,
+    /// AF_XDP: frames without the XDP program's timestamp (stamped with
+    /// their batch instead).
+    pub xdp_no_timestamp: u64,
 }
 
 impl SourceStats {
@@ -198,6 +202,7 @@ impl SourceStats {
         self.xdp_rx_ring_full += o.xdp_rx_ring_full;
         self.xdp_fill_ring_empty += o.xdp_fill_ring_empty;
         self.xdp_frames_lost += o.xdp_frames_lost;
+        self.xdp_no_timestamp += o.xdp_no_timestamp;
     }
 }
 

@@ -3,18 +3,27 @@
 //! The UMEM (frames the kernel writes into) is registered once; every frame
 //! starts in the fill ring. A batch lends the frames the RX ring handed us,
 //! zero copy, and they go back to the fill ring at the next call, so the
-//! fill ring never runs dry while we keep up. AF_XDP gives no timestamp: a
-//! batch is stamped once from the realtime clock when it is taken (the
-//! error is bounded by the poll interval).
+//! fill ring never runs dry while we keep up.
 //!
-//! The attach mode (driver or SKB/generic) and the bind mode (zero-copy or
-//! copy) are forced by the operator or detected (driver first, then SKB; the
-//! kernel picks zero-copy where the driver offers it), and the mode obtained
-//! is reported. The kernel's `XDP_STATISTICS` are published as counters.
+//! Frames come from wirelog's own XDP program ([`super::xdp_prog`]), never
+//! from libxdp's default one: a socket registers itself in the program's
+//! XSKMAP and libxdp is told to load nothing. The program puts a stamp
+//! (the kernel's monotonic clock, the frame's length before any trim) in
+//! front of each frame; a batch turns the stamps into wall-clock time with
+//! one offset read per batch, so every frame has its own time and
+//! durations are exact to the kernel's clock. The lent frame starts after
+//! the stamp. A frame without one (which the program never sends) would
+//! get the batch's time, be counted (`xdp_no_timestamp`) and said once on
+//! stderr.
+//!
+//! The bind mode (zero-copy or copy) is forced by the operator or detected
+//! (the kernel picks zero-copy where the driver offers it), and the mode
+//! obtained is reported. The kernel's `XDP_STATISTICS` are published as
+//! counters.
 #![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use xsk_rs::config::{
     BindFlags, FrameSize, LibxdpFlags, QueueSize, SocketConfig, UmemConfig, XdpFlags,
@@ -22,6 +31,7 @@ use xsk_rs::config::{
 use xsk_rs::{CompQueue, FillQueue, RxQueue, Socket, TxQueue, Umem};
 
 use super::iface;
+use super::xdp_prog::{Stamp, XdpProgram};
 use super::{Batch, Capture, FrameDesc, LinkType, Poll, SourceStats};
 
 /// Attach mode of the XDP program.
@@ -55,8 +65,8 @@ pub struct XdpConfig {
     pub queue: u32,
     /// UMEM frames (a power of two); also the fill and RX ring sizes.
     pub frames: u32,
-    /// Bytes per UMEM frame (2048 or 4096); larger frames are dropped by
-    /// the kernel and counted in `xdp_rx_dropped`.
+    /// Bytes per UMEM frame (2048 or 4096); wirelog's XDP program trims
+    /// longer frames to fit ([`XdpConfig::max_frame`]) and counts them.
     pub frame_size: u32,
     /// Attach mode.
     pub attach: AttachMode,
@@ -70,6 +80,12 @@ impl XdpConfig {
     /// UMEM bytes of one socket.
     pub fn umem_bytes(&self) -> usize {
         self.frames as usize * self.frame_size as usize
+    }
+
+    /// The longest frame a UMEM frame takes behind the stamp: the kernel
+    /// keeps `XDP_PACKET_HEADROOM` (256 bytes) before the data.
+    pub fn max_frame(&self) -> u32 {
+        self.frame_size - 256 - Stamp::LEN as u32
     }
 }
 
@@ -97,7 +113,10 @@ pub struct XdpSource {
     obtained: Obtained,
     queue: u32,
     frames: u32,
+    frame_size: usize,
     stats: SourceStats,
+    /// Said on stderr that some frames came without a stamp.
+    warned_no_stamp: bool,
 }
 
 fn xerr(what: &str, e: impl std::fmt::Display) -> io::Error {
@@ -114,19 +133,23 @@ extern "C" {
 /// libbpf and libxdp print warnings of their own on stderr (unknown ELF
 /// sections of libxdp's bundled program, the bpffs fallback); wirelog
 /// reports what matters itself, from return codes and its own checks.
-fn quiet_libraries() {
+pub(crate) fn quiet_libraries() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     // SAFETY: both only store the pointer; NULL means "print nothing".
     ONCE.call_once(|| unsafe {
-        libbpf_set_print(std::ptr::null());
-        libxdp_set_print(std::ptr::null());
+        // WIRELOG_LIBBPF_LOG=1 keeps the libraries' own messages (debugging).
+        if std::env::var_os("WIRELOG_LIBBPF_LOG").is_none() {
+            libbpf_set_print(std::ptr::null());
+            libxdp_set_print(std::ptr::null());
+        }
     });
 }
 
 impl XdpSource {
-    /// Creates the UMEM and binds a socket; `max_batch` frames may be lent
-    /// at once.
-    pub fn open(cfg: &XdpConfig, max_batch: usize) -> io::Result<Self> {
+    /// Creates the UMEM, binds a socket and registers it with `prog`
+    /// (which is attached afterwards, once every queue has its socket);
+    /// `max_batch` frames may be lent at once.
+    pub fn open(cfg: &XdpConfig, max_batch: usize, prog: &XdpProgram) -> io::Result<Self> {
         quiet_libraries();
         let frames = cfg.frames.max(64).next_power_of_two();
         let qs = |n: u32| QueueSize::new(n).map_err(|e| xerr("ring size", e));
@@ -146,14 +169,6 @@ impl XdpSource {
             }
             Err(e) => return Err(xerr("UMEM", e)),
         };
-        let attaches: &[(XdpFlags, bool)] = match cfg.attach {
-            AttachMode::Auto => &[
-                (XdpFlags::XDP_FLAGS_DRV_MODE, true),
-                (XdpFlags::XDP_FLAGS_SKB_MODE, false),
-            ],
-            AttachMode::Drv => &[(XdpFlags::XDP_FLAGS_DRV_MODE, true)],
-            AttachMode::Skb => &[(XdpFlags::XDP_FLAGS_SKB_MODE, false)],
-        };
         let bind = match cfg.bind {
             BindMode::Auto => BindFlags::empty(),
             BindMode::Copy => BindFlags::XDP_COPY,
@@ -161,66 +176,72 @@ impl XdpSource {
         } | BindFlags::XDP_USE_NEED_WAKEUP;
         let iface: xsk_rs::config::Interface =
             cfg.ifname.parse().map_err(|e| xerr("interface name", e))?;
-        let mut last = None;
-        for &(flags, driver) in attaches {
-            let scfg = SocketConfig::builder()
-                .rx_queue_size(qs(frames)?)
-                .tx_queue_size(qs(64)?)
-                .xdp_flags(flags)
-                .bind_flags(bind)
-                .libxdp_flags(LibxdpFlags::empty())
-                .build();
-            // SAFETY: the UMEM is not shared with another socket, so the
-            // INHIBIT_PROG_LOAD requirement of a shared UMEM does not apply.
-            match unsafe { Socket::new(scfg, &umem, &iface, cfg.queue) } {
-                Ok((tx, rx, Some((mut fq, cq)))) => {
-                    // SAFETY: every descriptor belongs to this UMEM and none is lent.
-                    let n = unsafe { fq.produce(&all) };
-                    if n != all.len() {
-                        return Err(xerr(
-                            "fill ring",
-                            format!("took {n} of {} frames", all.len()),
-                        ));
-                    }
-                    let zero_copy = xdp_zero_copy(rx.fd().as_raw_fd());
-                    let mut descs = all;
-                    descs.truncate(max_batch.max(1));
-                    let mut me = Self {
-                        umem,
-                        rx,
-                        fq,
-                        _tx: tx,
-                        _cq: cq,
-                        descs,
-                        held: 0,
-                        obtained: Obtained {
-                            driver,
-                            zero_copy,
-                            huge,
-                        },
-                        queue: cfg.queue,
-                        frames,
-                        stats: SourceStats::default(),
-                    };
-                    me.kick();
-                    return Ok(me);
-                }
-                Ok(_) => return Err(xerr("AF_XDP socket", "no fill ring for an unshared UMEM")),
-                Err(e) => last = Some(e),
-            }
-        }
-        let mode = match cfg.attach {
-            AttachMode::Drv => "driver mode (try --xdp-mode skb)",
-            AttachMode::Skb => "SKB mode",
-            AttachMode::Auto => "driver or SKB mode",
+        let scfg = SocketConfig::builder()
+            .rx_queue_size(qs(frames)?)
+            .tx_queue_size(qs(64)?)
+            // The attach mode is the program's business, not libxdp's.
+            .xdp_flags(XdpFlags::empty())
+            .bind_flags(bind)
+            .libxdp_flags(LibxdpFlags::XSK_LIBXDP_FLAGS_INHIBIT_PROG_LOAD)
+            .build();
+        // SAFETY: the UMEM is not shared with another socket, so the
+        // INHIBIT_PROG_LOAD requirement of a shared UMEM does not apply.
+        let (tx, rx, rings) =
+            unsafe { Socket::new(scfg, &umem, &iface, cfg.queue) }.map_err(|e| {
+                xerr(
+                    &format!("{} queue {}: AF_XDP socket", cfg.ifname, cfg.queue),
+                    format!("{e:?}"),
+                )
+            })?;
+        let Some((mut fq, cq)) = rings else {
+            return Err(xerr("AF_XDP socket", "no fill ring for an unshared UMEM"));
         };
-        Err(xerr(
-            &format!(
-                "{} queue {}: AF_XDP socket in {mode}",
-                cfg.ifname, cfg.queue
-            ),
-            last.map_or("failed".to_string(), |e| format!("{e:?}")),
-        ))
+        // SAFETY: every descriptor belongs to this UMEM and none is lent.
+        let n = unsafe { fq.produce(&all) };
+        if n != all.len() {
+            return Err(xerr(
+                "fill ring",
+                format!("took {n} of {} frames", all.len()),
+            ));
+        }
+        prog.register(cfg.queue, rx.fd().as_raw_fd())
+            .map_err(|e| xerr(&format!("{} queue {}", cfg.ifname, cfg.queue), e))?;
+        let zero_copy = xdp_zero_copy(rx.fd().as_raw_fd());
+        let mut descs = all;
+        descs.truncate(max_batch.max(1));
+        let mut me = Self {
+            umem,
+            rx,
+            fq,
+            _tx: tx,
+            _cq: cq,
+            descs,
+            held: 0,
+            obtained: Obtained {
+                driver: false,
+                zero_copy,
+                huge,
+            },
+            queue: cfg.queue,
+            frames,
+            frame_size: cfg.frame_size as usize,
+            stats: SourceStats::default(),
+            warned_no_stamp: false,
+        };
+        me.kick();
+        Ok(me)
+    }
+
+    /// Records the mode the program was attached in (for [`Live::describe`]).
+    ///
+    /// [`Live::describe`]: super::Live::describe
+    pub fn set_driver_mode(&mut self, driver: bool) {
+        self.obtained.driver = driver;
+    }
+
+    /// The socket's descriptor (for the program's XSKMAP).
+    pub fn fd(&self) -> RawFd {
+        self.rx.fd().as_raw_fd()
     }
 
     /// What the socket obtained.
@@ -263,6 +284,20 @@ impl XdpSource {
     }
 }
 
+impl XdpSource {
+    #[cold]
+    fn no_stamp(&mut self, n: u64) {
+        self.stats.xdp_no_timestamp += n;
+        if !self.warned_no_stamp {
+            self.warned_no_stamp = true;
+            eprintln!(
+                "wirelog: warning: AF_XDP queue {}: frames arrive without the XDP program's stamp (is another program redirecting to this socket?): they are stamped per batch, so durations shorter than a poll read as zero",
+                self.queue
+            );
+        }
+    }
+}
+
 /// XDP_OPTIONS: whether the bound socket runs zero-copy.
 fn xdp_zero_copy(fd: i32) -> bool {
     let mut flags: u32 = 0;
@@ -294,18 +329,35 @@ impl Capture for XdpSource {
             return Ok(Poll::Frames);
         }
         self.held = n;
-        let now = crate::time::wall_now_ns();
-        for (i, d) in self.descs[..n].iter().enumerate() {
-            let len = d.lengths().data() as u32;
+        let offset = crate::time::mono_to_wall_ns();
+        let mut unstamped = 0u64;
+        for i in 0..n {
+            // SAFETY: the descriptor came from this UMEM's RX ring in this
+            // batch; the kernel does not touch the frame until the next one.
+            let b = unsafe { self.umem.data(&self.descs[i]) }.contents();
+            let (ts_ns, cap_len, wire_len) = match Stamp::parse(b) {
+                Some(s) => {
+                    let cap = (b.len() - Stamp::LEN) as u32;
+                    (s.ts_ns.wrapping_add(offset), cap, s.wire_len.max(cap))
+                }
+                None => {
+                    unstamped += 1;
+                    let t = crate::time::mono_now_ns().wrapping_add(offset);
+                    (t, b.len() as u32, b.len() as u32)
+                }
+            };
             batch.push(FrameDesc {
-                ts_ns: now,
+                ts_ns,
                 off: i,
-                cap_len: len,
-                wire_len: len,
+                cap_len,
+                wire_len,
                 link: LinkType::Ethernet,
             });
         }
         self.stats.frames += n as u64;
+        if unstamped > 0 {
+            self.no_stamp(unstamped);
+        }
         Ok(Poll::Frames)
     }
 
@@ -313,7 +365,9 @@ impl Capture for XdpSource {
         // SAFETY: descriptor `d.off` was filled by the RX ring in this batch
         // and belongs to this UMEM; the kernel does not touch the frame until
         // it is back in the fill ring, at the next batch.
-        unsafe { self.umem.data(&self.descs[d.off]).contents() }
+        let b = unsafe { self.umem.data(&self.descs[d.off]) }.contents();
+        // The frame is what follows the stamp: its last `cap_len` bytes.
+        &b[b.len() - d.cap_len as usize..]
     }
 }
 
@@ -337,11 +391,12 @@ impl super::Live for XdpSource {
     fn describe(&self) -> String {
         let o = self.obtained;
         format!(
-            "AF_XDP queue {}: {} mode, {}, UMEM {} frames on {}",
+            "AF_XDP queue {}: {} mode, {}, UMEM {} frames of {} bytes on {}, stamped per frame by wirelog's XDP program",
             self.queue,
             if o.driver { "driver" } else { "SKB" },
             if o.zero_copy { "zero-copy" } else { "copy" },
             self.frames,
+            self.frame_size,
             if o.huge { "huge pages" } else { "4 KiB pages" }
         )
     }
