@@ -20,8 +20,9 @@ command -v go >/dev/null || need+=(golang-go)
 # The instruction-set check runs the binary on emulated older CPUs.
 command -v qemu-x86_64 >/dev/null || need+=(qemu-user)
 [ -d /usr/share/gocode/src/github.com/Graylog2/go-gelf ] || need+=(golang-github-graylog2-go-gelf-dev)
-# AF_XDP: xsk-rs builds its vendored libxdp/libbpf (BPF objects with clang;
-# asm/ headers for the BPF target come with gcc-multilib).
+# AF_XDP: xsk-rs builds its vendored libxdp/libbpf, and dataplane/build.rs
+# wirelog's own XDP program, with clang (the BPF target's asm/ headers are
+# found under the multiarch include directory; gcc-multilib has them too).
 command -v clang >/dev/null || need+=(clang)
 command -v llc >/dev/null || need+=(llvm)
 command -v m4 >/dev/null || need+=(m4)
@@ -34,10 +35,6 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-# bpffs for the live-capture (AF_XDP) tests; harmless when already mounted.
-if [ "$(id -u)" = 0 ] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
-  mount -t bpf bpf /sys/fs/bpf 2>/dev/null || echo "setup: warning: could not mount bpffs" >&2
 fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }
 # graygelf, the GELF decoder the output tests check against (pinned by the lockfile).

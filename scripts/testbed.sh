@@ -8,8 +8,8 @@
 #                                  gives the mirror link N queues)
 #   scripts/testbed.sh down [ID]   remove (idempotent)
 #   scripts/testbed.sh env  [ID]   print the names and addresses as shell variables
-#   scripts/testbed.sh sensor ID CMD...  run CMD in the sensor namespace with
-#                                  bpffs mounted in its view (exec: same pid)
+#   scripts/testbed.sh sensor ID CMD...  run CMD in the sensor namespace
+#                                  (exec: same pid)
 #
 # Namespaces: wl<ID>-cli (10.<ID>.0.1), wl<ID>-srv (10.<ID>.0.2), wl<ID>-sen
 # (mirror port wl<ID>p). Callers run `down` from a trap so a failure cleans up.
@@ -78,9 +78,9 @@ case "$cmd" in
     ;;
   sensor)
     shift 2
-    # `ip netns exec` gives its command a fresh /sys: mount bpffs there so
-    # libxdp can keep its dispatcher, then become CMD.
-    exec ip netns exec "$SEN" sh -c 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; exec "$@"' sh "$@"
+    # wirelog's XDP program is attached through a link it pins nowhere: no
+    # bpffs is needed in the namespace's view.
+    exec ip netns exec "$SEN" "$@"
     ;;
   *) echo "usage: $0 up|down|env [ID] | sensor ID CMD..." >&2; exit 2 ;;
 esac

@@ -638,7 +638,7 @@ fn afxdp_driver_mode_umem_on_huge_pages() {
             "copy",
         ],
         "INT",
-        &["AF_XDP queue 0: driver mode, copy, UMEM 4096 frames on huge pages"],
+        &["AF_XDP queue 0: driver mode, copy, UMEM 4096 frames of 4096 bytes on huge pages"],
     );
 }
 
@@ -745,7 +745,8 @@ fn startup_checks_say_what_to_do() {
             "{err}"
         );
     }
-    // bpffs absent (a fresh namespace's /sys): a warning, and the capture runs.
+    // No bpffs (a fresh namespace's /sys): wirelog's program pins nothing,
+    // so the capture runs and says nothing about it.
     sh(&format!(
         "ip -n {ns} link set wlchka up && ip -n {ns} link set wlchkb up"
     ));
@@ -754,10 +755,7 @@ fn startup_checks_say_what_to_do() {
         "-i wlchka --xdp-mode skb",
     );
     assert_eq!(code, 0, "{err}");
-    assert!(
-        err.contains("warning: bpffs is not mounted at /sys/fs/bpf"),
-        "{err}"
-    );
+    assert!(!err.contains("bpffs"), "{err}");
     assert!(
         err.contains("promiscuous mode set for the capture"),
         "{err}"
@@ -1095,4 +1093,564 @@ fn http_and_dns_transactions_match_the_clients_manifest() {
     eprintln!(
         "live http/dns: {nh} HTTP and {nd} DNS transactions match the clients' manifest field by field"
     );
+}
+
+/// A child process killed on drop (a wirelog or a server left by a failed
+/// assertion would outlive the test).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether `ip link` shows an XDP program on the interface.
+fn xdp_attached(ns: &str, ifname: &str) -> bool {
+    let out = sh(&format!("ip -n {ns} -d link show dev {ifname}"));
+    out.contains("prog/xdp") || out.contains("xdpgeneric") || out.contains(" xdp ")
+}
+
+/// wirelog's XDP program is attached through a link nobody pinned: killed
+/// with SIGKILL, the kernel removes it at once and a new capture starts; a
+/// second capture on a busy interface is refused with a clear error.
+#[test]
+fn xdp_program_goes_with_the_process_and_is_never_shared() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let netns = Netns::add("wlkill");
+    let ns = netns.0.clone();
+    sh(&format!(
+        "ip -n {ns} link add wlkilla type veth peer name wlkillb \
+         && ip -n {ns} link set wlkilla up && ip -n {ns} link set wlkillb up"
+    ));
+    let capture = |mode: &str| {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_wirelog")])
+            .args([
+                "capture",
+                "-i",
+                "wlkilla",
+                "--xdp-mode",
+                mode,
+                "-o",
+                "/dev/null",
+            ])
+            .stdout(Stdio::null());
+        cmd
+    };
+    for mode in ["drv", "skb"] {
+        assert!(!xdp_attached(&ns, "wlkilla"));
+        let first = Running::start(&mut capture(mode));
+        assert!(
+            first
+                .log
+                .iter()
+                .any(|l| l.contains("attached in") && l.contains("through a BPF link")),
+            "{}",
+            first.log.join("\n")
+        );
+        assert!(
+            xdp_attached(&ns, "wlkilla"),
+            "{mode}: no program while capturing"
+        );
+        // A second wirelog on the same interface: refused, nothing replaced.
+        let o = capture(mode).arg("--duration").arg("1").output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("wlkilla already has an") && err.contains("another wirelog capture"),
+            "{err}"
+        );
+        assert_eq!(
+            err.lines().filter(|l| l.contains("error")).count(),
+            1,
+            "{err}"
+        );
+        assert!(xdp_attached(&ns, "wlkilla"));
+        let (status, log) = first.stop("KILL");
+        assert!(!status.success(), "{}", log.join("\n"));
+        // Gone as the process went: no bpffs pin, nothing to clean up.
+        assert!(
+            !xdp_attached(&ns, "wlkilla"),
+            "{mode}: the program outlived wirelog: {}",
+            sh(&format!("ip -n {ns} -d link show dev wlkilla"))
+        );
+        let again = Running::start(&mut capture(mode));
+        let (status, log) = again.stop("INT");
+        assert!(status.success(), "{}", log.join("\n"));
+    }
+}
+
+/// On an interface the host uses (it has an address), the capture takes
+/// only mirrored traffic: ping and a TCP session across the interface keep
+/// working while wirelog runs, a VXLAN mirror feed sent to the host's
+/// address is captured and decapsulated, and taking every frame is refused
+/// unless asked for with its own flag.
+#[test]
+fn a_shared_interface_keeps_the_hosts_traffic() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let host = Netns::add("wlhost");
+    let peer = Netns::add("wlpeer");
+    let (h, p) = (host.0.clone(), peer.0.clone());
+    sh(&format!(
+        "ip -n {h} link add wlsha type veth peer name wlshb netns {p} \
+         && ip -n {h} addr add 10.77.0.1/24 dev wlsha && ip -n {p} addr add 10.77.0.2/24 dev wlshb \
+         && ip -n {h} link set wlsha up && ip -n {p} link set wlshb up \
+         && ip -n {h} link set lo up && ip -n {p} link set lo up"
+    ));
+    let wl = env!("CARGO_BIN_EXE_wirelog");
+    // Take-everything mode on an addressed interface: refused, naming the
+    // safe choices.
+    let o = Command::new("ip")
+        .args(["netns", "exec", &h, wl, "capture", "-i", "wlsha"])
+        .args(["--xdp-take", "all", "--duration", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for want in [
+        "carries this host's addresses (10.77.0.1)",
+        "--xdp-take mirror",
+        "--source afpacket",
+        "--xdp-take-host-traffic",
+    ] {
+        assert!(err.contains(want), "`{want}` missing: {err}");
+    }
+    // A TCP echo server on the host's address.
+    let server = KillOnDrop(
+        Command::new("ip")
+            .args(["netns", "exec", &h, "python3", "-c"])
+            .arg(
+                "import socket\n\
+                 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+                 s.bind(('10.77.0.1',7000)); s.listen()\n\
+                 c,_=s.accept()\n\
+                 while True:\n\
+                 \x20   d=c.recv(100)\n\
+                 \x20   if not d: break\n\
+                 \x20   c.sendall(d)\n",
+            )
+            .spawn()
+            .unwrap(),
+    );
+    let out = root()
+        .join("target")
+        .join(format!("shared-{}.json", std::process::id()));
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &h, wl, "capture", "-i", "wlsha"])
+        .args(["--udp-idle-timeout", "1", "-o"])
+        .arg(&out)
+        .stdout(Stdio::null());
+    let running = Running::start(&mut cmd);
+    assert!(
+        running
+            .log
+            .iter()
+            .any(|l| l.contains("takes mirrored frames")),
+        "{}",
+        running.log.join("\n")
+    );
+    // The host's own traffic: ping and a TCP session across the interface,
+    // while wirelog runs, then VXLAN to the host's address carrying a
+    // mirrored UDP packet between two other hosts.
+    let client = r#"
+import socket, struct, subprocess, sys, time
+r = subprocess.run(["ping", "-c", "20", "-i", "0.05", "-W", "1", "10.77.0.1"], capture_output=True, text=True)
+print(r.stdout.strip().splitlines()[-2])
+t = socket.create_connection(("10.77.0.1", 7000), timeout=2)
+for i in range(20):
+    t.sendall(b"hello %d" % i)
+    assert t.recv(100) == b"hello %d" % i
+    time.sleep(0.01)
+t.close()
+print("tcp ok")
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(5):
+    payload = b"mirrored %d" % i
+    udp = struct.pack("!HHHH", 5555, 9999, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0, bytes([192, 168, 5, 1]), bytes([192, 168, 5, 2]))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    eth = bytes([2, 0, 0, 0, 5, 2, 2, 0, 0, 0, 5, 1, 8, 0])
+    u.sendto(struct.pack("!BBHI", 8, 0, 0, 42 << 8) + eth + ip + udp, ("10.77.0.1", 4789))
+print("vxlan sent")
+"#;
+    let o = Command::new("ip")
+        .args(["netns", "exec", &p, "python3", "-c", client])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    let (status, log) = running.stop("INT");
+    drop(server);
+    assert!(
+        o.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        said.contains(" 0% packet loss"),
+        "ping lost packets while wirelog ran: {said}"
+    );
+    assert!(
+        said.contains("tcp ok") && said.contains("vxlan sent"),
+        "{said}"
+    );
+    assert!(status.success(), "{}", log.join("\n"));
+    let summary: Value = serde_json::from_str(log.last().unwrap()).unwrap();
+    let x = &summary["xdp_program"];
+    assert!(x["host"].as_u64().unwrap() >= 40, "{summary}");
+    assert_eq!(x["mirror_tunnel"], 5, "{summary}");
+    let records = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    let flows: Vec<Value> = records
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &Value| r["type"] == "flow")
+        .collect();
+    let inner: Vec<&Value> = flows
+        .iter()
+        .filter(|f| f["src_ip"] == "192.168.5.1" && f["dst_port"] == 9999)
+        .collect();
+    assert_eq!(inner.len(), 1, "{records}");
+    assert_eq!(inner[0]["src_pkts"], 5, "{records}");
+    assert_eq!(inner[0]["tunnel_type"], "vxlan", "{}", inner[0]);
+    assert_eq!(inner[0]["tunnel_id"], 42, "{}", inner[0]);
+    // The host's own conversations are not the sensor's.
+    assert!(
+        !flows
+            .iter()
+            .any(|f| f["dst_port"] == 7000 || f["proto"] == "icmp"),
+        "{records}"
+    );
+}
+
+/// The server side of the timing test: a TCP service that answers each
+/// request line `<ms>` after sleeping that many milliseconds, a DNS
+/// responder on 5353 that answers after 5 ms, and HTTP files.
+const TIMING_SERVER: &str = r#"
+import http.server, socket, socketserver, struct, sys, threading, time
+ip, www = sys.argv[1], sys.argv[2]
+class Delay(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            time.sleep(int(line) / 1000.0)
+            self.wfile.write(b"y" * 100 + b"\n")
+socketserver.ThreadingTCPServer.allow_reuse_address = True
+threading.Thread(target=socketserver.ThreadingTCPServer((ip, 7100), Delay).serve_forever, daemon=True).start()
+def dns():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((ip, 5353))
+    while True:
+        q, a = u.recvfrom(512)
+        time.sleep(0.005)
+        end = q.index(b"\0", 12) + 5
+        r = q[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00" + q[12:end]
+        r += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([10, 99, 0, 1])
+        u.sendto(r, a)
+threading.Thread(target=dns, daemon=True).start()
+class H(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *a, **k):
+        super().__init__(*a, directory=www, **k)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer((ip, 80), H).serve_forever()
+"#;
+
+/// The client side: 4 connections for each server delay, 3 turns each; 6
+/// DNS queries; 3 downloads of 300 KB.
+const TIMING_CLIENT: &str = r#"
+import socket, struct, sys, time, urllib.request
+ip = sys.argv[1]
+for d in (0, 1, 5, 20):
+    for c in range(4):
+        s = socket.create_connection((ip, 7100), timeout=5)
+        f = s.makefile("rb")
+        for t in range(3):
+            s.sendall(b"%d\n" % d)
+            assert len(f.readline()) == 101
+            time.sleep(0.01)
+        s.close()
+for i in range(6):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(2)
+    u.sendto(struct.pack("!HHHHHH", 0x4000 + i, 0x0100, 1, 0, 0, 0) + b"\x04slow\x02wl\x04test\x00\x00\x01\x00\x01", (ip, 5353))
+    assert u.recv(512)[:2] == struct.pack("!H", 0x4000 + i)
+for i in range(3):
+    assert len(urllib.request.urlopen("http://%s/blob.bin" % ip, timeout=5).read()) == 300000
+print("client done")
+"#;
+
+/// Timing fields of a record, by name.
+const TIMES: &[&str] = &[
+    "rtt_server_us",
+    "rtt_client_us",
+    "src_net_delay_avg_us",
+    "dst_net_delay_avg_us",
+    "app_response_avg_us",
+    "app_transfer_us",
+    "latency_us",
+    "load_us",
+];
+
+/// Records keyed by type and client/server ports (and the order of records
+/// of one key): the timing values of each.
+fn timing_records(path: &Path) -> HashMap<String, Vec<(String, i64)>> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out = HashMap::new();
+    for l in std::fs::read_to_string(path).unwrap().lines() {
+        let r: Value = serde_json::from_str(l).unwrap();
+        let t = r["type"].as_str().unwrap_or("").to_string();
+        if !["flow", "http", "dns"].contains(&t.as_str()) || r["proto"] == "icmp6" {
+            continue;
+        }
+        let base = format!(
+            "{t} {}:{} {}:{}",
+            r["src_ip"], r["src_port"], r["dst_ip"], r["dst_port"]
+        );
+        let n = seen.entry(base.clone()).or_default();
+        *n += 1;
+        let vals = TIMES
+            .iter()
+            .filter_map(|f| r[*f].as_i64().map(|v| (f.to_string(), v)))
+            .collect();
+        out.insert(format!("{base} #{n}"), vals);
+    }
+    out
+}
+
+/// What AF_XDP measures agrees with AF_PACKET on the same traffic: two
+/// mirror ports of one server veth, AF_XDP (driver mode) on one, AF_PACKET
+/// on the other, tcpdump on the AF_PACKET port as its referee (replayed).
+/// Server delays of 0, 1, 5 and 20 ms, a DNS answer 5 ms late, 300 KB HTTP
+/// transfers: every RTT, network delay, response latency and load time
+/// agrees (p99 of the differences ≤ 50 µs, max ≤ 200 µs, within 2 % for
+/// the delayed answers), and none AF_PACKET sees as non-zero is zero.
+#[test]
+fn afxdp_times_agree_with_afpacket() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let id = 67;
+    let mut tb = Testbed::up(id, 1);
+    let (srv, sen, cli) = (
+        tb.v("SRV").to_string(),
+        tb.v("SEN").to_string(),
+        tb.v("CLI").to_string(),
+    );
+    let (s_if, ip) = (tb.v("S_IF").to_string(), tb.v("SRV_IP").to_string());
+    let m_if = tb.v("M_IF").to_string();
+    // A second mirror port: the server veth's traffic to both, by one
+    // filter (a second filter on the hook would run instead of the first).
+    let (m2, q) = (format!("wl{id}n"), format!("wl{id}q"));
+    sh(&format!(
+        "ip link add {m2} netns {srv} type veth peer name {q} netns {sen} \
+         && ip -n {srv} link set {m2} up && ip -n {sen} link set {q} up \
+         && ip netns exec {srv} ethtool -K {m2} tso off gso off tx off >/dev/null \
+         && ip netns exec {srv} sysctl -qw net.ipv6.conf.{m2}.disable_ipv6=1 \
+         && ip netns exec {sen} sysctl -qw net.ipv6.conf.{q}.disable_ipv6=1 \
+         && tc -n {srv} qdisc replace dev {m2} root pfifo limit 10000 \
+         && for dir in ingress egress; do \
+              tc -n {srv} filter del dev {s_if} $dir \
+              && tc -n {srv} filter add dev {s_if} $dir protocol all u32 match u32 0 0 \
+                   action mirred egress mirror dev {m_if} action mirred egress mirror dev {m2}; \
+            done"
+    ));
+    let dir = tb.dir.clone();
+    sh(&format!(
+        "head -c 300000 /dev/urandom > {}/www/blob.bin",
+        dir.display()
+    ));
+    let www = dir.join("www").display().to_string();
+    tb.spawn_in(&srv, &["python3", "-c", TIMING_SERVER, &ip, &www]);
+    let t0 = Instant::now();
+    while !Command::new("ip")
+        .args(["netns", "exec", &srv, "sh", "-c"])
+        .arg(format!(
+            "ss -ltn | grep -q '{ip}:80 ' && ss -ltn | grep -q '{ip}:7100 '"
+        ))
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the servers did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (xdp_out, pkt_out, pcap, replay_out) = (
+        dir.join("xdp.json"),
+        dir.join("pkt.json"),
+        dir.join("pkt.pcap"),
+        dir.join("replay.json"),
+    );
+    let common = [
+        "--tcp-close-timeout",
+        "1",
+        "--stats-interval",
+        "0",
+        "--no-pin",
+    ];
+    let mut xdp_cmd = tb.capture(&[
+        "--source",
+        "afxdp",
+        "--xdp-mode",
+        "skb",
+        "-o",
+        xdp_out.to_str().unwrap(),
+    ]);
+    xdp_cmd.args(common);
+    let xdp = Running::start(&mut xdp_cmd);
+    let mut pkt_cmd = Command::new("ip");
+    pkt_cmd
+        .args([
+            "netns",
+            "exec",
+            &sen,
+            env!("CARGO_BIN_EXE_wirelog"),
+            "capture",
+            "-i",
+            &q,
+        ])
+        .args(["--source", "afpacket", "-o", pkt_out.to_str().unwrap()])
+        .args(common)
+        .stdout(Stdio::null());
+    let pkt = Running::start(&mut pkt_cmd);
+    let dump = KillOnDrop(
+        Command::new("ip")
+            .args(["netns", "exec", &sen, "tcpdump", "-i", &q, "-w"])
+            .arg(&pcap)
+            .args(["-U", "-s", "0", "-n"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let said = tb.run_in(&cli, &format!("python3 -c '{TIMING_CLIENT}' {ip}"));
+    assert!(said.contains("client done"), "{said}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let (s1, log1) = xdp.stop("INT");
+    let (s2, log2) = pkt.stop("INT");
+    sh(&format!("kill -INT {}", dump.0.id()));
+    std::thread::sleep(Duration::from_millis(300));
+    drop(dump);
+    assert!(
+        s1.success() && s2.success(),
+        "{}\n{}",
+        log1.join("\n"),
+        log2.join("\n")
+    );
+    for log in [&log1, &log2] {
+        let s: Value = serde_json::from_str(log.last().unwrap()).unwrap();
+        assert_eq!(s["drops"]["total"], 0, "{s}");
+        assert_eq!(s["drops"]["xdp_no_timestamp"], 0, "{s}");
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["replay", "--tcp-close-timeout", "1", "--no-pin", "-q", "-o"])
+        .arg(&replay_out)
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let (x, p, r) = (
+        timing_records(&xdp_out),
+        timing_records(&pkt_out),
+        timing_records(&replay_out),
+    );
+    let mut keys: Vec<&String> = p.keys().collect();
+    keys.sort();
+    assert_eq!(
+        x.len(),
+        p.len(),
+        "AF_XDP and AF_PACKET logged different records: {}\n{}",
+        log1.join("\n"),
+        log2.join("\n")
+    );
+    // 4 delays x 4 connections, 6 DNS queries, 3 downloads.
+    assert!(
+        keys.iter()
+            .filter(|k| k.starts_with("flow") && k.contains(":7100 "))
+            .count()
+            == 16,
+        "{keys:?}"
+    );
+    assert_eq!(
+        keys.iter().filter(|k| k.starts_with("dns")).count(),
+        6,
+        "{keys:?}"
+    );
+    assert_eq!(
+        keys.iter().filter(|k| k.starts_with("http")).count(),
+        3,
+        "{keys:?}"
+    );
+    let mut diffs = Vec::new();
+    let mut referee = Vec::new();
+    let mut zero_one = 0;
+    for k in keys {
+        let pv = &p[k];
+        let xv = x
+            .get(k)
+            .unwrap_or_else(|| panic!("AF_XDP has no record {k}"));
+        let rv = r
+            .get(k)
+            .unwrap_or_else(|| panic!("tcpdump's replay has no record {k}"));
+        for (f, a) in pv {
+            // tcpdump writes microseconds: its replay agrees with AF_PACKET
+            // to their rounding.
+            if let Some((_, b)) = rv.iter().find(|(g, _)| g == f) {
+                referee.push((
+                    (a - b).abs(),
+                    format!("{k} {f}: AF_PACKET {a}, tcpdump {b}"),
+                ));
+            }
+            let Some((_, v)) = xv.iter().find(|(g, _)| g == f) else {
+                panic!("{k}: AF_XDP has no {f} where AF_PACKET has {a}");
+            };
+            // Two ports stamped at two points of the kernel's path: a value
+            // of 1 µs on one may round to 0 on the other; anything longer
+            // must not collapse to 0, as batch stamps made it.
+            assert!(*a <= 1 || *v != 0, "{k} {f}: AF_XDP 0, AF_PACKET {a}");
+            zero_one += usize::from(*a == 1 && *v == 0);
+            let d = (a - v).abs();
+            if *a >= 1000
+                && (k.contains(":7100 ") || k.starts_with("dns"))
+                && f.contains("response")
+                || f == "latency_us" && *a >= 1000
+            {
+                // 2 %, but never tighter than the p99 bound: the two ports
+                // are stamped at two points of the kernel's path (XDP before
+                // the backlog's taps), which on this 2-vCPU VM differ by up
+                // to ~40 µs whatever the delay (1,310 against 1,273 µs seen).
+                assert!(
+                    d as f64 <= (0.02 * *a as f64).max(50.0),
+                    "{k} {f}: AF_XDP {v}, AF_PACKET {a}"
+                );
+            }
+            diffs.push((d, format!("{k} {f}: AF_XDP {v}, AF_PACKET {a}")));
+        }
+    }
+    // AF_PACKET against tcpdump on the same port: each socket stamps a
+    // frame when it receives it (veth sets no timestamp before the taps),
+    // so they too differ by the kernel's scheduling, within the same bounds.
+    for (what, mut d) in [
+        ("AF_PACKET - tcpdump", referee),
+        ("AF_XDP - AF_PACKET", diffs),
+    ] {
+        d.sort();
+        let p99 = &d[(d.len() * 99 / 100).min(d.len() - 1)];
+        let max = d.last().unwrap();
+        eprintln!(
+            "live timing: |{what}| over {} values: p99 {} µs, max {} µs ({}); {zero_one} of 1 µs on AF_PACKET read 0 on AF_XDP",
+            d.len(),
+            p99.0,
+            max.0,
+            max.1
+        );
+        assert!(p99.0 <= 50, "{what}: p99 {} µs: {}", p99.0, p99.1);
+        assert!(max.0 <= 200, "{what}: max {} µs: {}", max.0, max.1);
+    }
 }

@@ -188,10 +188,20 @@ impl XdpSource {
         // INHIBIT_PROG_LOAD requirement of a shared UMEM does not apply.
         let (tx, rx, rings) =
             unsafe { Socket::new(scfg, &umem, &iface, cfg.queue) }.map_err(|e| {
-                xerr(
-                    &format!("{} queue {}: AF_XDP socket", cfg.ifname, cfg.queue),
-                    format!("{e:?}"),
-                )
+                let busy = std::error::Error::source(&e)
+                    .and_then(|s| s.downcast_ref::<io::Error>())
+                    .and_then(io::Error::raw_os_error)
+                    == Some(libc::EBUSY);
+                if busy {
+                    return io::Error::new(
+                        io::ErrorKind::AddrInUse,
+                        format!(
+                            "{} already has an AF_XDP socket on queue {} (another wirelog capture?): a queue serves one socket",
+                            cfg.ifname, cfg.queue
+                        ),
+                    );
+                }
+                xerr("AF_XDP socket", format!("{e:?}"))
             })?;
         let Some((mut fq, cq)) = rings else {
             return Err(xerr("AF_XDP socket", "no fill ring for an unshared UMEM"));
