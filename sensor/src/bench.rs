@@ -118,7 +118,7 @@ struct Lane {
 /// Runs the plan and returns its report as JSON.
 pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
     let n = plan.s.workers;
-    let (outs, writer) = output::start(n, true, sinks, plan.s.control_core(), None)?;
+    let (outs, writer) = output::start(n, plan.s.blocks, true, sinks, plan.s.control_core(), None)?;
     let start = Instant::now();
     let ready = Barrier::new(n);
     let lanes = std::thread::scope(|sc| -> Result<Vec<Lane>> {

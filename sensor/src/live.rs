@@ -57,7 +57,14 @@ use crate::sinks::Output;
 
 /// Empty polls before an adaptive lane starts sleeping.
 const SPIN_POLLS: u32 = 16;
-/// Sleep after a batch that drained the source, so the next one is fuller.
+/// Sleep after a batch that drained the source, so the next one is
+/// fuller: under load more frames arrive in it and batches grow (frames per
+/// poll and system calls per frame are in the summary). Every frame
+/// carries its own time (AF_PACKET's, or wirelog's XDP program's stamp),
+/// so the wait costs no precision. Longer or self-adjusting waits were
+/// tried on the veth bench (enterprise mix, 250,000 frames/s, AF_XDP SKB
+/// mode): batches did not grow (the sleep's timer slack already makes a
+/// 50 µs sleep last ~140 µs) and the fill ring ran dry more often.
 const COALESCE_US: u64 = 50;
 /// First and longest back-off sleep once polls come back empty. The
 /// longest is well within what the rings hold at line rate (4096 frames).
@@ -201,7 +208,39 @@ struct LaneEnd {
     ring_drops: u64,
     polls: u64,
     busy_polls: u64,
+    /// Frames the lane's source lent (the sum of its batches).
+    frames_polled: u64,
+    /// Sleeps and ppoll(2) waits the lane made (its own system calls).
+    sleeps: u64,
+    /// Time-stamp-counter cycles spent in iterations that found work, and
+    /// the counter's rate (from the lane's start and end), for the CPU a
+    /// frame costs as the worker's own cycle counter measures it: this
+    /// kernel's tick accounting charges softirq work to whatever thread it
+    /// interrupts, so CPU time overstates it.
+    busy_cycles: u64,
+    tsc_per_ns: f64,
+    /// Packets the lane's worker processed.
+    worker_packets: u64,
     cpu_ns: u64,
+}
+
+impl LaneEnd {
+    /// Nanoseconds of work per item by the lane's cycle counter.
+    fn ns_per(&self, items: u64) -> serde_json::Value {
+        if items == 0 || self.tsc_per_ns <= 0.0 {
+            return serde_json::Value::Null;
+        }
+        json!((self.busy_cycles as f64 / self.tsc_per_ns / items as f64 * 10.0).round() / 10.0)
+    }
+}
+
+/// `a / b` rounded to 4 significant places, null when `b` is 0.
+fn ratio(a: u64, b: u64) -> serde_json::Value {
+    if b == 0 {
+        return serde_json::Value::Null;
+    }
+    let r = a as f64 / b as f64;
+    json!((r * 10_000.0).round() / 10_000.0)
 }
 
 /// One thread: a source (maybe), a worker (maybe), the rings between them.
@@ -245,8 +284,10 @@ impl<S: Live> Lane<S> {
         let mut idle = 0u32;
         let mut next_tick = Instant::now() + TICK;
         let mut stop_at: Option<Instant> = None;
+        let (tsc0, t0) = (dataplane::sys::tsc(), Instant::now());
         loop {
             let stopping = STOP.load(Ordering::Relaxed);
+            let c0 = dataplane::sys::tsc();
             let mut work = 0usize;
             // A full batch anywhere: more may be waiting, poll again now.
             let mut full = false;
@@ -255,6 +296,7 @@ impl<S: Live> Lane<S> {
                 end.polls += 1;
                 if !batch.is_empty() {
                     end.busy_polls += 1;
+                    end.frames_polled += batch.len() as u64;
                     work += batch.len();
                     full |= batch.is_full();
                     front.decode_batch(s, &batch, &mut decoded);
@@ -325,9 +367,11 @@ impl<S: Live> Lane<S> {
                 }
             }
             if work > 0 {
+                end.busy_cycles += dataplane::sys::tsc().wrapping_sub(c0);
                 idle = 0;
                 if !busy && !full && !stopping {
                     std::thread::sleep(Duration::from_micros(COALESCE_US));
+                    end.sleeps += 1;
                 }
                 continue;
             }
@@ -358,6 +402,7 @@ impl<S: Live> Lane<S> {
                     }
                     _ => std::thread::sleep(Duration::from_micros(us)),
                 }
+                end.sleeps += 1;
             }
         }
         pubs.stopped.store(true, Ordering::Release);
@@ -393,7 +438,10 @@ impl<S: Live> Lane<S> {
             publish_worker(&pubs, &w.stats());
             out.finish();
             end.worker = Some(w.stats());
+            end.worker_packets = w.stats().packets;
         }
+        let el = t0.elapsed().as_nanos().max(1) as f64;
+        end.tsc_per_ns = dataplane::sys::tsc().wrapping_sub(tsc0) as f64 / el;
         publish(&pubs, &mut src, &None, end.ring_drops);
         end.cpu_ns = thread_cpu_ns();
         Ok(end)
@@ -463,6 +511,8 @@ pub struct LiveSummary {
     if_drops: u64,
     /// The XDP program's counters at the end (AF_XDP).
     xdp: Option<XdpCounters>,
+    /// Output blocks per worker.
+    blocks: usize,
 }
 
 impl LiveSummary {
@@ -570,7 +620,14 @@ fn run_with<S: Live + 'static>(
         m
     });
     let stats = plan.stats_interval.map(|e| (e, probe));
-    let (outs, writer) = output::start(n, false, sinks, plan.s.control_core(), stats)?;
+    let (outs, writer) =
+        output::start(n, plan.s.blocks, false, sinks, plan.s.control_core(), stats)?;
+    eprintln!(
+        "wirelog: record hand-off: {} blocks of {} KiB per worker ({} MiB in all, a sixteenth of --memory): what carries the workers through a stall of the output thread",
+        plan.s.blocks,
+        crate::output::BLOCK_BYTES >> 10,
+        (n * plan.s.blocks * crate::output::BLOCK_BYTES) >> 20
+    );
     let mut pubs_iter = pubs.iter().cloned();
 
     // Rings: producer[c][w] from capture lane c to worker w.
@@ -733,6 +790,7 @@ fn run_with<S: Live + 'static>(
         iface: plan.iface,
         if_drops,
         xdp,
+        blocks: plan.s.blocks,
     })
 }
 
@@ -812,6 +870,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
     let mut src = SourceStats::default();
     let mut dec = DecodeStats::default();
     let (mut filtered, mut duplicates, mut ring_drops) = (0, 0, 0);
+    let (mut polled, mut busy_polls, mut syscalls) = (0u64, 0u64, 0u64);
     let mut ws = Vec::new();
     let mut workers = Vec::new();
     let mut captures = Vec::new();
@@ -824,7 +883,13 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
                 "drops": x.drops(),
                 "cpu_s": l.cpu_ns as f64 / 1e9,
                 "busy_fraction": if l.polls == 0 { 0.0 } else { l.busy_polls as f64 / l.polls as f64 },
+                "frames_per_poll": ratio(l.frames_polled, l.busy_polls),
+                "syscalls_per_frame": ratio(l.sleeps + x.syscalls, l.frames_polled),
+                "cpu_ns_per_frame": l.ns_per(l.frames_polled),
             }));
+            polled += l.frames_polled;
+            busy_polls += l.busy_polls;
+            syscalls += l.sleeps + x.syscalls;
         }
         if let Some(d) = &l.decode {
             dec.packets += d.packets;
@@ -839,7 +904,14 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         ring_drops += l.ring_drops;
         if let Some(w) = &l.worker {
             ws.push(*w);
+            if l.source.is_none() {
+                syscalls += l.sleeps;
+            }
             workers.push(json!({
+                // The lane's time-stamp-counter cycles in iterations that
+                // found work, per packet its worker processed (a fused
+                // lane's include capturing and decoding them).
+                "cpu_ns_per_packet": l.ns_per(w.packets),
                 "packets": w.packets,
                 "records": w.records,
                 "flows_active_at_end": w.flows_active,
@@ -891,10 +963,17 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         "outputs": output::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
         "record_latency_us": s.outputs.latency.json(),
+        "handoff": {
+            "blocks_per_worker": s.blocks,
+            "block_bytes": crate::output::BLOCK_BYTES,
+            "peak_blocks_queued": s.outputs.peak_blocks,
+        },
         "peak_rss_bytes": dataplane::sys::peak_rss_bytes(),
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(ws.iter())),
         "workers": workers,
         "captures": captures,
+        "frames_per_poll": ratio(polled, busy_polls),
+        "syscalls_per_frame": ratio(syscalls, polled),
         "xdp_program": s.xdp.as_ref().map(xdp_json),
     })
     .to_string()

@@ -502,6 +502,7 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
             dedup_ns: o.dedup_window_us.unwrap_or(0) * 1000,
             profile,
             sinks_bytes: sinks.iter().map(|o| o.sink.memory_bytes()).sum(),
+            blocks: crate::output::MIN_BLOCKS,
         },
         sensor,
         sinks,
@@ -608,6 +609,9 @@ fn capture_cmd(o: Options) -> Result<()> {
     };
     let workers = o.workers.unwrap_or(if xdp { queues.len() } else { 1 });
     let mut c = common(&o, workers)?;
+    // Live workers drop a record when no output block is free: give the
+    // hand-off what the budget affords.
+    c.setup.blocks = c.setup.handoff_blocks();
     let prof = c
         .setup
         .profile

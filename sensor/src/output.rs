@@ -3,9 +3,14 @@
 //! take its type (`sinks`), emits the periodic stats record, and hands the
 //! blocks back. Blocks are preallocated per worker; a worker never allocates for
 //! output. In replay a worker waits for a free block (a file does not run
-//! away); a live capture drops the record and counts it instead.
+//! away); a live capture drops the record and counts it instead, so a live
+//! capture gets as many blocks as its budget affords
+//! ([`crate::pipeline::Setup::handoff_blocks`]): they are what carries the
+//! workers through a moment when the control core does not run (on a small
+//! cloud VM it shares a CPU with the kernel's packet work). The peak number
+//! of blocks waiting is kept and reported.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,8 +22,8 @@ use crate::sinks::{Output, SinkStats};
 
 /// Size of one output block.
 pub const BLOCK_BYTES: usize = 256 * 1024;
-/// Blocks per worker.
-pub const BLOCKS_PER_WORKER: usize = 8;
+/// Blocks per worker at least (and what replay uses: its workers wait).
+pub const MIN_BLOCKS: usize = 8;
 
 /// A filled block and when its first record was written (ns after the
 /// lanes' epoch).
@@ -30,19 +35,22 @@ pub struct Lane {
     free: ArrayQueue<Vec<u8>>,
     done: AtomicBool,
     epoch: Instant,
+    /// Most blocks ever waiting for the output thread at once.
+    peak: AtomicUsize,
 }
 
 impl Lane {
-    fn new(epoch: Instant) -> Self {
-        let free = ArrayQueue::new(BLOCKS_PER_WORKER);
-        for _ in 0..BLOCKS_PER_WORKER {
+    fn new(epoch: Instant, blocks: usize) -> Self {
+        let free = ArrayQueue::new(blocks);
+        for _ in 0..blocks {
             let _ = free.push(Vec::with_capacity(BLOCK_BYTES));
         }
         Self {
-            full: ArrayQueue::new(BLOCKS_PER_WORKER),
+            full: ArrayQueue::new(blocks),
             free,
             done: AtomicBool::new(false),
             epoch,
+            peak: AtomicUsize::new(0),
         }
     }
 }
@@ -65,6 +73,9 @@ impl BlockOut {
             }
             // A block always fits: there are as many slots as blocks.
             let _ = self.lane.full.push((b, self.first_ns));
+            self.lane
+                .peak
+                .fetch_max(self.lane.full.len(), Ordering::Relaxed);
         }
     }
 
@@ -122,10 +133,13 @@ impl RecordOut for BlockOut {
     }
 }
 
-/// Creates one lane per worker; returns the workers' ends and the lanes.
-fn lanes(n: usize, wait: bool) -> (Vec<BlockOut>, Vec<Arc<Lane>>) {
+/// Creates one lane of `blocks` blocks per worker; returns the workers'
+/// ends and the lanes.
+fn lanes(n: usize, blocks: usize, wait: bool) -> (Vec<BlockOut>, Vec<Arc<Lane>>) {
     let epoch = Instant::now();
-    let lanes: Vec<Arc<Lane>> = (0..n).map(|_| Arc::new(Lane::new(epoch))).collect();
+    let lanes: Vec<Arc<Lane>> = (0..n)
+        .map(|_| Arc::new(Lane::new(epoch, blocks.max(1))))
+        .collect();
     let outs = lanes
         .iter()
         .map(|l| BlockOut {
@@ -235,6 +249,10 @@ fn run(
         sinks: stats,
         cpu_s: cpu_s(),
         latency,
+        peak_blocks: lanes
+            .iter()
+            .map(|l| l.peak.load(Ordering::Relaxed))
+            .collect(),
     }
 }
 
@@ -290,6 +308,8 @@ pub struct OutputEnd {
     pub cpu_s: f64,
     /// Record latency, packet seen to record out.
     pub latency: Latency,
+    /// Per worker, the most output blocks that waited at once.
+    pub peak_blocks: Vec<usize>,
 }
 
 /// Counters of every sink, as a JSON object keyed by spec.
@@ -340,10 +360,15 @@ fn stats_record(
     m.remove("type");
     rec.extend(m);
     rec.insert("outputs".into(), sinks_json(&st));
-    // Output blocks waiting per worker (of BLOCKS_PER_WORKER): a backlog
+    // Output blocks waiting per worker, now and at the peak: a backlog
     // here means the output side is the bottleneck.
     let q: Vec<usize> = lanes.iter().map(|l| l.full.len()).collect();
     rec.insert("output_blocks_queued".into(), json!(q));
+    let peak: Vec<usize> = lanes
+        .iter()
+        .map(|l| l.peak.load(Ordering::Relaxed))
+        .collect();
+    rec.insert("output_blocks_peak".into(), json!(peak));
     rec.insert("output_cpu_s".into(), json!(cpu_s()));
     Value::Object(rec).to_string()
 }
@@ -353,17 +378,18 @@ pub struct Writer {
     handle: std::thread::JoinHandle<OutputEnd>,
 }
 
-/// Starts the output thread for `n` workers on `core`; returns the
-/// workers' ends. `wait`: workers wait for a free block (replay) instead
-/// of dropping the record (live).
+/// Starts the output thread for `n` workers of `blocks` output blocks each
+/// on `core`; returns the workers' ends. `wait`: workers wait for a free
+/// block (replay) instead of dropping the record (live).
 pub fn start(
     n: usize,
+    blocks: usize,
     wait: bool,
     sinks: Vec<Output>,
     core: Option<usize>,
     stats: Option<(Duration, Probe)>,
 ) -> std::io::Result<(Vec<BlockOut>, Writer)> {
-    let (outs, lanes) = lanes(n, wait);
+    let (outs, lanes) = lanes(n, blocks, wait);
     let mut sinks = sinks;
     for s in sinks.iter_mut() {
         s.sink.set_wait(wait);

@@ -95,7 +95,14 @@ fn next(r: &mut PcapReader, batch: &mut Batch, frames: &mut u64) -> Result<Poll>
 pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
     let start = Instant::now();
     let mut reader = PcapReader::open(&plan.path)?;
-    let (outs, writer) = output::start(plan.s.workers, true, sinks, plan.s.control_core(), None)?;
+    let (outs, writer) = output::start(
+        plan.s.workers,
+        plan.s.blocks,
+        true,
+        sinks,
+        plan.s.control_core(),
+        None,
+    )?;
     let flows_per_worker = plan.s.worker.flows;
     let app_capacity = crate::pipeline::app_capacity(&plan.s.worker.app);
     let (ran, front, frames) = if plan.s.workers == 1 {

@@ -310,8 +310,17 @@ fn records(out: &str, cmp: Compare) -> FlowCounts {
 struct Running {
     child: Child,
     rx: std::sync::mpsc::Receiver<String>,
-    reader: std::thread::JoinHandle<()>,
+    reader: Option<std::thread::JoinHandle<()>>,
     log: Vec<String>,
+}
+
+/// A wirelog left by a failed assertion would outlive the test (and hold
+/// its interface's XDP program).
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Running {
@@ -344,7 +353,7 @@ impl Running {
         Running {
             child,
             rx,
-            reader,
+            reader: Some(reader),
             log,
         }
     }
@@ -353,9 +362,12 @@ impl Running {
     fn stop(mut self, signal: &str) -> (std::process::ExitStatus, Vec<String>) {
         sh(&format!("kill -{signal} {}", self.child.id()));
         let status = self.child.wait().unwrap();
-        self.reader.join().unwrap();
-        self.log.extend(self.rx.try_iter());
-        (status, self.log)
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        let mut log = std::mem::take(&mut self.log);
+        log.extend(self.rx.try_iter());
+        (status, log)
     }
 }
 
@@ -480,10 +492,28 @@ fn live_mode_cmp(id: u32, queues: u32, args: &[&str], signal: &str, expect: &[&s
     for (k, v) in summary["drops"].as_object().expect("drops") {
         assert_eq!(v.as_u64(), Some(0), "drops.{k} in {summary}");
     }
-    // Every socket had its share of the traffic.
+    // Every socket had its share of the traffic, in batches, and its
+    // cost per frame was measured by the lane's cycle counter.
     let captures = summary["captures"].as_array().expect("captures");
     for c in captures {
         assert!(c["frames"].as_u64() > Some(0), "an idle socket: {summary}");
+        assert!(c["frames_per_poll"].as_f64() >= Some(1.0), "{summary}");
+        assert!(c["cpu_ns_per_frame"].as_f64() > Some(0.0), "{summary}");
+    }
+    // The record hand-off is sized from the budget (the default 128 MiB:
+    // a sixteenth over the workers) and its peak fill is reported.
+    let workers = summary["workers"].as_array().expect("workers").len() as u64;
+    let h = &summary["handoff"];
+    assert_eq!(
+        h["blocks_per_worker"],
+        (128 << 20) / 16 / workers / (256 << 10),
+        "{summary}"
+    );
+    for p in h["peak_blocks_queued"].as_array().expect("peaks") {
+        assert!(
+            p.as_u64() >= Some(1) && p.as_u64() <= h["blocks_per_worker"].as_u64(),
+            "{summary}"
+        );
     }
     // And none by the oracle's.
     if let Some(l) = dc_err.lines().find(|l| l.contains("received/dropped")) {

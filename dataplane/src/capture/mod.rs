@@ -184,6 +184,8 @@ pub struct SourceStats {
     /// AF_XDP: frames without the XDP program's timestamp (stamped with
     /// their batch instead).
     pub xdp_no_timestamp: u64,
+    /// System calls the source made to receive (AF_XDP fill-ring wakeups).
+    pub syscalls: u64,
 }
 
 impl SourceStats {
@@ -203,6 +205,7 @@ impl SourceStats {
         self.xdp_fill_ring_empty += o.xdp_fill_ring_empty;
         self.xdp_frames_lost += o.xdp_frames_lost;
         self.xdp_no_timestamp += o.xdp_no_timestamp;
+        self.syscalls += o.syscalls;
     }
 }
 

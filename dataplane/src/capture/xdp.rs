@@ -275,6 +275,7 @@ impl XdpSource {
                 break;
             }
             let _ = self.fq.wakeup(self.rx.fd_mut(), 0);
+            self.stats.syscalls += 1;
         }
         if !ok {
             self.stats.xdp_frames_lost += self.held as u64;
@@ -290,6 +291,7 @@ impl XdpSource {
     fn kick(&mut self) {
         if self.fq.needs_wakeup() {
             let _ = self.fq.wakeup(self.rx.fd_mut(), 0);
+            self.stats.syscalls += 1;
         }
     }
 }
