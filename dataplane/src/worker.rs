@@ -82,6 +82,14 @@ pub struct WorkerStats {
     pub flows_capacity: u64,
     /// The application layer (its records are in `records` too).
     pub app: AppStats,
+    /// What TCP's acknowledgments say of the mirror feed.
+    pub health: tcp::Health,
+    /// TCP flows ended, and of those the ones seen in one direction only
+    /// (not counting unanswered SYNs, which are one-sided by nature): a
+    /// mirror that carries one direction, or an oversubscribed SPAN port,
+    /// shows here.
+    pub tcp_flows_ended: u64,
+    pub tcp_one_sided: u64,
 }
 
 /// Where the worker finds each packet's captured payload.
@@ -305,7 +313,7 @@ impl Worker {
                     len: p.payload_wire,
                     t,
                 };
-                tcp::track(h, c, d, &seg);
+                tcp::track(h, c, d, &seg, &mut self.stats.health);
             }
             ipproto::UDP => {
                 h.last_ns = h.last_ns.max(p.ts_ns);
@@ -371,6 +379,16 @@ impl Worker {
 
     /// Emits entry `i`'s record and frees it.
     fn end(&mut self, i: usize, reason: Reason, out: &mut impl RecordOut) {
+        {
+            let (h, c) = self.table.entry_ref(i);
+            if c.key.proto == ipproto::TCP {
+                self.stats.tcp_flows_ended += 1;
+                let only_syns = h.pkts[1] == 0 && u32::from(c.syn) >= h.pkts[0];
+                if (h.pkts[0] == 0 || h.pkts[1] == 0) && !only_syns {
+                    self.stats.tcp_one_sided += 1;
+                }
+            }
+        }
         if self.app.enabled() {
             let (h, c) = self.table.entry_ref(i);
             let names = Names {

@@ -195,6 +195,12 @@ struct Published {
     app_sessions: AtomicU64,
     app_gaps: AtomicU64,
     app_shed: AtomicU64,
+    acks: AtomicU64,
+    ack_bytes: AtomicU64,
+    hole_bytes: AtomicU64,
+    fill_bytes: AtomicU64,
+    tcp_flows_ended: AtomicU64,
+    tcp_one_sided: AtomicU64,
 }
 
 /// What a lane reports when it ends.
@@ -494,6 +500,13 @@ fn publish_worker(p: &Published, s: &WorkerStats) {
             + a.stream.buffer_exhausted
             + a.stream.overflow;
         p.app_shed.store(shed, Ordering::Relaxed);
+        p.acks.store(s.health.acks, Ordering::Relaxed);
+        p.ack_bytes.store(s.health.ack_bytes, Ordering::Relaxed);
+        p.hole_bytes.store(s.health.hole_bytes, Ordering::Relaxed);
+        p.fill_bytes.store(s.health.fill_bytes, Ordering::Relaxed);
+        p.tcp_flows_ended
+            .store(s.tcp_flows_ended, Ordering::Relaxed);
+        p.tcp_one_sided.store(s.tcp_one_sided, Ordering::Relaxed);
     }
 }
 
@@ -516,6 +529,11 @@ pub struct LiveSummary {
 }
 
 impl LiveSummary {
+    /// What the traffic said of the mirror feed.
+    pub fn mirror_health(&self) -> crate::pipeline::MirrorHealth {
+        crate::pipeline::MirrorHealth::of(self.lanes.iter().filter_map(|l| l.worker.as_ref()))
+    }
+
     /// Frames lost at any stage (interface, kernel/XDP, rings, output),
     /// each counted once.
     ///
@@ -858,6 +876,17 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
             "output": sum(|p| &p.records_dropped),
         },
         "lanes": lanes,
+        "mirror_health": crate::pipeline::MirrorHealth {
+            health: dataplane::flow::tcp::Health {
+                acks: sum(|p| &p.acks),
+                ack_bytes: sum(|p| &p.ack_bytes),
+                hole_bytes: sum(|p| &p.hole_bytes),
+                fill_bytes: sum(|p| &p.fill_bytes),
+            },
+            tcp_flows_ended: sum(|p| &p.tcp_flows_ended),
+            tcp_one_sided: sum(|p| &p.tcp_one_sided),
+        }
+        .json(),
     });
     match v {
         serde_json::Value::Object(m) => m,
@@ -972,6 +1001,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(ws.iter())),
         "workers": workers,
         "captures": captures,
+        "mirror_health": crate::pipeline::MirrorHealth::of(ws.iter()).json(),
         "frames_per_poll": ratio(polled, busy_polls),
         "syscalls_per_frame": ratio(syscalls, polled),
         "xdp_program": s.xdp.as_ref().map(xdp_json),

@@ -745,6 +745,9 @@ fn capture_cmd(o: Options) -> Result<()> {
         );
     }
     let s = live::run(plan, c.sinks)?;
+    for w in s.mirror_health().warnings() {
+        eprintln!("wirelog: warning: {w}");
+    }
     if !o.quiet.unwrap_or(false) {
         eprintln!("{}", live::summary_json(&s, &c.sensor));
     }
@@ -836,6 +839,9 @@ fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {
     };
     plan.size()?;
     let s = replay::run(plan, sinks)?;
+    for w in crate::pipeline::MirrorHealth::of(s.workers.iter()).warnings() {
+        eprintln!("wirelog: warning: {}: {w}", file.display());
+    }
     if s.pcap.truncated_tail_bytes > 0 {
         eprintln!(
             "wirelog: warning: {}: the last record is truncated ({} bytes ignored)",

@@ -295,6 +295,83 @@ pub fn app_capacity(a: &dataplane::app::AppConfig) -> serde_json::Value {
 }
 
 /// Sum of the workers' application counters.
+/// What the traffic says of the mirror feed: the capture loss estimate
+/// (bytes skipped in sequence space and never filled, over bytes
+/// acknowledged; see [`dataplane::flow::tcp::Health`]), the share of TCP flows seen in one direction
+/// only, and what they suggest, in words.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MirrorHealth {
+    pub health: dataplane::flow::tcp::Health,
+    pub tcp_flows_ended: u64,
+    pub tcp_one_sided: u64,
+}
+
+/// Below these, a figure says nothing: too few acknowledged bytes or flows.
+const HEALTH_MIN_ACK_BYTES: u64 = 1 << 20;
+const HEALTH_MIN_FLOWS: u64 = 20;
+
+impl MirrorHealth {
+    /// Sums the workers' figures.
+    pub fn of<'a>(ws: impl Iterator<Item = &'a dataplane::worker::WorkerStats>) -> Self {
+        let mut m = MirrorHealth::default();
+        for w in ws {
+            m.health.add(&w.health);
+            m.tcp_flows_ended += w.tcp_flows_ended;
+            m.tcp_one_sided += w.tcp_one_sided;
+        }
+        m
+    }
+
+    fn loss_percent(&self) -> Option<f64> {
+        let h = &self.health;
+        (h.ack_bytes > 0).then(|| h.unseen_bytes() as f64 * 100.0 / h.ack_bytes as f64)
+    }
+
+    fn one_sided_percent(&self) -> Option<f64> {
+        (self.tcp_flows_ended > 0)
+            .then(|| self.tcp_one_sided as f64 * 100.0 / self.tcp_flows_ended as f64)
+    }
+
+    /// What the figures suggest, one sentence each (none when all is well
+    /// or there is too little to tell).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if let Some(p) = self.one_sided_percent() {
+            if self.tcp_flows_ended >= HEALTH_MIN_FLOWS && p >= 50.0 {
+                w.push(format!(
+                    "{p:.0} % of TCP flows were seen in one direction only: the mirror likely carries one direction (an rx-only or tx-only SPAN session, or one side of an asymmetric route)"
+                ));
+            }
+        }
+        if let Some(p) = self.loss_percent() {
+            if self.health.ack_bytes >= HEALTH_MIN_ACK_BYTES && p >= 1.0 {
+                w.push(format!(
+                    "capture loss is estimated at {p:.1} % (bytes acknowledged that never reached the sensor): the mirror drops frames (an oversubscribed SPAN port, or loss before the sensor's interface)"
+                ));
+            }
+        }
+        w
+    }
+
+    /// As a JSON object, the warnings included.
+    pub fn json(&self) -> serde_json::Value {
+        let r = |x: Option<f64>| x.map(|v| (v * 1000.0).round() / 1000.0);
+        let h = &self.health;
+        serde_json::json!({
+            "capture_loss_percent": r(self.loss_percent()),
+            "acks": h.acks,
+            "acked_bytes": h.ack_bytes,
+            "hole_bytes": h.hole_bytes,
+            "filled_bytes": h.fill_bytes,
+            "unseen_bytes": h.unseen_bytes(),
+            "tcp_flows_ended": self.tcp_flows_ended,
+            "tcp_one_sided": self.tcp_one_sided,
+            "one_sided_percent": r(self.one_sided_percent()),
+            "warnings": self.warnings(),
+        })
+    }
+}
+
 pub fn app_total<'a>(
     ws: impl Iterator<Item = &'a dataplane::worker::WorkerStats>,
 ) -> dataplane::app::AppStats {

@@ -310,6 +310,7 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "worker_cpu_s": s.worker_cpu_ns.iter().map(|&n| round(n as f64 / 1e9)).collect::<Vec<_>>(),
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(s.workers.iter())),
         "malformed": malformed,
+        "mirror_health": crate::pipeline::MirrorHealth::of(s.workers.iter()).json(),
     })
     .to_string()
 }

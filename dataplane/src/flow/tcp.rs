@@ -26,6 +26,9 @@ pub mod bits {
     pub const ZWP: u8 = 1 << 3;
     /// A window was seen from this direction.
     pub const WIN_SET: u8 = 1 << 4;
+    /// This direction skipped bytes in sequence space that its peer has
+    /// not acknowledged past yet (mirror health: a fill counts only then).
+    pub const HOLE: u8 = 1 << 5;
 }
 
 /// Zeek's TCP endpoint states.
@@ -146,9 +149,89 @@ fn history_scaled(c: &mut Cold, d: usize, letter: u8, count: u64) {
     }
 }
 
-/// Updates the flow for one TCP segment from direction `d` (0: originator).
-/// Returns the direction after a possible role flip.
-pub fn track(h: &mut Hot, c: &mut Cold, mut d: usize, s: &Seg) -> usize {
+/// What the segments tell of the mirror feed itself, after Zeek's
+/// capture_loss (bytes acknowledged that the sensor never saw): bytes
+/// acknowledged, bytes skipped in sequence space (a segment beyond the
+/// highest one seen opens a hole), and bytes that came later inside what
+/// was skipped and the receiver had not acknowledged yet (a hole filled:
+/// reordering, or a retransmission of a loss before the sensor). What was
+/// skipped and never filled is what the mirror lost. A flow keeps no list
+/// of its holes (its state is one cache line and a few more), only a bit
+/// per direction saying one may be open ([`bits::HOLE`]), and the balance
+/// is kept per worker: a retransmission of data lost beyond the sensor,
+/// in a direction with a hole open, counts as a fill too, which makes the
+/// estimate low, never high.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Health {
+    /// ACKs that acknowledged new bytes.
+    pub acks: u64,
+    /// Bytes they acknowledged.
+    pub ack_bytes: u64,
+    /// Bytes skipped: a data segment started beyond the highest seen.
+    pub hole_bytes: u64,
+    /// Bytes that came below the highest seen and not yet acknowledged.
+    pub fill_bytes: u64,
+}
+
+/// A step in sequence space larger than this is not a hole but a wild
+/// number (a broken or foreign segment).
+const SANE_STEP: u32 = 1 << 30;
+
+impl Health {
+    /// Adds `o` into `self`.
+    pub fn add(&mut self, o: &Health) {
+        self.acks += o.acks;
+        self.ack_bytes += o.ack_bytes;
+        self.hole_bytes += o.hole_bytes;
+        self.fill_bytes += o.fill_bytes;
+    }
+
+    /// Bytes skipped and never filled: what the mirror lost.
+    pub fn unseen_bytes(&self) -> u64 {
+        self.hole_bytes.saturating_sub(self.fill_bytes)
+    }
+
+    /// Counts segment `s` from direction `d` before it updates the flow;
+    /// keeps the flow's [`bits::HOLE`] bits.
+    #[inline]
+    fn segment(&mut self, h: &mut Hot, d: usize, s: &Seg) {
+        let e = 1 - d;
+        if s.flags & (ACK | RST) == ACK && h.lastack[d] != 0 && h.nextseq[e] != 0 {
+            let acked = s.ack.wrapping_sub(h.lastack[d]);
+            if seq_gt(s.ack, h.lastack[d]) && acked < SANE_STEP {
+                self.acks += 1;
+                self.ack_bytes += u64::from(acked);
+            }
+            // Everything the peer sent up to the highest byte seen is
+            // acknowledged: its holes are over, filled or lost.
+            if seq_le(h.nextseq[e], s.ack) {
+                h.dbits[e] &= !bits::HOLE;
+            }
+        }
+        let next = h.nextseq[d];
+        if s.len == 0 || next == 0 || s.flags & (SYN | RST) != 0 {
+            return;
+        }
+        if seq_gt(s.seq, next) {
+            let skipped = s.seq.wrapping_sub(next);
+            if skipped < SANE_STEP {
+                self.hole_bytes += u64::from(skipped);
+                h.dbits[d] |= bits::HOLE;
+            }
+        } else if seq_lt(s.seq, next)
+            && h.dbits[d] & bits::HOLE != 0
+            && (h.lastack[e] == 0 || seq_le(h.lastack[e], s.seq))
+        {
+            self.fill_bytes += u64::from(next.wrapping_sub(s.seq).min(s.len));
+        }
+    }
+}
+
+/// Updates the flow for one TCP segment from direction `d` (0: originator)
+/// and the mirror's `health`. Returns the direction after a possible role
+/// flip.
+pub fn track(h: &mut Hot, c: &mut Cold, mut d: usize, s: &Seg, health: &mut Health) -> usize {
+    health.segment(h, d, s);
     let f = s.flags;
     let sfr = f & (SYN | FIN | RST);
     // Simple counters.
@@ -656,7 +739,7 @@ mod tests {
             (0, seg(ACK, 112, 522, 0, 4200)),
         ];
         for (d, s) in segs {
-            track(&mut h, &mut c, d, &s);
+            track(&mut h, &mut c, d, &s, &mut Health::default());
         }
         assert_eq!(&c.history[..c.hist_len as usize], b"ShADdFf");
         assert_eq!(conn_state(&h, &c), "SF");
@@ -671,14 +754,44 @@ mod tests {
     #[test]
     fn retransmission_and_out_of_order() {
         let (mut h, mut c) = (Hot::default(), Cold::default());
-        track(&mut h, &mut c, 0, &seg(ACK, 1000, 1, 100, 0));
-        track(&mut h, &mut c, 0, &seg(ACK, 1100, 1, 100, 10));
+        track(
+            &mut h,
+            &mut c,
+            0,
+            &seg(ACK, 1000, 1, 100, 0),
+            &mut Health::default(),
+        );
+        track(
+            &mut h,
+            &mut c,
+            0,
+            &seg(ACK, 1100, 1, 100, 10),
+            &mut Health::default(),
+        );
         // Same bytes again, long after: a retransmission.
-        track(&mut h, &mut c, 0, &seg(ACK, 1100, 1, 100, 1_000_000));
+        track(
+            &mut h,
+            &mut c,
+            0,
+            &seg(ACK, 1100, 1, 100, 1_000_000),
+            &mut Health::default(),
+        );
         assert_eq!(c.retrans[0], 1);
         // A gap, then the missing segment within 3 ms: out of order.
-        track(&mut h, &mut c, 0, &seg(ACK, 1300, 1, 100, 1_000_100));
-        track(&mut h, &mut c, 0, &seg(ACK, 1200, 1, 100, 1_000_200));
+        track(
+            &mut h,
+            &mut c,
+            0,
+            &seg(ACK, 1300, 1, 100, 1_000_100),
+            &mut Health::default(),
+        );
+        track(
+            &mut h,
+            &mut c,
+            0,
+            &seg(ACK, 1200, 1, 100, 1_000_200),
+            &mut Health::default(),
+        );
         assert_eq!(c.ooo[0], 1);
         assert_eq!(&c.history[..c.hist_len as usize], b"DT");
     }
@@ -687,8 +800,20 @@ mod tests {
     fn syn_ack_first_then_syn_flips() {
         let (mut h, mut c) = (Hot::default(), Cold::default());
         // The SYN-ACK sender was taken for the originator.
-        track(&mut h, &mut c, 0, &seg(SYN | ACK, 500, 101, 0, 0));
-        let d = track(&mut h, &mut c, 1, &seg(SYN, 100, 0, 0, 10));
+        track(
+            &mut h,
+            &mut c,
+            0,
+            &seg(SYN | ACK, 500, 101, 0, 0),
+            &mut Health::default(),
+        );
+        let d = track(
+            &mut h,
+            &mut c,
+            1,
+            &seg(SYN, 100, 0, 0, 10),
+            &mut Health::default(),
+        );
         assert_eq!(d, 0);
         assert_eq!(c.flags & cf::ORIG_IS_B, cf::ORIG_IS_B);
         assert_eq!(&c.history[..c.hist_len as usize], b"Hs^");
@@ -697,9 +822,66 @@ mod tests {
     #[test]
     fn rejected() {
         let (mut h, mut c) = (Hot::default(), Cold::default());
-        track(&mut h, &mut c, 0, &seg(SYN, 100, 0, 0, 0));
-        track(&mut h, &mut c, 1, &seg(RST | ACK, 0, 101, 0, 10));
+        track(
+            &mut h,
+            &mut c,
+            0,
+            &seg(SYN, 100, 0, 0, 0),
+            &mut Health::default(),
+        );
+        track(
+            &mut h,
+            &mut c,
+            1,
+            &seg(RST | ACK, 0, 101, 0, 10),
+            &mut Health::default(),
+        );
         assert_eq!(conn_state(&h, &c), "REJ");
         assert_eq!(&c.history[..c.hist_len as usize], b"Sr");
+    }
+
+    /// A segment the mirror dropped opens a hole nothing fills: the
+    /// mirror's loss. One the network reordered fills it: no loss.
+    #[test]
+    fn holes_never_filled_are_capture_loss() {
+        let (mut h, mut c) = (Hot::default(), Cold::default());
+        let mut m = Health::default();
+        let mut t = |d: usize, s: Seg, m: &mut Health| {
+            track(&mut h, &mut c, d, &s, m);
+        };
+        t(0, seg(SYN, 100, 0, 0, 0), &mut m);
+        t(1, seg(SYN | ACK, 500, 101, 0, 1), &mut m);
+        t(0, seg(ACK, 101, 501, 0, 2), &mut m);
+        // 1000 bytes seen, acknowledged: no loss.
+        t(0, seg(ACK, 101, 501, 1000, 3), &mut m);
+        t(1, seg(ACK, 501, 1101, 0, 4), &mut m);
+        assert_eq!(m.ack_bytes, 1000);
+        assert_eq!(m.unseen_bytes(), 0);
+        // 500 bytes the mirror dropped, then 1000 more, all acknowledged.
+        t(0, seg(ACK, 1601, 501, 1000, 5), &mut m);
+        t(1, seg(ACK, 501, 2601, 0, 6), &mut m);
+        assert_eq!(
+            (m.ack_bytes, m.hole_bytes, m.unseen_bytes()),
+            (2500, 500, 500)
+        );
+        // Reordered: a hole of 300 bytes, filled before it is acknowledged.
+        t(0, seg(ACK, 2901, 501, 100, 7), &mut m);
+        t(0, seg(ACK, 2601, 501, 300, 8), &mut m);
+        t(1, seg(ACK, 501, 3001, 0, 9), &mut m);
+        assert_eq!(
+            (m.hole_bytes, m.fill_bytes, m.unseen_bytes()),
+            (800, 300, 500)
+        );
+        // A spurious retransmission of acknowledged data fills nothing.
+        t(0, seg(ACK, 2601, 501, 300, 10), &mut m);
+        assert_eq!(m.fill_bytes, 300);
+        // A duplicate ACK acknowledges nothing new; a wild one is ignored.
+        t(1, seg(ACK, 501, 3001, 0, 11), &mut m);
+        t(
+            1,
+            seg(ACK, 501, 3001u32.wrapping_add(1 << 30), 0, 12),
+            &mut m,
+        );
+        assert_eq!(m.acks, 3);
     }
 }
