@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use benches::profile::{Generator, Profile, VERSION};
-use benches::wire::TxRing;
+use benches::wire::{send_paced, Sender, TxRing, XskTx};
 
 use crate::bench::{r3, WIRE_OVERHEAD};
 
@@ -40,6 +40,36 @@ pub struct Plan {
     pub steps: u32,
     /// Arguments for `wirelog capture` (source, mode, workers, polling).
     pub capture: Vec<String>,
+    /// How the generator sends.
+    pub via: Via,
+}
+
+/// How `bench tx` puts frames on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// A PACKET_MMAP TX ring with qdisc bypass.
+    Ring,
+    /// An AF_XDP socket's TX ring (copy mode on veth).
+    Afxdp,
+}
+
+impl Via {
+    /// Parses `ring` or `afxdp`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "ring" => Ok(Via::Ring),
+            "afxdp" | "af_xdp" | "xdp" => Ok(Via::Afxdp),
+            other => bail!("--via must be `ring` or `afxdp`, not `{other}`"),
+        }
+    }
+
+    /// The name `--via` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Via::Ring => "ring",
+            Via::Afxdp => "afxdp",
+        }
+    }
 }
 
 /// The namespaces and veth pair of one run; removed on drop.
@@ -241,6 +271,8 @@ fn trial(plan: &Plan, bed: &Bed, exe: &PathBuf, rate: u64, n: u32) -> Result<ser
         .args([
             "bench",
             "tx",
+            "--via",
+            plan.via.name(),
             "--iface",
             &bed.g_if,
             "--gen",
@@ -483,6 +515,7 @@ pub fn run(plan: &Plan) -> Result<serde_json::Value> {
 /// frames/s (0: as fast as the ring goes); prints what it sent as JSON.
 pub fn tx(
     iface: &str,
+    via: Via,
     profile: Profile,
     flows: u32,
     seed: u64,
@@ -492,14 +525,24 @@ pub fn tx(
     if !seconds.is_finite() || seconds <= 0.0 || seconds > 86_400.0 {
         bail!("--seconds must be more than 0 and at most 86400, not {seconds}");
     }
-    let mut ring = TxRing::open(iface, 4096).with_context(|| format!("{iface}: TX ring"))?;
     // Timestamps are not sent; the generator's own rate only spaces them.
     let mut g = Generator::new(profile, flows, 0, rate.max(1), seed);
-    let sent = ring
-        .send_paced(rate, seconds, |f| {
-            g.next_frame(f);
-        })
-        .context("send")?;
+    let mut frame = |f: &mut Vec<u8>| {
+        g.next_frame(f);
+    };
+    let (sent, rejected) = match via {
+        Via::Ring => {
+            let mut ring =
+                TxRing::open(iface, 4096).with_context(|| format!("{iface}: TX ring"))?;
+            let s = send_paced(&mut ring, rate, seconds, &mut frame).context("send")?;
+            (s, ring.rejected)
+        }
+        Via::Afxdp => {
+            let mut x = XskTx::open(iface, 4096).with_context(|| format!("{iface}: AF_XDP TX"))?;
+            let s = send_paced(&mut x, rate, seconds, &mut frame).context("send")?;
+            (s, x.rejected())
+        }
+    };
     let (unsent, bytes, el) = (sent.unsent, sent.bytes, sent.seconds);
     let sent = sent.frames;
     println!(
@@ -508,7 +551,8 @@ pub fn tx(
             "sent": sent,
             "bytes": bytes,
             "seconds": (el * 1000.0).round() / 1000.0,
-            "rejected": ring.rejected,
+            "rejected": rejected,
+            "via": via.name(),
             "unsent": unsent,
         })
     );

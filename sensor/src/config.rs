@@ -200,10 +200,10 @@ pub struct Options {
     /// Capture: `asymmetric` (wirelog re-steers every packet by its own symmetric hash) or `symmetric` (the NIC's RSS key is symmetric: each AF_XDP queue keeps its flows) [default: asymmetric].
     #[arg(long)]
     pub rss: Option<String>,
-    /// Capture: UMEM frames per AF_XDP socket, a power of two [default: the profile's, else 4096].
+    /// Capture: UMEM frames per AF_XDP socket, a power of two [default: the profile's, else a quarter of --memory over the sockets, at least 4096].
     #[arg(long)]
     pub xdp_frames: Option<u32>,
-    /// Capture: bytes per UMEM frame, 2048 or 4096; longer frames are trimmed to fit (counted), their byte counts kept [default: 4096].
+    /// Capture: bytes per UMEM frame, 2048 or 4096; longer frames (over 1776 or 3824 bytes) are trimmed to fit (counted), their byte counts kept [default: 2048].
     #[arg(long)]
     pub xdp_frame_size: Option<u32>,
     /// Capture: AF_PACKET ring per worker, e.g. 16M [default: the profile's, else 16M].

@@ -201,6 +201,8 @@ struct Published {
     fill_bytes: AtomicU64,
     tcp_flows_ended: AtomicU64,
     tcp_one_sided: AtomicU64,
+    checksums_checked: AtomicU64,
+    checksums_bad: AtomicU64,
 }
 
 /// What a lane reports when it ends.
@@ -227,6 +229,9 @@ struct LaneEnd {
     tsc_per_ns: f64,
     /// Packets the lane's worker processed.
     worker_packets: u64,
+    /// Frames whose checksums the lane's front checked, and the bad ones.
+    checksums_checked: u64,
+    checksums_bad: u64,
     cpu_ns: u64,
 }
 
@@ -416,6 +421,8 @@ impl<S: Live> Lane<S> {
             end.source = Some(s.stats().context("capture counters")?);
             end.decode = Some(front.dec.stats);
             end.filtered = front.filtered;
+            end.checksums_checked = front.checksums_checked;
+            end.checksums_bad = front.checksums_bad;
             end.duplicates = front.dedup.dropped;
         }
         // Closing our rings lets the other workers finish.
@@ -471,6 +478,10 @@ fn publish<S: Live>(
         p.malformed
             .store(d.malformed.iter().sum(), Ordering::Relaxed);
         p.non_ip.store(d.non_ip, Ordering::Relaxed);
+        p.checksums_checked
+            .store(front.checksums_checked, Ordering::Relaxed);
+        p.checksums_bad
+            .store(front.checksums_bad, Ordering::Relaxed);
     }
     p.ring_drops.store(ring_drops, Ordering::Relaxed);
     if let Some((w, _)) = worker {
@@ -531,7 +542,11 @@ pub struct LiveSummary {
 impl LiveSummary {
     /// What the traffic said of the mirror feed.
     pub fn mirror_health(&self) -> crate::pipeline::MirrorHealth {
+        let (checked, bad) = self.lanes.iter().fold((0, 0), |(c, b), l| {
+            (c + l.checksums_checked, b + l.checksums_bad)
+        });
         crate::pipeline::MirrorHealth::of(self.lanes.iter().filter_map(|l| l.worker.as_ref()))
+            .with_checksums(checked, bad)
     }
 
     /// Frames lost at any stage (interface, kernel/XDP, rings, output),
@@ -885,6 +900,8 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
             },
             tcp_flows_ended: sum(|p| &p.tcp_flows_ended),
             tcp_one_sided: sum(|p| &p.tcp_one_sided),
+            checksums_checked: sum(|p| &p.checksums_checked),
+            checksums_bad: sum(|p| &p.checksums_bad),
         }
         .json(),
     });
@@ -1001,7 +1018,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(ws.iter())),
         "workers": workers,
         "captures": captures,
-        "mirror_health": crate::pipeline::MirrorHealth::of(ws.iter()).json(),
+        "mirror_health": s.mirror_health().json(),
         "frames_per_poll": ratio(polled, busy_polls),
         "syscalls_per_frame": ratio(syscalls, polled),
         "xdp_program": s.xdp.as_ref().map(xdp_json),

@@ -70,6 +70,8 @@ pub struct Summary {
     pub pcap: PcapStats,
     /// Frames filtered out.
     pub filtered: u64,
+    /// Frames whose checksums were sampled, and the bad ones.
+    pub checksums: (u64, u64),
     /// Duplicates dropped.
     pub duplicates: u64,
     /// Sessions and buffers of each worker's application layer.
@@ -118,6 +120,7 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
         decode: front.dec.stats,
         pcap: reader.stats(),
         filtered: front.filtered,
+        checksums: (front.checksums_checked, front.checksums_bad),
         duplicates: front.dedup.dropped,
         frames,
         elapsed: start.elapsed(),
@@ -274,6 +277,14 @@ pub fn flow_config(o: &crate::config::Options) -> FlowConfig {
     }
 }
 
+impl Summary {
+    /// What the traffic said of the mirror feed it was captured from.
+    pub fn mirror_health(&self) -> crate::pipeline::MirrorHealth {
+        crate::pipeline::MirrorHealth::of(self.workers.iter())
+            .with_checksums(self.checksums.0, self.checksums.1)
+    }
+}
+
 /// The summary as a JSON line (the `stats` record of a replay).
 pub fn summary_json(s: &Summary, sensor: &str) -> String {
     let tot = |f: fn(&WorkerStats) -> u64| s.workers.iter().map(f).sum::<u64>();
@@ -310,7 +321,7 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "worker_cpu_s": s.worker_cpu_ns.iter().map(|&n| round(n as f64 / 1e9)).collect::<Vec<_>>(),
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(s.workers.iter())),
         "malformed": malformed,
-        "mirror_health": crate::pipeline::MirrorHealth::of(s.workers.iter()).json(),
+        "mirror_health": s.mirror_health().json(),
     })
     .to_string()
 }

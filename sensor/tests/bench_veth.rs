@@ -56,11 +56,24 @@ fn accounted(t: &serde_json::Value) {
 fn trials_account_for_every_frame_on_each_capture() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     assert!(root());
-    for (capture, args) in [
-        ("afpacket", vec!["--source", "afpacket"]),
-        ("afxdp", vec!["--source", "afxdp", "--xdp-mode", "skb"]),
+    // The generator through its PACKET_MMAP ring, and through an AF_XDP
+    // socket (`--via afxdp`).
+    for (capture, via, args) in [
+        ("afpacket", "ring", vec!["--source", "afpacket"]),
+        (
+            "afxdp",
+            "ring",
+            vec!["--source", "afxdp", "--xdp-mode", "skb"],
+        ),
+        (
+            "afxdp",
+            "afxdp",
+            vec!["--source", "afxdp", "--xdp-mode", "skb"],
+        ),
     ] {
         let mut a = vec![
+            "--via",
+            via,
             "--flows",
             "500",
             "--seconds",

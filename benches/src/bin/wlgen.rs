@@ -42,15 +42,14 @@ fn main() {
         slot[16..18].copy_from_slice(&ip_len.to_be_bytes());
     }
     let mut i = 0usize;
-    let sent = ring
-        .send_paced(pps, secs, |f| {
-            f.extend_from_slice(&pool[i * size..(i + 1) * size]);
-            i = (i + 1) % pool_len;
-        })
-        .unwrap_or_else(|e| {
-            eprintln!("wlgen: send: {e}");
-            std::process::exit(1);
-        });
+    let sent = benches::wire::send_paced(&mut ring, pps, secs, |f: &mut Vec<u8>| {
+        f.extend_from_slice(&pool[i * size..(i + 1) * size]);
+        i = (i + 1) % pool_len;
+    })
+    .unwrap_or_else(|e| {
+        eprintln!("wlgen: send: {e}");
+        std::process::exit(1);
+    });
     let el = sent.seconds;
     println!(
         "{{\"sent\":{},\"seconds\":{el:.3},\"pps\":{:.0},\"frame_bytes\":{size},\"rejected\":{},\"unsent\":{}}}",

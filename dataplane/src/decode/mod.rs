@@ -18,6 +18,7 @@
 //! What cannot be decoded is a [`Outcome::Malformed`] naming the reason;
 //! a protocol number nobody here parses is a value, not an error.
 
+pub mod checksum;
 pub mod frag;
 pub mod synth;
 mod tunnel;
