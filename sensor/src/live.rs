@@ -113,6 +113,8 @@ pub struct LivePlan {
     pub ring_slots: usize,
     /// The NIC's RSS hash is symmetric: AF_XDP queues keep their flows.
     pub symmetric_rss: bool,
+    /// Resident bytes before the budget was taken (set by [`run`]).
+    pub overhead: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -537,6 +539,10 @@ pub struct LiveSummary {
     xdp: Option<XdpCounters>,
     /// Output blocks per worker.
     blocks: usize,
+    /// Resident bytes before the budget was taken.
+    overhead: u64,
+    /// The budget.
+    memory: usize,
 }
 
 impl LiveSummary {
@@ -575,6 +581,17 @@ impl LiveSummary {
 
 /// Opens the sources, runs the capture until stopped, returns the summary.
 pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
+    // What the process holds before the budget's tables, buffers and rings
+    // exist (the binary, its libraries, the outputs' own start-up): the
+    // resident size stays under the budget plus this, whatever the traffic.
+    let mut plan = plan;
+    let overhead = dataplane::sys::rss_bytes();
+    plan.overhead = overhead;
+    eprintln!(
+        "wirelog: memory: a budget of {} MiB (--memory) for tables, buffers and rings, and {} MiB the process held before them",
+        plan.s.memory >> 20,
+        overhead.div_ceil(1 << 20)
+    );
     // Flow tables first (prefaulting them takes a while): a socket open
     // before its worker is ready would fill and drop.
     let workers = (0..plan.s.workers)
@@ -824,6 +841,8 @@ fn run_with<S: Live + 'static>(
         if_drops,
         xdp,
         blocks: plan.s.blocks,
+        overhead: plan.overhead,
+        memory: plan.s.memory,
     })
 }
 
@@ -1015,6 +1034,8 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
             "peak_blocks_queued": s.outputs.peak_blocks,
         },
         "peak_rss_bytes": dataplane::sys::peak_rss_bytes(),
+        "memory_budget_bytes": s.memory,
+        "rss_before_budget_bytes": s.overhead,
         "app": crate::pipeline::app_json(&crate::pipeline::app_total(ws.iter())),
         "workers": workers,
         "captures": captures,

@@ -749,6 +749,7 @@ fn capture_cmd(o: Options) -> Result<()> {
             "symmetric" => true,
             other => bail!("--rss must be `asymmetric` or `symmetric`, not `{other}`"),
         },
+        overhead: 0,
     };
     live::preflight(&plan)?;
     plan.size()?;
