@@ -8,19 +8,8 @@
 # Everything is removed afterwards, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-cargo build --release -q
-id=$((1 + $$ % 99))
-eval "$(scripts/testbed.sh env $id)"
-work=$(mktemp -d /tmp/wl-demo-XXXX)
-wl_pid=
-cleanup() {
-  [ -n "$wl_pid" ] && kill -INT "$wl_pid" 2>/dev/null || true
-  scripts/testbed.sh down $id
-  rm -rf "$work"
-}
-trap cleanup EXIT
-scripts/testbed.sh up $id
+. scripts/testbed-session.sh
+testbed_session 1 99 wl-demo
 
 mkdir -p "$work/www"
 head -c 300000 /dev/urandom > "$work/www/blob.bin"

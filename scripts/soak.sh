@@ -21,20 +21,8 @@ duration=${1:-600}
 shift || true
 [ "${1:-}" = "--" ] && shift
 extra=("$@")
-scripts/setup.sh
-cargo build --release -q
-id=$((100 + $$ % 50))
-eval "$(scripts/testbed.sh env $id)"
-work=$(mktemp -d /tmp/wl-soak-XXXX)
-wl_pid=
-cleanup() {
-  [ -n "$wl_pid" ] && kill -INT "$wl_pid" 2>/dev/null || true
-  jobs -p | xargs -r kill 2>/dev/null || true
-  scripts/testbed.sh down $id
-  rm -rf "$work"
-}
-trap cleanup EXIT
-scripts/testbed.sh up $id
+. scripts/testbed-session.sh
+testbed_session 100 50 wl-soak
 
 mkdir -p "$work/www"
 head -c 300000 /dev/urandom > "$work/www/blob.bin"
