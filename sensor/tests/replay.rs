@@ -330,3 +330,52 @@ fn recorded_pace_waits_for_packet_time() {
     assert_eq!(recs.len(), 1);
     assert!(el >= std::time::Duration::from_millis(550), "{el:?}");
 }
+
+/// `--flow-sample N` keeps whole flows (both directions, every packet) by
+/// a hash of the inner tuple: the sampled records are a subset of the full
+/// ones, equal to them, about one in N, and the same for 1 and 4 workers.
+/// Tunnelled flows are sampled by their inner tuple (erspan.pcap).
+#[test]
+fn flow_sample_keeps_whole_flows() {
+    let root = shared().join("zeek/Traces");
+    for t in ["wikipedia.pcap", "erspan.pcap"] {
+        let key = |r: &serde_json::Value| r.to_string();
+        let flows = |extra: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = replay(&root.join(t), extra)
+                .into_iter()
+                .filter(|r| r["type"] == "flow")
+                .map(|mut r| {
+                    r.as_object_mut().unwrap().remove("sensor");
+                    key(&r)
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let all = flows(&["--records", "flow"]);
+        let half = flows(&["--records", "flow", "--flow-sample", "2"]);
+        let half4 = flows(&["--records", "flow", "--flow-sample", "2", "--workers", "4"]);
+        assert_eq!(half, half4, "{t}: 1 and 4 workers sample differently");
+        for r in &half {
+            assert!(
+                all.contains(r),
+                "{t}: a sampled flow differs from the full run: {r}"
+            );
+        }
+        let share = half.len() as f64 / all.len() as f64;
+        assert!(
+            all.len() >= 10 && (0.25..=0.75).contains(&share),
+            "{t}: {} of {} flows kept",
+            half.len(),
+            all.len()
+        );
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["replay", "--flow-sample", "0"])
+        .arg(root.join("wikipedia.pcap"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--flow-sample must be 1 or more"), "{err}");
+}
