@@ -113,8 +113,6 @@ pub struct LivePlan {
     pub ring_slots: usize,
     /// The NIC's RSS hash is symmetric: AF_XDP queues keep their flows.
     pub symmetric_rss: bool,
-    /// Resident bytes before the budget was taken (set by [`run`]).
-    pub overhead: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -229,8 +227,6 @@ struct LaneEnd {
     /// interrupts, so CPU time overstates it.
     busy_cycles: u64,
     tsc_per_ns: f64,
-    /// Packets the lane's worker processed.
-    worker_packets: u64,
     /// Frames whose checksums the lane's front checked, and the bad ones.
     checksums_checked: u64,
     checksums_bad: u64,
@@ -453,7 +449,6 @@ impl<S: Live> Lane<S> {
             publish_worker(&pubs, &w.stats());
             out.finish();
             end.worker = Some(w.stats());
-            end.worker_packets = w.stats().packets;
         }
         let el = t0.elapsed().as_nanos().max(1) as f64;
         end.tsc_per_ns = dataplane::sys::tsc().wrapping_sub(tsc0) as f64 / el;
@@ -584,9 +579,7 @@ pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
     // What the process holds before the budget's tables, buffers and rings
     // exist (the binary, its libraries, the outputs' own start-up): the
     // resident size stays under the budget plus this, whatever the traffic.
-    let mut plan = plan;
     let overhead = dataplane::sys::rss_bytes();
-    plan.overhead = overhead;
     eprintln!(
         "wirelog: memory: a budget of {} MiB (--memory) for tables, buffers and rings, and {} MiB the process held before them",
         plan.s.memory >> 20,
@@ -597,7 +590,7 @@ pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
     let workers = (0..plan.s.workers)
         .map(|_| Worker::new(plan.s.worker.clone()).context("flow table"))
         .collect::<Result<Vec<_>>>()?;
-    match plan.backend.clone() {
+    let mut summary = match plan.backend.clone() {
         Backend::Xdp(x) => {
             let pcfg = plan.program.clone().unwrap_or_default();
             let slots = plan.queues.iter().max().map_or(1, |q| q + 1);
@@ -624,7 +617,7 @@ pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
                 plan.iface,
                 if prog.driver_mode() { "driver" } else { "SKB" }
             );
-            run_with(plan, sources, workers, "afxdp", sinks, Some(Arc::new(prog)))
+            run_with(plan, sources, workers, "afxdp", sinks, Some(Arc::new(prog)))?
         }
         Backend::Packet(p) => {
             let fanout = (plan.s.workers > 1).then(|| (std::process::id() & 0xffff) as u16);
@@ -636,9 +629,11 @@ pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
                 };
                 sources.push(PacketSource::open(&cfg).with_context(|| plan.iface.clone())?);
             }
-            run_with(plan, sources, workers, "afpacket", sinks, None)
+            run_with(plan, sources, workers, "afpacket", sinks, None)?
         }
-    }
+    };
+    summary.overhead = overhead;
+    Ok(summary)
 }
 
 fn run_with<S: Live + 'static>(
@@ -841,7 +836,8 @@ fn run_with<S: Live + 'static>(
         if_drops,
         xdp,
         blocks: plan.s.blocks,
-        overhead: plan.overhead,
+        // Measured before the tables were built: `run` fills it in.
+        overhead: 0,
         memory: plan.s.memory,
     })
 }

@@ -749,7 +749,6 @@ fn capture_cmd(o: Options) -> Result<()> {
             "symmetric" => true,
             other => bail!("--rss must be `asymmetric` or `symmetric`, not `{other}`"),
         },
-        overhead: 0,
     };
     live::preflight(&plan)?;
     plan.size()?;

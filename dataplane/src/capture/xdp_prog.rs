@@ -21,7 +21,7 @@
 #![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 
 use libbpf_sys as bpf;
@@ -528,7 +528,8 @@ impl XdpProgram {
     /// Runs the program once on `frame` in the kernel (`BPF_PROG_TEST_RUN`),
     /// without attaching it: the action and the bytes it left (a redirect
     /// is not carried out). For tests of the program itself.
-    pub fn test_run(&self, frame: &[u8]) -> io::Result<(u32, Vec<u8>)> {
+    #[cfg(test)]
+    fn test_run(&self, frame: &[u8]) -> io::Result<(u32, Vec<u8>)> {
         let mut out = vec![0u8; frame.len() + 256];
         let mut o = bpf::bpf_test_run_opts {
             sz: std::mem::size_of::<bpf::bpf_test_run_opts>() as _,
@@ -546,12 +547,6 @@ impl XdpProgram {
         }
         out.truncate(o.data_size_out as usize);
         Ok((o.retval, out))
-    }
-}
-
-impl AsRawFd for XdpProgram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.prog_fd
     }
 }
 
