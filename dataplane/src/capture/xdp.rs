@@ -117,6 +117,8 @@ pub struct XdpSource {
     stats: SourceStats,
     /// Said on stderr that some frames came without a stamp.
     warned_no_stamp: bool,
+    /// Turns the program's monotonic stamps into wall-clock times.
+    clock: crate::time::MonoWall,
 }
 
 fn xerr(what: &str, e: impl std::fmt::Display) -> io::Error {
@@ -237,6 +239,7 @@ impl XdpSource {
             frame_size: cfg.frame_size as usize,
             stats: SourceStats::default(),
             warned_no_stamp: false,
+            clock: crate::time::MonoWall::new(),
         };
         me.kick();
         Ok(me)
@@ -341,7 +344,8 @@ impl Capture for XdpSource {
             return Ok(Poll::Frames);
         }
         self.held = n;
-        let offset = crate::time::mono_to_wall_ns();
+        self.clock.refresh();
+        let clock = self.clock;
         let mut unstamped = 0u64;
         for i in 0..n {
             // SAFETY: the descriptor came from this UMEM's RX ring in this
@@ -350,11 +354,11 @@ impl Capture for XdpSource {
             let (ts_ns, cap_len, wire_len) = match Stamp::parse(b) {
                 Some(s) => {
                     let cap = (b.len() - Stamp::LEN) as u32;
-                    (s.ts_ns.wrapping_add(offset), cap, s.wire_len.max(cap))
+                    (clock.wall(s.ts_ns), cap, s.wire_len.max(cap))
                 }
                 None => {
                     unstamped += 1;
-                    let t = crate::time::mono_now_ns().wrapping_add(offset);
+                    let t = clock.wall(crate::time::mono_now_ns());
                     (t, b.len() as u32, b.len() as u32)
                 }
             };
