@@ -266,7 +266,7 @@ impl Worker {
                 let r = end_reason(h, c);
                 self.end(i, r, out);
                 idx = None;
-            } else if key.proto == ipproto::TCP && is_reuse(h, c, d, p) {
+            } else if key.proto == ipproto::TCP && is_reuse(&self.cfg.flow, h, c, d, p) {
                 self.end(i, Reason::Reused, out);
                 idx = None;
             }
@@ -313,7 +313,11 @@ impl Worker {
                     len: p.payload_wire,
                     t,
                 };
+                let restart = tcp::synack_restarts(h, d, &seg);
                 tcp::track(h, c, d, &seg, &mut self.stats.health);
+                if restart && self.app.enabled() {
+                    self.app.restart(i, d, seg.seq.wrapping_add(1));
+                }
             }
             ipproto::UDP => {
                 h.last_ns = h.last_ns.max(p.ts_ns);
@@ -523,7 +527,10 @@ fn next_deadline(cfg: &FlowConfig, h: &Hot, c: &Cold) -> u64 {
 }
 
 /// Zeek's `IsReuse`: a SYN that starts a new connection on these endpoints.
-fn is_reuse(h: &Hot, c: &Cold, d: usize, p: &Decoded) -> bool {
+/// After a close, a SYN repeating the originator's initial sequence number
+/// is the old connection's SYN retransmitted (or duplicated by the mirror),
+/// unless the close is older than the close timeout.
+fn is_reuse(cfg: &FlowConfig, h: &Hot, c: &Cold, d: usize, p: &Decoded) -> bool {
     let f = p.tcp_flags;
     if f & tcpflag::SYN == 0 {
         return false;
@@ -536,7 +543,8 @@ fn is_reuse(h: &Hot, c: &Cold, d: usize, p: &Decoded) -> bool {
         conn_orig = 1;
     }
     if c.flags & (cf::CLOSED_ORIG | cf::CLOSED_RESP) != 0 {
-        return true;
+        let same = conn_orig == 0 && d == 0 && c.syn > 0 && p.seq == c.isn;
+        return !same || p.ts_ns >= h.last_ns.saturating_add(cfg.tcp_close_ns);
     }
     let st = endpoint_state(h, conn_orig);
     if d != conn_orig || !(st == zs::SYN_SENT || st == zs::SYN_ACK_SENT) {

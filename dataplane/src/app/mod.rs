@@ -653,6 +653,19 @@ impl App {
         })
     }
 
+    /// Direction `d` of flow `i` restarted its sequence space at `next` (a
+    /// SYN-ACK repeated with a new initial sequence number): a session
+    /// whose direction has delivered nothing yet follows it.
+    pub fn restart(&mut self, i: usize, d: usize, next: u32) {
+        let s = self.sess_of[i];
+        if s < FIRST || s == DNS_IDLE || s & HTTP_IDLE != 0 {
+            return;
+        }
+        if let Some(sess) = self.sessions[(s - FIRST) as usize].as_mut() {
+            sess.dirs[d].restart(next);
+        }
+    }
+
     /// Whether any analyzer is on.
     #[inline]
     pub fn enabled(&self) -> bool {

@@ -168,6 +168,20 @@ impl Dir {
         self.flags = STARTED | if midstream { MIDSTREAM } else { 0 };
     }
 
+    /// Moves the start to `next` if nothing was delivered, held or skipped
+    /// yet (the peer restarted its handshake).
+    pub fn restart(&mut self, next: u32) {
+        if self.started()
+            && self.delivered == 0
+            && self.buf == NONE
+            && self.nranges == 0
+            && self.skip == 0
+        {
+            self.next = next;
+            self.flags &= !MIDSTREAM;
+        }
+    }
+
     /// Whether the direction has a starting point.
     pub fn started(&self) -> bool {
         self.flags & STARTED != 0

@@ -216,8 +216,13 @@ pub struct Cold {
     pub macs: [u8; 12],
     /// Retransmitted segments (tshark's `tcp.analysis.retransmission`).
     pub retrans: [u32; 2],
-    /// Out-of-order segments (`tcp.analysis.out_of_order`).
-    pub ooo: [u32; 2],
+    /// Out-of-order segments (`tcp.analysis.out_of_order`, saturating: a
+    /// u16 made room for `isn` in the 256 bytes a flow may take).
+    pub ooo: [u16; 2],
+    /// The originator's initial sequence number (valid once `syn` > 0): a
+    /// SYN repeated with it after the close is a retransmission, not a new
+    /// connection.
+    pub isn: u32,
     /// Pure ACKs (ACK, no payload, no SYN/FIN/RST).
     pub pure_ack: [u32; 2],
     /// Data segments of 1–63 payload bytes.

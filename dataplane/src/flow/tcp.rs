@@ -29,6 +29,8 @@ pub mod bits {
     /// This direction skipped bytes in sequence space that its peer has
     /// not acknowledged past yet (mirror health: a fill counts only then).
     pub const HOLE: u8 = 1 << 5;
+    /// This direction has sent payload.
+    pub const DATA: u8 = 1 << 6;
 }
 
 /// Zeek's TCP endpoint states.
@@ -227,6 +229,17 @@ impl Health {
     }
 }
 
+/// Whether a SYN-ACK from `d` restarts that direction's sequence space:
+/// the server answered the handshake again with a new initial sequence
+/// number before sending any data (it restarted), and its data follows the
+/// latest one.
+pub fn synack_restarts(h: &Hot, d: usize, s: &Seg) -> bool {
+    s.flags & (SYN | ACK) == SYN | ACK
+        && h.dbits[d] & bits::DATA == 0
+        && h.nextseq[d] != 0
+        && s.seq.wrapping_add(1) != h.nextseq[d]
+}
+
 /// Updates the flow for one TCP segment from direction `d` (0: originator)
 /// and the mirror's `health`. Returns the direction after a possible role
 /// flip.
@@ -258,6 +271,9 @@ pub fn track(h: &mut Hot, c: &mut Cold, mut d: usize, s: &Seg, health: &mut Heal
     zeek_history(c, d, s);
     let new_data = tshark_analysis(h, c, d, s);
     d = zeek_state_machine(h, c, d, s);
+    if f & (SYN | ACK) == SYN && d == 0 {
+        c.isn = s.seq;
+    }
     // Zeek's 'G': the peer acknowledges data of this endpoint never seen.
     let rv = 1 - d;
     let clean = |z: u8| {
@@ -464,7 +480,9 @@ fn tshark_analysis(h: &mut Hot, c: &mut Cold, fw: usize, s: &Seg) -> bool {
     if f & (SYN | FIN) != 0 {
         next = next.wrapping_add(1);
     }
-    if (nextseq == 0 || seq_gt(next, nextseq)) && ta & bits::ZWP == 0 {
+    // tshark counts it as it would; the sequence space follows it.
+    let restart = synack_restarts(h, fw, s);
+    if (nextseq == 0 || seq_gt(next, nextseq) || restart) && ta & bits::ZWP == 0 {
         h.nextseq[fw] = next;
         h.nextseq_t[fw] = s.t;
     } else if s.len > 0 {
@@ -472,7 +490,8 @@ fn tshark_analysis(h: &mut Hot, c: &mut Cold, fw: usize, s: &Seg) -> bool {
     }
     h.window[fw] = s.win;
     h.lastack[fw] = s.ack;
-    h.dbits[fw] = (h.dbits[fw] & !(bits::KEEPALIVE | bits::ZWP)) | ta | bits::WIN_SET;
+    let data = if s.len > 0 { bits::DATA } else { 0 };
+    h.dbits[fw] = (h.dbits[fw] & !(bits::KEEPALIVE | bits::ZWP)) | ta | data | bits::WIN_SET;
     advanced
 }
 
