@@ -616,6 +616,14 @@ fn http_explain(cx: &Ctx) -> Option<String> {
         return Some(n);
     }
     // HTTP/0.9: Zeek's row, or a row of the same connection, says 0.9.
+    if let (Some(z), "status_code") = (cx.zeek, cx.field) {
+        if z.get("version").map(String::as_str) == Some("0.9") {
+            return Some(
+                "HTTP/0.9 response (no status line): Zeek writes status 0, wirelog no status"
+                    .into(),
+            );
+        }
+    }
     if let Some(z) = cx.zeek {
         let same_conn = |r: &Row| TUPLE.iter().all(|c| r.get(*c) == z.get(*c));
         if cx
@@ -625,7 +633,7 @@ fn http_explain(cx: &Ctx) -> Option<String> {
             .any(|r| same_conn(r) && r.get("version").map(String::as_str) == Some("0.9"))
         {
             return Some(
-                "HTTP/0.9 exchange (request line without version): wirelog parses HTTP/1.0 and 1.1 only"
+                "HTTP/0.9 exchange: Zeek logs an empty second row for the response it reads to the close"
                     .into(),
             );
         }

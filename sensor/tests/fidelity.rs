@@ -156,7 +156,12 @@ fn assert_answered(recs: &[Value], n: usize) {
     assert_eq!(http.len(), n, "{http:#?}");
     for h in &http {
         assert_eq!(h["status_code"], 200, "{h}");
-        for k in ["request_missing", "request_gap", "response_gap", "response_incomplete"] {
+        for k in [
+            "request_missing",
+            "request_gap",
+            "response_gap",
+            "response_incomplete",
+        ] {
             assert!(h.get(k).is_none(), "{h}");
         }
     }
@@ -244,4 +249,44 @@ fn a_synack_repeated_with_a_new_isn_keeps_the_response() {
             assert!(http[0].get(k).is_none(), "{}", http[0]);
         }
     }
+}
+
+/// Item 3: RTSP and SIP share HTTP's methods but are not HTTP (HTTP/0.9 is
+/// a method and a target with nothing after it); an HTTP/0.9 request still
+/// is.
+#[test]
+fn rtsp_and_sip_are_not_http() {
+    let mut tr = Trace::new();
+    let rtsp = b"OPTIONS rtsp://cam.example/stream RTSP/1.0\r\nCSeq: 1\r\n\r\n";
+    let rtsp_ok = b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: DESCRIBE, SETUP\r\n\r\n";
+    let sip =
+        b"OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP h\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    let sip_ok = b"SIP/2.0 200 OK\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    // On their own ports (found by probing) and on HTTP's port.
+    for (sport, dport, req, resp) in [
+        (41000, 554, &rtsp[..], &rtsp_ok[..]),
+        (41001, 80, rtsp, rtsp_ok),
+        (41002, 5060, sip, sip_ok),
+        (41003, 8080, sip, sip_ok),
+    ] {
+        let mut c = Tcp::new(sport, dport);
+        c.handshake(&mut tr, 1000, 5000);
+        c.send(&mut tr, 0, req);
+        c.send(&mut tr, 1, resp);
+        c.send(&mut tr, 0, req);
+        c.send(&mut tr, 1, resp);
+        c.close(&mut tr);
+    }
+    let mut c = Tcp::new(41004, 80);
+    c.handshake(&mut tr, 1000, 5000);
+    c.send(&mut tr, 0, b"GET /zeek.html\r\n");
+    c.send(&mut tr, 1, b"<html>hello</html>\n");
+    c.close(&mut tr);
+    let p = tr.save("rtsp-sip.pcap");
+    let recs = records(&p, &[]);
+    assert_eq!(of_type(&recs, "flow").len(), 5);
+    let http = of_type(&recs, "http");
+    assert_eq!(http.len(), 1, "{http:#?}");
+    assert_eq!(http[0]["uri"], "/zeek.html");
+    assert_eq!(http[0]["version"], "0.9");
 }

@@ -127,8 +127,13 @@ pub fn lenient_request<'b, 'h>(
     let (target, version): (&[u8], &[u8]) =
         if last.len() >= 5 && last[..5].eq_ignore_ascii_case(b"HTTP/") {
             (trim(&after[..vsp.unwrap_or(0)]), version_text(last))
-        } else {
+        } else if vsp.is_none() {
+            // HTTP/0.9: a method and a target, nothing after it.
             (after, b"0.9")
+        } else {
+            // A protocol other than HTTP (`RTSP/1.0`, `SIP/2.0`), or words
+            // that are no request line at all.
+            return None;
         };
     Some(Head {
         first: method,
@@ -137,6 +142,17 @@ pub fn lenient_request<'b, 'h>(
         code: 0,
         headers: headers_of(&head[rest..], hs),
     })
+}
+
+/// The end of an HTTP/0.9 request at the front of `data`: one line of a
+/// known method and a target, nothing after them, and no headers.
+pub fn simple_request_end(data: &[u8]) -> Option<usize> {
+    let (line, rest) = first_line(data)?;
+    let line = trim(line);
+    let sp = memchr(b' ', line)?;
+    let (method, target) = (&line[..sp], trim(&line[sp..]));
+    (METHODS.contains(&method) && !target.is_empty() && memchr(b' ', target).is_none())
+        .then_some(rest)
 }
 
 /// A response head httparse refused (`http/1.1 200 OK`, say): version,
@@ -471,6 +487,18 @@ mod tests {
         );
         let mut hs = [httparse::EMPTY_HEADER; 8];
         assert!(lenient_request(b"\x00\x01 x\r\n\r\n", &mut hs).is_none());
+        // Other protocols' request lines are not HTTP/0.9.
+        for line in [
+            &b"OPTIONS rtsp://cam.example/stream RTSP/1.0\r\nCSeq: 1\r\n\r\n"[..],
+            b"OPTIONS sip:bob@example.com SIP/2.0\r\nVia: x\r\n\r\n",
+            b"GET /a b\r\n\r\n",
+        ] {
+            let mut hs = [httparse::EMPTY_HEADER; 8];
+            assert!(lenient_request(line, &mut hs).is_none());
+        }
+        let mut hs = [httparse::EMPTY_HEADER; 8];
+        let h = lenient_request(b"GET /zeek.html\r\n\r\n", &mut hs).unwrap();
+        assert_eq!((h.second, h.version), (&b"/zeek.html"[..], &b"0.9"[..]));
         let mut hs = [httparse::EMPTY_HEADER; 8];
         let h = lenient_response(b"http/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", &mut hs).unwrap();
         assert_eq!(

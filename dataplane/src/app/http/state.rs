@@ -62,6 +62,9 @@ pub mod tf {
     pub const TRUNC_RESP: u16 = 1 << 13;
     /// The request's fields were not kept (no transaction buffer).
     pub const NO_FIELDS: u16 = 1 << 14;
+    /// An HTTP/0.9 request: its response is a body without a head, to
+    /// the close.
+    pub const V09: u16 = 1 << 15;
 }
 
 /// Content codings a captured body may need undone.
@@ -416,7 +419,10 @@ impl Http {
             self.over = true;
             return Step::Stop;
         }
-        let Some(end) = self.side[0].head_end(data) else {
+        let Some(end) = self.side[0]
+            .head_end(data)
+            .or_else(|| parse::simple_request_end(data))
+        else {
             return Step::Need {
                 consumed: 0,
                 min: 0,
@@ -442,6 +448,12 @@ impl Http {
         let head = or_lenient(strict, &data[..end], &mut hs2, parse::lenient_request);
         let Some(head) = head else {
             cx.stats.http_errors += 1;
+            if self.depth == 0 {
+                // The connection's first request line is not HTTP (RTSP
+                // and SIP share its methods): the flow is not HTTP.
+                self.over = true;
+                return Step::Stop;
+            }
             self.side[0].phase = Phase::Probe;
             return Step::Consumed(end);
         };
@@ -458,6 +470,9 @@ impl Http {
         };
         if method == b"HEAD" {
             t.flags |= tf::HEAD;
+        }
+        if version == b"0.9" {
+            t.flags |= tf::V09;
         }
         let connect = method == b"CONNECT";
         if connect {
@@ -545,6 +560,22 @@ impl Http {
     }
 
     fn response_head<O: RecordOut>(&mut self, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        let v09 = tf::V09 | tf::REQ;
+        if !probe_response(data)
+            && self
+                .front()
+                .is_some_and(|t| t.flags & (v09 | tf::RESP) == v09 && t.before == 0)
+        {
+            // The answer to an HTTP/0.9 request: the body, to the close.
+            self.side[1].tracked = true;
+            self.side[1].phase = Phase::Close;
+            let now = cx.now;
+            if let Some(t) = self.front() {
+                t.flags |= tf::RESP;
+                t.resp_start = now;
+            }
+            return Step::AGAIN;
+        }
         if let Some(step) = self.head_start(1, data, cx) {
             return step;
         }
