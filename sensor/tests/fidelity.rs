@@ -290,3 +290,59 @@ fn rtsp_and_sip_are_not_http() {
     assert_eq!(http[0]["uri"], "/zeek.html");
     assert_eq!(http[0]["version"], "0.9");
 }
+
+/// A DNS query for `name` (type A) with id `id`, or its answer with one
+/// address.
+fn dns_msg(id: u16, name: &str, answer: bool) -> Vec<u8> {
+    let mut m = Vec::new();
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&(if answer { 0x8180u16 } else { 0x0100 }).to_be_bytes());
+    m.extend_from_slice(&[0, 1, 0, u8::from(answer), 0, 0, 0, 0]);
+    for l in name.split('.') {
+        m.push(l.len() as u8);
+        m.extend_from_slice(l.as_bytes());
+    }
+    m.extend_from_slice(&[0, 0, 1, 0, 1]);
+    if answer {
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+    }
+    m
+}
+
+/// Item 4: datagrams on a DNS port that are not DNS (DNSCrypt on 5353,
+/// junk) are counted, not logged, and the flow stays DNS: a real query
+/// after them is logged (suricata-verify's dns-udp-junkrequest-first).
+#[test]
+fn junk_on_a_dns_port_is_counted_not_logged() {
+    let mut tr = Trace::new();
+    let (c, s) = ((CLI, 40053), (SRV, 5353));
+    // DNSCrypt: a query starts with the client magic (the first bytes of
+    // the resolver's key: here they read as a response, opcode 13, no
+    // question), then the key and nonce; the answer with the resolver's
+    // magic.
+    let mut q = b"\x27\x42\xea\x11\x00\x00\x9a\x11".to_vec();
+    q.extend((0u8..80).map(|i| i.wrapping_mul(37)));
+    tr.udp(c, s, &q);
+    let mut r = b"r6fnvWj8".to_vec();
+    r.extend((0u8..120).map(|i| i.wrapping_mul(91)));
+    tr.udp(s, c, &r);
+    // Junk with a plausible header but counts no datagram can hold.
+    tr.udp(
+        c,
+        s,
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xff\xff",
+    );
+    tr.udp(c, s, &dns_msg(0x4242, "example.com", false));
+    tr.udp(s, c, &dns_msg(0x4242, "example.com", true));
+    let p = tr.save("dns-junk.pcap");
+    let (lines, err) = common::replay(&p, &[]);
+    let recs: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dns = of_type(&recs, "dns");
+    assert_eq!(dns.len(), 1, "{dns:#?}");
+    assert_eq!(dns[0]["query"], "example.com", "{}", dns[0]);
+    assert_eq!(dns[0]["rcode_name"], "NOERROR", "{}", dns[0]);
+    assert!(err.contains("\"dns_errors\":3"), "{err}");
+}

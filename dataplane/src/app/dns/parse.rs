@@ -408,6 +408,43 @@ pub fn rcode_name(r: u16) -> Option<&'static str> {
     })
 }
 
+/// Whether a message on a DNS flow is DNS by its bytes: section counts the
+/// bytes can hold (a question takes at least 5, a record 11) and a first
+/// question that parses; without a question, a defined opcode (QUERY,
+/// IQUERY, STATUS, NOTIFY, UPDATE, DSO) and a first record that parses (an
+/// undefined opcode with a real question is still logged, as Suricata
+/// does, with its number). `partial`: the message was
+/// cut (a TCP message longer than a buffer), so the counts are not held
+/// against its length. What fails (DNSCrypt on 5353, junk) is counted by
+/// the caller, not logged.
+pub fn confirmed(m: &[u8], partial: bool) -> bool {
+    let Some(h) = header(m) else {
+        return false;
+    };
+    if h.qd > 16 {
+        return false;
+    }
+    let need = 12
+        + usize::from(h.qd) * 5
+        + (usize::from(h.an) + usize::from(h.ns) + usize::from(h.ar)) * 11;
+    if !partial && need > m.len() {
+        return false;
+    }
+    if h.qd > 0 {
+        let mut q = Question::default();
+        return question(m, 12, &mut q).is_some();
+    }
+    if !matches!(h.opcode(), 0..=2 | 4..=6) {
+        return false;
+    }
+    if h.an > 0 || h.ns > 0 || h.ar > 0 {
+        return rr(m, 12).is_some();
+    }
+    // A bare header: only an error answer (FORMERR and the like) says
+    // nothing more.
+    h.qr() && h.rcode() != 0
+}
+
 /// Whether `m` looks like a DNS message: a header whose counts are sane
 /// and, for a query, one question that parses.
 pub fn looks_like(m: &[u8]) -> bool {
@@ -521,5 +558,29 @@ mod tests {
         long.push(0);
         assert!(name(&long, 12, &mut n).is_some());
         assert!(n.cut && n.len == 255);
+    }
+
+    #[test]
+    fn confirmed_by_counts_opcode_and_question() {
+        // id, RD, one question: example.com A IN.
+        let mut q = b"\x42\x42\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00".to_vec();
+        q.extend_from_slice(b"\x07example\x03com\x00\x00\x01\x00\x01");
+        assert!(confirmed(&q, false));
+        // An undefined opcode with a real question is still DNS.
+        let mut odd = q.clone();
+        odd[2] = 0x48;
+        assert!(confirmed(&odd, false));
+        // Three answers announced that the bytes cannot hold; unless the
+        // message was cut.
+        let mut lie = q.clone();
+        lie[7] = 3;
+        assert!(!confirmed(&lie, false));
+        assert!(confirmed(&lie, true));
+        // No question, opcode 13: not DNS.
+        let junk = b"\x27\x42\xea\x11\x00\x00\x00\x00\x00\x00\x00\x00";
+        assert!(!confirmed(junk, false));
+        // A bare FORMERR answer is.
+        assert!(confirmed(b"\x42\x42\x81\x01\0\0\0\0\0\0\0\0", false));
+        assert!(!confirmed(b"\x42\x42\x81\x00\0\0\0\0\0\0\0\0", false));
     }
 }

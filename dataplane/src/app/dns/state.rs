@@ -175,7 +175,9 @@ impl Dns {
     }
 
     fn message<O: RecordOut>(&mut self, m: &[u8], partial: bool, cx: &mut Cx<'_, O>) {
-        let Some(h) = parse::header(m) else {
+        let Some(h) = parse::header(m).filter(|_| parse::confirmed(m, partial)) else {
+            // Not DNS (junk, DNSCrypt on a DNS port): counted, and the
+            // flow stays DNS for the messages that are.
             cx.stats.dns_errors += 1;
             return;
         };
