@@ -108,44 +108,17 @@ pub fn community_id(
         0xc3d2_e1f0,
     ];
     sha1::compress(&mut state, &[block.into()]);
-    let mut digest = [0u8; 21];
+    let mut digest = [0u8; 20];
     for (d, w) in digest.chunks_exact_mut(4).zip(state) {
         d.copy_from_slice(&w.to_be_bytes());
     }
     out[..2].copy_from_slice(b"1:");
-    base64_20(&digest, &mut out[2..]);
-}
-
-/// Standard base64 (with padding) of `d[..20]` into 28 bytes; `d[20]` is
-/// zero, so the last group reads three bytes.
-fn base64_20(d: &[u8; 21], out: &mut [u8]) {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (g, o) in d.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
-        let v = u32::from(g[0]) << 16 | u32::from(g[1]) << 8 | u32::from(g[2]);
-        for (k, c) in o.iter_mut().enumerate() {
-            *c = ALPHABET[(v >> (18 - 6 * k) & 63) as usize];
-        }
-    }
-    out[27] = b'=';
+    crate::record::base64(&digest, &mut out[2..30]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    proptest::proptest! {
-        /// The hand-written encoder is standard base64 with padding.
-        #[test]
-        fn base64_is_the_standard_one(d in proptest::prelude::any::<[u8; 20]>()) {
-            use base64::Engine;
-            let mut x = [0u8; 21];
-            x[..20].copy_from_slice(&d);
-            let mut out = [0u8; 28];
-            base64_20(&x, &mut out);
-            let want = base64::engine::general_purpose::STANDARD.encode(d);
-            proptest::prop_assert_eq!(&out[..], want.as_bytes());
-        }
-    }
 
     fn v4(a: [u8; 4]) -> [u8; 16] {
         let mut x = [0; 16];

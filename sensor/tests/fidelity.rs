@@ -346,3 +346,56 @@ fn junk_on_a_dns_port_is_counted_not_logged() {
     assert_eq!(dns[0]["rcode_name"], "NOERROR", "{}", dns[0]);
     assert!(err.contains("\"dns_errors\":3"), "{err}");
 }
+
+/// Item 5: `--http-body-bytes` counts body bytes. A body of NUL bytes is
+/// written in base64 (marked), whole up to the limit; a UTF-8 text body
+/// stays text, cut on a character boundary.
+#[test]
+fn body_limit_counts_body_bytes() {
+    let nul = vec![0u8; 2048];
+    let mut text = "ü€".repeat(300).into_bytes(); // 5 bytes per repeat
+    text.truncate(1500);
+    let mut tr = Trace::new();
+    for (port, body, ty) in [
+        (42000, &nul, "application/octet-stream"),
+        (42001, &text, "text/plain; charset=utf-8"),
+    ] {
+        let mut c = Tcp::new(port, 80);
+        c.handshake(&mut tr, 1000, 5000);
+        c.send(&mut tr, 0, GET);
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {ty}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        resp.extend_from_slice(body);
+        c.send(&mut tr, 1, &resp);
+        c.close(&mut tr);
+    }
+    let p = tr.save("bodies.pcap");
+    let b64 = |v: &Value| -> Vec<u8> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap()
+    };
+    for (limit, n) in [("1K", 1024usize), ("4K", 2048)] {
+        let recs = records(&p, &["--http-body-bytes", limit]);
+        let http = of_type(&recs, "http");
+        assert_eq!(http.len(), 2, "{http:#?}");
+        let h = http.iter().find(|h| h["src_port"] == 42000).unwrap();
+        assert_eq!(h["response_body_encoding"], "base64", "{h}");
+        assert_eq!(b64(&h["response_body"]), vec![0u8; n], "{h}");
+        assert_eq!(h.get("response_body_truncated").is_some(), n < 2048, "{h}");
+        let h = http.iter().find(|h| h["src_port"] == 42001).unwrap();
+        assert!(h.get("response_body_encoding").is_none(), "{h}");
+        let got = h["response_body"].as_str().unwrap().as_bytes();
+        // The longest whole-character prefix within the limit.
+        let k = (0..=n.min(text.len()))
+            .rev()
+            .find(|&k| std::str::from_utf8(&text[..k]).is_ok())
+            .unwrap();
+        let want = &text[..k];
+        assert_eq!(got, want, "{h}");
+    }
+}

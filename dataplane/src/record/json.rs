@@ -460,6 +460,20 @@ impl FieldSink for JsonWriter<'_> {
         }
     }
 
+    fn binary(&mut self, key: &str, v: &[u8]) {
+        self.key(key.as_bytes());
+        self.out.push(b'"');
+        let at = self.out.len();
+        self.out.resize(at + super::base64_len(v.len()), 0);
+        super::base64(v, &mut self.out[at..]);
+        self.out.push(b'"');
+        if !self.in_list() {
+            put(self.out, b",\"");
+            put(self.out, key.as_bytes());
+            put(self.out, b"_encoding\":\"base64\"");
+        }
+    }
+
     #[inline]
     fn u64(&mut self, key: &str, v: u64) {
         self.member(key.as_bytes(), super::decimal(v, &mut [0; 20]), false);

@@ -42,6 +42,12 @@ fn cost(c: u8) -> usize {
 
 /// Bytes `v` can take escaped, at most. Plain runs are counted whole.
 pub fn escaped_len(v: &[u8]) -> usize {
+    escaped_len_as(v, false)
+}
+
+/// [`escaped_len`]; `utf8`: `v` is valid UTF-8, so the bytes of its
+/// multi-byte characters are written as they are.
+fn escaped_len_as(v: &[u8], utf8: bool) -> usize {
     let mut n = 0;
     let mut v = v;
     loop {
@@ -50,7 +56,7 @@ pub fn escaped_len(v: &[u8]) -> usize {
         let Some(&c) = v.get(i) else {
             return n;
         };
-        n += cost(c);
+        n += if utf8 && c >= 0x80 { 1 } else { cost(c) };
         v = &v[i + 1..];
     }
 }
@@ -85,6 +91,27 @@ pub fn cut(v: &[u8], budget: usize) -> &[u8] {
         }
         at += 1;
     }
+}
+
+/// The first `limit` bytes of a body, a UTF-8 sequence cut at the end
+/// left out (the limit counts body bytes, not their escaped form).
+fn body_prefix(v: &[u8], limit: usize) -> &[u8] {
+    let v = &v[..v.len().min(limit)];
+    match std::str::from_utf8(v) {
+        Err(e) if e.error_len().is_none() && v.len() - e.valid_up_to() < 4 => &v[..e.valid_up_to()],
+        _ => v,
+    }
+}
+
+/// Whether a body is written as text: valid UTF-8 whose escaped form is at
+/// most a third larger (base64's cost); else it is written in base64, so a
+/// body of control bytes is neither cut short by its escaping nor blown
+/// up six-fold.
+fn is_text(v: &[u8]) -> bool {
+    if plain(v) {
+        return true;
+    }
+    std::str::from_utf8(v).is_ok() && escaped_len_as(v, true) <= v.len() + v.len() / 3 + 16
 }
 
 /// Bytes of a header name kept in its record key.
@@ -410,7 +437,6 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
         .find(|&x| x != 0)
         .unwrap_or(0);
     let (inflate, scratch) = (&mut *cx.inflate, &mut *cx.scratch);
-    let body_budget = limits.body_bytes * 3 / 2 + 16;
     let redact = limits.redact;
     let keys = &limits.redact_keys;
     let answered = t.flags & tf::RESP != 0;
@@ -481,8 +507,12 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
                     text = scratch;
                 }
             }
-            let v = cut(text, body_budget);
-            w.text(name, v);
+            let v = body_prefix(text, limits.body_bytes);
+            if is_text(v) {
+                w.text(name, v);
+            } else {
+                w.binary(name, v);
+            }
             if cut_short || v.len() < text.len() {
                 let k = if side == 0 {
                     "request_body_truncated"
