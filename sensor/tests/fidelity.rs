@@ -399,3 +399,52 @@ fn body_limit_counts_body_bytes() {
         assert_eq!(got, want, "{h}");
     }
 }
+
+/// Item 6: an absolute-form target (as sent to a proxy): `path` is the
+/// path, the host comes from the target unless a Host header says
+/// otherwise, and a password in it never reaches the record.
+#[test]
+fn absolute_form_targets_give_path_and_host() {
+    let mut tr = Trace::new();
+    let mut c = Tcp::new(43000, 3128);
+    c.handshake(&mut tr, 1000, 5000);
+    let reqs: [&[u8]; 3] = [
+        b"GET http://example.org/path/a?x=1 HTTP/1.1\r\nUser-Agent: t\r\n\r\n",
+        b"GET HTTP://example.org:8080 HTTP/1.1\r\nHost: other.example\r\n\r\n",
+        b"GET http://user:secret@example.net/p HTTP/1.1\r\n\r\n",
+    ];
+    for r in reqs {
+        c.send(&mut tr, 0, r);
+        c.send(&mut tr, 1, OK);
+    }
+    c.close(&mut tr);
+    let p = tr.save("absolute-form.pcap");
+    let recs = records(&p, &["--http-ports", "3128"]);
+    let http = of_type(&recs, "http");
+    assert_eq!(http.len(), 3, "{recs:#?}");
+    let got: Vec<_> = http
+        .iter()
+        .map(|h| {
+            (
+                h["uri"].as_str().unwrap(),
+                h["path"].as_str().unwrap(),
+                h["host"].as_str().unwrap(),
+                h["query"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "http://example.org/path/a?x=1",
+                "/path/a",
+                "example.org",
+                Some("x=1")
+            ),
+            ("HTTP://example.org:8080", "/", "other.example", None),
+            ("http://[redacted]@example.net/p", "/p", "example.net", None),
+        ]
+    );
+    assert!(!recs.iter().any(|r| r.to_string().contains("secret")));
+}

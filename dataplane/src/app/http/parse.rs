@@ -277,6 +277,47 @@ pub fn last_is_chunked(v: &[u8]) -> bool {
         .is_some_and(|t| trim(t).eq_ignore_ascii_case(b"chunked"))
 }
 
+/// Where the parts of an absolute-form request target end
+/// (`http://user@host:8080/path?q`, as sent to proxies, RFC 9112 3.2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Absolute {
+    /// After `scheme://`.
+    pub scheme_end: usize,
+    /// After the user info and its `@` (`scheme_end` when none).
+    pub userinfo_end: usize,
+    /// After the host and port: where the path (or query) starts.
+    pub authority_end: usize,
+}
+
+/// The parts of `t` if it is in absolute form: a scheme (a letter, then
+/// letters, digits, `+`, `-`, `.`), `://`, an authority.
+pub fn absolute_target(t: &[u8]) -> Option<Absolute> {
+    let colon = memchr(b':', &t[..t.len().min(34)])?;
+    let scheme = &t[..colon];
+    if !scheme.first()?.is_ascii_alphabetic()
+        || !scheme
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+        || t.get(colon..colon + 3) != Some(b"://")
+    {
+        return None;
+    }
+    let scheme_end = colon + 3;
+    let authority_end = t[scheme_end..]
+        .iter()
+        .position(|&c| matches!(c, b'/' | b'?' | b'#'))
+        .map_or(t.len(), |i| scheme_end + i);
+    let userinfo_end = t[scheme_end..authority_end]
+        .iter()
+        .rposition(|&c| c == b'@')
+        .map_or(scheme_end, |i| scheme_end + i + 1);
+    Some(Absolute {
+        scheme_end,
+        userinfo_end,
+        authority_end,
+    })
+}
+
 /// The path and the query (without `?`) of a request target.
 pub fn split_target(t: &[u8]) -> (&[u8], Option<&[u8]>) {
     match memchr(b'?', t) {
@@ -462,6 +503,23 @@ mod tests {
         assert!(last_is_chunked(b"gzip, chunked"));
         assert!(!last_is_chunked(b"chunked, gzip"));
         assert!(has_token(b"keep-alive, Upgrade", b"upgrade"));
+    }
+
+    #[test]
+    fn absolute_targets() {
+        let a = absolute_target(b"http://u:p@h:80/x?y").unwrap();
+        assert_eq!((a.scheme_end, a.userinfo_end, a.authority_end), (7, 11, 15));
+        let a = absolute_target(b"http://").unwrap();
+        assert_eq!((a.userinfo_end, a.authority_end), (7, 7));
+        for t in [
+            &b"/index.html"[..],
+            b"mail.example:25",
+            b"*",
+            b"1http://x/",
+            b"",
+        ] {
+            assert_eq!(absolute_target(t), None, "{t:?}");
+        }
     }
 
     #[test]

@@ -279,30 +279,61 @@ pub fn write_request(
     let room = tb.room();
     let mut w = JsonWriter::fragment(&mut tb.frag);
     w.text("method", cut(method, 32));
-    let (path, query) = parse::split_target(target);
+    // An absolute-form target (to a proxy): its path is the part after
+    // the authority, its host the authority's.
+    let abs = parse::absolute_target(target);
+    let origin = &target[abs.map_or(0, |a| a.authority_end)..];
+    let (path, query) = parse::split_target(origin);
     let ub = limits.uri_bytes;
+    // The uri as sent, unless redaction rewrites it (query values, or a
+    // password in the user info): then in `scratch`.
     scratch.clear();
-    let redacted = match query {
-        Some(q) if limits.redact && path.len() + q.len() * 5 + 64 <= scratch.capacity() => {
-            scratch.extend_from_slice(path);
+    let mut rewritten = false;
+    let mut query_at = None;
+    if limits.redact && target.len() * 5 + 96 <= scratch.capacity() {
+        let host_at = match abs {
+            Some(a) if a.userinfo_end > a.scheme_end => {
+                scratch.extend_from_slice(&target[..a.scheme_end]);
+                scratch.extend_from_slice(REDACTED);
+                scratch.push(b'@');
+                rewritten = true;
+                a.userinfo_end
+            }
+            _ => 0,
+        };
+        scratch
+            .extend_from_slice(&target[host_at..target.len() - query.map_or(0, |q| q.len() + 1)]);
+        if let Some(q) = query {
             scratch.push(b'?');
-            parse::redact_pairs(q, &limits.redact_keys, scratch)
+            query_at = Some(scratch.len());
+            rewritten |= parse::redact_pairs(q, &limits.redact_keys, scratch);
         }
-        _ => false,
-    };
-    let uri: &[u8] = if redacted { scratch } else { target };
+    }
+    let uri: &[u8] = if rewritten { scratch } else { target };
     let u = cut(uri, ub);
     w.text("uri", u);
     if u.len() < uri.len() {
         w.bool("uri_truncated", true);
     }
+    let path: &[u8] = if abs.is_some() && path.is_empty() {
+        b"/"
+    } else {
+        path
+    };
     w.text("path", cut(path, ub / 2));
     if let Some(q) = query {
-        let q: &[u8] = if redacted { &uri[path.len() + 1..] } else { q };
+        let q: &[u8] = match query_at {
+            Some(at) if rewritten => &uri[at..],
+            _ => q,
+        };
         w.text("query", cut(q, ub / 2));
     }
     w.text("version", cut(version, 16));
     let small = |v: &[u8]| cut(v, 512).len();
+    if let (Some(a), None) = (abs, header(headers, b"host")) {
+        let v = &target[a.userinfo_end..a.authority_end];
+        w.text("host", &v[..small(v)]);
+    }
     for (h, k) in [
         (&b"host"[..], "host"),
         (b"user-agent", "user_agent"),
