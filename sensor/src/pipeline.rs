@@ -292,6 +292,7 @@ pub fn app_json(a: &dataplane::app::AppStats) -> serde_json::Value {
         "txn_buffers_full": a.txn_buffers_full,
         "txn_limit": a.txn_limit,
         "headers_truncated": a.headers_truncated,
+        "http_bad_header_lines": a.http_bad_header_lines,
         "bodies_truncated": a.bodies_truncated,
         "records": a.records,
         "records_dropped": a.records_dropped,

@@ -143,11 +143,28 @@ const GET: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n";
 const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
 fn records(trace: &PathBuf, args: &[&str]) -> Vec<Value> {
-    let (lines, _) = common::replay(trace, args);
-    lines
+    replay_json(trace, args).0
+}
+
+/// The records of `wirelog replay ARGS TRACE`, and its stderr (the summary).
+fn replay_json(trace: &PathBuf, args: &[&str]) -> (Vec<Value>, String) {
+    let (lines, err) = common::replay(trace, args);
+    let recs = lines
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        .collect();
+    (recs, err)
+}
+
+/// A connection from CLI:`sport` to SRV:`dport` carrying `msgs`, client and
+/// server in turn, then closed.
+fn conversation(tr: &mut Trace, sport: u16, dport: u16, msgs: &[&[u8]]) {
+    let mut c = Tcp::new(sport, dport);
+    c.handshake(tr, 1000, 5000);
+    for (i, m) in msgs.iter().enumerate() {
+        c.send(tr, i % 2, m);
+    }
+    c.close(tr);
 }
 
 /// `n` HTTP records, each a request with its 200 response.
@@ -335,11 +352,7 @@ fn junk_on_a_dns_port_is_counted_not_logged() {
     tr.udp(c, s, &dns_msg(0x4242, "example.com", false));
     tr.udp(s, c, &dns_msg(0x4242, "example.com", true));
     let p = tr.save("dns-junk.pcap");
-    let (lines, err) = common::replay(&p, &[]);
-    let recs: Vec<Value> = lines
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (recs, err) = replay_json(&p, &[]);
     let dns = of_type(&recs, "dns");
     assert_eq!(dns.len(), 1, "{dns:#?}");
     assert_eq!(dns[0]["query"], "example.com", "{}", dns[0]);
@@ -447,4 +460,99 @@ fn absolute_form_targets_give_path_and_host() {
         ]
     );
     assert!(!recs.iter().any(|r| r.to_string().contains("secret")));
+}
+
+/// Item 7: a header line of binary junk loses only itself: the request
+/// and response are logged with the headers that parsed, the bad line
+/// flagged and counted.
+#[test]
+fn a_garbage_header_line_loses_only_itself() {
+    let junk: Vec<u8> = (0..1800u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .map(|b| if b == b'\n' { 0 } else { b })
+        .collect();
+    let mut req = b"GET /a HTTP/1.1\r\nHost: example.com\r\n".to_vec();
+    req.extend_from_slice(&junk);
+    req.extend_from_slice(b"\r\nUser-Agent: ua/1\r\n\r\n");
+    let mut resp = b"HTTP/1.1 200 OK\r\n".to_vec();
+    resp.extend_from_slice(&junk[..300]);
+    resp.extend_from_slice(b"\r\nContent-Length: 5\r\n\r\nhello");
+    let mut tr = Trace::new();
+    conversation(&mut tr, 44000, 80, &[&req, &resp, GET, OK]);
+    let p = tr.save("junk-header.pcap");
+    let (recs, err) = replay_json(&p, &[]);
+    let http = of_type(&recs, "http");
+    assert_eq!(http.len(), 2, "{recs:#?}");
+    let h = http[0];
+    assert_eq!(
+        (&h["uri"], &h["host"], &h["user_agent"], &h["status_code"]),
+        (
+            &Value::from("/a"),
+            &Value::from("example.com"),
+            &Value::from("ua/1"),
+            &Value::from(200)
+        ),
+        "{h}"
+    );
+    assert_eq!(h["request_headers_malformed"], true, "{h}");
+    assert_eq!(h["response_headers_malformed"], true, "{h}");
+    assert_eq!(h["response_body_len"], 5, "{h}");
+    assert_eq!(http[1]["status_code"], 200);
+    assert!(err.contains("\"http_bad_header_lines\":2"), "{err}");
+}
+
+/// Item 8: a head larger than a stream buffer (10,000 headers, or one
+/// header line of 1 MB) is logged: its first line and the headers that
+/// fit, the rest counted and skipped unbuffered, and its framing still
+/// read, so the body and the next transaction stay in step.
+#[test]
+fn a_head_larger_than_a_buffer_is_logged_not_lost() {
+    let mut many = b"POST /many HTTP/1.1\r\nHost: example.com\r\n".to_vec();
+    for i in 0..10_000 {
+        many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    // The framing comes last.
+    many.extend_from_slice(b"Content-Length: 4\r\n\r\nbody");
+    let mut long = b"GET /long HTTP/1.1\r\nHost: example.com\r\nX-Pad: ".to_vec();
+    long.extend(std::iter::repeat_n(b'a', 1 << 20));
+    long.extend_from_slice(b"\r\nAccept: */*\r\n\r\n");
+    let mut big_resp = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..10_000 {
+        big_resp.extend_from_slice(format!("Y-{i}: w\r\n").as_bytes());
+    }
+    big_resp.extend_from_slice(b"Content-Length: 5\r\n\r\nhello");
+    let mut tr = Trace::new();
+    conversation(&mut tr, 45000, 80, &[&many, &big_resp, &long, OK, GET, OK]);
+    let p = tr.save("huge-heads.pcap");
+    let (recs, err) = replay_json(&p, &[]);
+    let http = of_type(&recs, "http");
+    let got: Vec<_> = http
+        .iter()
+        .map(|h| {
+            (
+                h["uri"].as_str(),
+                h["status_code"].as_u64(),
+                h["host"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("/many"), Some(200), Some("example.com")),
+            (Some("/long"), Some(200), Some("example.com")),
+            (Some("/index.html"), Some(200), Some("example.com")),
+        ],
+        "{recs:#?}"
+    );
+    assert_eq!(http[0]["request_headers_truncated"], true);
+    assert_eq!(http[0]["response_headers_truncated"], true);
+    assert_eq!(http[0]["request_body_len"], 4);
+    assert_eq!(http[0]["response_body_len"], 5);
+    assert_eq!(http[1]["request_headers_truncated"], true);
+    for h in &http {
+        assert!(h.get("request_missing").is_none(), "{h}");
+        assert!(h.get("request_gap").is_none(), "{h}");
+    }
+    assert!(err.contains("\"overflow\":0"), "{err}");
 }

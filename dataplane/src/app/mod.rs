@@ -272,8 +272,12 @@ pub struct AppStats {
     pub records: u64,
     /// Records dropped: no output buffer.
     pub records_dropped: u64,
-    /// Header lists cut at the header limits.
+    /// Header lists cut at the header limits, or heads larger than a
+    /// stream buffer whose rest was skipped.
     pub headers_truncated: u64,
+    /// HTTP header lines that were not `name: value` (skipped, the rest of
+    /// the head logged).
+    pub http_bad_header_lines: u64,
     /// Bodies cut at the body limit.
     pub bodies_truncated: u64,
 }
@@ -298,6 +302,7 @@ impl AppStats {
         self.records += o.records;
         self.records_dropped += o.records_dropped;
         self.headers_truncated += o.headers_truncated;
+        self.http_bad_header_lines += o.http_bad_header_lines;
         self.bodies_truncated += o.bodies_truncated;
     }
 }

@@ -267,6 +267,46 @@ fn every_split_point_gives_the_same_record() {
     assert_eq!(http_timeless(&r), base, "byte by byte");
 }
 
+/// A head larger than a stream buffer, cut at every point of its tail
+/// (where the framing header and the blank line are): the same record,
+/// headers marked truncated, the body framed by the length at its end.
+#[test]
+fn an_oversized_head_cut_anywhere_keeps_its_framing() {
+    let mut req = b"POST /up HTTP/1.1\r\nHost: h\r\n".to_vec();
+    for i in 0..3000 {
+        req.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    req.extend_from_slice(b"Content-Length: 3\r\n\r\nabc");
+    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let run = |cuts: &[usize]| {
+        let r = Conv::tcp(1, 80)
+            .send(0, &req, cuts)
+            .send(1, resp, &[])
+            .close()
+            .run();
+        let h = of(&r, "http");
+        assert_eq!(h.len(), 1, "{r:?}");
+        (
+            h[0]["uri"].clone(),
+            h[0]["request_body_len"].clone(),
+            h[0]["status_code"].clone(),
+            h[0]["request_headers_truncated"].clone(),
+        )
+    };
+    let want = (
+        Value::from("/up"),
+        Value::from(3),
+        Value::from(200),
+        Value::from(true),
+    );
+    let n = req.len();
+    for k in n - 40..n {
+        assert_eq!(run(&[1400, 20_000, k]), want, "cut at {k}");
+    }
+    let tail: Vec<usize> = (n - 60..n).collect();
+    assert_eq!(run(&tail), want, "tail byte by byte");
+}
+
 #[test]
 fn truncated_response_at_every_length_is_logged_once() {
     for k in 0..RESP.len() {

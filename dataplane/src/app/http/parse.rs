@@ -94,16 +94,68 @@ pub struct Head<'b, 'h> {
     pub code: u16,
     /// The headers that parsed.
     pub headers: &'h [httparse::Header<'b>],
+    /// Header lines that were not `name: value` (skipped).
+    pub bad: usize,
+    /// Header lines past the room for them (skipped).
+    pub more: bool,
 }
 
+impl<'b, 'h> Head<'b, 'h> {
+    /// A head httparse read: every line parsed.
+    pub fn strict(
+        first: &'b [u8],
+        second: &'b [u8],
+        version: &'b [u8],
+        code: u16,
+        headers: &'h [httparse::Header<'b>],
+    ) -> Self {
+        Head {
+            first,
+            second,
+            version,
+            code,
+            headers,
+            bad: 0,
+            more: false,
+        }
+    }
+}
+
+/// The header lines of a head httparse refused, read one at a time: a
+/// line that is not `token: value` (binary junk, an obsolete folded line)
+/// is counted and skipped, so one bad line does not lose the others. Stops
+/// at the blank line, at the end of `rest` (a head cut short), or when
+/// `hs` is full. Returns the headers, the bad lines, and whether more
+/// lines were left than `hs` holds.
 fn headers_of<'b, 'h>(
     rest: &'b [u8],
     hs: &'h mut [httparse::Header<'b>],
-) -> &'h [httparse::Header<'b>] {
-    match httparse::parse_headers(rest, hs) {
-        Ok(httparse::Status::Complete((_, h))) => h,
-        _ => &[],
+) -> (&'h [httparse::Header<'b>], usize, bool) {
+    let (mut n, mut bad, mut at) = (0, 0, 0);
+    while let Some(k) = memchr(b'\n', &rest[at..]) {
+        let line = &rest[at..at + k];
+        at += k + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        let c = memchr(b':', line).unwrap_or(0);
+        let name = &line[..c];
+        let ok = c > 0 && name.iter().all(|&x| tchar(x));
+        let Some(name) = ok.then(|| std::str::from_utf8(name).ok()).flatten() else {
+            bad += 1;
+            continue;
+        };
+        if n == hs.len() {
+            return (&hs[..n], bad, true);
+        }
+        hs[n] = httparse::Header {
+            name,
+            value: trim(&line[c + 1..]),
+        };
+        n += 1;
     }
+    (&hs[..n], bad, false)
 }
 
 /// A request head httparse refused, read as Zeek would: `METHOD TARGET
@@ -135,12 +187,15 @@ pub fn lenient_request<'b, 'h>(
             // that are no request line at all.
             return None;
         };
+    let (headers, bad, more) = headers_of(&head[rest..], hs);
     Some(Head {
         first: method,
         second: target,
         version,
         code: 0,
-        headers: headers_of(&head[rest..], hs),
+        headers,
+        bad,
+        more,
     })
 }
 
@@ -174,12 +229,15 @@ pub fn lenient_response<'b, 'h>(
     let code = digits
         .iter()
         .fold(0u16, |n, &c| n * 10 + u16::from(c - b'0'));
+    let (headers, bad, more) = headers_of(&head[rest..], hs);
     Some(Head {
         first: version_text(&line[..sp]),
         second: trim(&after[3..]),
         version: &[],
         code,
-        headers: headers_of(&head[rest..], hs),
+        headers,
+        bad,
+        more,
     })
 }
 
@@ -197,6 +255,12 @@ pub fn head_end(data: &[u8]) -> Option<usize> {
         i = at + 1;
     }
     None
+}
+
+/// Bytes through the last line end of `data` (a head cut where a buffer
+/// is full keeps its whole lines).
+pub fn whole_lines(data: &[u8]) -> Option<usize> {
+    ::memchr::memrchr(b'\n', data).map(|i| i + 1)
 }
 
 /// Position of the first `b` in `data` (vectorised: heads are searched

@@ -156,17 +156,28 @@ fn key_of(name: &[u8]) -> MappedKey<'_> {
 
 /// Writes a header list as a map: duplicates joined with ", ", redacted
 /// names replaced, at most `limits.headers` names and `header_bytes` bytes.
+/// How a message head parsed, beyond its fields.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HeadShape {
+    /// Header lines that were not `name: value`, skipped.
+    pub bad_lines: usize,
+    /// Header lines were left unread: more than could be parsed, or a head
+    /// larger than a stream buffer.
+    pub cut: bool,
+}
+
 fn write_headers(
     w: &mut JsonWriter,
     key: &str,
     headers: &[httparse::Header],
+    shape: HeadShape,
     limits: &Limits,
     room: usize,
     stats: &mut AppStats,
 ) {
     let mut budget = limits.header_bytes.min(room.saturating_sub(64));
     let mut names = 0;
-    let mut cut_any = false;
+    let mut cut_any = shape.cut;
     // Names are compared only where their bits in a 64-bit set meet: most
     // heads repeat no name and redact none, and comparing every name with
     // every other one and with each redacted name was a third of the map.
@@ -246,12 +257,22 @@ fn write_headers(
         }
     }
     w.end_map();
+    let request = key == "request_headers";
     if cut_any {
         stats.headers_truncated += 1;
-        let name = if key == "request_headers" {
+        let name = if request {
             "request_headers_truncated"
         } else {
             "response_headers_truncated"
+        };
+        w.bool(name, true);
+    }
+    if shape.bad_lines > 0 {
+        stats.http_bad_header_lines += shape.bad_lines as u64;
+        let name = if request {
+            "request_headers_malformed"
+        } else {
+            "response_headers_malformed"
         };
         w.bool(name, true);
     }
@@ -272,6 +293,7 @@ pub fn write_request(
     target: &[u8],
     version: &[u8],
     headers: &[httparse::Header],
+    shape: HeadShape,
     limits: &Limits,
     scratch: &mut Vec<u8>,
     stats: &mut AppStats,
@@ -358,6 +380,7 @@ pub fn write_request(
         &mut w,
         "request_headers",
         headers,
+        shape,
         limits,
         room.saturating_sub(used) / 2,
         stats,
@@ -372,6 +395,7 @@ pub fn write_response(
     reason: &[u8],
     version: &[u8],
     headers: &[httparse::Header],
+    shape: HeadShape,
     limits: &Limits,
     stats: &mut AppStats,
 ) {
@@ -390,6 +414,7 @@ pub fn write_response(
         &mut w,
         "response_headers",
         headers,
+        shape,
         limits,
         room.saturating_sub(2048),
         stats,
@@ -627,7 +652,7 @@ mod tests {
             let headers: Vec<httparse::Header> = names.iter().zip(&values).map(|(n, v)| httparse::Header { name: n, value: v.as_bytes() }).collect();
             let mut out = Vec::new();
             let mut w = JsonWriter::new(&mut out);
-            write_headers(&mut w, "h", &headers, &Limits::default(), 1 << 20, &mut AppStats::default());
+            write_headers(&mut w, "h", &headers, HeadShape::default(), &Limits::default(), 1 << 20, &mut AppStats::default());
             w.finish();
             let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
             let mut want = serde_json::Map::new();

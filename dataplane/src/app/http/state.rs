@@ -16,6 +16,10 @@
 //! successful CONNECT, and the HTTP/2 preface end HTTP/1 parsing of the
 //! connection (both directions stop). Garbage, or a gap, sends a direction
 //! to probing: it looks for the next line that starts a message.
+//!
+//! A head is buffered whole up to a stream buffer; a larger one (padding
+//! to hide a request) is logged from the lines in the buffer, and its rest
+//! is read a line at a time for its framing and skipped, never buffered.
 
 use super::parse::{self, probe_any_request, probe_response, H2_PREFACE};
 use super::record;
@@ -124,6 +128,9 @@ enum Phase {
     Close,
     /// After garbage or a gap: look for the start of a message.
     Probe,
+    /// The rest of a head too large for a stream buffer: its lines are
+    /// read one at a time for framing and skipped, never buffered.
+    HeadRest,
     /// A message whose transaction is not logged (over the limit).
     Done,
 }
@@ -141,6 +148,34 @@ struct Side {
     /// Body bytes counted before they came (a skip in progress): taken
     /// back if the stream ends or loses them first.
     ahead: u64,
+    /// What the head said so far about the message's framing.
+    framing: Framing,
+}
+
+/// What a head says about its message's body, gathered while its lines
+/// are read.
+#[derive(Clone, Copy, Debug, Default)]
+struct Framing {
+    /// The last transfer coding is chunked.
+    chunked: bool,
+    /// Content-Length: absent, invalid (`Some(None)`), or its value.
+    length: Option<Option<u64>>,
+    /// The request's method was CONNECT.
+    connect: bool,
+    /// The response's status code.
+    code: u16,
+    /// In [`Phase::HeadRest`], inside a line whose start was consumed.
+    midline: bool,
+}
+
+impl Framing {
+    fn header(&mut self, name: &[u8], value: &[u8]) {
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            self.chunked |= parse::last_is_chunked(value);
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            self.length = Some(parse::content_length(value));
+        }
+    }
 }
 
 impl Side {
@@ -203,6 +238,13 @@ const SIDE_START: Side = Side {
     tracked: false,
     scanned: 0,
     ahead: 0,
+    framing: Framing {
+        chunked: false,
+        length: None,
+        connect: false,
+        code: 0,
+        midline: false,
+    },
 };
 
 impl Http {
@@ -332,6 +374,7 @@ impl Http {
             Phase::Probe => self.probe(dir, data),
             Phase::Head if dir == 0 => self.request_head(data, cx),
             Phase::Head => self.response_head(data, cx),
+            Phase::HeadRest => self.head_rest(dir, data, cx),
             Phase::Len(rem) => self.body(dir, data, rem, false, cx),
             Phase::Chunked(c) => self.chunked(dir, data, c, cx),
             Phase::Close => {
@@ -419,28 +462,41 @@ impl Http {
             self.over = true;
             return Step::Stop;
         }
-        let Some(end) = self.side[0]
-            .head_end(data)
-            .or_else(|| parse::simple_request_end(data))
-        else {
-            return Step::Need {
-                consumed: 0,
-                min: 0,
-            };
+        let (end, whole) = match self.side[0].head_end(data) {
+            Some(e) => (e, true),
+            None => match self.head_cut(0, data, cx) {
+                Ok(Some(e)) => (e, false),
+                Ok(None) => match parse::simple_request_end(data) {
+                    Some(e) => (e, true),
+                    None => {
+                        return Step::Need {
+                            consumed: 0,
+                            min: 0,
+                        }
+                    }
+                },
+                Err(step) => return step,
+            },
         };
         // Left uninitialised: clearing two 4 KiB header arrays per head
         // cost more than parsing it.
         let mut hs = [const { std::mem::MaybeUninit::uninit() }; PARSE_HEADERS];
         let mut req = httparse::Request::new(&mut []);
-        let parsed = req.parse_with_uninit_headers(&data[..end], &mut hs);
+        let parsed = if whole {
+            req.parse_with_uninit_headers(&data[..end], &mut hs)
+        } else {
+            Ok(httparse::Status::Partial)
+        };
         let strict = match (parsed, req.method, req.path, req.version) {
-            (Ok(httparse::Status::Complete(_)), Some(m), Some(t), Some(v)) => Some(parse::Head {
-                first: m.as_bytes(),
-                second: t.as_bytes(),
-                version: if v == 0 { b"1.0" } else { b"1.1" },
-                code: 0,
-                headers: req.headers,
-            }),
+            (Ok(httparse::Status::Complete(_)), Some(m), Some(t), Some(v)) => {
+                Some(parse::Head::strict(
+                    m.as_bytes(),
+                    t.as_bytes(),
+                    if v == 0 { b"1.0" } else { b"1.1" },
+                    0,
+                    req.headers,
+                ))
+            }
             _ => None,
         };
         // What httparse refuses, Zeek still logs: read it leniently.
@@ -478,18 +534,19 @@ impl Http {
         if connect {
             t.flags |= tf::CONNECT;
         }
-        let mut chunked = false;
-        let mut length: Option<Option<u64>> = None;
+        let mut framing = Framing {
+            connect,
+            ..Framing::default()
+        };
         for h in headers {
             let name = h.name.as_bytes();
-            if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                chunked |= parse::last_is_chunked(h.value);
-            } else if name.eq_ignore_ascii_case(b"content-length") {
-                length = Some(parse::content_length(h.value));
-            } else {
-                note_body_kind(&mut t, 0, name, h.value);
-            }
+            framing.header(name, h.value);
+            note_body_kind(&mut t, 0, name, h.value);
         }
+        let shape = record::HeadShape {
+            bad_lines: head.bad,
+            cut: !whole || head.more,
+        };
         let tracked = if usize::from(self.len) >= usize::from(self.max_open) {
             cx.stats.txn_limit += 1;
             self.untracked += 1;
@@ -505,6 +562,7 @@ impl Http {
                             target,
                             version,
                             headers,
+                            shape,
                             &cx.cfg.http_limits,
                             cx.scratch,
                             cx.stats,
@@ -519,12 +577,98 @@ impl Http {
             self.push(t)
         };
         self.side[0].tracked = tracked;
-        // Framing (RFC 9112 6.3): chunked wins over a length; a bad
-        // length makes the framing unknowable.
-        let body = if chunked {
+        self.side[0].framing = framing;
+        self.head_done(0, end, whole, cx)
+    }
+
+    /// A head with no end in `data` although a stream buffer's worth has
+    /// come (10,000 headers, a 1 MB line): `Ok(Some(n))`, its first `n`
+    /// bytes (whole lines) are parsed as the head and the rest is read by
+    /// [`Phase::HeadRest`]. `Ok(None)`: wait for more. `Err`: not even the
+    /// first line fits; the message is lost, counted.
+    fn head_cut<O: RecordOut>(
+        &mut self,
+        dir: usize,
+        data: &[u8],
+        cx: &mut Cx<'_, O>,
+    ) -> Result<Option<usize>, Step> {
+        if data.len() < cx.cfg.stream_buffer_bytes {
+            return Ok(None);
+        }
+        match parse::whole_lines(data) {
+            Some(e) => Ok(Some(e)),
+            None => {
+                cx.stats.http_errors += 1;
+                self.side[dir].phase = Phase::Probe;
+                self.side[dir].start = 0;
+                self.side[dir].scanned = 0;
+                Err(Step::Consumed(data.len()))
+            }
+        }
+    }
+
+    /// The head's first `end` bytes are parsed: the body follows, or, for
+    /// a head cut where a buffer was full, the rest of the head.
+    fn head_done<O: RecordOut>(
+        &mut self,
+        dir: usize,
+        end: usize,
+        whole: bool,
+        cx: &mut Cx<'_, O>,
+    ) -> Step {
+        self.side[dir].scanned = 0;
+        if !whole {
+            self.side[dir].phase = Phase::HeadRest;
+            return Step::Consumed(end);
+        }
+        if dir == 0 {
+            self.request_body(end, cx)
+        } else {
+            self.response_body(end, cx)
+        }
+    }
+
+    /// The rest of a head too large to buffer: lines are consumed as they
+    /// come, Content-Length and Transfer-Encoding still read for framing,
+    /// until the blank line.
+    fn head_rest<O: RecordOut>(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        let mut at = 0;
+        while let Some(k) = parse::memchr(b'\n', &data[at..]) {
+            let line = &data[at..at + k];
+            at += k + 1;
+            let f = &mut self.side[dir].framing;
+            if std::mem::take(&mut f.midline) {
+                continue;
+            }
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                return self.head_done(dir, at, true, cx);
+            }
+            if let Some(c) = parse::memchr(b':', line) {
+                f.header(parse::trim(&line[..c]), &line[c + 1..]);
+            }
+        }
+        // A short unfinished line waits for its end (a framing header or
+        // the blank line's CR may be cut in two); a long one is consumed
+        // as it comes and its end skipped.
+        if data.len() - at > MAX_LINE {
+            self.side[dir].framing.midline = true;
+            return Step::Consumed(data.len());
+        }
+        Step::Need {
+            consumed: at,
+            min: 0,
+        }
+    }
+
+    /// Framing (RFC 9112 6.3) of a request whose head ended `end` bytes in:
+    /// chunked wins over a length; a bad length makes it unknowable.
+    fn request_body<O: RecordOut>(&mut self, end: usize, cx: &mut Cx<'_, O>) -> Step {
+        let f = self.side[0].framing;
+        let body = if f.chunked {
             Phase::Chunked(Chunk::Size)
         } else {
-            match length {
+            match f.length {
                 Some(Some(n)) => Phase::Len(n),
                 Some(None) => {
                     cx.stats.http_errors += 1;
@@ -537,7 +681,7 @@ impl Http {
         };
         if body == Phase::Len(0) {
             self.finish_request(cx);
-            if connect {
+            if f.connect {
                 // What follows is the tunnel (or nothing, if refused).
                 self.side[0].phase = Phase::Done;
             }
@@ -579,27 +723,38 @@ impl Http {
         if let Some(step) = self.head_start(1, data, cx) {
             return step;
         }
-        let Some(end) = self.side[1].head_end(data) else {
-            return Step::Need {
-                consumed: 0,
-                min: 0,
-            };
+        let (end, whole) = match self.side[1].head_end(data) {
+            Some(e) => (e, true),
+            None => match self.head_cut(1, data, cx) {
+                Ok(Some(e)) => (e, false),
+                Ok(None) => {
+                    return Step::Need {
+                        consumed: 0,
+                        min: 0,
+                    }
+                }
+                Err(step) => return step,
+            },
         };
         let mut hs = [const { std::mem::MaybeUninit::uninit() }; PARSE_HEADERS];
         let mut resp = httparse::Response::new(&mut []);
-        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
-            &mut resp,
-            &data[..end],
-            &mut hs,
-        );
+        let parsed = if whole {
+            httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                &mut resp,
+                &data[..end],
+                &mut hs,
+            )
+        } else {
+            Ok(httparse::Status::Partial)
+        };
         let strict = match (parsed, resp.code, resp.version) {
-            (Ok(httparse::Status::Complete(_)), Some(c), Some(v)) => Some(parse::Head {
-                first: if v == 0 { b"1.0" } else { b"1.1" },
-                second: resp.reason.unwrap_or("").as_bytes(),
-                version: &[],
-                code: c,
-                headers: resp.headers,
-            }),
+            (Ok(httparse::Status::Complete(_)), Some(c), Some(v)) => Some(parse::Head::strict(
+                if v == 0 { b"1.0" } else { b"1.1" },
+                resp.reason.unwrap_or("").as_bytes(),
+                &[],
+                c,
+                resp.headers,
+            )),
             _ => None,
         };
         let mut hs2 = None;
@@ -652,58 +807,69 @@ impl Http {
             }
         };
         self.side[1].tracked = tracked;
+        let mut framing = Framing {
+            code,
+            ..Framing::default()
+        };
         if interim {
             if let Some(t) = self.cur(1) {
                 t.flags |= tf::CONTINUE;
             }
-            self.side[1].start = 0;
-            if !tracked {
-                // An orphan interim response opened nothing to keep.
-                self.side[1].tracked = false;
-            }
-            return Step::Consumed(end);
-        }
-        let (mut chunked, mut length) = (false, None);
-        let (mut head, mut connect) = (false, false);
-        if let Some(t) = self.cur(1) {
+        } else if let Some(t) = self.cur(1) {
             t.flags |= tf::RESP;
             t.status = code;
             t.resp_start = start;
-            head = t.flags & tf::HEAD != 0;
-            connect = t.flags & tf::CONNECT != 0;
             for h in headers {
-                let name = h.name.as_bytes();
-                note_body_kind(t, 1, name, h.value);
+                note_body_kind(t, 1, h.name.as_bytes(), h.value);
             }
             let b = t.buf;
             if let Some(tb) = cx.txn.get(b) {
+                let shape = record::HeadShape {
+                    bad_lines: head.bad,
+                    cut: !whole || head.more,
+                };
                 record::write_response(
                     tb,
                     code,
                     reason,
                     version,
                     headers,
+                    shape,
                     &cx.cfg.http_limits,
                     cx.stats,
                 );
             }
         }
         for h in headers {
-            let name = h.name.as_bytes();
-            if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                chunked |= parse::last_is_chunked(h.value);
-            } else if name.eq_ignore_ascii_case(b"content-length") {
-                length = Some(parse::content_length(h.value));
-            }
+            framing.header(h.name.as_bytes(), h.value);
         }
+        self.side[1].framing = framing;
+        self.head_done(1, end, whole, cx)
+    }
+
+    /// Framing of a response whose head ended `end` bytes in: none after
+    /// HEAD, 1xx, 204, 304 or a tunnel's start, else chunked, a length, or
+    /// to the close.
+    fn response_body<O: RecordOut>(&mut self, end: usize, cx: &mut Cx<'_, O>) -> Step {
+        let f = self.side[1].framing;
+        let code = f.code;
+        if (100..200).contains(&code) && code != 101 {
+            // Interim: the response proper follows.
+            self.side[1].phase = Phase::Head;
+            self.side[1].start = 0;
+            return Step::Consumed(end);
+        }
+        let (head, connect) = self.cur(1).map_or((false, false), |t| {
+            (t.flags & tf::HEAD != 0, t.flags & tf::CONNECT != 0)
+        });
         let tunnel = code == 101 || (connect && (200..300).contains(&code));
         let no_body = head || code == 204 || code == 304 || tunnel;
         let phase = if no_body {
             Phase::Len(0)
-        } else if chunked {
+        } else if f.chunked {
             Phase::Chunked(Chunk::Size)
         } else {
-            match length {
+            match f.length {
                 Some(Some(n)) => Phase::Len(n),
                 Some(None) => {
                     cx.stats.http_errors += 1;
