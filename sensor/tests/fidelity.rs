@@ -556,3 +556,199 @@ fn a_head_larger_than_a_buffer_is_logged_not_lost() {
     }
     assert!(err.contains("\"overflow\":0"), "{err}");
 }
+
+/// DNS wire-format pieces for the tests below.
+fn dns_name(n: &str) -> Vec<u8> {
+    let mut v = Vec::new();
+    for l in n.split('.').filter(|l| !l.is_empty()) {
+        v.push(l.len() as u8);
+        v.extend_from_slice(l.as_bytes());
+    }
+    v.push(0);
+    v
+}
+
+fn dns_rr(owner: &str, ty: u16, class: u16, ttl: u32, rdata: &[u8]) -> Vec<u8> {
+    let mut v = dns_name(owner);
+    v.extend_from_slice(&ty.to_be_bytes());
+    v.extend_from_slice(&class.to_be_bytes());
+    v.extend_from_slice(&ttl.to_be_bytes());
+    v.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    v.extend_from_slice(rdata);
+    v
+}
+
+/// A message: id, flags, the question (if any), then the sections.
+fn dns_message(id: u16, flags: u16, q: Option<(&str, u16)>, sections: [&[Vec<u8>]; 3]) -> Vec<u8> {
+    let mut m = id.to_be_bytes().to_vec();
+    m.extend_from_slice(&flags.to_be_bytes());
+    m.extend_from_slice(&u16::from(q.is_some()).to_be_bytes());
+    for s in sections {
+        m.extend_from_slice(&(s.len() as u16).to_be_bytes());
+    }
+    if let Some((name, ty)) = q {
+        m.extend(dns_name(name));
+        m.extend_from_slice(&ty.to_be_bytes());
+        m.extend_from_slice(&1u16.to_be_bytes());
+    }
+    for s in sections {
+        for r in s {
+            m.extend_from_slice(r);
+        }
+    }
+    m
+}
+
+fn soa(zone: &str, serial: u32) -> Vec<u8> {
+    let mut d = dns_name(&format!("ns1.{zone}"));
+    d.extend(dns_name(&format!("admin.{zone}")));
+    for v in [serial, 3600, 600, 86400, 300] {
+        d.extend_from_slice(&v.to_be_bytes());
+    }
+    dns_rr(zone, 6, 1, 3600, &d)
+}
+
+/// Item 9: every answer's owner, type, TTL and data; the authority and
+/// additional sections themselves; the EDNS extended rcode.
+#[test]
+fn dns_records_carry_every_section() {
+    let answers = [
+        dns_rr("www.example.com", 5, 1, 300, &dns_name("web.example.net")),
+        dns_rr("web.example.net", 1, 1, 60, &[192, 0, 2, 7]),
+    ];
+    let authority = [dns_rr(
+        "example.net",
+        2,
+        1,
+        86400,
+        &dns_name("ns1.example.net"),
+    )];
+    // Glue, and OPT: UDP size 1232, extended rcode bits 1 (with the
+    // header's 0: BADVERS, 16), version 0, DO set.
+    let mut opt = vec![0];
+    opt.extend_from_slice(&41u16.to_be_bytes());
+    opt.extend_from_slice(&1232u16.to_be_bytes());
+    opt.extend_from_slice(&0x0100_8000u32.to_be_bytes());
+    opt.extend_from_slice(&0u16.to_be_bytes());
+    let additional = [
+        dns_rr("ns1.example.net", 1, 1, 86400, &[198, 51, 100, 1]),
+        opt,
+    ];
+    let q = dns_message(7, 0x0100, Some(("www.example.com", 1)), [&[], &[], &[]]);
+    let r = dns_message(
+        7,
+        0x8180,
+        Some(("www.example.com", 1)),
+        [&answers, &authority, &additional],
+    );
+    let mut tr = Trace::new();
+    tr.udp((CLI, 40000), (SRV, 53), &q);
+    tr.udp((SRV, 53), (CLI, 40000), &r);
+    let p = tr.save("dns-sections.pcap");
+    let recs = records(&p, &[]);
+    let d = of_type(&recs, "dns");
+    assert_eq!(d.len(), 1, "{recs:#?}");
+    let d = d[0];
+    assert_eq!(
+        d["answer_records"],
+        serde_json::json!([
+            {"name": "www.example.com", "type": "CNAME", "ttl": 300, "data": "web.example.net"},
+            {"name": "web.example.net", "type": "A", "ttl": 60, "data": "192.0.2.7"},
+        ]),
+        "{d}"
+    );
+    assert_eq!(
+        d["authority_records"],
+        serde_json::json!([{"name": "example.net", "type": "NS", "ttl": 86400, "data": "ns1.example.net"}]),
+        "{d}"
+    );
+    assert_eq!(
+        d["additional_records"],
+        serde_json::json!([{"name": "ns1.example.net", "type": "A", "ttl": 86400, "data": "198.51.100.1"}]),
+        "{d}"
+    );
+    assert_eq!(d["edns"]["extended_rcode"], 1, "{d}");
+    assert_eq!(
+        (&d["rcode"], &d["rcode_name"]),
+        (&Value::from(16), &Value::from("BADVERS")),
+        "{d}"
+    );
+    // The Zeek-like lists stay.
+    assert_eq!(
+        d["answers"],
+        serde_json::json!(["web.example.net", "192.0.2.7"])
+    );
+}
+
+/// Item 9: an AXFR over TCP in three messages: each logged with the zone
+/// as its query, its records, its part number, and the last one closing.
+#[test]
+fn an_axfr_logs_the_zone() {
+    let zone = "zone.example";
+    let a = |n: &str, last: u8| dns_rr(&format!("{n}.{zone}"), 1, 1, 300, &[192, 0, 2, last]);
+    let msgs = [
+        dns_message(
+            9,
+            0x8400,
+            Some((zone, 252)),
+            [&[soa(zone, 7), a("a", 1)], &[], &[]],
+        ),
+        dns_message(9, 0x8400, None, [&[a("b", 2), a("c", 3)], &[], &[]]),
+        dns_message(9, 0x8400, None, [&[a("d", 4), soa(zone, 7)], &[], &[]]),
+    ];
+    let framed = |m: &[u8]| {
+        let mut v = (m.len() as u16).to_be_bytes().to_vec();
+        v.extend_from_slice(m);
+        v
+    };
+    let mut tr = Trace::new();
+    let mut c = Tcp::new(40100, 53);
+    c.handshake(&mut tr, 1000, 5000);
+    c.send(
+        &mut tr,
+        0,
+        &framed(&dns_message(9, 0, Some((zone, 252)), [&[], &[], &[]])),
+    );
+    for m in &msgs {
+        c.send(&mut tr, 1, &framed(m));
+    }
+    c.close(&mut tr);
+    let p = tr.save("axfr.pcap");
+    let recs = records(&p, &[]);
+    let d = of_type(&recs, "dns");
+    assert_eq!(d.len(), 3, "{recs:#?}");
+    let names: Vec<Vec<&str>> = d
+        .iter()
+        .map(|r| {
+            assert_eq!(r["query"], zone, "{r}");
+            assert_eq!(r["qtype_name"], "AXFR", "{r}");
+            assert!(r.get("query_missing").is_none(), "{r}");
+            r["answer_records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["name"].as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            vec![zone, "a.zone.example"],
+            vec!["b.zone.example", "c.zone.example"],
+            vec!["d.zone.example", zone],
+        ]
+    );
+    let parts: Vec<_> = d
+        .iter()
+        .map(|r| (r["axfr_part"].clone(), r.get("axfr_done").cloned()))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            (Value::from(1), None),
+            (Value::from(2), None),
+            (Value::from(3), Some(Value::from(true))),
+        ]
+    );
+}

@@ -408,6 +408,30 @@ pub fn rcode_name(r: u16) -> Option<&'static str> {
     })
 }
 
+/// Whether a message of a zone transfer ends the zone: its last answer is
+/// the closing SOA (RFC 5936 2.2), which in the `first` message must be a
+/// second SOA, the first opening the zone.
+pub fn zone_ends(m: &[u8], h: &Header, first: bool) -> bool {
+    let mut off = 12;
+    let mut q = Question::default();
+    for _ in 0..h.qd {
+        match question(m, off, &mut q) {
+            Some(o) => off = o,
+            None => return false,
+        }
+    }
+    let (mut soas, mut last) = (0, 0);
+    for _ in 0..h.an {
+        let Some((r, next)) = rr(m, off) else {
+            return false;
+        };
+        soas += usize::from(r.rtype == 6);
+        last = r.rtype;
+        off = next;
+    }
+    last == 6 && (!first || soas >= 2)
+}
+
 /// Whether a message on a DNS flow is DNS by its bytes: section counts the
 /// bytes can hold (a question takes at least 5, a record 11) and a first
 /// question that parses; without a question, a defined opcode (QUERY,

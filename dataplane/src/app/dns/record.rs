@@ -7,10 +7,16 @@ use crate::key;
 use crate::record::json::JsonWriter;
 use crate::record::{FieldSink, RecordOut};
 
-/// Answers listed per record.
+/// Answers listed per record (and records per section in the section
+/// lists).
 const MAX_ANSWERS: usize = 64;
 /// Bytes of answer text per record.
 const ANSWER_BYTES: usize = 16 * 1024;
+/// Bytes of the three section lists per record (owner names, data, and
+/// their JSON punctuation: [`RR_OVERHEAD`] a record).
+const SECTION_BYTES: usize = 16 * 1024;
+/// JSON a section record takes besides its name and data.
+const RR_OVERHEAD: usize = 64;
 
 /// How a transaction ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +39,11 @@ pub struct Response<'a> {
     pub question: Option<&'a Question>,
     /// Only the first part of the message is at hand.
     pub partial: bool,
+    /// Of a zone transfer (AXFR over TCP), which message this is (from 1),
+    /// and whether it ends the zone; 0 otherwise.
+    pub axfr_part: u32,
+    /// The zone transfer's last message (its closing SOA).
+    pub axfr_done: bool,
 }
 
 fn flags(w: &mut JsonWriter, f: u16, response: bool) {
@@ -73,6 +84,9 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
     let mut n = 0;
     let mut complete = true;
     let mut opt = None;
+    // Offsets of the authority and additional records (OPT aside).
+    let mut other = [[0usize; MAX_ANSWERS]; 2];
+    let mut others = [0usize; 2];
     let total = usize::from(h.an) + usize::from(h.ns) + usize::from(h.ar);
     for k in 0..total {
         let Some((rr, next)) = parse::rr(m, off) else {
@@ -88,6 +102,14 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
             }
         } else if k >= usize::from(h.an) + usize::from(h.ns) && rr.rtype == 41 {
             opt = Some(rr);
+        } else {
+            let s = usize::from(k >= usize::from(h.an) + usize::from(h.ns));
+            if others[s] < MAX_ANSWERS {
+                other[s][others[s]] = off;
+                others[s] += 1;
+            } else {
+                complete = false;
+            }
         }
         off = next;
     }
@@ -125,16 +147,84 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
     w.u64_at(key!("answer_count"), u64::from(h.an));
     w.u64_at(key!("authority_count"), u64::from(h.ns));
     w.u64_at(key!("additional_count"), u64::from(h.ar));
+    let mut answer_at = [0usize; MAX_ANSWERS];
+    for (a, &(_, _, at)) in answer_at.iter_mut().zip(&rrs[..n]) {
+        *a = at;
+    }
+    let mut budget = SECTION_BYTES;
+    for (key, offs) in [
+        ("answer_records", &answer_at[..n]),
+        ("authority_records", &other[0][..others[0]]),
+        ("additional_records", &other[1][..others[1]]),
+    ] {
+        if !offs.is_empty() {
+            complete &= section(w, key, m, offs, &mut t, &mut budget);
+        }
+    }
     if let Some(o) = opt {
         w.begin_map("edns");
         w.u64_at(key!("udp_size"), u64::from(o.class));
         w.u64_at(key!("version"), u64::from(o.ttl >> 16 & 0xff));
+        w.u64_at(key!("extended_rcode"), u64::from(o.ttl >> 24));
         w.bool("do", o.ttl & 0x8000 != 0);
         w.end_map();
     }
     if !complete || r.partial {
         w.bool("answers_truncated", true);
     }
+}
+
+/// Writes one section's records (at `offs`) as a list of maps: owner
+/// `name`, `type`, `class` (when not IN), `ttl`, `data`, within `budget`
+/// bytes shared by the sections. TSIG and TKEY data (message
+/// authentication) is left out. Returns whether every record fitted.
+fn section(
+    w: &mut JsonWriter,
+    key: &str,
+    m: &[u8],
+    offs: &[usize],
+    t: &mut Text,
+    budget: &mut usize,
+) -> bool {
+    use crate::app::http::record::{cut, escaped_len};
+    let mut owner = parse::Name::default();
+    let mut complete = true;
+    w.begin_list(key);
+    for &at in offs {
+        let (Some((rr, _)), Some(_)) = (parse::rr(m, at), parse::name(m, at, &mut owner)) else {
+            continue;
+        };
+        if *budget < RR_OVERHEAD + 16 {
+            complete = false;
+            break;
+        }
+        *budget -= RR_OVERHEAD;
+        w.begin_map("");
+        let name = cut(owner.as_bytes(), *budget / 2);
+        *budget -= escaped_len(name).min(*budget);
+        w.text("name", name);
+        match parse::type_name(rr.rtype) {
+            Some(s) => w.token("type", s),
+            None => w.u64("type", u64::from(rr.rtype)),
+        }
+        if rr.class != 1 {
+            match parse::class_name(rr.class) {
+                Some(s) => w.token("class", s),
+                None => w.u64("class", u64::from(rr.class)),
+            }
+        }
+        w.u64("ttl", u64::from(rr.ttl));
+        if !matches!(rr.rtype, 249 | 250) {
+            parse::rdata_text(m, &rr, t);
+            let v = cut(t.as_bytes(), *budget);
+            *budget -= escaped_len(v).min(*budget);
+            complete &= !t.cut && v.len() == t.len();
+            w.text("data", v);
+        }
+        w.end_map();
+    }
+    w.end_list();
+    complete
 }
 
 /// Logs one transaction.
@@ -184,6 +274,12 @@ pub fn emit<O: RecordOut>(
         flags(w, hflags, r.is_some());
         if let Some(r) = r {
             answers(w, r, scratch);
+            if r.axfr_part > 0 {
+                w.u64_at(key!("axfr_part"), u64::from(r.axfr_part));
+                if r.axfr_done {
+                    w.bool("axfr_done", true);
+                }
+            }
             if let Some(p) = p {
                 w.u64_at(key!("latency_us"), now.saturating_sub(p.ts) / 1000);
                 if p.ts > now {

@@ -18,6 +18,9 @@ use super::record::{self, End};
 use crate::app::{Cx, Step};
 use crate::record::RecordOut;
 
+/// The AXFR query type (RFC 5936).
+const AXFR: u16 = 252;
+
 /// Queries a flow may have open at once.
 pub const MAX_PENDING: usize = 8;
 /// Bytes of a query name kept while it waits.
@@ -67,6 +70,10 @@ pub struct Dns {
     early: Option<Early>,
     /// TCP directions whose framing was lost.
     lost: [bool; 2],
+    /// A zone transfer under way (AXFR over TCP): its query, and the
+    /// messages of the zone seen so far. Its later messages carry no
+    /// question and pair with it by id.
+    axfr: Option<(Pending, u32)>,
 }
 
 fn name_hash(n: &[u8]) -> u64 {
@@ -86,6 +93,7 @@ impl Dns {
             pend: [None; MAX_PENDING],
             early: None,
             lost: [false; 2],
+            axfr: None,
         }
     }
 
@@ -98,6 +106,7 @@ impl Dns {
             pend,
             early,
             lost,
+            axfr,
         } = self;
         *t = tcp;
         if pend.iter().any(Option::is_some) {
@@ -105,11 +114,13 @@ impl Dns {
         }
         *early = None;
         *lost = [false; 2];
+        *axfr = None;
     }
 
-    /// Whether nothing is waiting (no query, no early response).
+    /// Whether nothing is waiting (no query, no early response, no zone
+    /// transfer under way).
     pub fn idle(&self) -> bool {
-        self.early.is_none() && self.pend.iter().all(Option::is_none)
+        self.early.is_none() && self.axfr.is_none() && self.pend.iter().all(Option::is_none)
     }
 
     /// Over TCP.
@@ -201,15 +212,35 @@ impl Dns {
                     p.id == h.id && hash.is_none_or(|x| x == p.hash && p.qtype == q.qtype)
                 })
         });
-        let p = k.and_then(|k| self.pend[k].take());
+        let mut p = k.and_then(|k| self.pend[k].take());
+        let mut axfr_part = 0;
+        if let Some(a) = p.filter(|p| self.tcp && p.qtype == AXFR) {
+            self.axfr = Some((a, 1));
+            axfr_part = 1;
+        } else if let Some((a, parts)) = self
+            .axfr
+            .as_mut()
+            .filter(|(a, _)| p.is_none() && a.id == h.id && hash.is_none_or(|x| x == a.hash))
+        {
+            // The zone goes on.
+            *parts += 1;
+            axfr_part = *parts;
+            p = Some(*a);
+        }
         if p.is_none() && !partial && self.keep_early(&h, &q, hash, m, cx) {
             return;
+        }
+        let axfr_done = axfr_part > 0 && parse::zone_ends(m, &h, axfr_part == 1);
+        if axfr_done || (axfr_part > 0 && h.rcode() != 0) {
+            self.axfr = None;
         }
         let resp = record::Response {
             header: h,
             msg: m,
             question: has_q.then_some(&q),
             partial,
+            axfr_part,
+            axfr_done,
         };
         record::emit(p.as_ref(), Some(&resp), self.tcp, End::Answered, cx);
     }
@@ -263,6 +294,8 @@ impl Dns {
                 msg: m,
                 question: has_q.then_some(&q),
                 partial: false,
+                axfr_part: 0,
+                axfr_done: false,
             };
             let now = std::mem::replace(&mut cx.now, e.ts);
             record::emit(p, Some(&resp), self.tcp, End::Answered, cx);
@@ -347,6 +380,7 @@ impl Dns {
     /// The flow ends: waiting queries are logged as unanswered.
     pub fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
         self.flush_early(cx);
+        self.axfr = None;
         let mut ps: [Option<Pending>; MAX_PENDING] = [None; MAX_PENDING];
         std::mem::swap(&mut ps, &mut self.pend);
         // Oldest first.
