@@ -157,6 +157,14 @@ pub struct Options {
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub redact_keys: Vec<String>,
+    /// Headers naming the original client, in order of preference; `orig_client` is the first present [default: x-forwarded-for,forwarded,x-real-ip,true-client-ip,cf-connecting-ip].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub http_client_ip_headers: Vec<String>,
+    /// Content types whose bodies --http-body-bytes captures, `type/subtype` or `type/*` [default: every type].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub http_body_types: Vec<String>,
     /// Seconds a request waits for its response before it is logged unanswered [default: 30].
     #[arg(long)]
     pub txn_timeout: Option<f64>,
@@ -255,7 +263,8 @@ impl Options {
                  duration, stats_interval, app_memory, http_sample, dns_sample, http_body_bytes,
                  http_header_bytes, http_headers, http_uri_bytes, redact, txn_timeout, dns_timeout,
                  max_open_txns, stream_depth;
-            vec: out, queues, records, http_ports, dns_ports, redact_headers, redact_keys, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
+            vec: out, queues, records, http_ports, dns_ports, redact_headers, redact_keys,
+                 http_client_ip_headers, http_body_types, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
                  include_proto, exclude_proto, include_vlan, exclude_vlan);
         self
     }

@@ -574,6 +574,28 @@ fn app_config(o: &Options, http: bool, dns: bool) -> Result<dataplane::app::AppC
     l.redact_headers
         .extend(o.redact_headers.iter().map(|h| h.to_ascii_lowercase()));
     l.redact_keys.extend(o.redact_keys.iter().cloned());
+    if !o.http_client_ip_headers.is_empty() {
+        l.client_ip_headers = o
+            .http_client_ip_headers
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+    }
+    for t in &o.http_body_types {
+        let t = t.trim().to_ascii_lowercase();
+        let ok = t.split_once('/').is_some_and(|(a, b)| {
+            let token = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c))
+            };
+            (token(a) || a == "*") && (token(b) || b == "*")
+        });
+        if !ok {
+            bail!("--http-body-types: {t:?} is not a content type (type/subtype or type/*)");
+        }
+        l.body_types.push(t);
+    }
     a.http_limits = a.http_limits.clone().clamped();
     let secs = |v: Option<f64>, flag: &str, default: f64| -> Result<u64> {
         let s = v.unwrap_or(default);

@@ -752,3 +752,54 @@ fn an_axfr_logs_the_zone() {
         ]
     );
 }
+
+/// Item 10: Basic authentication's user (never the password), each
+/// message's bytes on the wire, client-address headers from a list, and
+/// bodies captured only for the listed content types.
+#[test]
+fn http_users_wire_bytes_client_headers_and_body_types() {
+    let req1 = b"POST /api HTTP/1.1\r\nHost: h\r\nAuthorization: Basic dXNlcjE6czNjcmV0\r\nX-Real-IP: 203.0.113.9\r\nCF-Connecting-IP: 198.51.100.4\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"a\":\"one\"}";
+    let resp1 = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    let req2 = b"GET /p HTTP/1.1\r\nHost: h\r\nProxy-Authorization: basic YWxpY2U6b3BlbiBzZXNhbWU=\r\n\r\n";
+    let resp2 = b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 2\r\n\r\n{}";
+    let mut tr = Trace::new();
+    conversation(&mut tr, 46000, 80, &[req1, resp1, req2, resp2]);
+    let p = tr.save("http-gaps.pcap");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--http-body-bytes",
+            "1K",
+            "--http-body-types",
+            "application/json",
+        ];
+        args.extend_from_slice(extra);
+        let recs = records(&p, &args);
+        assert!(!recs.iter().any(|r| {
+            let s = r.to_string();
+            s.contains("s3cret") || s.contains("sesame")
+        }));
+        of_type(&recs, "http")
+            .into_iter()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let http = run(&[]);
+    assert_eq!(http.len(), 2);
+    let (a, b) = (&http[0], &http[1]);
+    assert_eq!(a["username"], "user1", "{a}");
+    assert_eq!(b["proxy_username"], "alice", "{b}");
+    assert_eq!(a["orig_client"], "203.0.113.9", "{a}");
+    assert_eq!(a["request_bytes"], req1.len(), "{a}");
+    assert_eq!(a["response_bytes"], resp1.len(), "{a}");
+    assert_eq!(a["response_body_len"], 11, "{a}");
+    assert_eq!(b["request_bytes"], req2.len(), "{b}");
+    assert_eq!(b["response_bytes"], resp2.len(), "{b}");
+    // JSON bodies kept, the HTML one not.
+    assert_eq!(a["request_body"], "{\"a\":\"one\"}", "{a}");
+    assert!(a.get("response_body").is_none(), "{a}");
+    assert_eq!(b["response_body"], "{}", "{b}");
+    let http = run(&["--http-client-ip-headers", "CF-Connecting-IP,X-Real-IP"]);
+    assert_eq!(http[0]["orig_client"], "198.51.100.4");
+    let err = common::refused(["replay", "--http-body-types", "json", p.to_str().unwrap()]);
+    assert!(err.contains("--http-body-types"), "{err}");
+}

@@ -28,6 +28,39 @@ pub struct Limits {
     pub redact_headers: Vec<String>,
     /// Query and form/JSON body keys whose values are replaced.
     pub redact_keys: Vec<String>,
+    /// Headers that name the original client, in order of preference
+    /// (lower case; `orig_client` is the first present).
+    pub client_ip_headers: Vec<String>,
+    /// Content types whose bodies are captured (`type/subtype` or
+    /// `type/*`, lower case); empty: every body.
+    pub body_types: Vec<String>,
+}
+
+/// Client-address headers by default, in order of preference.
+pub const CLIENT_IP_HEADERS: &[&str] = &[
+    "x-forwarded-for",
+    "forwarded",
+    "x-real-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+];
+
+impl Limits {
+    /// Whether a body of content type `ty` (without parameters) is
+    /// captured.
+    pub fn wants_body(&self, ty: &[u8]) -> bool {
+        self.body_types.iter().any(|p| {
+            let p = p.as_bytes();
+            match p.strip_suffix(b"/*") {
+                Some(major) => {
+                    ty.len() > major.len()
+                        && ty[major.len()] == b'/'
+                        && ty[..major.len()].eq_ignore_ascii_case(major)
+                }
+                None => p == b"*/*" || ty.eq_ignore_ascii_case(p),
+            }
+        })
+    }
 }
 
 impl Limits {
@@ -79,6 +112,8 @@ impl Default for Limits {
             redact: true,
             redact_headers: REDACT_HEADERS.iter().map(|s| s.to_string()).collect(),
             redact_keys: REDACT_KEYS.iter().map(|s| s.to_string()).collect(),
+            client_ip_headers: CLIENT_IP_HEADERS.iter().map(|s| s.to_string()).collect(),
+            body_types: Vec::new(),
         }
     }
 }

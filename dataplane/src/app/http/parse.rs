@@ -390,11 +390,52 @@ pub fn split_target(t: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
+/// Bytes of credentials [`basic_user`] decodes (longer ones give no user).
+pub const BASIC_MAX: usize = 384;
+
+/// The user of `Basic` credentials (RFC 7617: base64 of `user:password`),
+/// decoded into `buf`; the password is never returned.
+pub fn basic_user<'a>(v: &[u8], buf: &'a mut [u8; BASIC_MAX]) -> Option<&'a [u8]> {
+    let v = trim(v);
+    let sp = memchr(b' ', v)?;
+    if !v[..sp].eq_ignore_ascii_case(b"basic") {
+        return None;
+    }
+    let b64 = trim(&v[sp..]);
+    let b64 = &b64[..b64.len() - b64.iter().rev().take_while(|&&c| c == b'=').count()];
+    if b64.len() / 4 * 3 + 3 > BASIC_MAX {
+        return None;
+    }
+    let (mut n, mut acc, mut bits) = (0, 0u32, 0);
+    for &c in b64 {
+        let d = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = acc << 6 | u32::from(d);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            buf[n] = (acc >> bits) as u8;
+            n += 1;
+        }
+    }
+    let user = &buf[..n];
+    // Without a colon it is not `user:password`: nothing is told.
+    let colon = memchr(b':', user)?;
+    Some(&user[..colon])
+}
+
 /// The original client a proxy names: the first element of
-/// X-Forwarded-For, or the first `for=` of Forwarded (quotes and IPv6
-/// brackets removed).
+/// X-Forwarded-For (and of X-Real-IP, True-Client-IP, CF-Connecting-IP and
+/// other single-address headers), or the first `for=` of Forwarded (quotes
+/// and IPv6 brackets removed).
 pub fn original_client<'a>(name: &[u8], v: &'a [u8]) -> Option<&'a [u8]> {
-    if name.eq_ignore_ascii_case(b"x-forwarded-for") {
+    if !name.eq_ignore_ascii_case(b"forwarded") {
         let first = trim(v.split(|&c| c == b',').next()?);
         return (!first.is_empty()).then_some(first);
     }
@@ -650,7 +691,38 @@ mod tests {
             ),
             Some(&b"2001:db8::1"[..])
         );
-        assert_eq!(original_client(b"Host", b"x"), None);
+        // Which headers name the client is the caller's list; any
+        // other is read as a single address (or the first of a list).
+        assert_eq!(
+            original_client(b"X-Real-IP", b" 198.51.100.2 "),
+            Some(&b"198.51.100.2"[..])
+        );
+    }
+
+    #[test]
+    fn basic_users_without_passwords() {
+        let mut buf = [0u8; BASIC_MAX];
+        assert_eq!(
+            basic_user(b"Basic dXNlcjE6czNjcmV0", &mut buf),
+            Some(&b"user1"[..])
+        );
+        assert_eq!(
+            basic_user(b"basic  YWxpY2U6b3BlbiBzZXNhbWU=", &mut buf),
+            Some(&b"alice"[..])
+        );
+        // No colon, not base64, another scheme, too long: no user.
+        for v in [
+            &b"Basic dXNlcjE="[..],
+            b"Basic dXNl*jE6",
+            b"Bearer dXNlcjE6czNjcmV0",
+            b"Basic",
+        ] {
+            assert_eq!(basic_user(v, &mut buf), None, "{v:?}");
+        }
+        let long = [b'A'; 2 * BASIC_MAX];
+        let mut v = b"Basic ".to_vec();
+        v.extend_from_slice(&long);
+        assert_eq!(basic_user(&v, &mut buf), None);
     }
 
     #[test]

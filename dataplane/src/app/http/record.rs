@@ -369,10 +369,23 @@ pub fn write_request(
     if let Some(n) = header(headers, b"content-length").and_then(parse::content_length) {
         w.u64_at(key!("request_content_length"), n);
     }
-    for h in headers {
-        if let Some(c) = parse::original_client(h.name.as_bytes(), h.value) {
-            w.text("orig_client", cut(c, 128));
-            break;
+    // The first of the client-address headers, in the list's order.
+    if let Some(c) = limits.client_ip_headers.iter().find_map(|name| {
+        headers
+            .iter()
+            .find(|h| h.name.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
+            .and_then(|h| parse::original_client(h.name.as_bytes(), h.value))
+    }) {
+        w.text("orig_client", cut(c, 128));
+    }
+    // Basic authentication's user (never its password).
+    for (name, key) in [
+        (&b"authorization"[..], "username"),
+        (b"proxy-authorization", "proxy_username"),
+    ] {
+        let mut buf = [0u8; parse::BASIC_MAX];
+        if let Some(u) = header(headers, name).and_then(|v| parse::basic_user(v, &mut buf)) {
+            w.text(key, cut(u, 128));
         }
     }
     let used = 1024 + 2 * ub;
@@ -507,6 +520,7 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
         w.raw(&frag);
         if t.flags & tf::REQ != 0 {
             w.u64_at(key!("request_body_len"), t.body[0]);
+            w.u64_at(key!("request_bytes"), t.wire[0]);
             if t.req_end != 0 {
                 w.time("request_end", t.req_end);
             }
@@ -515,6 +529,7 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
         }
         if answered {
             w.u64_at(key!("response_body_len"), t.body[1]);
+            w.u64_at(key!("response_bytes"), t.wire[1]);
             w.time("response_start", t.resp_start);
             if t.req_end != 0 && t.flags & tf::REQ_DONE != 0 {
                 w.u64_at(

@@ -37,38 +37,42 @@ const MAX_LINE: usize = 4096;
 /// Transaction flags.
 pub mod tf {
     /// A request was seen.
-    pub const REQ: u16 = 1;
+    pub const REQ: u32 = 1;
     /// The request is complete.
-    pub const REQ_DONE: u16 = 1 << 1;
+    pub const REQ_DONE: u32 = 1 << 1;
     /// A response head was seen.
-    pub const RESP: u16 = 1 << 2;
+    pub const RESP: u32 = 1 << 2;
     /// The method was HEAD: the response has no body.
-    pub const HEAD: u16 = 1 << 3;
+    pub const HEAD: u32 = 1 << 3;
     /// The method was CONNECT.
-    pub const CONNECT: u16 = 1 << 4;
+    pub const CONNECT: u32 = 1 << 4;
     /// A 100 Continue came before the response.
-    pub const CONTINUE: u16 = 1 << 5;
+    pub const CONTINUE: u32 = 1 << 5;
     /// Request bytes were lost.
-    pub const GAP_REQ: u16 = 1 << 6;
+    pub const GAP_REQ: u32 = 1 << 6;
     /// Response bytes were lost.
-    pub const GAP_RESP: u16 = 1 << 7;
+    pub const GAP_RESP: u32 = 1 << 7;
     /// Request body is a form (`application/x-www-form-urlencoded`).
-    pub const FORM_REQ: u16 = 1 << 8;
+    pub const FORM_REQ: u32 = 1 << 8;
     /// Response body is a form.
-    pub const FORM_RESP: u16 = 1 << 9;
+    pub const FORM_RESP: u32 = 1 << 9;
     /// Request body is JSON.
-    pub const JSON_REQ: u16 = 1 << 10;
+    pub const JSON_REQ: u32 = 1 << 10;
     /// Response body is JSON.
-    pub const JSON_RESP: u16 = 1 << 11;
+    pub const JSON_RESP: u32 = 1 << 11;
     /// A side's body was cut at the capture limit (request, response).
-    pub const TRUNC_REQ: u16 = 1 << 12;
+    pub const TRUNC_REQ: u32 = 1 << 12;
     /// The response body was cut at the capture limit.
-    pub const TRUNC_RESP: u16 = 1 << 13;
+    pub const TRUNC_RESP: u32 = 1 << 13;
     /// The request's fields were not kept (no transaction buffer).
-    pub const NO_FIELDS: u16 = 1 << 14;
+    pub const NO_FIELDS: u32 = 1 << 14;
     /// An HTTP/0.9 request: its response is a body without a head, to
     /// the close.
-    pub const V09: u16 = 1 << 15;
+    pub const V09: u32 = 1 << 15;
+    /// The request body's content type is among `--http-body-types`.
+    pub const TYPE_REQ: u32 = 1 << 16;
+    /// The response body's content type is.
+    pub const TYPE_RESP: u32 = 1 << 17;
 }
 
 /// Content codings a captured body may need undone.
@@ -100,10 +104,12 @@ pub struct Txn {
     pub resp_end: u64,
     /// Body bytes per side, after chunked decoding.
     pub body: [u64; 2],
+    /// Bytes of each message on the wire: head, body, chunk framing.
+    pub wire: [u64; 2],
     /// Response status.
     pub status: u16,
     /// [`tf`] bits.
-    pub flags: u16,
+    pub flags: u32,
     /// Content coding per side.
     pub coding: [Coding; 2],
     /// Requests not logged (the queue was full) that came just before
@@ -343,6 +349,13 @@ impl Http {
         }
     }
 
+    /// `n` more bytes of the message `dir` is in, on the wire.
+    fn wire(&mut self, dir: usize, n: usize) {
+        if let Some(t) = self.cur(dir) {
+            t.wire[dir] += n as u64;
+        }
+    }
+
     fn push(&mut self, mut t: Txn) -> bool {
         if usize::from(self.len) >= usize::from(self.max_open) {
             return false;
@@ -380,6 +393,7 @@ impl Http {
             Phase::Close => {
                 if let Some(t) = self.cur(1) {
                     t.body[1] += data.len() as u64;
+                    t.wire[1] += data.len() as u64;
                     t.resp_end = cx.now;
                 }
                 self.capture(1, data, cx);
@@ -541,7 +555,7 @@ impl Http {
         for h in headers {
             let name = h.name.as_bytes();
             framing.header(name, h.value);
-            note_body_kind(&mut t, 0, name, h.value);
+            note_body_kind(&mut t, 0, name, h.value, &cx.cfg.http_limits);
         }
         let shape = record::HeadShape {
             bad_lines: head.bad,
@@ -578,6 +592,7 @@ impl Http {
         };
         self.side[0].tracked = tracked;
         self.side[0].framing = framing;
+        self.wire(0, end);
         self.head_done(0, end, whole, cx)
     }
 
@@ -642,6 +657,7 @@ impl Http {
             }
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() {
+                self.wire(dir, at);
                 return self.head_done(dir, at, true, cx);
             }
             if let Some(c) = parse::memchr(b':', line) {
@@ -653,8 +669,10 @@ impl Http {
         // as it comes and its end skipped.
         if data.len() - at > MAX_LINE {
             self.side[dir].framing.midline = true;
+            self.wire(dir, data.len());
             return Step::Consumed(data.len());
         }
+        self.wire(dir, at);
         Step::Need {
             consumed: at,
             min: 0,
@@ -820,7 +838,7 @@ impl Http {
             t.status = code;
             t.resp_start = start;
             for h in headers {
-                note_body_kind(t, 1, h.name.as_bytes(), h.value);
+                note_body_kind(t, 1, h.name.as_bytes(), h.value, &cx.cfg.http_limits);
             }
             let b = t.buf;
             if let Some(tb) = cx.txn.get(b) {
@@ -844,6 +862,7 @@ impl Http {
             framing.header(h.name.as_bytes(), h.value);
         }
         self.side[1].framing = framing;
+        self.wire(1, end);
         self.head_done(1, end, whole, cx)
     }
 
@@ -934,6 +953,7 @@ impl Http {
             // ends the message.
             if let Some(t) = self.cur(dir) {
                 t.body[dir] += rem - 1;
+                t.wire[dir] += rem - 1;
             }
             self.side[dir].ahead = rem - 1;
             set(self, 1);
@@ -948,6 +968,7 @@ impl Http {
         self.capture(dir, &data[..k], cx);
         if let Some(t) = self.cur(dir) {
             t.body[dir] += k as u64;
+            t.wire[dir] += k as u64;
         }
         let r = rem - k as u64;
         set(self, r);
@@ -989,6 +1010,7 @@ impl Http {
                 let Some(nl) = parse::memchr(b'\n', data) else {
                     return self.need_line(dir, data, cx);
                 };
+                self.wire(dir, nl + 1);
                 match parse::chunk_size(&data[..nl]) {
                     Some(0) => self.side[dir].phase = Phase::Chunked(Chunk::Trailer),
                     Some(n) => self.side[dir].phase = Phase::Chunked(Chunk::Data(n)),
@@ -1003,6 +1025,7 @@ impl Http {
                 if !parse::trim(&data[..nl]).is_empty() {
                     return self.framing_error(dir, nl + 1, cx);
                 }
+                self.wire(dir, nl + 1);
                 self.side[dir].phase = Phase::Chunked(Chunk::Size);
                 Step::Consumed(nl + 1)
             }
@@ -1010,6 +1033,7 @@ impl Http {
                 let Some(nl) = parse::memchr(b'\n', data) else {
                     return self.need_line(dir, data, cx);
                 };
+                self.wire(dir, nl + 1);
                 if parse::trim(&data[..nl]).is_empty() {
                     // The blank line ends the message.
                     let _ = self.message_done(dir, cx);
@@ -1071,6 +1095,7 @@ impl Http {
         let back = std::mem::take(&mut self.side[dir].ahead).min(len);
         if let Some(t) = self.cur(dir) {
             t.body[dir] -= back.min(t.body[dir]);
+            t.wire[dir] -= back.min(t.wire[dir]);
         }
     }
 
@@ -1093,9 +1118,24 @@ impl Http {
         self.cut(dir, cx);
     }
 
+    /// Whether `--http-body-types` wants the body of the message `dir` is in
+    /// (every body when the list is empty).
+    fn type_wanted<O: RecordOut>(&mut self, dir: usize, cx: &Cx<'_, O>) -> bool {
+        let typed = if dir == 0 {
+            tf::TYPE_REQ
+        } else {
+            tf::TYPE_RESP
+        };
+        cx.cfg.http_limits.body_types.is_empty()
+            || self.cur(dir).is_some_and(|t| t.flags & typed != 0)
+    }
+
     fn capturing<O: RecordOut>(&mut self, dir: usize, cx: &mut Cx<'_, O>) -> bool {
         let lim = cx.cfg.http_limits.body_bytes;
         if lim == 0 {
+            return false;
+        }
+        if !self.type_wanted(dir, cx) {
             return false;
         }
         let Some(t) = self.cur(dir) else {
@@ -1108,6 +1148,9 @@ impl Http {
     fn capture<O: RecordOut>(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) {
         let lim = cx.cfg.http_limits.body_bytes;
         if lim == 0 || data.is_empty() {
+            return;
+        }
+        if !self.type_wanted(dir, cx) {
             return;
         }
         let Some(t) = self.cur(dir) else {
@@ -1183,12 +1226,20 @@ fn starts_message(dir: usize, data: &[u8]) -> bool {
     }
 }
 
-/// Notes the content type and coding of a side's body.
-fn note_body_kind(t: &mut Txn, dir: usize, name: &[u8], v: &[u8]) {
+/// Notes the content type and coding of a side's body, and whether
+/// `--http-body-types` wants it.
+fn note_body_kind(t: &mut Txn, dir: usize, name: &[u8], v: &[u8], limits: &super::Limits) {
     if name.eq_ignore_ascii_case(b"content-type") {
         let v = parse::trim(v);
         let ty = &v[..parse::memchr(b';', v).unwrap_or(v.len())];
         let ty = parse::trim(ty);
+        if limits.wants_body(ty) {
+            t.flags |= if dir == 0 {
+                tf::TYPE_REQ
+            } else {
+                tf::TYPE_RESP
+            };
+        }
         if ty.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
             t.flags |= if dir == 0 {
                 tf::FORM_REQ
