@@ -5,6 +5,7 @@
 //! drawn uniformly at random (the worst case for a flow table: no locality).
 #![deny(unsafe_code)]
 
+pub mod encap;
 pub mod gen;
 pub mod mix;
 pub mod profile;

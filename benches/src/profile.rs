@@ -879,7 +879,9 @@ enum Fill<'a> {
     Bytes(&'a [u8]),
 }
 
-fn ipv4(out: &mut Vec<u8>, src: [u8; 4], dst: [u8; 4], proto: u8, l4_len: usize) {
+/// Appends an Ethernet header and an IPv4 header (valid checksum, DF) for
+/// `l4_len` bytes of protocol `proto`.
+pub(crate) fn ipv4(out: &mut Vec<u8>, src: [u8; 4], dst: [u8; 4], proto: u8, l4_len: usize) {
     out.extend_from_slice(&MAC);
     out.extend_from_slice(&[0x08, 0x00]);
     let total = (20 + l4_len) as u16;

@@ -64,6 +64,14 @@ pub struct Options {
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub geneve_ports: Vec<u16>,
+    /// UDP ports decoded as GTP-U, a mobile core's user plane [default: 2152].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub gtpu_ports: Vec<u16>,
+    /// UDP ports decoded as VXLAN-GPE [default: 4790].
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub vxlan_gpe_ports: Vec<u16>,
     /// TCP idle timeout once established, seconds [default: 300].
     #[arg(long)]
     pub tcp_idle_timeout: Option<u64>,
@@ -264,7 +272,8 @@ impl Options {
                  http_header_bytes, http_headers, http_uri_bytes, redact, txn_timeout, dns_timeout,
                  max_open_txns, stream_depth;
             vec: out, queues, records, http_ports, dns_ports, redact_headers, redact_keys,
-                 http_client_ip_headers, http_body_types, vxlan_ports, geneve_ports, include_net, exclude_net, include_port, exclude_port,
+                 http_client_ip_headers, http_body_types, vxlan_ports, geneve_ports, gtpu_ports,
+                 vxlan_gpe_ports, include_net, exclude_net, include_port, exclude_port,
                  include_proto, exclude_proto, include_vlan, exclude_vlan);
         self
     }

@@ -953,12 +953,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
             syscalls += l.sleeps + x.syscalls;
         }
         if let Some(d) = &l.decode {
-            dec.packets += d.packets;
-            dec.non_ip += d.non_ip;
-            dec.tunnel_outer += d.tunnel_outer;
-            for (a, b) in dec.malformed.iter_mut().zip(d.malformed.iter()) {
-                *a += b;
-            }
+            dec.add(d);
         }
         filtered += l.filtered;
         duplicates += l.duplicates;
@@ -1003,6 +998,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         "non_ip": dec.non_ip,
         "tunnel_outer_packets": dec.tunnel_outer,
         "malformed": malformed,
+        "not_decoded": dec.unsupported_words(),
         "drops": {
             "total": s.drops(),
             "interface": s.if_drops,

@@ -140,6 +140,11 @@ enum BenchMode {
         /// Frames per second of packet time.
         #[arg(long, default_value_t = 10_000_000)]
         rate: u64,
+        /// Wrap every frame in a tunnel from 192.0.2.1 to 192.0.2.2: none,
+        /// vxlan, vxlan-gpe (the IP packet), gtpu (the IP packet, TEID the
+        /// inner source address).
+        #[arg(long, default_value = "none")]
+        encap: String,
         /// The file.
         #[arg(long, short = 'o')]
         output: PathBuf,
@@ -301,16 +306,25 @@ fn run() -> Result<()> {
                     wire,
                     packets,
                     rate,
+                    encap,
                     output,
                 },
         } => {
             let profile = profile_named(&wire.generator)?;
+            let Some(encap) = benches::encap::Encap::by_name(&encap) else {
+                let names: Vec<_> = benches::encap::Encap::ALL.iter().map(|(n, _)| *n).collect();
+                bail!("--encap {encap}: not one of {}", names.join(", "));
+            };
             let mut g =
                 benches::profile::Generator::new(profile, wire.flows, 0, rate.max(1), wire.seed);
             let file =
                 std::fs::File::create(&output).with_context(|| output.display().to_string())?;
             let mut w = std::io::BufWriter::new(file);
-            let (mut rec, mut frame) = (Vec::with_capacity(2048), Vec::with_capacity(2048));
+            let (mut rec, mut frame, mut wrapped) = (
+                Vec::with_capacity(2048),
+                Vec::with_capacity(2048),
+                Vec::with_capacity(2048),
+            );
             dataplane::capture::pcap::write_header(
                 &mut rec,
                 dataplane::capture::LinkType::Ethernet,
@@ -318,8 +332,15 @@ fn run() -> Result<()> {
             );
             for _ in 0..packets {
                 frame.clear();
+                wrapped.clear();
                 let ts = g.next_frame(&mut frame);
-                dataplane::capture::pcap::write_record(&mut rec, ts, &frame, frame.len() as u32);
+                benches::encap::encapsulate(encap, &frame, &mut wrapped);
+                dataplane::capture::pcap::write_record(
+                    &mut rec,
+                    ts,
+                    &wrapped,
+                    wrapped.len() as u32,
+                );
                 if rec.len() >= 1 << 16 {
                     std::io::Write::write_all(&mut w, &rec)
                         .with_context(|| output.display().to_string())?;
@@ -468,6 +489,12 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
     }
     if !o.geneve_ports.is_empty() {
         decode.geneve_ports = o.geneve_ports.clone();
+    }
+    if !o.gtpu_ports.is_empty() {
+        decode.gtpu_ports = o.gtpu_ports.clone();
+    }
+    if !o.vxlan_gpe_ports.is_empty() {
+        decode.vxlan_gpe_ports = o.vxlan_gpe_ports.clone();
     }
     let profile = if o.no_pin.unwrap_or(false) {
         None
@@ -856,13 +883,7 @@ fn xdp_program(
         drop_filtered,
         max_len: x.max_frame(),
         sample: s.sample,
-        tunnel_ports: d
-            .vxlan_ports
-            .iter()
-            .chain(&d.geneve_ports)
-            .chain(&d.gre_udp_ports)
-            .copied()
-            .collect(),
+        tunnel_ports: d.udp_tunnel_ports(),
         filter: s.filter.clone(),
     })
 }

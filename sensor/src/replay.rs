@@ -307,6 +307,7 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "duplicates": s.duplicates,
         "non_ip": s.decode.non_ip,
         "tunnel_outer_packets": s.decode.tunnel_outer,
+        "not_decoded": s.decode.unsupported_words(),
         "pcap_truncated_tail_bytes": s.pcap.truncated_tail_bytes,
         "pcap_corrupt_at": s.pcap.corrupt_at,
         "elapsed_s": round(secs),

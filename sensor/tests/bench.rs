@@ -6,11 +6,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use benches::mix::Traces;
-use common::refused;
+use common::{refused, TempDir};
 use dataplane::capture::pcap::{write_header, write_record};
 use dataplane::capture::LinkType;
 
@@ -44,13 +44,6 @@ fn by_type(lines: &str) -> BTreeMap<String, Vec<String>> {
         v.sort();
     }
     m
-}
-
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]

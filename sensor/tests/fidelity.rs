@@ -8,7 +8,7 @@ mod common;
 use dataplane::capture::{pcap, LinkType};
 use etherparse::PacketBuilder;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const CLI: [u8; 4] = [10, 1, 0, 1];
 const SRV: [u8; 4] = [10, 1, 0, 2];
@@ -38,12 +38,8 @@ impl Trace {
         self.t += secs * 1_000_000_000;
     }
 
-    fn save(&self, name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("wirelog-fidelity-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        std::fs::write(&p, &self.bytes).unwrap();
-        p
+    fn save(&self, name: &str) -> Saved {
+        Saved::write(name, &self.bytes)
     }
 
     /// A UDP datagram from `src` to `dst`.
@@ -54,6 +50,34 @@ impl Trace {
         let mut f = Vec::new();
         b.write(&mut f, payload).unwrap();
         self.frame(&f);
+    }
+}
+
+/// A capture file a test wrote, removed when dropped.
+struct Saved(PathBuf);
+
+impl Saved {
+    fn write(name: &str, bytes: &[u8]) -> Self {
+        let dir = std::env::temp_dir().join(format!("wirelog-fidelity-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        Saved(p)
+    }
+}
+
+impl std::ops::Deref for Saved {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Saved {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        // The last file of the process takes the directory with it.
+        let _ = self.0.parent().map(std::fs::remove_dir);
     }
 }
 
@@ -142,12 +166,12 @@ impl Tcp {
 const GET: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n";
 const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
-fn records(trace: &PathBuf, args: &[&str]) -> Vec<Value> {
+fn records(trace: &Path, args: &[&str]) -> Vec<Value> {
     replay_json(trace, args).0
 }
 
 /// The records of `wirelog replay ARGS TRACE`, and its stderr (the summary).
-fn replay_json(trace: &PathBuf, args: &[&str]) -> (Vec<Value>, String) {
+fn replay_json(trace: &Path, args: &[&str]) -> (Vec<Value>, String) {
     let (lines, err) = common::replay(trace, args);
     let recs = lines
         .iter()
@@ -802,4 +826,244 @@ fn http_users_wire_bytes_client_headers_and_body_types() {
     assert_eq!(http[0]["orig_client"], "198.51.100.4");
     let err = common::refused(["replay", "--http-body-types", "json", p.to_str().unwrap()]);
     assert!(err.contains("--http-body-types"), "{err}");
+}
+
+/// The conversations tshark (a decoder we did not write) finds in `trace`:
+/// the innermost addresses and ports of every frame, ends sorted.
+fn tshark_conversations(trace: &Path) -> std::collections::BTreeSet<String> {
+    let out = std::process::Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(trace)
+        .args(["-T", "fields", "-E", "separator=|"])
+        .args([
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.dstport",
+        ])
+        .args(["-e", "udp.srcport", "-e", "udp.dstport"])
+        .output()
+        .expect("tshark is required (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = |f: &str| f.rsplit(',').next().unwrap_or("").to_string();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            // Inner TCP: its ports; inner UDP: the last UDP ports (the
+            // outer UDP header of the tunnel comes first).
+            let (sp, dp) = if f[2].is_empty() {
+                (last(f[4]), last(f[5]))
+            } else {
+                (f[2].to_string(), f[3].to_string())
+            };
+            let mut ends = [
+                format!("{}:{sp}", last(f[0])),
+                format!("{}:{dp}", last(f[1])),
+            ];
+            ends.sort();
+            ends.join(" ")
+        })
+        .collect()
+}
+
+/// wirelog's flows of `recs` the way [`tshark_conversations`] writes them.
+fn flow_conversations(recs: &[Value]) -> std::collections::BTreeSet<String> {
+    of_type(recs, "flow")
+        .iter()
+        .map(|r| {
+            let end = |a: &str| {
+                format!(
+                    "{}:{}",
+                    r[format!("{a}_ip")].as_str().unwrap(),
+                    r[format!("{a}_port")]
+                )
+            };
+            let mut ends = [end("src"), end("dst")];
+            ends.sort();
+            ends.join(" ")
+        })
+        .collect()
+}
+
+/// Item 11: GTP-U and VXLAN-GPE captures made by the generator give the
+/// flows of the same capture unencapsulated, and the inner conversations
+/// tshark reads from them.
+#[test]
+fn gtpu_and_vxlan_gpe_are_decapsulated() {
+    let dir = common::TempDir::new("wirelog-encap");
+    let gen = |encap: &str| {
+        let p = dir.0.join(format!("enterprise-{encap}.pcap"));
+        let args = ["--gen", "enterprise", "--flows", "300", "--packets", "4000"];
+        common::bench_pcap(&p, &[&args[..], &["--encap", encap]].concat());
+        p
+    };
+    let flows = |recs: &[Value]| {
+        let mut v: Vec<String> = of_type(recs, "flow")
+            .iter()
+            .map(|r| {
+                let k = [
+                    "src_ip",
+                    "src_port",
+                    "dst_ip",
+                    "dst_port",
+                    "proto",
+                    "src_pkts",
+                    "dst_pkts",
+                    "src_bytes",
+                    "dst_bytes",
+                    "conn_state",
+                ];
+                k.iter()
+                    .map(|f| r[*f].to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let plain = records(&gen("none"), &[]);
+    assert!(of_type(&plain, "flow").len() > 250);
+    for (encap, name) in [("gtpu", "gtpu"), ("vxlan-gpe", "vxlan-gpe")] {
+        let p = gen(encap);
+        let (recs, err) = replay_json(&p, &[]);
+        assert_eq!(flows(&recs), flows(&plain), "{encap}");
+        assert!(
+            of_type(&recs, "flow")
+                .iter()
+                .all(|r| r["tunnel_type"] == name),
+            "{encap}"
+        );
+        assert!(!err.contains("\"malformed\":{\""), "{encap}: {err}");
+        assert_eq!(
+            flow_conversations(&recs),
+            tshark_conversations(&p),
+            "{encap}"
+        );
+        // The application records are the same too.
+        assert_eq!(
+            of_type(&recs, "http").len(),
+            of_type(&plain, "http").len(),
+            "{encap}"
+        );
+        assert_eq!(
+            of_type(&recs, "dns").len(),
+            of_type(&plain, "dns").len(),
+            "{encap}"
+        );
+    }
+}
+
+/// Item 11: a link type wirelog does not read is named on stderr at its
+/// first frame and in the summary; PPP, Cisco HDLC and NFLOG are read, with
+/// the conversations tshark finds.
+#[test]
+fn link_types_are_read_or_named() {
+    let mut tcp = Trace::new();
+    let mut c = Tcp::new(47000, 80);
+    c.exchange(&mut tcp, 1000, 5000);
+    // The same IP packets behind other link layers.
+    let ip_packets: Vec<(u64, Vec<u8>)> = {
+        let mut v = Vec::new();
+        let b = &tcp.bytes[24..];
+        let mut at = 0;
+        while at + 16 <= b.len() {
+            let sec = u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()));
+            let us = u64::from(u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()));
+            let n = u32::from_le_bytes(b[at + 8..at + 12].try_into().unwrap()) as usize;
+            v.push((
+                sec * 1_000_000_000 + us * 1000,
+                b[at + 16 + 14..at + 16 + n].to_vec(),
+            ));
+            at += 16 + n;
+        }
+        v
+    };
+    let with_link = |link: u32, wrap: &dyn Fn(&[u8]) -> Vec<u8>, name: &str| {
+        let mut bytes = Vec::new();
+        pcap::write_header(&mut bytes, LinkType::from_pcap(link), 65535);
+        for (ts, ip) in &ip_packets {
+            let f = wrap(ip);
+            pcap::write_record(&mut bytes, *ts, &f, f.len() as u32);
+        }
+        Saved::write(name, &bytes)
+    };
+    let ppp = with_link(
+        9,
+        &|ip| [&[0xff, 0x03, 0x00, 0x21][..], ip].concat(),
+        "ppp.pcap",
+    );
+    let chdlc = with_link(
+        104,
+        &|ip| [&[0x0f, 0x00, 0x08, 0x00][..], ip].concat(),
+        "chdlc.pcap",
+    );
+    let nflog = with_link(
+        239,
+        &|ip| {
+            // Header, a prefix TLV (padded), then the payload TLV.
+            let mut f = vec![2, 0, 0, 1];
+            f.extend_from_slice(&[8, 0, 10, 0]);
+            f.extend_from_slice(b"fw\0\0");
+            f.extend_from_slice(&((ip.len() + 4) as u16).to_le_bytes());
+            f.extend_from_slice(&9u16.to_le_bytes());
+            f.extend_from_slice(ip);
+            f
+        },
+        "nflog.pcap",
+    );
+    for p in [&ppp, &chdlc, &nflog] {
+        let recs = records(p, &[]);
+        assert_eq!(
+            of_type(&recs, "flow").len(),
+            1,
+            "{}: {recs:#?}",
+            p.display()
+        );
+        assert_eq!(of_type(&recs, "http").len(), 1, "{}", p.display());
+        assert_eq!(
+            flow_conversations(&recs),
+            tshark_conversations(p),
+            "{}",
+            p.display()
+        );
+    }
+    let radiotap = with_link(
+        127,
+        &|ip| [&[0u8, 0, 8, 0, 0, 0, 0, 0][..], ip].concat(),
+        "radiotap.pcap",
+    );
+    let (recs, err) = replay_json(&radiotap, &[]);
+    assert!(recs.is_empty(), "{recs:?}");
+    let said = "frames of link type 127 (IEEE 802.11 with radiotap) are not decoded";
+    assert!(err.contains(said), "{err}");
+    assert!(
+        err.contains("\"not_decoded\":[\"link type 127 (IEEE 802.11 with radiotap)"),
+        "{err}"
+    );
+    // A tunnel carrying what is not decoded (Aruba's 802.11 in GRE).
+    let mut tr = Trace::new();
+    let mut gre = vec![0, 0, 0x88, 0xbb];
+    gre.extend_from_slice(&[0u8; 40]);
+    let mut f = Vec::new();
+    PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(CLI, SRV, 64)
+        .write(&mut f, etherparse::IpNumber(47), &gre)
+        .unwrap();
+    tr.frame(&f);
+    let (_, err) = replay_json(&tr.save("aruba.pcap"), &[]);
+    assert!(
+        err.contains("gre carrying protocol 0x88bb is not decoded"),
+        "{err}"
+    );
 }

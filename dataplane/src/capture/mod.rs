@@ -37,6 +37,12 @@ pub enum LinkType {
     Ipv4,
     /// LINKTYPE_IPV6 (229).
     Ipv6,
+    /// LINKTYPE_PPP (9): PPP, optionally with HDLC address and control.
+    Ppp,
+    /// LINKTYPE_C_HDLC (104): Cisco HDLC, an EtherType after 2 bytes.
+    CHdlc,
+    /// LINKTYPE_NFLOG (239): Linux NFLOG, the packet in a TLV.
+    Nflog,
     /// Anything else: frames are counted and skipped.
     Other(u32),
 }
@@ -54,6 +60,9 @@ impl LinkType {
             101 | 12 | 14 => LinkType::Raw,
             228 => LinkType::Ipv4,
             229 => LinkType::Ipv6,
+            9 => LinkType::Ppp,
+            104 => LinkType::CHdlc,
+            239 => LinkType::Nflog,
             other => LinkType::Other(other),
         }
     }
@@ -69,6 +78,9 @@ impl LinkType {
             LinkType::Raw => 101,
             LinkType::Ipv4 => 228,
             LinkType::Ipv6 => 229,
+            LinkType::Ppp => 9,
+            LinkType::CHdlc => 104,
+            LinkType::Nflog => 239,
             LinkType::Other(n) => n,
         }
     }

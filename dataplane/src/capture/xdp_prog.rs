@@ -256,7 +256,7 @@ impl XdpProgram {
         if tunnel_ports > TUNNEL_PORTS {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("at most {TUNNEL_PORTS} VXLAN, Geneve and GRE-in-UDP ports in all with AF_XDP ({tunnel_ports} given)"),
+                format!("at most {TUNNEL_PORTS} VXLAN, Geneve, GRE-in-UDP, GTP-U and VXLAN-GPE ports in all with AF_XDP ({tunnel_ports} given)"),
             ));
         }
         let f = &cfg.filter;

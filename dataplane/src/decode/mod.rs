@@ -6,12 +6,14 @@
 //! payload is, and what it was wrapped in (VLAN tags, the innermost tunnel
 //! and its id, MACs of the innermost Ethernet header).
 //!
-//! Layers: Ethernet, Linux cooked v1/v2, BSD null/loop, raw IP; 802.1Q and
-//! QinQ, MPLS, PPPoE; IPv4 and IPv6 with extension headers (through
-//! etherparse's lax slices); TCP, UDP, ICMP, ICMPv6; and the tunnels a
-//! mirror feed or a monitored network uses: VXLAN, Geneve, GRE (with
-//! keys, PPTP's enhanced GRE and PPP), ERSPAN types I, II and III, GRE over
-//! UDP, IP-in-IP. Fragments go to the bounded [`frag::FragTable`].
+//! Layers: Ethernet, Linux cooked v1/v2, BSD null/loop, raw IP, PPP, Cisco
+//! HDLC, NFLOG; 802.1Q and QinQ, MPLS, PPPoE; IPv4 and IPv6 with extension
+//! headers (through etherparse's lax slices); TCP, UDP, ICMP, ICMPv6; and
+//! the tunnels a mirror feed or a monitored network uses: VXLAN, VXLAN-GPE,
+//! Geneve, GTP-U, GRE (with keys, PPTP's enhanced GRE and PPP), ERSPAN
+//! types I, II and III, GRE over UDP, IP-in-IP. Fragments go to the bounded
+//! [`frag::FragTable`]. A link type or tunnel payload not decoded is
+//! counted, kept in [`DecodeStats`] and named once on stderr.
 //!
 //! Byte counts come from the IP header's length, not from the capture
 //! length, so a snaplen-truncated capture still counts what was on the wire.
@@ -90,6 +92,10 @@ pub enum TunnelKind {
     ErspanIII,
     /// IPv4 or IPv6 in IP.
     IpInIp,
+    /// GTP-U, a mobile core's user plane (id: TEID).
+    GtpU,
+    /// VXLAN-GPE (id: VNI).
+    VxlanGpe,
 }
 
 impl TunnelKind {
@@ -104,7 +110,26 @@ impl TunnelKind {
             TunnelKind::ErspanII => "erspan2",
             TunnelKind::ErspanIII => "erspan3",
             TunnelKind::IpInIp => "ipip",
+            TunnelKind::GtpU => "gtpu",
+            TunnelKind::VxlanGpe => "vxlan-gpe",
         }
+    }
+
+    /// The kind stored as `n` ([`TunnelKind`] `as u8`).
+    pub fn from_u8(n: u8) -> Self {
+        const ALL: [TunnelKind; 10] = [
+            TunnelKind::None,
+            TunnelKind::Vxlan,
+            TunnelKind::Geneve,
+            TunnelKind::Gre,
+            TunnelKind::ErspanI,
+            TunnelKind::ErspanII,
+            TunnelKind::ErspanIII,
+            TunnelKind::IpInIp,
+            TunnelKind::GtpU,
+            TunnelKind::VxlanGpe,
+        ];
+        ALL.get(usize::from(n)).copied().unwrap_or_default()
     }
 }
 
@@ -341,6 +366,111 @@ pub struct DecodeStats {
     pub malformed: [u64; Malformed::COUNT],
     /// Outer tunnel packets also reported as flows.
     pub tunnel_outer: u64,
+    /// The first link type met that is not decoded.
+    pub unsupported_link: Option<u32>,
+    /// The first tunnel payload met that is not decoded: the tunnel, and
+    /// what it said it carries.
+    pub unsupported_tunnel: Option<(TunnelKind, u16)>,
+}
+
+impl DecodeStats {
+    /// Adds `o` into `self` (the first unsupported kinds kept).
+    pub fn add(&mut self, o: &DecodeStats) {
+        self.packets += o.packets;
+        self.non_ip += o.non_ip;
+        self.tunnel_outer += o.tunnel_outer;
+        for (a, b) in self.malformed.iter_mut().zip(&o.malformed) {
+            *a += b;
+        }
+        self.unsupported_link = self.unsupported_link.or(o.unsupported_link);
+        self.unsupported_tunnel = self.unsupported_tunnel.or(o.unsupported_tunnel);
+    }
+
+    /// What was met and not decoded, in words (for summaries).
+    pub fn unsupported_words(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(n) = self.unsupported_link {
+            v.push(format!(
+                "link type {n} ({}) is not decoded: its frames give no records",
+                link_type_name(n)
+            ));
+        }
+        if let Some((k, inner)) = self.unsupported_tunnel {
+            v.push(format!(
+                "{} carrying {} is not decoded: such packets give no records",
+                k.name(),
+                tunnel_inner_name(k, inner)
+            ));
+        }
+        v
+    }
+}
+
+static WARNED_LINK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static WARNED_TUNNEL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says `msg` on stderr once per process (the first frame of a kind that
+/// is not decoded; the counters and the summary tell the rest).
+fn warn_once(flag: &std::sync::atomic::AtomicBool, msg: &str) {
+    if !flag.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("wirelog: {msg}");
+    }
+}
+
+/// Where the packet of an NFLOG frame is: a 4-byte header (family,
+/// version, resource id), then TLVs of a little-endian length (header
+/// included) and type, each padded to 4 bytes; type 9 (NFULA_PAYLOAD)
+/// holds the packet. `None`: a frame without one.
+fn nflog_payload(f: &[u8]) -> Result<Option<(usize, usize)>, Malformed> {
+    if f.len() < 4 {
+        return Err(Malformed::LinkTruncated);
+    }
+    let mut at = 4;
+    while at + 4 <= f.len() {
+        let len = usize::from(u16::from_le_bytes([f[at], f[at + 1]]));
+        let ty = u16::from_le_bytes([f[at + 2], f[at + 3]]) & 0x7fff;
+        if len < 4 || at + len > f.len() {
+            return Err(Malformed::LinkTruncated);
+        }
+        if ty == 9 {
+            return Ok(Some((at + 4, at + len)));
+        }
+        at += len.div_ceil(4) * 4;
+    }
+    Ok(None)
+}
+
+/// A pcap link type's name, for messages.
+pub fn link_type_name(n: u32) -> &'static str {
+    match n {
+        6 => "IEEE 802.5 Token Ring",
+        9 => "PPP",
+        10 => "FDDI",
+        50 => "PPP in HDLC framing",
+        104 => "Cisco HDLC",
+        105 => "IEEE 802.11",
+        119 => "Prism 802.11",
+        127 => "IEEE 802.11 with radiotap",
+        143 => "DOCSIS",
+        163 => "AVS 802.11",
+        187 => "Bluetooth HCI",
+        192 => "PPI",
+        195 => "IEEE 802.15.4",
+        220 => "USB",
+        239 => "Linux NFLOG",
+        249 => "USB",
+        _ => "unknown",
+    }
+}
+
+/// What a tunnel carries, in words.
+fn tunnel_inner_name(k: TunnelKind, inner: u16) -> String {
+    match k {
+        TunnelKind::GtpU => format!("GTP message type {inner}"),
+        TunnelKind::VxlanGpe => format!("next protocol {inner}"),
+        TunnelKind::ErspanIII => format!("frame type {inner}"),
+        _ => format!("protocol 0x{inner:04x}"),
+    }
 }
 
 /// Decoder settings.
@@ -352,6 +482,10 @@ pub struct DecodeConfig {
     pub geneve_ports: Vec<u16>,
     /// UDP destination ports decoded as GRE over UDP (RFC 8086).
     pub gre_udp_ports: Vec<u16>,
+    /// UDP destination ports decoded as GTP-U.
+    pub gtpu_ports: Vec<u16>,
+    /// UDP destination ports decoded as VXLAN-GPE.
+    pub vxlan_gpe_ports: Vec<u16>,
     /// Also report the outer UDP packet of a UDP tunnel as its own flow
     /// (as Zeek does).
     pub outer_tunnel_flows: bool,
@@ -363,12 +497,29 @@ pub struct DecodeConfig {
     pub frag_timeout_ns: u64,
 }
 
+impl DecodeConfig {
+    /// Every UDP port decapsulated (VXLAN, Geneve, GRE over UDP, GTP-U,
+    /// VXLAN-GPE): what the XDP program leaves to user space.
+    pub fn udp_tunnel_ports(&self) -> Vec<u16> {
+        self.vxlan_ports
+            .iter()
+            .chain(&self.geneve_ports)
+            .chain(&self.gre_udp_ports)
+            .chain(&self.gtpu_ports)
+            .chain(&self.vxlan_gpe_ports)
+            .copied()
+            .collect()
+    }
+}
+
 impl Default for DecodeConfig {
     fn default() -> Self {
         Self {
             vxlan_ports: vec![4789],
             geneve_ports: vec![6081],
             gre_udp_ports: vec![4754],
+            gtpu_ports: vec![2152],
+            vxlan_gpe_ports: vec![4790],
             outer_tunnel_flows: false,
             frag_slots: 64,
             frag_max_bytes: 65535,
@@ -505,7 +656,55 @@ impl Decoder {
                 off = 20;
                 Layer::Ether(be16(frame, 0))
             }
-            LinkType::Other(_) => return Outcome::Malformed(Malformed::LinkUnsupported),
+            LinkType::Ppp => {
+                // Address and control (ff 03) may be there; the protocol is
+                // one byte when odd (compressed), else two.
+                let p = if frame.starts_with(&[0xff, 0x03]) {
+                    2
+                } else {
+                    0
+                };
+                let (proto, len) = match frame.get(p) {
+                    Some(&x) if x & 1 == 1 => (u16::from(x), 1),
+                    Some(_) if frame.len() >= p + 2 => (be16(frame, p), 2),
+                    _ => return Outcome::Malformed(Malformed::LinkTruncated),
+                };
+                off = p + len;
+                match proto {
+                    0x21 | 0x57 => Layer::Ip,
+                    _ => return Outcome::NonIp,
+                }
+            }
+            LinkType::CHdlc => {
+                if frame.len() < 4 {
+                    return Outcome::Malformed(Malformed::LinkTruncated);
+                }
+                off = 4;
+                Layer::Ether(be16(frame, 2))
+            }
+            LinkType::Nflog => match nflog_payload(frame) {
+                Ok(Some((s, e))) => {
+                    off = s;
+                    end = e;
+                    Layer::Ip
+                }
+                Ok(None) => return Outcome::NonIp,
+                Err(m) => return Outcome::Malformed(m),
+            },
+            LinkType::Other(n) => {
+                if self.stats.unsupported_link.is_none() {
+                    self.stats.unsupported_link = Some(n);
+                    warn_once(
+                        &WARNED_LINK,
+                        &format!(
+                            "frames of link type {n} ({}) are not decoded: they are counted (malformed.{}) and give no records",
+                            link_type_name(n),
+                            Malformed::LinkUnsupported.name()
+                        ),
+                    );
+                }
+                return Outcome::Malformed(Malformed::LinkUnsupported);
+            }
         };
         loop {
             let bytes: &[u8] = match buf {
@@ -724,6 +923,15 @@ fn l4(
                 Some(TunnelKind::Geneve)
             } else if cfg.gre_udp_ports.contains(&d.dport) {
                 Some(TunnelKind::Gre)
+            } else if cfg.gtpu_ports.contains(&d.dport) {
+                // GTP-U signalling (echo, error indication) is the outer
+                // flow's own traffic, not a tunnelled packet.
+                match b.get(off + 9) {
+                    Some(&tunnel::GTP_GPDU) => Some(TunnelKind::GtpU),
+                    _ => None,
+                }
+            } else if cfg.vxlan_gpe_ports.contains(&d.dport) {
+                Some(TunnelKind::VxlanGpe)
             } else {
                 None
             };
@@ -734,6 +942,8 @@ fn l4(
             let t = match kind {
                 TunnelKind::Vxlan => tunnel::vxlan(&b[p..end]),
                 TunnelKind::Geneve => tunnel::geneve(&b[p..end]),
+                TunnelKind::GtpU => tunnel::gtpu(&b[p..end]),
+                TunnelKind::VxlanGpe => tunnel::vxlan_gpe(&b[p..end]),
                 _ => tunnel::gre(&b[p..end]),
             };
             match t {
@@ -747,7 +957,7 @@ fn l4(
                             outer.push(*d);
                         }
                     }
-                    enter(t, p, d, depth)
+                    enter(t, p, d, depth, stats)
                 }
             }
         }
@@ -781,7 +991,7 @@ fn l4(
             L4::Done(Outcome::Packet)
         }
         ipproto::GRE => match tunnel::gre(&b[off..end]) {
-            Ok(t) => enter(t, off, d, depth),
+            Ok(t) => enter(t, off, d, depth, stats),
             Err(m) => L4::Done(Outcome::Malformed(m)),
         },
         ipproto::IPIP | ipproto::IPV6 => {
@@ -790,8 +1000,9 @@ fn l4(
                 id: 0,
                 hdr: 0,
                 next: tunnel::Next::Ip,
+                inner: 0,
             };
-            enter(t, off, d, depth)
+            enter(t, off, d, depth, stats)
         }
         _ => {
             d.payload = PayloadRef {
@@ -804,7 +1015,13 @@ fn l4(
     }
 }
 
-fn enter(t: tunnel::Tunnel, at: usize, d: &mut Decoded, depth: &mut u8) -> L4 {
+fn enter(
+    t: tunnel::Tunnel,
+    at: usize,
+    d: &mut Decoded,
+    depth: &mut u8,
+    stats: &mut DecodeStats,
+) -> L4 {
     *depth += 1;
     if *depth > MAX_TUNNEL_DEPTH {
         return L4::Done(Outcome::Malformed(Malformed::TunnelTooDeep));
@@ -817,7 +1034,19 @@ fn enter(t: tunnel::Tunnel, at: usize, d: &mut Decoded, depth: &mut u8) -> L4 {
         tunnel::Next::Eth => Layer::Eth,
         tunnel::Next::Ip => Layer::Ip,
         tunnel::Next::Unsupported => {
-            return L4::Done(Outcome::Malformed(Malformed::TunnelUnsupported))
+            if stats.unsupported_tunnel.is_none() {
+                stats.unsupported_tunnel = Some((t.kind, t.inner));
+                warn_once(
+                    &WARNED_TUNNEL,
+                    &format!(
+                        "{} carrying {} is not decoded: such packets are counted (malformed.{}) and give no records; other kinds are not reported again",
+                        t.kind.name(),
+                        tunnel_inner_name(t.kind, t.inner),
+                        Malformed::TunnelUnsupported.name()
+                    ),
+                );
+            }
+            return L4::Done(Outcome::Malformed(Malformed::TunnelUnsupported));
         }
     };
     L4::Next(next, at + t.hdr)

@@ -175,6 +175,82 @@ fn vxlan_tracks_the_inner_packet_and_reports_the_outer() {
     }
 }
 
+/// Ethernet/IPv4/UDP to 2152 + GTP-U (version 1, E flag, G-PDU, TEID 0x1234,
+/// one 4-byte extension header, type 0x85) + the IPv4/TCP SYN.
+fn gtpu_frame() -> Vec<u8> {
+    let inner = &ETH_TCP_SYN[14..];
+    let gtp_len = 4 + 4 + inner.len();
+    let mut gtp = vec![
+        0x34,
+        0xff,
+        (gtp_len >> 8) as u8,
+        gtp_len as u8,
+        0,
+        0,
+        0x12,
+        0x34,
+    ];
+    gtp.extend_from_slice(&[0, 0, 0, 0x85]); // sequence, N-PDU, next: 0x85
+    gtp.extend_from_slice(&[1, 0x10, 0x01, 0]); // 1 × 4 bytes, then none
+    gtp.extend_from_slice(inner);
+    let mut f = vxlan_frame();
+    f.truncate(14 + 20 + 8);
+    f[36..38].copy_from_slice(&2152u16.to_be_bytes());
+    let udp_len = 8 + gtp.len();
+    f[38..40].copy_from_slice(&(udp_len as u16).to_be_bytes());
+    f[16..18].copy_from_slice(&((20 + udp_len) as u16).to_be_bytes());
+    f.extend_from_slice(&gtp);
+    f
+}
+
+#[test]
+fn gtpu_with_extension_headers_and_vxlan_gpe() {
+    let mut x = dec();
+    let mut d = Decoded::EMPTY;
+    let f = gtpu_frame();
+    assert_eq!(x.decode(&f, LinkType::Ethernet, 0, &mut d), Outcome::Packet);
+    assert_eq!((d.tunnel, d.tunnel_id), (TunnelKind::GtpU, 0x1234));
+    assert_eq!((&d.src[..4], d.dport), (&[10u8, 0, 0, 1][..], 80));
+    // An extension header of length 0 would never end: malformed.
+    let mut bad = f.clone();
+    bad[42 + 12] = 0;
+    assert_eq!(
+        x.decode(&bad, LinkType::Ethernet, 0, &mut d),
+        Outcome::Malformed(Malformed::TunnelInvalid)
+    );
+    // An echo request on 2152 is the outer flow's own packet.
+    let mut echo = f.clone();
+    echo[42 + 1] = 1;
+    assert_eq!(
+        x.decode(&echo, LinkType::Ethernet, 0, &mut d),
+        Outcome::Packet
+    );
+    assert_eq!((d.tunnel, d.dport), (TunnelKind::None, 2152));
+    // VXLAN-GPE to 4790 carrying IPv4 (next protocol 1).
+    let mut g = vxlan_frame();
+    g[36..38].copy_from_slice(&4790u16.to_be_bytes());
+    g[42..50].copy_from_slice(&[0x0c, 0, 0, 1, 0, 0, 9, 0]);
+    g.drain(50..64);
+    let udp_len = g.len() - 34;
+    g[38..40].copy_from_slice(&(udp_len as u16).to_be_bytes());
+    g[16..18].copy_from_slice(&((20 + udp_len) as u16).to_be_bytes());
+    assert_eq!(x.decode(&g, LinkType::Ethernet, 0, &mut d), Outcome::Packet);
+    assert_eq!(
+        (d.tunnel, d.tunnel_id, d.dport),
+        (TunnelKind::VxlanGpe, 9, 80)
+    );
+    // Next protocol NSH (4): counted as a tunnel not decoded.
+    g[45] = 4;
+    assert_eq!(
+        x.decode(&g, LinkType::Ethernet, 0, &mut d),
+        Outcome::Malformed(Malformed::TunnelUnsupported)
+    );
+    assert_eq!(x.stats.unsupported_tunnel, Some((TunnelKind::VxlanGpe, 4)));
+    for n in 0..f.len() {
+        let _ = x.decode(&f[..n], LinkType::Ethernet, 0, &mut d);
+    }
+}
+
 /// IPv4 (id `id`, protocol GRE, 1.1.1.1 → 2.2.2.2) carrying `parts`, with
 /// its total length set.
 fn ip_gre(id: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -387,8 +463,8 @@ mod hostile {
         /// Any bytes, any link type: a value, never a panic; a packet's
         /// payload lies inside its buffer.
         #[test]
-        fn any_bytes_decode_safely(sel in 0usize..6, frame in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let link = [LinkType::Ethernet, LinkType::Sll, LinkType::Sll2, LinkType::Null, LinkType::Loop, LinkType::Raw][sel];
+        fn any_bytes_decode_safely(sel in 0usize..9, frame in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let link = [LinkType::Ethernet, LinkType::Sll, LinkType::Sll2, LinkType::Null, LinkType::Loop, LinkType::Raw, LinkType::Ppp, LinkType::CHdlc, LinkType::Nflog][sel];
             let mut x = Decoder::new(DecodeConfig { outer_tunnel_flows: true, frag_slots: 2, ..Default::default() }).unwrap();
             let mut d = Decoded::EMPTY;
             if x.decode(&frame, link, 0, &mut d) == Outcome::Packet {
@@ -458,8 +534,8 @@ mod hostile {
 
         /// Mutations of a valid tunnelled frame.
         #[test]
-        fn mutated_vxlan_decodes_safely(pos in 0usize..98, val: u8, cut in 0usize..99) {
-            let mut f = vxlan_frame();
+        fn mutated_vxlan_decodes_safely(pos in 0usize..98, val: u8, cut in 0usize..99, gtp: bool) {
+            let mut f = if gtp { gtpu_frame() } else { vxlan_frame() };
             let n = f.len();
             f[pos % n] = val;
             f.truncate(cut.max(1));

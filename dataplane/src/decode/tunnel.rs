@@ -1,6 +1,6 @@
-//! Tunnel headers: VXLAN, Geneve, GRE (RFC 2784/2890, PPTP's enhanced GRE
-//! with PPP), ERSPAN I/II/III. Each parser checks lengths first and
-//! answers where the inner packet starts and what it is.
+//! Tunnel headers: VXLAN, VXLAN-GPE, Geneve, GTP-U, GRE (RFC 2784/2890,
+//! PPTP's enhanced GRE with PPP), ERSPAN I/II/III. Each parser checks
+//! lengths first and answers where the inner packet starts and what it is.
 
 use super::{Malformed, TunnelKind};
 
@@ -23,9 +23,77 @@ pub(super) struct Tunnel {
     /// Header length: the inner packet starts here.
     pub hdr: usize,
     pub next: Next,
+    /// What the tunnel says it carries (an EtherType, a PPP protocol, a
+    /// GTP message type, a VXLAN-GPE next protocol): named when it is not
+    /// decoded.
+    pub inner: u16,
 }
 
 const BAD: Malformed = Malformed::TunnelInvalid;
+
+/// GTP-U's message type for user data (G-PDU).
+pub(super) const GTP_GPDU: u8 = 255;
+
+/// GTP-U (3GPP TS 29.281): version 1, protocol type GTP; 8 bytes, 4 more
+/// when any of E, S, PN is set, then extension headers (a length in
+/// 4-byte units first, the next header's type last, 0 ending the chain).
+/// A G-PDU carries an IP packet; id: the TEID.
+pub(super) fn gtpu(b: &[u8]) -> Result<Tunnel, Malformed> {
+    if b.len() < 8 || b[0] >> 5 != 1 || b[0] & 0x10 == 0 {
+        return Err(BAD);
+    }
+    let id = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+    let mut hdr = 8;
+    if b[0] & 0x07 != 0 {
+        if b.len() < 12 {
+            return Err(BAD);
+        }
+        hdr = 12;
+        let mut next = if b[0] & 0x04 != 0 { b[11] } else { 0 };
+        while next != 0 {
+            // Each header is at least 4 bytes: the loop ends with `b`.
+            let len = usize::from(*b.get(hdr).ok_or(BAD)?) * 4;
+            if len == 0 || b.len() < hdr + len {
+                return Err(BAD);
+            }
+            next = b[hdr + len - 1];
+            hdr += len;
+        }
+    }
+    let next = match (b[1], b.get(hdr).map(|v| v >> 4)) {
+        (GTP_GPDU, Some(4 | 6)) => Next::Ip,
+        _ => Next::Unsupported,
+    };
+    Ok(Tunnel {
+        kind: TunnelKind::GtpU,
+        id,
+        hdr,
+        next,
+        inner: u16::from(b[1]),
+    })
+}
+
+/// VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe): 8 bytes, version 0; with the P
+/// flag, byte 3 names what follows (1 IPv4, 2 IPv6, 3 Ethernet; NSH and
+/// MPLS are not decoded), without it Ethernet follows as in VXLAN.
+pub(super) fn vxlan_gpe(b: &[u8]) -> Result<Tunnel, Malformed> {
+    if b.len() < 8 || b[0] & 0x30 != 0 {
+        return Err(BAD);
+    }
+    let inner = if b[0] & 0x04 != 0 { u16::from(b[3]) } else { 3 };
+    let next = match inner {
+        1 | 2 => Next::Ip,
+        3 => Next::Eth,
+        _ => Next::Unsupported,
+    };
+    Ok(Tunnel {
+        kind: TunnelKind::VxlanGpe,
+        id: u32::from_be_bytes([0, b[4], b[5], b[6]]),
+        hdr: 8,
+        next,
+        inner,
+    })
+}
 
 /// VXLAN (RFC 7348): 8 bytes, VNI in bytes 4..7.
 pub(super) fn vxlan(b: &[u8]) -> Result<Tunnel, Malformed> {
@@ -38,6 +106,7 @@ pub(super) fn vxlan(b: &[u8]) -> Result<Tunnel, Malformed> {
         id,
         hdr: 8,
         next: Next::Eth,
+        inner: 0x6558,
     })
 }
 
@@ -51,12 +120,13 @@ pub(super) fn geneve(b: &[u8]) -> Result<Tunnel, Malformed> {
         return Err(BAD);
     }
     let id = u32::from_be_bytes([0, b[4], b[5], b[6]]);
-    let next = ether_next(u16::from_be_bytes([b[2], b[3]]));
+    let inner = u16::from_be_bytes([b[2], b[3]]);
     Ok(Tunnel {
         kind: TunnelKind::Geneve,
         id,
         hdr,
-        next,
+        next: ether_next(inner),
+        inner,
     })
 }
 
@@ -112,6 +182,7 @@ pub(super) fn gre(b: &[u8]) -> Result<Tunnel, Malformed> {
             id,
             hdr: hdr + extra,
             next,
+            inner: proto,
         })
     };
     match proto {
@@ -137,12 +208,19 @@ pub(super) fn gre(b: &[u8]) -> Result<Tunnel, Malformed> {
                 return Err(BAD);
             }
             // Frame type 0 is Ethernet, 2 is IP.
-            let next = match (rest[10] >> 2) & 0x1f {
+            let ft = (rest[10] >> 2) & 0x1f;
+            let next = match ft {
                 0 => Next::Eth,
                 2 => Next::Ip,
                 _ => Next::Unsupported,
             };
-            t(TunnelKind::ErspanIII, session, extra, next)
+            Ok(Tunnel {
+                kind: TunnelKind::ErspanIII,
+                id: session,
+                hdr: hdr + extra,
+                next,
+                inner: u16::from(ft),
+            })
         }
         0x880b => {
             // PPP: optional address/control (ff 03), then a 1- or 2-byte protocol.
@@ -160,7 +238,13 @@ pub(super) fn gre(b: &[u8]) -> Result<Tunnel, Malformed> {
             } else {
                 Next::Unsupported
             };
-            t(TunnelKind::Gre, id, p + plen, next)
+            Ok(Tunnel {
+                kind: TunnelKind::Gre,
+                id,
+                hdr: hdr + p + plen,
+                next,
+                inner: proto,
+            })
         }
         _ => t(TunnelKind::Gre, id, 0, ether_next(proto)),
     }

@@ -204,13 +204,13 @@ pub struct Cold {
     pub first_ns: u64,
     /// Next flow in the same timer-wheel list.
     pub t_next: u32,
-    /// [`cf`] bits; the top three bits hold the tunnel kind.
+    /// [`cf`] bits.
     pub flags: u16,
     /// Request/response turns.
     pub art_cnt: u16,
     /// Tunnel id (kept even when not part of the key).
     pub tunnel_id: u32,
-    /// Zeek-style history, `hist_len` letters.
+    /// Zeek-style history: letters (never 0), then zeros ([`Cold::hist`]).
     pub history: [u8; HISTORY_LEN],
     /// MACs of the first packet: originator's, then responder's.
     pub macs: [u8; 12],
@@ -237,8 +237,8 @@ pub struct Cold {
     pub syn: u8,
     /// SYN-ACK segments from the responder (saturating).
     pub synack: u8,
-    /// Letters in `history`.
-    pub hist_len: u8,
+    /// The tunnel around the flow's first packet ([`Cold::tunnel`]).
+    pub tunnel_kind: u8,
     /// Interim records emitted so far.
     pub reports: u8,
     /// Handshake: SYN time, then the server-side RTT (µs).
@@ -266,13 +266,22 @@ pub struct Cold {
 }
 
 impl Cold {
-    /// The tunnel kind stored in the flags' top bits.
+    /// The tunnel kind ([`crate::decode::TunnelKind`] as a number).
     pub fn tunnel(&self) -> u8 {
-        (self.flags >> 13) as u8
+        self.tunnel_kind
     }
     /// Stores the tunnel kind.
     pub fn set_tunnel(&mut self, t: u8) {
-        self.flags = (self.flags & 0x1fff) | (u16::from(t & 7) << 13);
+        self.tunnel_kind = t;
+    }
+    /// The history letters so far.
+    pub fn hist(&self) -> &[u8] {
+        let n = self
+            .history
+            .iter()
+            .position(|&l| l == 0)
+            .unwrap_or(HISTORY_LEN);
+        &self.history[..n]
     }
 }
 

@@ -22,17 +22,7 @@ pub fn proto_name(p: u8) -> Option<&'static str> {
 }
 
 fn tunnel_name(t: u8) -> &'static str {
-    const ALL: [TunnelKind; 8] = [
-        TunnelKind::None,
-        TunnelKind::Vxlan,
-        TunnelKind::Geneve,
-        TunnelKind::Gre,
-        TunnelKind::ErspanI,
-        TunnelKind::ErspanII,
-        TunnelKind::ErspanIII,
-        TunnelKind::IpInIp,
-    ];
-    ALL[usize::from(t & 7)].name()
+    TunnelKind::from_u8(t).name()
 }
 
 /// Zeek's conn_state for any protocol.
@@ -125,7 +115,7 @@ pub fn write_flow(
     w.token("reason", reason.name());
     w.bool("final", reason != Reason::Active);
     w.token("conn_state", state_of(h, c));
-    let hist = &c.history[..c.hist_len as usize];
+    let hist = c.hist();
     w.token_bytes("history", hist);
     if c.flags & cf::HIST_FULL != 0 {
         w.bool("history_truncated", true);

@@ -116,9 +116,9 @@ pub fn add_history(c: &mut Cold, d: usize, letter: u8) {
 
 /// Appends a letter as is.
 pub fn push_history(c: &mut Cold, l: u8) {
-    if (c.hist_len as usize) < HISTORY_LEN {
-        c.history[c.hist_len as usize] = l;
-        c.hist_len += 1;
+    let n = c.hist().len();
+    if n < HISTORY_LEN {
+        c.history[n] = l;
     } else {
         c.flags |= cf::HIST_FULL;
     }
@@ -130,7 +130,7 @@ fn has_history(c: &Cold, d: usize, letter: u8) -> bool {
     } else {
         letter.to_ascii_lowercase()
     };
-    c.history[..c.hist_len as usize].contains(&l)
+    c.hist().contains(&l)
 }
 
 /// Adds `letter` once per direction.
@@ -654,7 +654,7 @@ pub fn conn_state(h: &Hot, c: &Cold) -> &'static str {
     if rs == zs::RESET {
         // Zeek's REJ also needs both endpoints' payload sizes to be zero
         // when both reset: no data letter in the history stands in for that.
-        let hist = &c.history[..c.hist_len as usize];
+        let hist = &c.hist();
         let no_data = !hist.contains(&b'D') && !hist.contains(&b'd');
         if os == zs::SYN_SENT || os == zs::SYN_ACK_SENT || (os == zs::RESET && no_data) {
             "REJ"
@@ -665,7 +665,7 @@ pub fn conn_state(h: &Hot, c: &Cold) -> &'static str {
         }
     } else if os == zs::RESET {
         if r_inactive {
-            let hist = &c.history[..c.hist_len as usize];
+            let hist = &c.hist();
             if rstos0(hist) {
                 "RSTOS0"
             } else {
@@ -760,7 +760,7 @@ mod tests {
         for (d, s) in segs {
             track(&mut h, &mut c, d, &s, &mut Health::default());
         }
-        assert_eq!(&c.history[..c.hist_len as usize], b"ShADdFf");
+        assert_eq!(&c.hist(), b"ShADdFf");
         assert_eq!(conn_state(&h, &c), "SF");
         assert_eq!((c.hs_a, c.hs_b), (1000, 500));
         assert_eq!((c.art_cnt, c.art_sum), (1, 2000));
@@ -812,7 +812,7 @@ mod tests {
             &mut Health::default(),
         );
         assert_eq!(c.ooo[0], 1);
-        assert_eq!(&c.history[..c.hist_len as usize], b"DT");
+        assert_eq!(&c.hist(), b"DT");
     }
 
     #[test]
@@ -835,7 +835,7 @@ mod tests {
         );
         assert_eq!(d, 0);
         assert_eq!(c.flags & cf::ORIG_IS_B, cf::ORIG_IS_B);
-        assert_eq!(&c.history[..c.hist_len as usize], b"Hs^");
+        assert_eq!(&c.hist(), b"Hs^");
     }
 
     #[test]
@@ -856,7 +856,7 @@ mod tests {
             &mut Health::default(),
         );
         assert_eq!(conn_state(&h, &c), "REJ");
-        assert_eq!(&c.history[..c.hist_len as usize], b"Sr");
+        assert_eq!(&c.hist(), b"Sr");
     }
 
     /// A segment the mirror dropped opens a hole nothing fills: the

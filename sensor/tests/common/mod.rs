@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Runs `wirelog ARGS`, which must fail; returns its stderr (the message
@@ -39,4 +39,37 @@ pub fn replay(trace: &Path, args: &[&str]) -> (Vec<String>, String) {
         .map(String::from)
         .collect();
     (recs, String::from_utf8(out.stderr).unwrap())
+}
+
+/// A directory removed with everything in it when dropped (a test that
+/// fails leaves nothing behind either).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new directory under the system's temporary directory.
+    pub fn new(name: &str) -> Self {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("{name}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes a generator profile to `out` with `wirelog bench pcap ARGS`.
+pub fn bench_pcap(out: &Path, args: &[&str]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args(["bench", "pcap"])
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -286,18 +286,15 @@ fn header<'a>(headers: &'a [httparse::Header], name: &[u8]) -> Option<&'a [u8]> 
 }
 
 /// Writes a request head's fields into the transaction buffer.
-#[allow(clippy::too_many_arguments)]
 pub fn write_request(
     tb: &mut TxnBuf,
-    method: &[u8],
-    target: &[u8],
-    version: &[u8],
-    headers: &[httparse::Header],
+    head: &parse::Head,
     shape: HeadShape,
     limits: &Limits,
     scratch: &mut Vec<u8>,
     stats: &mut AppStats,
 ) {
+    let (method, target, version, headers) = (head.first, head.second, head.version, head.headers);
     let room = tb.room();
     let mut w = JsonWriter::fragment(&mut tb.frag);
     w.text("method", cut(method, 32));
@@ -404,14 +401,12 @@ pub fn write_request(
 /// Writes a response head's fields into the transaction buffer.
 pub fn write_response(
     tb: &mut TxnBuf,
-    code: u16,
-    reason: &[u8],
-    version: &[u8],
-    headers: &[httparse::Header],
+    head: &parse::Head,
     shape: HeadShape,
     limits: &Limits,
     stats: &mut AppStats,
 ) {
+    let (code, reason, version, headers) = (head.code, head.second, head.first, head.headers);
     let room = tb.room();
     let mut w = JsonWriter::fragment(&mut tb.frag);
     w.u64_at(key!("status_code"), u64::from(code));

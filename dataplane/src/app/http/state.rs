@@ -527,7 +527,7 @@ impl Http {
             self.side[0].phase = Phase::Probe;
             return Step::Consumed(end);
         };
-        let (method, target, version) = (head.first, head.second, head.version);
+        let (method, version) = (head.first, head.version);
         let headers = head.headers;
         let start = std::mem::take(&mut self.side[0].start);
         self.depth += 1;
@@ -572,10 +572,7 @@ impl Http {
                     if let Some(tb) = cx.txn.get(b) {
                         record::write_request(
                             tb,
-                            method,
-                            target,
-                            version,
-                            headers,
+                            &head,
                             shape,
                             &cx.cfg.http_limits,
                             cx.scratch,
@@ -782,7 +779,7 @@ impl Http {
             self.side[1].phase = Phase::Probe;
             return Step::Consumed(end);
         };
-        let (code, version, reason, headers) = (head.code, head.first, head.second, head.headers);
+        let (code, headers) = (head.code, head.headers);
         let start = self.side[1].start;
         // Which transaction this answers.
         let front_waits = self
@@ -846,16 +843,7 @@ impl Http {
                     bad_lines: head.bad,
                     cut: !whole || head.more,
                 };
-                record::write_response(
-                    tb,
-                    code,
-                    reason,
-                    version,
-                    headers,
-                    shape,
-                    &cx.cfg.http_limits,
-                    cx.stats,
-                );
+                record::write_response(tb, &head, shape, &cx.cfg.http_limits, cx.stats);
             }
         }
         for h in headers {

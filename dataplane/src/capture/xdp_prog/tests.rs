@@ -58,7 +58,7 @@ fn config() -> ProgramConfig {
         drop_filtered: true,
         max_len: 2048 - 256 - 16,
         sample: 0,
-        tunnel_ports: vec![4789, 6081, 4754],
+        tunnel_ports: crate::decode::DecodeConfig::default().udp_tunnel_ports(),
         filter: Filter::default(),
     }
 }
