@@ -210,7 +210,7 @@ pub struct Cold {
     pub art_cnt: u16,
     /// Tunnel id (kept even when not part of the key).
     pub tunnel_id: u32,
-    /// Zeek-style history: letters (never 0), then zeros ([`Cold::hist`]).
+    /// Zeek-style history, [`Cold::hist`].
     pub history: [u8; HISTORY_LEN],
     /// MACs of the first packet: originator's, then responder's.
     pub macs: [u8; 12],
@@ -237,8 +237,10 @@ pub struct Cold {
     pub syn: u8,
     /// SYN-ACK segments from the responder (saturating).
     pub synack: u8,
-    /// The tunnel around the flow's first packet ([`Cold::tunnel`]).
-    pub tunnel_kind: u8,
+    /// Letters in `history` (low nibble, at most [`HISTORY_LEN`]) and the
+    /// tunnel around the flow's first packet (high nibble): [`Cold::hist`],
+    /// [`Cold::tunnel`].
+    pub hist_tun: u8,
     /// Interim records emitted so far.
     pub reports: u8,
     /// Handshake: SYN time, then the server-side RTT (µs).
@@ -268,20 +270,27 @@ pub struct Cold {
 impl Cold {
     /// The tunnel kind ([`crate::decode::TunnelKind`] as a number).
     pub fn tunnel(&self) -> u8 {
-        self.tunnel_kind
+        self.hist_tun >> 4
     }
-    /// Stores the tunnel kind.
+    /// Stores the tunnel kind (at most 15).
     pub fn set_tunnel(&mut self, t: u8) {
-        self.tunnel_kind = t;
+        self.hist_tun = (self.hist_tun & 0x0f) | t.min(15) << 4;
     }
     /// The history letters so far.
+    #[inline]
     pub fn hist(&self) -> &[u8] {
-        let n = self
-            .history
-            .iter()
-            .position(|&l| l == 0)
-            .unwrap_or(HISTORY_LEN);
-        &self.history[..n]
+        &self.history[..usize::from(self.hist_tun & 0x0f)]
+    }
+    /// Appends a history letter if there is room; false if not.
+    #[inline]
+    pub fn push_hist(&mut self, l: u8) -> bool {
+        let n = usize::from(self.hist_tun & 0x0f);
+        if n >= HISTORY_LEN {
+            return false;
+        }
+        self.history[n] = l;
+        self.hist_tun += 1;
+        true
     }
 }
 

@@ -220,31 +220,53 @@ pub const TEXT_BYTES: usize = 4096;
 /// Text for record data, written into a buffer the worker keeps (a
 /// per-answer 4 KiB array cleared each time cost more than the parsing).
 pub struct Text<'a> {
-    /// The bytes.
+    /// The bytes: texts kept, then the current one from `base`.
     pub b: &'a mut Vec<u8>,
+    /// Where the current text starts.
+    base: usize,
     /// The data was longer than [`TEXT_BYTES`].
     pub cut: bool,
 }
 
 impl<'a> Text<'a> {
-    /// Text written into `b` (cleared each time).
+    /// Text written into `b` (cleared; each text replaces the last one
+    /// unless it was kept).
     pub fn new(b: &'a mut Vec<u8>) -> Self {
-        Self { b, cut: false }
+        b.clear();
+        Self {
+            b,
+            base: 0,
+            cut: false,
+        }
     }
     /// The text.
     pub fn as_bytes(&self) -> &[u8] {
-        self.b
+        &self.b[self.base..]
     }
     /// Its length.
     pub fn len(&self) -> usize {
-        self.b.len()
+        self.b.len() - self.base
     }
     /// Whether it is empty.
     pub fn is_empty(&self) -> bool {
-        self.b.is_empty()
+        self.len() == 0
+    }
+    /// Keeps the current text (the next is written after it) if the buffer
+    /// can still hold a whole text without growing; its place, for
+    /// [`Text::kept`].
+    pub fn keep(&mut self) -> Option<(usize, usize)> {
+        let at = (self.base, self.len());
+        (!self.cut && self.b.len() + TEXT_BYTES <= self.b.capacity()).then(|| {
+            self.base = self.b.len();
+            at
+        })
+    }
+    /// A text kept by [`Text::keep`].
+    pub fn kept(&self, (at, n): (usize, usize)) -> &[u8] {
+        &self.b[at..at + n]
     }
     fn push(&mut self, s: &[u8]) {
-        let k = s.len().min(TEXT_BYTES.saturating_sub(self.b.len()));
+        let k = s.len().min(TEXT_BYTES.saturating_sub(self.len()));
         crate::sys::append(self.b, &s[..k]);
         self.cut |= k < s.len();
     }
@@ -257,7 +279,7 @@ impl<'a> Text<'a> {
 /// `prio weight port target` (SRV), the SOA fields, TXT strings joined by
 /// spaces; other types as `\# len hex` (RFC 3597).
 pub fn rdata_text(m: &[u8], r: &Rr, out: &mut Text) {
-    out.b.clear();
+    out.b.truncate(out.base);
     out.cut = false;
     let d = &m[r.rdata..r.rdata + r.rdlen];
     let mut n = Name::default();

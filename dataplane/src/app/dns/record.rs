@@ -116,10 +116,14 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
     // The extended rcode's high bits live in OPT.
     let rcode = u16::from(h.rcode()) | opt.map_or(0, |o| (o.ttl >> 24) as u16) << 4;
     typed(w, "rcode", "rcode_name", rcode, parse::rcode_name(rcode));
+    // Answers' data texts are kept from the `answers` list for
+    // `answer_records` as far as the buffer holds them: making them was
+    // most of a record's cost.
+    let mut kept_at: [Option<(usize, usize)>; MAX_ANSWERS] = [None; MAX_ANSWERS];
     if n > 0 {
         let mut budget = ANSWER_BYTES;
         w.begin_list("answers");
-        for &(_, _, at) in &rrs[..n] {
+        for (&(_, _, at), keep) in rrs[..n].iter().zip(kept_at.iter_mut()) {
             if let Some((rr, _)) = parse::rr(m, at) {
                 parse::rdata_text(m, &rr, &mut t);
                 let v = crate::app::http::record::cut(t.as_bytes(), budget);
@@ -127,6 +131,7 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
                 budget -= crate::app::http::record::escaped_len(v).min(budget);
                 complete &= !t.cut && v.len() == t.len();
                 w.text("", v);
+                *keep = t.keep();
             }
         }
         w.end_list();
@@ -152,13 +157,14 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
         *a = at;
     }
     let mut budget = SECTION_BYTES;
-    for (key, offs) in [
-        ("answer_records", &answer_at[..n]),
-        ("authority_records", &other[0][..others[0]]),
-        ("additional_records", &other[1][..others[1]]),
+    let none: [Option<(usize, usize)>; 0] = [];
+    for (key, offs, known) in [
+        ("answer_records", &answer_at[..n], &kept_at[..n]),
+        ("authority_records", &other[0][..others[0]], &none[..]),
+        ("additional_records", &other[1][..others[1]], &none[..]),
     ] {
         if !offs.is_empty() {
-            complete &= section(w, key, m, offs, &mut t, &mut budget);
+            complete &= section(w, key, m, offs, known, &mut t, &mut budget);
         }
     }
     if let Some(o) = opt {
@@ -175,14 +181,17 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
 }
 
 /// Writes one section's records (at `offs`) as a list of maps: owner
-/// `name`, `type`, `class` (when not IN), `ttl`, `data`, within `budget`
-/// bytes shared by the sections. TSIG and TKEY data (message
-/// authentication) is left out. Returns whether every record fitted.
+/// `name`, `type`, `class` (when not IN), `ttl`, `data` (kept in `t` at
+/// `known[i]` when it was made already), within `budget` bytes shared by
+/// the sections. TSIG and TKEY
+/// data (message authentication) is left out. Returns whether every record
+/// fitted.
 fn section(
     w: &mut JsonWriter,
     key: &str,
     m: &[u8],
     offs: &[usize],
+    known: &[Option<(usize, usize)>],
     t: &mut Text,
     budget: &mut usize,
 ) -> bool {
@@ -190,7 +199,7 @@ fn section(
     let mut owner = parse::Name::default();
     let mut complete = true;
     w.begin_list(key);
-    for &at in offs {
+    for (i, &at) in offs.iter().enumerate() {
         let (Some((rr, _)), Some(_)) = (parse::rr(m, at), parse::name(m, at, &mut owner)) else {
             continue;
         };
@@ -215,10 +224,17 @@ fn section(
         }
         w.u64("ttl", u64::from(rr.ttl));
         if !matches!(rr.rtype, 249 | 250) {
-            parse::rdata_text(m, &rr, t);
-            let v = cut(t.as_bytes(), *budget);
+            let data = match known.get(i).copied().flatten() {
+                Some(at) => t.kept(at),
+                None => {
+                    parse::rdata_text(m, &rr, t);
+                    complete &= !t.cut;
+                    t.as_bytes()
+                }
+            };
+            let v = cut(data, *budget);
             *budget -= escaped_len(v).min(*budget);
-            complete &= !t.cut && v.len() == t.len();
+            complete &= v.len() == data.len();
             w.text("data", v);
         }
         w.end_map();

@@ -47,6 +47,7 @@ pub fn escaped_len(v: &[u8]) -> usize {
 
 /// [`escaped_len`]; `utf8`: `v` is valid UTF-8, so the bytes of its
 /// multi-byte characters are written as they are.
+#[inline]
 fn escaped_len_as(v: &[u8], utf8: bool) -> usize {
     let mut n = 0;
     let mut v = v;
@@ -368,10 +369,8 @@ pub fn write_request(
     }
     // The first of the client-address headers, in the list's order.
     if let Some(c) = limits.client_ip_headers.iter().find_map(|name| {
-        headers
-            .iter()
-            .find(|h| h.name.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
-            .and_then(|h| parse::original_client(h.name.as_bytes(), h.value))
+        let name = name.as_bytes();
+        header(headers, name).and_then(|v| parse::original_client(name, v))
     }) {
         w.text("orig_client", cut(c, 128));
     }
@@ -380,9 +379,11 @@ pub fn write_request(
         (&b"authorization"[..], "username"),
         (b"proxy-authorization", "proxy_username"),
     ] {
-        let mut buf = [0u8; parse::BASIC_MAX];
-        if let Some(u) = header(headers, name).and_then(|v| parse::basic_user(v, &mut buf)) {
-            w.text(key, cut(u, 128));
+        if let Some(v) = header(headers, name) {
+            let mut buf = [0u8; parse::BASIC_MAX];
+            if let Some(u) = parse::basic_user(v, &mut buf) {
+                w.text(key, cut(u, 128));
+            }
         }
     }
     let used = 1024 + 2 * ub;
