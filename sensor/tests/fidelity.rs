@@ -480,10 +480,48 @@ fn absolute_form_targets_give_path_and_host() {
                 Some("x=1")
             ),
             ("HTTP://example.org:8080", "/", "other.example", None),
-            ("http://[redacted]@example.net/p", "/p", "example.net", None),
+            (
+                "http://user:[redacted]@example.net/p",
+                "/p",
+                "example.net",
+                None
+            ),
         ]
     );
     assert!(!recs.iter().any(|r| r.to_string().contains("secret")));
+
+    // A target longer than the logged part: what is logged is redacted
+    // all the same.
+    let long = format!(
+        "GET /a?token=s3cr3t&pad={} HTTP/1.1\r\nHost: h\r\n\r\n",
+        "x".repeat(3000)
+    );
+    let mut tr = Trace::new();
+    conversation(&mut tr, 43001, 80, &[long.as_bytes(), OK]);
+    let p = tr.save("long-target.pcap");
+    for limit in ["2K", "64"] {
+        let recs = records(&p, &["--http-uri-bytes", limit]);
+        let h = of_type(&recs, "http");
+        assert_eq!(h.len(), 1);
+        assert!(
+            h[0]["uri"]
+                .as_str()
+                .unwrap()
+                .starts_with("/a?token=[redacted]"),
+            "{}",
+            h[0]
+        );
+        assert!(
+            h[0]["query"]
+                .as_str()
+                .unwrap()
+                .starts_with("token=[redacted]"),
+            "{}",
+            h[0]
+        );
+        assert_eq!(h[0]["uri_truncated"], true);
+        assert!(!h[0].to_string().contains("s3cr3t"), "{}", h[0]);
+    }
 }
 
 /// Item 7: a header line of binary junk loses only itself: the request
@@ -1066,4 +1104,37 @@ fn link_types_are_read_or_named() {
         err.contains("gre carrying protocol 0x88bb is not decoded"),
         "{err}"
     );
+}
+
+/// A form body whose Content-Type comes after more headers than are kept
+/// (200, or a head larger than a stream buffer) is still known as a form:
+/// its secrets are redacted and its length frames it.
+#[test]
+fn form_bodies_after_many_headers_are_redacted() {
+    let body = b"password=hunter2&user=bob";
+    let mut msgs: Vec<Vec<u8>> = Vec::new();
+    for (n, pad) in [(200, 1), (3000, 40)] {
+        let mut r = b"POST /login HTTP/1.1\r\nHost: h\r\n".to_vec();
+        for i in 0..n {
+            r.extend_from_slice(format!("X-{i}: {}\r\n", "v".repeat(pad)).as_bytes());
+        }
+        r.extend_from_slice(b"Content-Type: application/x-www-form-urlencoded\r\n");
+        r.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+        r.extend_from_slice(body);
+        msgs.push(r);
+        msgs.push(OK.to_vec());
+    }
+    let refs: Vec<&[u8]> = msgs.iter().map(|m| &m[..]).collect();
+    let mut tr = Trace::new();
+    conversation(&mut tr, 48000, 80, &refs);
+    let p = tr.save("many-headers-form.pcap");
+    let recs = records(&p, &["--http-body-bytes", "1K"]);
+    let http = of_type(&recs, "http");
+    assert_eq!(http.len(), 2, "{recs:#?}");
+    for h in http {
+        assert_eq!(h["request_body"], "password=[redacted]&user=bob", "{h}");
+        assert_eq!(h["request_body_len"], body.len(), "{h}");
+        assert_eq!(h["status_code"], 200, "{h}");
+        assert_eq!(h["request_headers_truncated"], true, "{h}");
+    }
 }

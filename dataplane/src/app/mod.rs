@@ -643,11 +643,12 @@ impl App {
             sh: Shared {
                 seg,
                 txn,
-                // Room for a redacted URI or body, and for a DNS answer's
-                // text (so it never grows: HTTP's redaction checks its
-                // capacity).
+                // Room for a redacted URI and query (redaction can make
+                // each ~4× longer: ~6.5× the URI limit in all) or body, and
+                // for a DNS answer's texts (so it never grows: HTTP's
+                // body redaction checks its capacity).
                 scratch: Vec::with_capacity(
-                    (5 * cfg.http_limits.uri_bytes.max(cfg.http_limits.body_bytes) + 64)
+                    (8 * cfg.http_limits.uri_bytes.max(cfg.http_limits.body_bytes) + 64)
                         .max(dns::parse::TEXT_BYTES + 64),
                 ),
                 inflate: Inflate::new(cfg.http_limits.body_bytes),

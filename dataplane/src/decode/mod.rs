@@ -466,7 +466,7 @@ pub fn link_type_name(n: u32) -> &'static str {
 /// What a tunnel carries, in words.
 fn tunnel_inner_name(k: TunnelKind, inner: u16) -> String {
     match k {
-        TunnelKind::GtpU => format!("GTP message type {inner}"),
+        TunnelKind::GtpU => "a G-PDU whose payload is not IP".to_string(),
         TunnelKind::VxlanGpe => format!("next protocol {inner}"),
         TunnelKind::ErspanIII => format!("frame type {inner}"),
         _ => format!("protocol 0x{inner:04x}"),

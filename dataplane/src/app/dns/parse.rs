@@ -467,9 +467,6 @@ pub fn confirmed(m: &[u8], partial: bool) -> bool {
     let Some(h) = header(m) else {
         return false;
     };
-    if h.qd > 16 {
-        return false;
-    }
     let need = 12
         + usize::from(h.qd) * 5
         + (usize::from(h.an) + usize::from(h.ns) + usize::from(h.ar)) * 11;
@@ -625,6 +622,13 @@ mod tests {
         // No question, opcode 13: not DNS.
         let junk = b"\x27\x42\xea\x11\x00\x00\x00\x00\x00\x00\x00\x00";
         assert!(!confirmed(junk, false));
+        // Many questions (mDNS asks for a dozen names at once) are fine
+        // when the bytes hold them.
+        let mut many = b"\0\0\0\0\0\x14\0\0\0\0\0\0".to_vec();
+        for _ in 0..20 {
+            many.extend_from_slice(b"\x01a\x05local\x00\x00\x0c\x00\x01");
+        }
+        assert!(confirmed(&many, false));
         // A bare FORMERR answer is.
         assert!(confirmed(b"\x42\x42\x81\x01\0\0\0\0\0\0\0\0", false));
         assert!(!confirmed(b"\x42\x42\x81\x00\0\0\0\0\0\0\0\0", false));

@@ -51,13 +51,16 @@ impl Limits {
     pub fn wants_body(&self, ty: &[u8]) -> bool {
         self.body_types.iter().any(|p| {
             let p = p.as_bytes();
+            if p == b"*/*" {
+                return true;
+            }
             match p.strip_suffix(b"/*") {
                 Some(major) => {
                     ty.len() > major.len()
                         && ty[major.len()] == b'/'
                         && ty[..major.len()].eq_ignore_ascii_case(major)
                 }
-                None => p == b"*/*" || ty.eq_ignore_ascii_case(p),
+                None => ty.eq_ignore_ascii_case(p),
             }
         })
     }
@@ -127,5 +130,26 @@ pub fn probe(dir: usize, data: &[u8], any_method: bool) -> bool {
         parse::probe_any_request(data)
     } else {
         parse::probe_request(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_types_match_exactly_or_by_major_type() {
+        let l = |types: &[&str]| Limits {
+            body_types: types.iter().map(|s| s.to_string()).collect(),
+            ..Limits::default()
+        };
+        let json = l(&["application/json", "text/*"]);
+        assert!(json.wants_body(b"application/json"));
+        assert!(json.wants_body(b"Text/HTML"));
+        assert!(!json.wants_body(b"application/jsonx"));
+        assert!(!json.wants_body(b"textual/x"));
+        assert!(!json.wants_body(b"text"));
+        assert!(l(&["*/*"]).wants_body(b"image/png"));
+        assert!(!l(&[]).wants_body(b"image/png"));
     }
 }

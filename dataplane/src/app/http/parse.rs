@@ -96,8 +96,9 @@ pub struct Head<'b, 'h> {
     pub headers: &'h [httparse::Header<'b>],
     /// Header lines that were not `name: value` (skipped).
     pub bad: usize,
-    /// Header lines past the room for them (skipped).
-    pub more: bool,
+    /// Header lines past the room for them: not kept as headers, but still
+    /// read for framing and body kind ([`header_lines`]).
+    pub unread: &'b [u8],
 }
 
 impl<'b, 'h> Head<'b, 'h> {
@@ -116,7 +117,7 @@ impl<'b, 'h> Head<'b, 'h> {
             code,
             headers,
             bad: 0,
-            more: false,
+            unread: &[],
         }
     }
 }
@@ -125,14 +126,15 @@ impl<'b, 'h> Head<'b, 'h> {
 /// line that is not `token: value` (binary junk, an obsolete folded line)
 /// is counted and skipped, so one bad line does not lose the others. Stops
 /// at the blank line, at the end of `rest` (a head cut short), or when
-/// `hs` is full. Returns the headers, the bad lines, and whether more
-/// lines were left than `hs` holds.
+/// `hs` is full. Returns the headers, the bad lines, and the lines left
+/// when `hs` was full.
 fn headers_of<'b, 'h>(
     rest: &'b [u8],
     hs: &'h mut [httparse::Header<'b>],
-) -> (&'h [httparse::Header<'b>], usize, bool) {
+) -> (&'h [httparse::Header<'b>], usize, &'b [u8]) {
     let (mut n, mut bad, mut at) = (0, 0, 0);
     while let Some(k) = memchr(b'\n', &rest[at..]) {
+        let start = at;
         let line = &rest[at..at + k];
         at += k + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -147,7 +149,7 @@ fn headers_of<'b, 'h>(
             continue;
         };
         if n == hs.len() {
-            return (&hs[..n], bad, true);
+            return (&hs[..n], bad, &rest[start..]);
         }
         hs[n] = httparse::Header {
             name,
@@ -155,7 +157,22 @@ fn headers_of<'b, 'h>(
         };
         n += 1;
     }
-    (&hs[..n], bad, false)
+    (&hs[..n], bad, &[])
+}
+
+/// Calls `f` with the name and value of each `name: value` line of
+/// `lines` up to a blank line (the rest of a head, read only for what its
+/// framing and body kind need).
+pub fn header_lines(lines: &[u8], mut f: impl FnMut(&[u8], &[u8])) {
+    for line in lines.split(|&c| c == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return;
+        }
+        if let Some(c) = memchr(b':', line) {
+            f(trim(&line[..c]), &line[c + 1..]);
+        }
+    }
 }
 
 /// A request head httparse refused, read as Zeek would: `METHOD TARGET
@@ -187,7 +204,7 @@ pub fn lenient_request<'b, 'h>(
             // that are no request line at all.
             return None;
         };
-    let (headers, bad, more) = headers_of(&head[rest..], hs);
+    let (headers, bad, unread) = headers_of(&head[rest..], hs);
     Some(Head {
         first: method,
         second: target,
@@ -195,8 +212,26 @@ pub fn lenient_request<'b, 'h>(
         code: 0,
         headers,
         bad,
-        more,
+        unread,
     })
+}
+
+/// Whether a request line ends in another protocol's version (`RTSP/1.0`,
+/// `SIP/2.0`): a connection that opens with one is not HTTP.
+pub fn other_protocol(head: &[u8]) -> bool {
+    let Some((line, _)) = first_line(head) else {
+        return false;
+    };
+    let last = trim(line).rsplit(|&c| c == b' ').next().unwrap_or(&[]);
+    let Some(slash) = memchr(b'/', last) else {
+        return false;
+    };
+    let (name, ver) = (&last[..slash], &last[slash + 1..]);
+    !name.is_empty()
+        && name.iter().all(u8::is_ascii_alphabetic)
+        && !name.eq_ignore_ascii_case(b"HTTP")
+        && ver.first().is_some_and(u8::is_ascii_digit)
+        && ver.iter().all(|&c| c.is_ascii_digit() || c == b'.')
 }
 
 /// The end of an HTTP/0.9 request at the front of `data`: one line of a
@@ -229,7 +264,7 @@ pub fn lenient_response<'b, 'h>(
     let code = digits
         .iter()
         .fold(0u16, |n, &c| n * 10 + u16::from(c - b'0'));
-    let (headers, bad, more) = headers_of(&head[rest..], hs);
+    let (headers, bad, unread) = headers_of(&head[rest..], hs);
     Some(Head {
         first: version_text(&line[..sp]),
         second: trim(&after[3..]),
@@ -237,7 +272,7 @@ pub fn lenient_response<'b, 'h>(
         code,
         headers,
         bad,
-        more,
+        unread,
     })
 }
 
@@ -608,6 +643,20 @@ mod tests {
         assert!(last_is_chunked(b"gzip, chunked"));
         assert!(!last_is_chunked(b"chunked, gzip"));
         assert!(has_token(b"keep-alive, Upgrade", b"upgrade"));
+    }
+
+    #[test]
+    fn other_protocols_by_their_version() {
+        for (line, other) in [
+            (&b"OPTIONS rtsp://c/s RTSP/1.0\r\n"[..], true),
+            (b"INVITE sip:b@h SIP/2.0\r\n", true),
+            (b"GET / HTTP/1.1\r\n", false),
+            (b"The quick brown fox\r\n", false),
+            (b"GET /a/b\r\n", false),
+            (b"X y z/\r\n", false),
+        ] {
+            assert_eq!(other_protocol(line), other, "{line:?}");
+        }
     }
 
     #[test]

@@ -305,34 +305,49 @@ pub fn write_request(
     let origin = &target[abs.map_or(0, |a| a.authority_end)..];
     let (path, query) = parse::split_target(origin);
     let ub = limits.uri_bytes;
-    // The uri as sent, unless redaction rewrites it (query values, or a
-    // password in the user info): then in `scratch`.
-    scratch.clear();
-    let mut rewritten = false;
-    let mut query_at = None;
-    if limits.redact && target.len() * 5 + 96 <= scratch.capacity() {
-        let host_at = match abs {
-            Some(a) if a.userinfo_end > a.scheme_end => {
-                scratch.extend_from_slice(&target[..a.scheme_end]);
-                scratch.extend_from_slice(REDACTED);
-                scratch.push(b'@');
-                rewritten = true;
-                a.userinfo_end
+    // What `uri` and `query` can show (each is cut to its budget), with
+    // redaction's replacements (query values, a user-info password) made in
+    // `scratch`, which is sized for them: nothing goes out unredacted for
+    // want of room.
+    let shown = &target[..target.len().min(ub)];
+    let q_shown = query.map(|q| &q[..q.len().min(ub / 2)]);
+    let (uri, q_text): (&[u8], Option<&[u8]>) = if limits.redact {
+        scratch.clear();
+        let mut from = 0;
+        if let Some(a) = abs.filter(|a| a.userinfo_end > a.scheme_end) {
+            // user:password@ → user:[redacted]@
+            let info = &target[a.scheme_end..a.userinfo_end - 1];
+            if let Some(c) = parse::memchr(b':', info) {
+                let pw = a.scheme_end + c + 1;
+                if pw <= shown.len() {
+                    scratch.extend_from_slice(&shown[..pw]);
+                    scratch.extend_from_slice(REDACTED);
+                    from = (a.userinfo_end - 1).min(shown.len());
+                } else {
+                    from = shown.len();
+                    scratch.extend_from_slice(shown);
+                }
             }
-            _ => 0,
-        };
-        scratch
-            .extend_from_slice(&target[host_at..target.len() - query.map_or(0, |q| q.len() + 1)]);
-        if let Some(q) = query {
-            scratch.push(b'?');
-            query_at = Some(scratch.len());
-            rewritten |= parse::redact_pairs(q, &limits.redact_keys, scratch);
         }
-    }
-    let uri: &[u8] = if rewritten { scratch } else { target };
+        match query.map(|q| target.len() - q.len()) {
+            Some(at) if at <= shown.len() => {
+                scratch.extend_from_slice(&shown[from.min(at)..at]);
+                parse::redact_pairs(&shown[at..], &limits.redact_keys, scratch);
+            }
+            _ => scratch.extend_from_slice(&shown[from..]),
+        }
+        let uri_end = scratch.len();
+        if let Some(q) = q_shown {
+            parse::redact_pairs(q, &limits.redact_keys, scratch);
+        }
+        let (u, q) = scratch.split_at(uri_end);
+        (u, q_shown.map(|_| q))
+    } else {
+        (shown, q_shown)
+    };
     let u = cut(uri, ub);
     w.text("uri", u);
-    if u.len() < uri.len() {
+    if u.len() < uri.len() || shown.len() < target.len() {
         w.bool("uri_truncated", true);
     }
     let path: &[u8] = if abs.is_some() && path.is_empty() {
@@ -341,11 +356,7 @@ pub fn write_request(
         path
     };
     w.text("path", cut(path, ub / 2));
-    if let Some(q) = query {
-        let q: &[u8] = match query_at {
-            Some(at) if rewritten => &uri[at..],
-            _ => q,
-        };
+    if let Some(q) = q_text {
         w.text("query", cut(q, ub / 2));
     }
     w.text("version", cut(version, 16));
@@ -386,7 +397,8 @@ pub fn write_request(
             }
         }
     }
-    let used = 1024 + 2 * ub;
+    // The fields above, besides the target's.
+    let used = 3072 + 2 * ub;
     write_headers(
         &mut w,
         "request_headers",

@@ -518,9 +518,10 @@ impl Http {
         let head = or_lenient(strict, &data[..end], &mut hs2, parse::lenient_request);
         let Some(head) = head else {
             cx.stats.http_errors += 1;
-            if self.depth == 0 {
-                // The connection's first request line is not HTTP (RTSP
-                // and SIP share its methods): the flow is not HTTP.
+            if self.depth == 0 && parse::other_protocol(&data[..end]) {
+                // The connection opens with another protocol's request
+                // (RTSP and SIP share HTTP's methods): the flow is not
+                // HTTP. Any other refused line sends it to probing.
                 self.over = true;
                 return Step::Stop;
             }
@@ -557,9 +558,15 @@ impl Http {
             framing.header(name, h.value);
             note_body_kind(&mut t, 0, name, h.value, &cx.cfg.http_limits);
         }
+        // Lines past the headers kept still frame the body and say what
+        // it is (a form to redact, say).
+        parse::header_lines(head.unread, |n, v| {
+            framing.header(n, v);
+            note_body_kind(&mut t, 0, n, v, &cx.cfg.http_limits);
+        });
         let shape = record::HeadShape {
             bad_lines: head.bad,
-            cut: !whole || head.more,
+            cut: !whole || !head.unread.is_empty(),
         };
         let tracked = if usize::from(self.len) >= usize::from(self.max_open) {
             cx.stats.txn_limit += 1;
@@ -658,7 +665,11 @@ impl Http {
                 return self.head_done(dir, at, true, cx);
             }
             if let Some(c) = parse::memchr(b':', line) {
-                f.header(parse::trim(&line[..c]), &line[c + 1..]);
+                let (name, value) = (parse::trim(&line[..c]), &line[c + 1..]);
+                f.header(name, value);
+                if let Some(t) = self.cur(dir) {
+                    note_body_kind(t, dir, name, value, &cx.cfg.http_limits);
+                }
             }
         }
         // A short unfinished line waits for its end (a framing header or
@@ -837,11 +848,14 @@ impl Http {
             for h in headers {
                 note_body_kind(t, 1, h.name.as_bytes(), h.value, &cx.cfg.http_limits);
             }
+            parse::header_lines(head.unread, |n, v| {
+                note_body_kind(t, 1, n, v, &cx.cfg.http_limits);
+            });
             let b = t.buf;
             if let Some(tb) = cx.txn.get(b) {
                 let shape = record::HeadShape {
                     bad_lines: head.bad,
-                    cut: !whole || head.more,
+                    cut: !whole || !head.unread.is_empty(),
                 };
                 record::write_response(tb, &head, shape, &cx.cfg.http_limits, cx.stats);
             }
@@ -849,6 +863,7 @@ impl Http {
         for h in headers {
             framing.header(h.name.as_bytes(), h.value);
         }
+        parse::header_lines(head.unread, |n, v| framing.header(n, v));
         self.side[1].framing = framing;
         self.wire(1, end);
         self.head_done(1, end, whole, cx)
