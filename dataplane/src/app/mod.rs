@@ -27,6 +27,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod inflate;
 pub mod pool;
 pub mod stream;
 pub mod template;
@@ -41,6 +42,7 @@ use crate::key;
 use crate::record::json::JsonWriter;
 use crate::record::{FieldSink, RecordOut};
 use crate::sys::HugeArray;
+use inflate::Inflate;
 use pool::Pool;
 use stream::{Dir, Feed, Sink, StreamLimits, StreamStats};
 use txn::TxnPool;
@@ -221,7 +223,7 @@ impl AppConfig {
 
     /// Bytes one transaction buffer takes.
     pub fn txn_bytes(&self) -> usize {
-        txn::buffer_bytes(&self.http_limits)
+        self.http_limits.txn_size().buffer_bytes()
     }
 
     /// Bytes this configuration maps.
@@ -372,34 +374,6 @@ pub fn write_unanswered(w: &mut impl FieldSink, timed_out: bool) {
         "unanswered_reason",
         if timed_out { "timeout" } else { "flow_end" },
     );
-}
-
-/// A decompressor and its output buffer (capacity: the body limit), made
-/// once per worker.
-pub struct Inflate {
-    d: flate2::Decompress,
-    /// The last output.
-    pub out: Vec<u8>,
-}
-
-impl Inflate {
-    /// For bodies of up to `limit` bytes.
-    pub fn new(limit: usize) -> Self {
-        Self {
-            d: flate2::Decompress::new(false),
-            out: Vec::with_capacity(limit),
-        }
-    }
-
-    /// Inflates `body` into `self.out`; false if it does not decode.
-    pub fn run(&mut self, coding: http::state::Coding, body: &[u8]) -> bool {
-        http::record::inflate(&mut self.d, coding, body, &mut self.out)
-    }
-
-    /// Whether the last output filled the buffer (the body goes on).
-    pub fn full(&self) -> bool {
-        self.out.len() == self.out.capacity()
-    }
 }
 
 /// The flow's network-delay figures as they stand (handshake RTT halves
@@ -635,7 +609,10 @@ impl App {
             cfg.stream_buffer_bytes,
             huge,
         )?;
-        let txn = TxnPool::new(if on { cfg.txn_buffers } else { 0 }, &cfg.http_limits);
+        let txn = TxnPool::new(
+            if on { cfg.txn_buffers } else { 0 },
+            cfg.http_limits.txn_size(),
+        );
         Ok(Self {
             sess_of: HugeArray::new(if on { flows } else { 0 }, huge)?,
             free: (0..n as u32).rev().collect(),

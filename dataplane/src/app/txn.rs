@@ -9,8 +9,6 @@
 //!
 //! [`JsonWriter::fragment`]: crate::record::json::JsonWriter::fragment
 
-use super::http::Limits;
-
 /// One transaction's buffer.
 pub struct TxnBuf {
     /// JSON members written so far.
@@ -26,18 +24,21 @@ impl TxnBuf {
     }
 }
 
-/// Fragment bytes a buffer holds: both sides' heads at their limits (the
-/// target as `uri`, `path` and `query`; each side's headers), and the
-/// fixed fields (method, version, four request headers of at most 512
-/// escaped bytes, status line, content type, their keys and `_encoding`
-/// siblings) in the 4 KiB.
-pub fn frag_bytes(l: &Limits) -> usize {
-    2 * (l.uri_bytes + l.header_bytes) + 4096
+/// What a buffer holds: the fragment's bytes, and each side's body bytes
+/// (the analyzers' limits decide both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxnSize {
+    /// Bytes of the fields written as JSON members.
+    pub frag: usize,
+    /// Body bytes kept per side.
+    pub body: usize,
 }
 
-/// Bytes one buffer takes.
-pub fn buffer_bytes(l: &Limits) -> usize {
-    frag_bytes(l) + 2 * l.body_bytes + std::mem::size_of::<TxnBuf>() + 4
+impl TxnSize {
+    /// Bytes one buffer takes.
+    pub fn buffer_bytes(self) -> usize {
+        self.frag + 2 * self.body + std::mem::size_of::<TxnBuf>() + 4
+    }
 }
 
 /// The pool.
@@ -47,16 +48,12 @@ pub struct TxnPool {
 }
 
 impl TxnPool {
-    /// `count` buffers for `limits`.
-    pub fn new(count: usize, l: &Limits) -> Self {
-        let frag = frag_bytes(l);
+    /// `count` buffers of `size`.
+    pub fn new(count: usize, size: TxnSize) -> Self {
         let bufs = (0..count)
             .map(|_| TxnBuf {
-                frag: Vec::with_capacity(frag),
-                body: [
-                    Vec::with_capacity(l.body_bytes),
-                    Vec::with_capacity(l.body_bytes),
-                ],
+                frag: Vec::with_capacity(size.frag),
+                body: [Vec::with_capacity(size.body), Vec::with_capacity(size.body)],
             })
             .collect();
         Self {

@@ -560,10 +560,105 @@ impl FieldSink for JsonWriter<'_> {
     }
 }
 
+// The text cut and escape rules every record shares: how long a value
+// is once escaped, and how much of it fits a budget.
+
+/// Escaped bytes `c` can take in JSON, at most.
+#[inline]
+fn cost(c: u8) -> usize {
+    match c {
+        b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 2,
+        0..=0x1f | 0x7f => 6,
+        0x80.. => 5,
+        _ => 1,
+    }
+}
+
+/// Bytes `v` can take escaped, at most. Plain runs are counted whole.
+pub fn escaped_len(v: &[u8]) -> usize {
+    escaped_len_as(v, false)
+}
+
+/// [`escaped_len`]; `utf8`: `v` is valid UTF-8, so the bytes of its
+/// multi-byte characters are written as they are.
+#[inline]
+pub fn escaped_len_as(v: &[u8], utf8: bool) -> usize {
+    let mut n = 0;
+    let mut v = v;
+    loop {
+        let i = first_not_plain(v);
+        n += i;
+        let Some(&c) = v.get(i) else {
+            return n;
+        };
+        n += if utf8 && c >= 0x80 { 1 } else { cost(c) };
+        v = &v[i + 1..];
+    }
+}
+
+/// The longest prefix of `v` whose escaped form fits `budget` bytes.
+pub fn cut(v: &[u8], budget: usize) -> &[u8] {
+    // Fits whatever it holds, or plain text that fits as it is.
+    if v.len().saturating_mul(6) <= budget || (v.len() <= budget && plain(v)) {
+        return v;
+    }
+    // Plain runs are taken whole; other bytes one at a time.
+    let (mut used, mut at) = (0, 0);
+    loop {
+        let run = first_not_plain(&v[at..]);
+        if used + run > budget {
+            // Inside a plain (ASCII) run: any byte is a boundary.
+            return &v[..at + (budget - used)];
+        }
+        used += run;
+        at += run;
+        let Some(&c) = v.get(at) else {
+            return v;
+        };
+        used += cost(c);
+        if used > budget {
+            // Not inside a UTF-8 sequence: its head would be cut alone.
+            let mut e = at;
+            while e > 0 && v[e] & 0xc0 == 0x80 {
+                e -= 1;
+            }
+            return &v[..e];
+        }
+        at += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The shortcuts of `cut` and `escaped_len` give what the byte
+        /// walk gives.
+        #[test]
+        fn cut_shortcuts_agree_with_the_walk(
+            v in proptest::collection::vec(proptest::prop_oneof![proptest::prelude::any::<u8>(), proptest::strategy::Just(b'a')], 0..96),
+            budget in 0usize..300,
+        ) {
+            let walk_len: usize = v.iter().map(|&c| cost(c)).sum();
+            proptest::prop_assert_eq!(escaped_len(&v), walk_len);
+            let mut used = 0;
+            let mut want = &v[..];
+            for (i, &c) in v.iter().enumerate() {
+                used += cost(c);
+                if used > budget {
+                    let mut e = i;
+                    while e > 0 && v[e] & 0xc0 == 0x80 {
+                        e -= 1;
+                    }
+                    want = &v[..e];
+                    break;
+                }
+            }
+            proptest::prop_assert_eq!(cut(&v, budget), want);
+        }
+    }
 
     proptest! {
         /// The word-at-a-time test agrees with the byte-at-a-time one, on
@@ -688,5 +783,15 @@ mod tests {
             s,
             "{\"a\":\"q\\\"\\\\\\n\\u0001é\",\"b\":\"ok\\\\xff\\\\xfe\\\"x\",\"b_encoding\":\"escaped\",\"n\":42,\"m\":{\"t\":true},\"f\":null,\"l\":[\"x\",\"\\\\xff\",7],\"open\":[1]}\n"
         );
+    }
+
+    #[test]
+    fn cut_fits_the_budget() {
+        assert_eq!(cut(b"abc", 3), b"abc");
+        assert_eq!(cut(b"abc", 2), b"ab");
+        assert_eq!(cut(b"a\"b", 2), b"a", "a quote costs two");
+        assert_eq!(cut(b"\x01x", 6), b"\x01");
+        assert_eq!(cut("é".as_bytes(), 10), "é".as_bytes());
+        assert_eq!(cut("aé".as_bytes(), 10), b"a", "never half a character");
     }
 }

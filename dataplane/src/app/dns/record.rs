@@ -132,9 +132,9 @@ fn answers(w: &mut JsonWriter, r: &Response, scratch: &mut Vec<u8>) {
                     continue;
                 }
                 parse::rdata_text(m, &rr, &mut t);
-                let v = crate::app::http::record::cut(t.as_bytes(), budget);
+                let v = crate::record::json::cut(t.as_bytes(), budget);
                 // Escaped, as written: a 0x01 byte takes six.
-                budget -= crate::app::http::record::escaped_len(v).min(budget);
+                budget -= crate::record::json::escaped_len(v).min(budget);
                 complete &= !t.cut && v.len() == t.len();
                 w.text("", v);
                 *keep = t.keep();
@@ -201,7 +201,7 @@ fn section(
     t: &mut Text,
     budget: &mut usize,
 ) -> bool {
-    use crate::app::http::record::{cut, escaped_len};
+    use crate::record::json::{cut, escaped_len};
     let mut owner = parse::Name::default();
     let mut complete = true;
     w.begin_list(key);

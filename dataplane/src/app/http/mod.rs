@@ -46,6 +46,18 @@ pub const CLIENT_IP_HEADERS: &[&str] = &[
 ];
 
 impl Limits {
+    /// What a transaction buffer must hold: both sides' heads at their
+    /// limits (the target as `uri`, `path` and `query`; each side's
+    /// headers), the fixed fields (method, version, four request headers of
+    /// at most 512 escaped bytes, status line, content type, users, their
+    /// keys and `_encoding` siblings) in 4 KiB, and the bodies.
+    pub fn txn_size(&self) -> crate::app::txn::TxnSize {
+        crate::app::txn::TxnSize {
+            frag: 2 * (self.uri_bytes + self.header_bytes) + 4096,
+            body: self.body_bytes,
+        }
+    }
+
     /// Whether a body of content type `ty` (without parameters) is
     /// captured.
     pub fn wants_body(&self, ty: &[u8]) -> bool {

@@ -8,12 +8,13 @@
 //! [`crate::record::MAX_RECORD`] for limits within [`Limits::MAX`].
 
 use super::parse::{self, REDACTED};
-use super::state::{tf, Coding, Txn};
+use super::state::{tf, Txn};
 use super::Limits;
+use crate::app::inflate::Coding;
 use crate::app::txn::TxnBuf;
 use crate::app::{AppStats, Cx};
 use crate::key;
-use crate::record::json::{first_not_plain, plain, JsonWriter, MappedKey};
+use crate::record::json::{cut, escaped_len, escaped_len_as, plain, JsonWriter, MappedKey};
 use crate::record::{FieldSink, RecordOut};
 
 /// How a transaction ended.
@@ -27,71 +28,6 @@ pub enum End {
     Timeout,
     /// No response before the flow ended.
     FlowEnd,
-}
-
-/// Escaped bytes `c` can take in JSON, at most.
-#[inline]
-fn cost(c: u8) -> usize {
-    match c {
-        b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 2,
-        0..=0x1f | 0x7f => 6,
-        0x80.. => 5,
-        _ => 1,
-    }
-}
-
-/// Bytes `v` can take escaped, at most. Plain runs are counted whole.
-pub fn escaped_len(v: &[u8]) -> usize {
-    escaped_len_as(v, false)
-}
-
-/// [`escaped_len`]; `utf8`: `v` is valid UTF-8, so the bytes of its
-/// multi-byte characters are written as they are.
-#[inline]
-fn escaped_len_as(v: &[u8], utf8: bool) -> usize {
-    let mut n = 0;
-    let mut v = v;
-    loop {
-        let i = first_not_plain(v);
-        n += i;
-        let Some(&c) = v.get(i) else {
-            return n;
-        };
-        n += if utf8 && c >= 0x80 { 1 } else { cost(c) };
-        v = &v[i + 1..];
-    }
-}
-
-/// The longest prefix of `v` whose escaped form fits `budget` bytes.
-pub fn cut(v: &[u8], budget: usize) -> &[u8] {
-    // Fits whatever it holds, or plain text that fits as it is.
-    if v.len().saturating_mul(6) <= budget || (v.len() <= budget && plain(v)) {
-        return v;
-    }
-    // Plain runs are taken whole; other bytes one at a time.
-    let (mut used, mut at) = (0, 0);
-    loop {
-        let run = first_not_plain(&v[at..]);
-        if used + run > budget {
-            // Inside a plain (ASCII) run: any byte is a boundary.
-            return &v[..at + (budget - used)];
-        }
-        used += run;
-        at += run;
-        let Some(&c) = v.get(at) else {
-            return v;
-        };
-        used += cost(c);
-        if used > budget {
-            // Not inside a UTF-8 sequence: its head would be cut alone.
-            let mut e = at;
-            while e > 0 && v[e] & 0xc0 == 0x80 {
-                e -= 1;
-            }
-            return &v[..e];
-        }
-        at += 1;
-    }
 }
 
 /// The first `limit` bytes of a body, a UTF-8 sequence cut at the end
@@ -443,57 +379,6 @@ pub fn write_response(
     w.end_fragment();
 }
 
-/// Undoes a content coding into `out` (capacity: the body limit), up to
-/// its capacity. Returns false if the bytes do not decode (then the raw
-/// bytes are logged).
-pub fn inflate(d: &mut flate2::Decompress, coding: Coding, body: &[u8], out: &mut Vec<u8>) -> bool {
-    out.clear();
-    let input = match coding {
-        Coding::Identity => return false,
-        Coding::Gzip => {
-            let Some(n) = gzip_header_len(body) else {
-                return false;
-            };
-            d.reset(false);
-            &body[n..]
-        }
-        Coding::Deflate => {
-            let zlib = body.len() >= 2
-                && body[0] & 0x0f == 8
-                && (u16::from(body[0]) << 8 | u16::from(body[1])) % 31 == 0;
-            d.reset(zlib);
-            body
-        }
-    };
-    // Output past the capacity is not wanted: the call stops there.
-    match d.decompress_vec(input, out, flate2::FlushDecompress::Sync) {
-        Ok(_) => !out.is_empty() || input.is_empty(),
-        Err(_) => !out.is_empty(),
-    }
-}
-
-/// Length of a gzip member header (RFC 1952), if `b` starts with one.
-fn gzip_header_len(b: &[u8]) -> Option<usize> {
-    if b.len() < 10 || b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 {
-        return None;
-    }
-    let flg = b[3];
-    let mut i = 10;
-    if flg & 4 != 0 {
-        let xlen = usize::from(*b.get(i)?) | usize::from(*b.get(i + 1)?) << 8;
-        i += 2 + xlen;
-    }
-    for bit in [8u8, 16] {
-        if flg & bit != 0 {
-            i += parse::memchr(0, b.get(i..)?)? + 1;
-        }
-    }
-    if flg & 2 != 0 {
-        i += 2;
-    }
-    (i <= b.len()).then_some(i)
-}
-
 /// Logs transaction `t` and gives its buffer back.
 pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
     let limits = &cx.cfg.http_limits;
@@ -633,33 +518,6 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
-        /// The shortcuts of `cut` and `escaped_len` give what the byte
-        /// walk gives.
-        #[test]
-        fn cut_shortcuts_agree_with_the_walk(
-            v in proptest::collection::vec(proptest::prop_oneof![proptest::prelude::any::<u8>(), proptest::strategy::Just(b'a')], 0..96),
-            budget in 0usize..300,
-        ) {
-            let walk_len: usize = v.iter().map(|&c| cost(c)).sum();
-            proptest::prop_assert_eq!(escaped_len(&v), walk_len);
-            let mut used = 0;
-            let mut want = &v[..];
-            for (i, &c) in v.iter().enumerate() {
-                used += cost(c);
-                if used > budget {
-                    let mut e = i;
-                    while e > 0 && v[e] & 0xc0 == 0x80 {
-                        e -= 1;
-                    }
-                    want = &v[..e];
-                    break;
-                }
-            }
-            proptest::prop_assert_eq!(cut(&v, budget), want);
-        }
-    }
-
-    proptest::proptest! {
         /// Names repeated in any case are one key with the values joined
         /// in order; redacted names in any case are replaced; every other
         /// name is its own key, in order of first appearance.
@@ -701,24 +559,5 @@ mod tests {
             proptest::prop_assert!(at.windows(2).all(|p| p[0] < p[1]), "{}", text);
             proptest::prop_assert_eq!(&got["h"], &serde_json::Value::Object(want));
         }
-    }
-
-    #[test]
-    fn cut_fits_the_budget() {
-        assert_eq!(cut(b"abc", 3), b"abc");
-        assert_eq!(cut(b"abc", 2), b"ab");
-        assert_eq!(cut(b"a\"b", 2), b"a", "a quote costs two");
-        assert_eq!(cut(b"\x01x", 6), b"\x01");
-        assert_eq!(cut("é".as_bytes(), 10), "é".as_bytes());
-        assert_eq!(cut("aé".as_bytes(), 10), b"a", "never half a character");
-    }
-
-    #[test]
-    fn gzip_headers() {
-        let mut h = vec![0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3];
-        h.extend_from_slice(b"name\0");
-        assert_eq!(gzip_header_len(&h), Some(15));
-        assert_eq!(gzip_header_len(&h[..12]), None, "cut inside the name");
-        assert_eq!(gzip_header_len(b"\x1f\x8b"), None);
     }
 }

@@ -23,6 +23,7 @@
 
 use super::parse::{self, probe_any_request, probe_response, H2_PREFACE};
 use super::record;
+use crate::app::inflate::Coding;
 use crate::app::pool::NONE;
 use crate::app::{Cx, Step};
 use crate::record::RecordOut;
@@ -73,18 +74,6 @@ pub mod tf {
     pub const TYPE_REQ: u32 = 1 << 16;
     /// The response body's content type is.
     pub const TYPE_RESP: u32 = 1 << 17;
-}
-
-/// Content codings a captured body may need undone.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Coding {
-    /// None, or one we do not undo.
-    #[default]
-    Identity,
-    /// gzip.
-    Gzip,
-    /// deflate (zlib, or raw as some servers send).
-    Deflate,
 }
 
 /// One request/response pair.
