@@ -50,8 +50,7 @@ fn by_type(lines: &str) -> BTreeMap<String, Vec<String>> {
 fn memory_mode_accounts_for_every_frame_and_matches_a_replay() {
     let paths = traces();
     assert!(paths.len() >= 5, "corpus traces missing: {paths:?}");
-    let dir = TempDir(std::env::temp_dir().join(format!("wl-bench-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("wl-bench");
     let copies = 6u32;
     // The same copies as a pcap file, as corpus-mix writes them.
     let t = Traces::load(&paths).unwrap();
@@ -258,8 +257,7 @@ fn generator_profiles_account_for_what_they_sent() {
 
 #[test]
 fn compare_sets_a_run_against_an_earlier_report() {
-    let dir = TempDir(std::env::temp_dir().join(format!("wl-cmp-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("wl-cmp");
     let args = ["--gen", "imix", "--flows", "500", "--packets", "20000"];
     let old = bench(&args);
     let f = dir.0.join("old.json");
@@ -301,8 +299,7 @@ fn compare_sets_a_run_against_an_earlier_report() {
 
 #[test]
 fn report_plots_per_core_figures_against_workers() {
-    let dir = TempDir(std::env::temp_dir().join(format!("wl-rep-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("wl-rep");
     let mut files = Vec::new();
     for (gen, w) in [("imix", "1"), ("imix", "2"), ("churn", "1")] {
         let r = bench(&[
@@ -367,26 +364,13 @@ fn report_plots_per_core_figures_against_workers() {
 
 #[test]
 fn generated_conversations_are_what_wireshark_reads() {
-    let dir = TempDir(std::env::temp_dir().join(format!("wl-gen-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("wl-gen");
     let f = dir.0.join("enterprise.pcap");
-    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
-        .args([
-            "bench",
-            "pcap",
-            "--gen",
-            "enterprise",
-            "--flows",
-            "60",
-            "--packets",
-            "30000",
-            "-o",
-        ])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let g: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let report = common::bench_pcap(
+        &f,
+        &["--gen", "enterprise", "--flows", "60", "--packets", "30000"],
+    );
+    let g: serde_json::Value = serde_json::from_slice(&report).unwrap();
     let n = |k: &str| g[k].as_u64().unwrap();
     // tshark, a decoder we did not write, counts what it recognises.
     let count = |filter: &str| -> u64 {

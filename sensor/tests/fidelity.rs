@@ -942,7 +942,7 @@ fn gtpu_and_vxlan_gpe_are_decapsulated() {
     let gen = |encap: &str| {
         let p = dir.0.join(format!("enterprise-{encap}.pcap"));
         let args = ["--gen", "enterprise", "--flows", "300", "--packets", "4000"];
-        common::bench_pcap(&p, &[&args[..], &["--encap", encap]].concat());
+        let _ = common::bench_pcap(&p, &[&args[..], &["--encap", encap]].concat());
         p
     };
     let flows = |recs: &[Value]| {

@@ -21,10 +21,6 @@ pub fn proto_name(p: u8) -> Option<&'static str> {
     })
 }
 
-fn tunnel_name(t: u8) -> &'static str {
-    TunnelKind::from_u8(t).name()
-}
-
 /// Zeek's conn_state for any protocol.
 pub fn state_of(h: &Hot, c: &Cold) -> &'static str {
     match c.key.proto {
@@ -72,7 +68,7 @@ pub fn write_endpoints(w: &mut impl FieldSink, c: &Cold, sensor: &str, cid_seed:
         w.u64_at(key!("inner_vlan"), u64::from(k.inner_vlan));
     }
     if c.tunnel() != 0 {
-        w.token("tunnel_type", tunnel_name(c.tunnel()));
+        w.token("tunnel_type", TunnelKind::from_u8(c.tunnel()).name());
         w.u64_at(key!("tunnel_id"), u64::from(c.tunnel_id));
     }
     if c.macs != [0; 12] {

@@ -62,8 +62,9 @@ impl Drop for TempDir {
     }
 }
 
-/// Writes a generator profile to `out` with `wirelog bench pcap ARGS`.
-pub fn bench_pcap(out: &Path, args: &[&str]) {
+/// Writes a generator profile to `out` with `wirelog bench pcap ARGS`;
+/// returns the report it prints (JSON: what it generated).
+pub fn bench_pcap(out: &Path, args: &[&str]) -> Vec<u8> {
     let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
         .args(["bench", "pcap"])
         .args(args)
@@ -72,4 +73,5 @@ pub fn bench_pcap(out: &Path, args: &[&str]) {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o.stdout
 }

@@ -169,10 +169,17 @@ pub fn header_lines(lines: &[u8], mut f: impl FnMut(&[u8], &[u8])) {
         if line.is_empty() {
             return;
         }
-        if let Some(c) = memchr(b':', line) {
-            f(trim(&line[..c]), &line[c + 1..]);
+        if let Some((name, value)) = name_value(line) {
+            f(name, value);
         }
     }
+}
+
+/// A header line (without its line end) as name and value, if it has a
+/// colon; the name trimmed, the value as it is.
+pub fn name_value(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let c = memchr(b':', line)?;
+    Some((trim(&line[..c]), &line[c + 1..]))
 }
 
 /// A request head httparse refused, read as Zeek would: `METHOD TARGET

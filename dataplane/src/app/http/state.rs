@@ -653,8 +653,7 @@ impl Http {
                 self.wire(dir, at);
                 return self.head_done(dir, at, true, cx);
             }
-            if let Some(c) = parse::memchr(b':', line) {
-                let (name, value) = (parse::trim(&line[..c]), &line[c + 1..]);
+            if let Some((name, value)) = parse::name_value(line) {
                 f.header(name, value);
                 if let Some(t) = self.cur(dir) {
                     note_body_kind(t, dir, name, value, &cx.cfg.http_limits);
