@@ -49,7 +49,7 @@ fn pkt(
 /// A worker whose HTTP analyzer keeps `body` bytes of each body.
 fn worker(body: usize) -> Worker {
     let mut app = AppConfig::sized(8 << 20);
-    app.http_limits.body_bytes = body;
+    app.protos.http.limits.body_bytes = body;
     Worker::new(WorkerConfig {
         flows: 1024,
         huge_pages: false,

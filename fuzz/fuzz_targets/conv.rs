@@ -15,7 +15,7 @@ fn pkt(proto: u8, dir: usize, sp: u16, dp: u16, flags: u8, seq: [u32; 2], off: u
 /// direction, bit 1 loses the chunk, bit 2 swaps it with the next.
 pub fn run(data: &[u8], proto: u8, port: u16, body_bytes: usize) {
     let mut app = AppConfig::sized(1 << 20);
-    app.http_limits.body_bytes = body_bytes;
+    app.protos.http.limits.body_bytes = body_bytes;
     app.max_open = 4;
     let mut w = Worker::new(WorkerConfig { flows: 16, huge_pages: false, app, ..Default::default() }).unwrap();
     let mut pkts = Vec::new();

@@ -35,6 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use dataplane::app::PROTOCOLS;
 use dataplane::capture::afpacket::{PacketConfig, PacketSource};
 use dataplane::capture::iface;
 use dataplane::capture::xdp::{XdpConfig, XdpSource};
@@ -190,8 +191,8 @@ struct Published {
     flows_active: AtomicU64,
     flows_capacity: AtomicU64,
     flows_evicted: AtomicU64,
-    http: AtomicU64,
-    dns: AtomicU64,
+    /// Transactions logged, per protocol.
+    transactions: [AtomicU64; PROTOCOLS.len()],
     app_sessions: AtomicU64,
     app_gaps: AtomicU64,
     app_shed: AtomicU64,
@@ -497,8 +498,9 @@ fn publish_worker(p: &Published, s: &WorkerStats) {
         p.flows_capacity.store(s.flows_capacity, Ordering::Relaxed);
         p.flows_evicted.store(s.flows_evicted, Ordering::Relaxed);
         let a = &s.app;
-        p.http.store(a.http, Ordering::Relaxed);
-        p.dns.store(a.dns, Ordering::Relaxed);
+        for (t, s) in p.transactions.iter().zip(&a.protos) {
+            t.store(s.transactions, Ordering::Relaxed);
+        }
         p.app_sessions.store(a.sessions_active, Ordering::Relaxed);
         p.app_gaps.store(a.stream.gaps, Ordering::Relaxed);
         // What the analyzers shed for want of room.
@@ -860,7 +862,7 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
     let lanes: Vec<serde_json::Value> = pubs
         .iter()
         .map(|p| {
-            json!({
+            let mut lane = json!({
                 "frames": g(&p.frames),
                 "packets": g(&p.packets),
                 "ip_bytes": g(&p.bytes),
@@ -868,8 +870,6 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
                 "flows_active": g(&p.flows_active),
                 "flows_capacity": g(&p.flows_capacity),
                 "flows_evicted": g(&p.flows_evicted),
-                "http": g(&p.http),
-                "dns": g(&p.dns),
                 "app_sessions": g(&p.app_sessions),
                 "drops_source": g(&p.kernel_drops) + g(&p.xdp_drops),
                 "drops_kernel": g(&p.kernel_drops),
@@ -878,20 +878,22 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
                 "non_ip": g(&p.non_ip),
                 "drops_rings": g(&p.ring_drops),
                 "drops_output": g(&p.records_dropped),
-            })
+            });
+            for (info, t) in PROTOCOLS.iter().zip(&p.transactions) {
+                lane[info.name] = g(t).into();
+            }
+            lane
         })
         .collect();
     let source = sum(|p| &p.kernel_drops) + sum(|p| &p.xdp_drops);
     let total = source + sum(|p| &p.ring_drops) + sum(|p| &p.records_dropped);
-    let v = json!({
+    let mut v = json!({
         "frames": sum(|p| &p.frames),
         "packets": sum(|p| &p.packets),
         "ip_bytes": sum(|p| &p.bytes),
         "records": sum(|p| &p.records),
         "flows_active": sum(|p| &p.flows_active),
         "flows_evicted": sum(|p| &p.flows_evicted),
-        "http": sum(|p| &p.http),
-        "dns": sum(|p| &p.dns),
         "app_sessions": sum(|p| &p.app_sessions),
         "app_gaps": sum(|p| &p.app_gaps),
         "app_shed": sum(|p| &p.app_shed),
@@ -920,6 +922,13 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
         }
         .json(),
     });
+    for (k, info) in PROTOCOLS.iter().enumerate() {
+        v[info.name] = pubs
+            .iter()
+            .map(|p| g(&p.transactions[k]))
+            .sum::<u64>()
+            .into();
+    }
     match v {
         serde_json::Value::Object(m) => m,
         _ => serde_json::Map::new(),

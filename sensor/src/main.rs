@@ -553,18 +553,18 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
 fn app_config(o: &Options, http: bool, dns: bool) -> Result<dataplane::app::AppConfig> {
     use dataplane::app::{AppConfig, PortSet};
     let mut a = AppConfig::sized(1 << 20);
-    a.http.enabled = http;
-    a.dns.enabled = dns;
+    a.protos.http.enabled = http;
+    a.protos.dns.enabled = dns;
     if !o.http_ports.is_empty() {
-        a.http.tcp_ports = PortSet::new(&o.http_ports);
+        a.protos.http.tcp_ports = PortSet::new(&o.http_ports);
     }
     if !o.dns_ports.is_empty() {
-        a.dns.tcp_ports = PortSet::new(&o.dns_ports);
-        a.dns.udp_ports = PortSet::new(&o.dns_ports);
+        a.protos.dns.tcp_ports = PortSet::new(&o.dns_ports);
+        a.protos.dns.udp_ports = PortSet::new(&o.dns_ports);
     }
     for (v, flag, dst) in [
-        (o.http_sample, "http-sample", &mut a.http.sample),
-        (o.dns_sample, "dns-sample", &mut a.dns.sample),
+        (o.http_sample, "http-sample", &mut a.protos.http.sample),
+        (o.dns_sample, "dns-sample", &mut a.protos.dns.sample),
     ] {
         if let Some(n) = v {
             if n == 0 {
@@ -574,7 +574,7 @@ fn app_config(o: &Options, http: bool, dns: bool) -> Result<dataplane::app::AppC
         }
     }
     let max = dataplane::app::http::Limits::MAX;
-    let l = &mut a.http_limits;
+    let l = &mut a.protos.http.limits;
     for (v, flag, dst) in [
         (&o.http_body_bytes, "http-body-bytes", &mut l.body_bytes),
         (
@@ -623,7 +623,7 @@ fn app_config(o: &Options, http: bool, dns: bool) -> Result<dataplane::app::AppC
         }
         l.body_types.push(t);
     }
-    a.http_limits = a.http_limits.clone().clamped();
+    a.protos.http.limits = a.protos.http.limits.clone().clamped();
     let secs = |v: Option<f64>, flag: &str, default: f64| -> Result<u64> {
         let s = v.unwrap_or(default);
         if !(s > 0.0 && s < 1e6) {
@@ -632,7 +632,7 @@ fn app_config(o: &Options, http: bool, dns: bool) -> Result<dataplane::app::AppC
         Ok((s * 1e9) as u64)
     };
     a.txn_timeout_ns = secs(o.txn_timeout, "txn-timeout", 30.0)?;
-    a.dns_timeout_ns = secs(o.dns_timeout, "dns-timeout", 5.0)?;
+    a.protos.dns.limits.timeout_ns = secs(o.dns_timeout, "dns-timeout", 5.0)?;
     if let Some(n) = o.max_open_txns {
         if n == 0 || n > dataplane::app::http::state::MAX_OPEN {
             bail!(

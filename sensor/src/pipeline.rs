@@ -277,13 +277,7 @@ impl Front {
 /// The application layer's counters, for summaries and stats records.
 pub fn app_json(a: &dataplane::app::AppStats) -> serde_json::Value {
     let st = &a.stream;
-    serde_json::json!({
-        "http": a.http,
-        "http_unanswered": a.http_unanswered,
-        "http_errors": a.http_errors,
-        "dns": a.dns,
-        "dns_unanswered": a.dns_unanswered,
-        "dns_errors": a.dns_errors,
+    let mut v = serde_json::json!({
         "sessions": a.sessions,
         "sessions_active": a.sessions_active,
         "sessions_full": a.sessions_full,
@@ -292,7 +286,6 @@ pub fn app_json(a: &dataplane::app::AppStats) -> serde_json::Value {
         "txn_buffers_full": a.txn_buffers_full,
         "txn_limit": a.txn_limit,
         "headers_truncated": a.headers_truncated,
-        "http_bad_header_lines": a.http_bad_header_lines,
         "bodies_truncated": a.bodies_truncated,
         "records": a.records,
         "records_dropped": a.records_dropped,
@@ -309,7 +302,19 @@ pub fn app_json(a: &dataplane::app::AppStats) -> serde_json::Value {
             "depth_reached": st.depth_reached,
             "fatal": st.fatal,
         },
-    })
+    });
+    for (info, p) in dataplane::app::PROTOCOLS.iter().zip(&a.protos) {
+        let n = info.name;
+        v[n] = p.transactions.into();
+        v[format!("{n}_unanswered")] = p.unanswered.into();
+        v[format!("{n}_errors")] = p.errors.into();
+        v[format!("{n}_sessions_full")] = p.sessions_full.into();
+        v[format!("{n}_parked_full")] = p.parked_full.into();
+        for (c, x) in info.counters.iter().zip(p.extra) {
+            v[format!("{n}_{c}")] = x.into();
+        }
+    }
+    v
 }
 
 /// What each worker's application layer holds (its capacities).
@@ -317,8 +322,24 @@ pub fn app_capacity(a: &dataplane::app::AppConfig) -> serde_json::Value {
     if !a.any() {
         return serde_json::Value::Null;
     }
+    let mut protocols = serde_json::Map::new();
+    for &p in dataplane::app::Proto::ALL {
+        let sh = a.share(p);
+        if sh.enabled {
+            protocols.insert(
+                p.info().name.into(),
+                serde_json::json!({
+                    "sessions": sh.sessions,
+                    "session_bytes": sh.session_bytes,
+                    "parked": sh.parked,
+                    "parked_bytes": sh.parked_bytes,
+                }),
+            );
+        }
+    }
     serde_json::json!({
-        "sessions": a.sessions,
+        "sessions": a.sessions(),
+        "protocols": protocols,
         "stream_buffers": a.stream_buffers,
         "stream_buffer_bytes": a.stream_buffer_bytes,
         "txn_buffers": a.txn_buffers,

@@ -1,34 +1,42 @@
 //! The application layer: which flows get an analyzer, the streaming
 //! contract every analyzer follows, and the per-worker state they share.
 //!
-//! A flow's first payload decides its protocol ([`App::payload`]): by the
-//! responder's port, confirmed by probing the bytes (HTTP on 8081 is still
-//! HTTP; a port match whose bytes are not the protocol stays a plain flow),
-//! else by probing alone where the protocol has a reliable signature.
-//! Each protocol can be switched off, given its own port lists, and
-//! sampled 1-in-N by flow hash.
+//! Every protocol implements one contract, [`Analyzer`], and is named in
+//! one place, `registry.rs`; the options, counters, record types and
+//! session pools of each come from that list.
 //!
-//! Analyzers are streaming parsers ([`stream::Sink`]). TCP bytes reach them
-//! through the reassembly of [`stream::Dir`]; a UDP datagram is one message.
-//! A parse step answers with a [`Step`]. Transactions become records the
-//! analyzer writes through [`Cx::record`], which adds the flow's endpoints,
+//! A flow's first payload decides its protocol ([`App::payload`]): by the
+//! responder's port, confirmed by the protocol's probe (HTTP on 8081 is
+//! still HTTP; a port match whose bytes are not the protocol stays a plain
+//! flow), else by a probe that is sure, for protocols with a reliable
+//! signature. Each protocol can be switched off, given its own port lists,
+//! and sampled 1-in-N by flow hash.
+//!
+//! Analyzers are streaming parsers. TCP bytes reach them through the
+//! reassembly of [`stream::Dir`]; a UDP datagram is one message. A parse
+//! step answers with a [`Step`]. Transactions become records the analyzer
+//! writes through [`Cx::record`], which adds the flow's endpoints,
 //! Community ID and network-delay figures.
 //!
 //! Everything is sized at start ([`AppConfig::sized`]): sessions (one per
-//! analyzed flow), stream buffers (held bytes) and transaction buffers
-//! (a request's fields waiting for its response). Running out of any of
-//! them is counted in [`AppStats`] and the flow or transaction goes on
-//! without; nothing grows.
+//! flow in a transaction, per protocol), parked slots (what a connection at
+//! rest between transactions keeps), stream buffers (held bytes) and
+//! transaction buffers (a request's fields waiting for its response).
+//! Running out of any of them is counted in [`AppStats`] and the flow or
+//! transaction goes on without; nothing grows.
 //!
 //! Protocols live in one folder each, with the same files: `parse.rs` (pure
 //! parsing functions), `state.rs` (the state machine and its
 //! transactions), `record.rs` (the record it writes). `template/` is the
-//! folder to copy for a new one.
+//! folder to copy for a new one (docs/adding-a-protocol.md).
 
+pub mod analyzer;
 pub mod dns;
 pub mod http;
 pub mod inflate;
 pub mod pool;
+mod registry;
+mod slab;
 pub mod stream;
 pub mod template;
 #[cfg(test)]
@@ -42,9 +50,11 @@ use crate::key;
 use crate::record::json::JsonWriter;
 use crate::record::{FieldSink, RecordOut};
 use crate::sys::HugeArray;
+use analyzer::AsSink;
 use inflate::Inflate;
 use pool::Pool;
-use stream::{Dir, Feed, Sink, StreamLimits, StreamStats};
+use slab::{Session, Slab};
+use stream::{Dir, Feed, StreamLimits, StreamStats};
 use txn::TxnPool;
 
 /// What a parse step did with the bytes it was given.
@@ -84,75 +94,17 @@ impl Step {
     };
 }
 
-/// Application protocols.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Proto {
-    /// HTTP/1.x.
-    Http,
-    /// DNS over UDP or TCP.
-    Dns,
-}
-
-/// A set of ports, one bit each.
-#[derive(Clone)]
-pub struct PortSet(Box<[u64; 1024]>);
-
-impl PortSet {
-    /// The set of `ports`.
-    pub fn new(ports: &[u16]) -> Self {
-        let mut b = Box::new([0u64; 1024]);
-        for &p in ports {
-            b[usize::from(p >> 6)] |= 1 << (p & 63);
-        }
-        Self(b)
-    }
-
-    /// Whether `p` is in the set.
-    #[inline]
-    pub fn contains(&self, p: u16) -> bool {
-        self.0[usize::from(p >> 6)] >> (p & 63) & 1 != 0
-    }
-}
-
-impl std::fmt::Debug for PortSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ports: Vec<u16> = (0..=u16::MAX).filter(|&p| self.contains(p)).collect();
-        write!(f, "{ports:?}")
-    }
-}
-
-/// One protocol's switches.
-#[derive(Clone, Debug)]
-pub struct ProtoConfig {
-    /// Analyze this protocol (default on).
-    pub enabled: bool,
-    /// TCP ports that select it (before content confirms it).
-    pub tcp_ports: PortSet,
-    /// UDP ports that select it.
-    pub udp_ports: PortSet,
-    /// Analyze 1 flow in N (default 1: every flow).
-    pub sample: u32,
-}
-
-/// HTTP's default TCP ports.
-pub const HTTP_PORTS: &[u16] = &[80, 81, 591, 3128, 8000, 8008, 8080, 8081, 8088, 8888];
-/// DNS's default ports (TCP and UDP).
-pub const DNS_PORTS: &[u16] = &[53, 5353, 5355];
+pub use analyzer::{Analyzer, PortSet, Probe, ProtoConfig, ProtoStats};
+pub use registry::{Info, Proto, Protos, Registered, Switches, PROTOCOLS};
 
 /// Settings and limits of the application layer (per worker).
 #[derive(Clone, Debug)]
 pub struct AppConfig {
-    /// HTTP.
-    pub http: ProtoConfig,
-    /// DNS.
-    pub dns: ProtoConfig,
-    /// HTTP limits and redaction.
-    pub http_limits: http::Limits,
+    /// Every protocol's switches, limits and sessions.
+    pub protos: Protos,
     /// Bytes per direction an analyzer is given before it is stopped
     /// (default 0: no limit; skipped bodies do not count).
     pub depth: u64,
-    /// Sessions (analyzed flows at once).
-    pub sessions: usize,
     /// Stream buffers (directions holding bytes at once).
     pub stream_buffers: usize,
     /// Bytes per stream buffer: the largest message head an analyzer can
@@ -164,41 +116,27 @@ pub struct AppConfig {
     /// logged).
     pub max_open: usize,
     /// A request unanswered this long (ns) is logged as unanswered
-    /// (default 30 s; DNS: 5 s).
+    /// (default 30 s; a protocol may have its own).
     pub txn_timeout_ns: u64,
-    /// DNS's timeout (default 5 s).
-    pub dns_timeout_ns: u64,
 }
 
 impl AppConfig {
-    /// Limits sized from `memory` bytes for one worker: 20 % for sessions,
-    /// 30 % for stream buffers, 50 % for transaction buffers. Sessions are
-    /// given back between transactions, so an HTTP transaction in flight
-    /// needs a session (~1.5 KB) and a transaction buffer (~14 KB): the
-    /// split gives about four sessions per buffer, the rest for DNS.
+    /// Limits sized from `memory` bytes for one worker: 15 % for
+    /// sessions, 5 % for parked connections, 30 % for stream buffers, 50 %
+    /// for transaction buffers. Sessions are given back between
+    /// transactions, so an HTTP transaction in flight needs a session
+    /// (~1.5 KB) and a transaction buffer (~14 KB); the session bytes are
+    /// split evenly between the protocols that are on, so one with a large
+    /// state does not take others' sessions.
     pub fn sized(memory: usize) -> Self {
         let mut c = Self {
-            http: ProtoConfig {
-                enabled: true,
-                tcp_ports: PortSet::new(HTTP_PORTS),
-                udp_ports: PortSet::new(&[]),
-                sample: 1,
-            },
-            dns: ProtoConfig {
-                enabled: true,
-                tcp_ports: PortSet::new(DNS_PORTS),
-                udp_ports: PortSet::new(DNS_PORTS),
-                sample: 1,
-            },
-            http_limits: http::Limits::default(),
+            protos: Protos::new(),
             depth: 0,
-            sessions: 0,
             stream_buffers: 0,
             stream_buffer_bytes: 16 * 1024,
             txn_buffers: 0,
             max_open: 16,
             txn_timeout_ns: 30_000_000_000,
-            dns_timeout_ns: 5_000_000_000,
         };
         c.resize(memory);
         c
@@ -207,36 +145,123 @@ impl AppConfig {
     /// Every analyzer off: flow tracking only.
     pub fn off() -> Self {
         let mut c = Self::sized(0);
-        c.http.enabled = false;
-        c.dns.enabled = false;
+        c.protos.each(|_, s| *s.enabled = false);
         c
     }
 
     /// Recomputes the counts for `memory` bytes, keeping the sizes.
     pub fn resize(&mut self, memory: usize) {
-        let sess = std::mem::size_of::<Session>() + 4;
+        let on = Proto::ALL
+            .iter()
+            .filter(|&&p| self.enabled(p))
+            .count()
+            .max(1);
+        let (sess, parked) = (memory / 20 * 3 / on, memory / 20 / on);
+        registry::protocols!(registry::each_proto!({
+            let c = A::conf_mut(&mut self.protos);
+            c.sessions = (sess / slab::session_bytes::<A>()).clamp(16, INDEX as usize);
+            c.parked = match slab::parked_bytes::<A>() {
+                0 => 0,
+                n => (parked / n).clamp(16, INDEX as usize),
+            };
+        }));
         let txn = self.txn_bytes();
-        self.sessions = (memory / 10 * 2 / sess).max(16);
         self.stream_buffers = (memory / 10 * 3 / self.stream_buffer_bytes).max(16);
         self.txn_buffers = (memory / 10 * 5 / txn).max(16);
     }
 
+    /// What one transaction buffer holds: the most any protocol that is on
+    /// asks for.
+    pub fn txn_size(&self) -> txn::TxnSize {
+        let mut t = txn::TxnSize { frag: 0, body: 0 };
+        registry::protocols!(registry::each_proto!({
+            let c = A::conf(&self.protos);
+            if c.enabled {
+                let s = A::txn_size(&c.limits);
+                t.frag = t.frag.max(s.frag);
+                t.body = t.body.max(s.body);
+            }
+        }));
+        t
+    }
+
     /// Bytes one transaction buffer takes.
     pub fn txn_bytes(&self) -> usize {
-        self.http_limits.txn_size().buffer_bytes()
+        self.txn_size().buffer_bytes()
+    }
+
+    /// Sessions of every protocol.
+    pub fn sessions(&self) -> usize {
+        let mut n = 0;
+        registry::protocols!(registry::each_proto!({
+            let c = A::conf(&self.protos);
+            if c.enabled {
+                n += c.sessions;
+            }
+        }));
+        n
     }
 
     /// Bytes this configuration maps.
     pub fn memory_bytes(&self) -> usize {
-        self.sessions * (std::mem::size_of::<Session>() + 4)
-            + self.stream_buffers * self.stream_buffer_bytes
-            + self.txn_buffers * self.txn_bytes()
+        let mut n = 0;
+        registry::protocols!(registry::each_proto!({
+            let c = A::conf(&self.protos);
+            if c.enabled {
+                n += c.sessions * slab::session_bytes::<A>() + c.parked * slab::parked_bytes::<A>();
+            }
+        }));
+        n + self.stream_buffers * self.stream_buffer_bytes + self.txn_buffers * self.txn_bytes()
+    }
+
+    /// Protocol `p`'s share of the budget.
+    pub fn share(&self, p: Proto) -> Share {
+        let mut sh = Share::default();
+        registry::protocols!(registry::each_proto!({
+            let c = A::conf(&self.protos);
+            if A::PROTO == p {
+                sh = Share {
+                    enabled: c.enabled,
+                    sessions: c.sessions,
+                    session_bytes: slab::session_bytes::<A>(),
+                    parked: c.parked,
+                    parked_bytes: slab::parked_bytes::<A>(),
+                };
+            }
+        }));
+        sh
+    }
+
+    /// Whether protocol `p` is on.
+    pub fn enabled(&self, p: Proto) -> bool {
+        let mut on = false;
+        registry::protocols!(registry::each_proto!({
+            if A::PROTO == p {
+                on = A::conf(&self.protos).enabled;
+            }
+        }));
+        on
     }
 
     /// Whether any protocol is on.
     pub fn any(&self) -> bool {
-        self.http.enabled || self.dns.enabled
+        Proto::ALL.iter().any(|&p| self.enabled(p))
     }
+}
+
+/// One protocol's share of the application layer's budget.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Share {
+    /// The protocol is on.
+    pub enabled: bool,
+    /// Sessions.
+    pub sessions: usize,
+    /// Bytes per session.
+    pub session_bytes: usize,
+    /// Parked slots.
+    pub parked: usize,
+    /// Bytes per parked slot (0: a parked connection keeps nothing).
+    pub parked_bytes: usize,
 }
 
 /// Counters of the application layer, per worker.
@@ -258,18 +283,8 @@ pub struct AppStats {
     pub txn_buffers_full: u64,
     /// Transactions not logged: the flow had `max_open` open already.
     pub txn_limit: u64,
-    /// HTTP transactions logged.
-    pub http: u64,
-    /// Of those, without a response.
-    pub http_unanswered: u64,
-    /// HTTP messages that did not parse.
-    pub http_errors: u64,
-    /// DNS transactions logged.
-    pub dns: u64,
-    /// Of those, without a response.
-    pub dns_unanswered: u64,
-    /// DNS messages that did not parse.
-    pub dns_errors: u64,
+    /// Per protocol, in [`Proto`] order.
+    pub protos: [ProtoStats; Proto::ALL.len()],
     /// Records written.
     pub records: u64,
     /// Records dropped: no output buffer.
@@ -277,14 +292,22 @@ pub struct AppStats {
     /// Header lists cut at the header limits, or heads larger than a
     /// stream buffer whose rest was skipped.
     pub headers_truncated: u64,
-    /// HTTP header lines that were not `name: value` (skipped, the rest of
-    /// the head logged).
-    pub http_bad_header_lines: u64,
     /// Bodies cut at the body limit.
     pub bodies_truncated: u64,
 }
 
 impl AppStats {
+    /// Protocol `A`'s counters.
+    #[inline]
+    pub fn of<A: Registered>(&mut self) -> &mut ProtoStats {
+        &mut self.protos[A::PROTO as usize]
+    }
+
+    /// Protocol `p`'s counters.
+    pub fn proto(&self, p: Proto) -> &ProtoStats {
+        &self.protos[p as usize]
+    }
+
     /// Adds `o` into `self`.
     pub fn add(&mut self, o: &AppStats) {
         self.stream.add(&o.stream);
@@ -295,16 +318,12 @@ impl AppStats {
         self.sampled_out += o.sampled_out;
         self.txn_buffers_full += o.txn_buffers_full;
         self.txn_limit += o.txn_limit;
-        self.http += o.http;
-        self.http_unanswered += o.http_unanswered;
-        self.http_errors += o.http_errors;
-        self.dns += o.dns;
-        self.dns_unanswered += o.dns_unanswered;
-        self.dns_errors += o.dns_errors;
+        for (a, b) in self.protos.iter_mut().zip(&o.protos) {
+            a.add(b);
+        }
         self.records += o.records;
         self.records_dropped += o.records_dropped;
         self.headers_truncated += o.headers_truncated;
-        self.http_bad_header_lines += o.http_bad_header_lines;
         self.bodies_truncated += o.bodies_truncated;
     }
 }
@@ -396,148 +415,26 @@ fn write_net_delay(w: &mut impl FieldSink, c: &Cold) {
     }
 }
 
-/// A protocol's state in a session.
-#[allow(clippy::large_enum_variant)]
-pub enum Parser {
-    /// HTTP/1.x.
-    Http(http::Http),
-    /// DNS.
-    Dns(dns::Dns),
-}
-
-impl<O: RecordOut> Sink<Cx<'_, O>> for Parser {
-    fn parse(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
-        match self {
-            Parser::Http(p) => p.parse(dir, data, cx),
-            Parser::Dns(p) => p.parse(dir, data, cx),
-        }
-    }
-    fn gap(&mut self, dir: usize, len: u64, cx: &mut Cx<'_, O>) {
-        match self {
-            Parser::Http(p) => p.gap(dir, len, cx),
-            Parser::Dns(p) => p.gap(dir, len, cx),
-        }
-    }
-    fn unskipped(&mut self, dir: usize, len: u64, _cx: &mut Cx<'_, O>) {
-        if let Parser::Http(p) = self {
-            p.unskipped(dir, len);
-        }
-    }
-}
-
-impl Parser {
-    fn timeout<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
-        match self {
-            Parser::Http(p) => p.timeout(cx),
-            Parser::Dns(p) => p.timeout(cx),
-        }
-    }
-    fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
-        match self {
-            Parser::Http(p) => p.end(cx),
-            Parser::Dns(p) => p.end(cx),
-        }
-    }
-}
-
-/// One analyzed flow: reassembly per direction and the protocol's state.
-pub struct Session {
-    dirs: [Dir; 2],
-    parser: Parser,
-}
-
-/// The protocol state a new session starts with.
-#[derive(Clone, Copy)]
-enum Fresh {
-    Http { max_open: usize, depth: u32 },
-    Dns { tcp: bool },
-}
-
-/// Makes `slot` a new session. A slot given back keeps its bytes, and one
-/// that held the same protocol is reset where it lies: a session is
-/// ~1.5 KB, nearly all of it HTTP's transaction queue or DNS's waiting
-/// queries, which a new session never reads before writing; building a
-/// whole one and moving it in wrote every line of it, several times, for
-/// every transaction.
-fn open(slot: &mut Option<Session>, dirs: [Dir; 2], fresh: Fresh) {
-    match (slot.as_mut(), fresh) {
-        (
-            Some(Session {
-                dirs: d,
-                parser: Parser::Http(x),
-            }),
-            Fresh::Http { max_open, depth },
-        ) => {
-            *d = dirs;
-            x.reset(max_open, depth);
-        }
-        (
-            Some(Session {
-                dirs: d,
-                parser: Parser::Dns(x),
-            }),
-            Fresh::Dns { tcp },
-        ) => {
-            *d = dirs;
-            x.reset(tcp);
-        }
-        (_, Fresh::Http { max_open, depth }) => {
-            *slot = Some(Session {
-                dirs,
-                parser: Parser::Http(http::Http::resume(max_open, depth)),
-            });
-        }
-        (_, Fresh::Dns { tcp }) => {
-            *slot = Some(Session {
-                dirs,
-                parser: Parser::Dns(dns::Dns::new(tcp)),
-            });
-        }
-    }
-}
-
-impl Session {
-    /// Runs `op` on direction `d`'s reassembly, feeding this session's
-    /// parser.
-    fn on_dir<'c, O: RecordOut>(
-        &mut self,
-        d: usize,
-        pool: &mut Pool,
-        depth: u64,
-        stats: &mut StreamStats,
-        cx: &mut Cx<'c, O>,
-        op: impl FnOnce(&mut Dir, &mut Feed<'_, Parser, Cx<'c, O>>),
-    ) {
-        let Session { dirs, parser } = self;
-        let mut f = Feed {
-            pool,
-            stats,
-            limits: StreamLimits { depth },
-            sink: parser,
-            cx,
-            dir: d,
-        };
-        op(&mut dirs[d], &mut f);
-    }
-}
-
-/// `sess_of` values below [`FIRST`] are not sessions: not decided yet, no
-/// analyzer, or DNS over UDP with no query waiting. Values with
-/// [`HTTP_IDLE`] set are an HTTP connection at rest between transactions,
-/// the low bits its transaction count. Sessions are given back at rest,
-/// so idle connections and DNS flows hold none: sessions count
-/// transactions in progress, not connections.
+/// `sess_of` values: [`UNDECIDED`], [`NO_APP`], or a protocol's tag (its
+/// [`Proto`] index plus one, above [`TAG_SHIFT`]) with an index: of a
+/// session, or with [`PARKED`] of a parked slot (a connection at rest
+/// between transactions: it holds no session).
 const UNDECIDED: u32 = 0;
 const NO_APP: u32 = 1;
-const DNS_IDLE: u32 = 2;
-const FIRST: u32 = 3;
-const HTTP_IDLE: u32 = 1 << 31;
+const TAG_SHIFT: u32 = 27;
+const PARKED: u32 = 1 << 26;
+const INDEX: u32 = PARKED - 1;
+const _: () = assert!(Proto::ALL.len() < 31, "the tag has 5 bits");
+
+#[inline]
+fn tag(p: Proto) -> u32 {
+    (p as u32 + 1) << TAG_SHIFT
+}
 
 /// The application layer of one worker.
 pub struct App {
-    sessions: Vec<Option<Session>>,
-    free: Vec<u32>,
-    /// Per flow-table entry: [`UNDECIDED`], [`NO_APP`], or a session.
+    slabs: registry::Slabs,
+    /// Per flow-table entry: see [`UNDECIDED`].
     sess_of: HugeArray<u32>,
     sh: Shared,
 }
@@ -601,34 +498,28 @@ impl App {
     /// The application layer for a table of `flows` entries.
     pub fn new(cfg: AppConfig, flows: usize, huge: bool) -> std::io::Result<Self> {
         let on = cfg.any();
-        let n = if on { cfg.sessions } else { 0 };
-        let mut sessions = Vec::with_capacity(n);
-        sessions.resize_with(n, || None);
         let seg = Pool::new(
             if on { cfg.stream_buffers } else { 0 },
             cfg.stream_buffer_bytes,
             huge,
         )?;
-        let txn = TxnPool::new(
-            if on { cfg.txn_buffers } else { 0 },
-            cfg.http_limits.txn_size(),
-        );
+        let txn = TxnPool::new(if on { cfg.txn_buffers } else { 0 }, cfg.txn_size());
+        let (mut scratch, mut inflate) = (64, 0);
+        registry::protocols!(registry::each_proto!({
+            let c = A::conf(&cfg.protos);
+            if c.enabled {
+                scratch = scratch.max(A::scratch_bytes(&c.limits));
+                inflate = inflate.max(A::inflate_bytes(&c.limits));
+            }
+        }));
         Ok(Self {
+            slabs: registry::Slabs::new(&cfg),
             sess_of: HugeArray::new(if on { flows } else { 0 }, huge)?,
-            free: (0..n as u32).rev().collect(),
-            sessions,
             sh: Shared {
                 seg,
                 txn,
-                // Room for a redacted URI and query (redaction can make
-                // each ~4× longer: ~6.5× the URI limit in all) or body, and
-                // for a DNS answer's texts (so it never grows: HTTP's
-                // body redaction checks its capacity).
-                scratch: Vec::with_capacity(
-                    (8 * cfg.http_limits.uri_bytes.max(cfg.http_limits.body_bytes) + 64)
-                        .max(dns::parse::TEXT_BYTES + 64),
-                ),
-                inflate: Inflate::new(cfg.http_limits.body_bytes),
+                scratch: Vec::with_capacity(scratch),
+                inflate: Inflate::new(inflate),
                 stats: AppStats::default(),
                 stream: StreamStats::default(),
                 cfg,
@@ -641,12 +532,18 @@ impl App {
     /// whose direction has delivered nothing yet follows it.
     pub fn restart(&mut self, i: usize, d: usize, next: u32) {
         let s = self.sess_of[i];
-        if s < FIRST || s == DNS_IDLE || s & HTTP_IDLE != 0 {
+        if s <= NO_APP || s & PARKED != 0 {
             return;
         }
-        if let Some(sess) = self.sessions[(s - FIRST) as usize].as_mut() {
-            sess.dirs[d].restart(next);
-        }
+        let Some(p) = Proto::ALL.get((s >> TAG_SHIFT) as usize - 1) else {
+            return;
+        };
+        let k = (s & INDEX) as usize;
+        registry::protocols!(registry::with_slab!(self.slabs, *p, slab => {
+            if let Some(sess) = slab.sessions[k].as_mut() {
+                sess.dirs[d].restart(next);
+            }
+        }));
     }
 
     /// Whether any analyzer is on.
@@ -659,13 +556,13 @@ impl App {
     pub fn stats(&self) -> AppStats {
         let mut s = self.sh.stats;
         s.stream.add(&self.sh.stream);
-        s.sessions_active = (self.sessions.len() - self.free.len()) as u64;
+        s.sessions_active = self.slabs.active() as u64;
         s
     }
 
     /// Bytes held at start.
     pub fn memory_bytes(&self) -> usize {
-        self.sessions.capacity() * std::mem::size_of::<Option<Session>>()
+        self.slabs.memory_bytes()
             + self.sess_of.bytes()
             + self.sh.seg.memory_bytes()
             + self.sh.txn.memory_bytes()
@@ -680,6 +577,7 @@ impl App {
     /// A packet with payload of flow `i` (entry `h`, `c`), travelling in
     /// direction `d`; call before the TCP tracker sees it.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn payload<O: RecordOut>(
         &mut self,
         i: usize,
@@ -700,63 +598,23 @@ impl App {
             if s == NO_APP {
                 return;
             }
-        } else if s == DNS_IDLE || s & HTTP_IDLE != 0 {
-            let Some(k) = self.free.pop() else {
-                self.sh.stats.sessions_full += 1;
-                return;
-            };
-            let slot = &mut self.sessions[k as usize];
-            if s == DNS_IDLE {
-                open(slot, [Dir::default(); 2], Fresh::Dns { tcp: false });
-            } else {
-                // At rest, both directions were at a message boundary at
-                // the tracker's next sequence numbers.
-                let mut dirs = [Dir::default(); 2];
-                for (dd, dir) in dirs.iter_mut().enumerate() {
-                    dir.start(h.nextseq[dd], false);
-                }
-                let (max_open, depth) = (self.sh.cfg.max_open, s & !HTTP_IDLE);
-                open(slot, dirs, Fresh::Http { max_open, depth });
-            }
-            s = k + FIRST;
-            self.sess_of[i] = s;
         }
-        let Self { sessions, sh, .. } = self;
-        let Some(sess) = sessions[(s - FIRST) as usize].as_mut() else {
+        let Some(&proto) = Proto::ALL.get((s >> TAG_SHIFT) as usize - 1) else {
             return;
         };
-        let depth = sh.cfg.depth;
-        let (seg, st, mut cx) = sh.split(out, c, names, p.ts_ns);
-        sess.parser.timeout(&mut cx);
-        let mark = if p.proto == ipproto::TCP {
-            if p.tcp_flags & tcpflag::ACK != 0 {
-                sess.on_dir(1 - d, seg, depth, st, &mut cx, |dir, f| dir.ack(f, p.ack));
-            }
-            sess.on_dir(d, seg, depth, st, &mut cx, |dir, f| {
-                dir.segment(f, p.seq, payload, p.payload_wire)
-            });
-            match &sess.parser {
-                Parser::Http(x) => x
-                    .at_rest()
-                    .filter(|_| sess.dirs.iter().all(Dir::at_rest))
-                    .map(|depth| HTTP_IDLE | depth.min(HTTP_IDLE - 1)),
-                Parser::Dns(_) => None,
-            }
-        } else {
-            // A datagram is a message; a truncated capture cuts it.
-            if (payload.len() as u32) < p.payload_wire {
-                sess.parser.gap(d, u64::from(p.payload_wire), &mut cx);
-            } else {
-                let _ = sess.parser.parse(d, payload, &mut cx);
-            }
-            matches!(&sess.parser, Parser::Dns(x) if x.idle()).then_some(DNS_IDLE)
+        let Self { slabs, sess_of, sh } = self;
+        let slot = &mut sess_of[i];
+        let f = Feeding {
+            h,
+            c,
+            d,
+            p,
+            payload,
+            names,
         };
-        if let Some(m) = mark {
-            // At rest: the session goes back (its slot keeps the bytes,
-            // for `open` to reuse), the flow keeps only `m`.
-            self.free.push(s - FIRST);
-            self.sess_of[i] = m;
-        }
+        registry::protocols!(
+            registry::with_slab!(slabs, proto, slab => f.run(slab, sh, slot, s, out))
+        );
     }
 
     fn decide(
@@ -771,8 +629,9 @@ impl App {
         // A first segment that is not where its direction starts (it came
         // out of order) cannot be probed: the port alone decides, or the
         // next segment does.
+        let tcp = p.proto == ipproto::TCP;
         let syn_seen = if d == 0 { c.syn > 0 } else { c.synack > 0 };
-        let at_start = p.proto != ipproto::TCP || !syn_seen || p.seq == h.nextseq[d];
+        let at_start = !tcp || !syn_seen || p.seq == h.nextseq[d];
         let proto = match self.select(c, d, p.proto, payload, at_start) {
             Ok(Some(proto)) => proto,
             Ok(None) => {
@@ -781,22 +640,19 @@ impl App {
             }
             Err(()) => return NO_APP,
         };
-        let pc = match proto {
-            Proto::Http => &self.sh.cfg.http,
-            Proto::Dns => &self.sh.cfg.dns,
-        };
-        if pc.sample > 1 && !c.key.hash().is_multiple_of(u64::from(pc.sample)) {
+        let mut sample = 1;
+        registry::protocols!(registry::each_proto!({
+            if A::PROTO == proto {
+                sample = A::conf(&self.sh.cfg.protos).sample;
+            }
+        }));
+        if sample > 1 && !c.key.hash().is_multiple_of(u64::from(sample)) {
             self.sh.stats.sampled_out += 1;
             self.sess_of[i] = NO_APP;
             return NO_APP;
         }
-        let Some(k) = self.free.pop() else {
-            self.sh.stats.sessions_full += 1;
-            self.sess_of[i] = NO_APP;
-            return NO_APP;
-        };
         let mut dirs = [Dir::default(); 2];
-        if p.proto == ipproto::TCP {
+        if tcp {
             // A direction whose SYN was seen starts right after it; the
             // other starts mid-stream at its first segment.
             for (dd, seen) in [(0, c.syn > 0), (1, c.synack > 0)] {
@@ -805,24 +661,30 @@ impl App {
                 }
             }
         }
-        let fresh = match proto {
-            Proto::Http => Fresh::Http {
-                max_open: self.sh.cfg.max_open,
-                depth: 0,
-            },
-            Proto::Dns => Fresh::Dns {
-                tcp: p.proto == ipproto::TCP,
-            },
+        let Self { slabs, sh, .. } = self;
+        let k = registry::protocols!(registry::with_slab!(slabs, proto, slab => {
+            let k = slab.take();
+            if let Some(k) = k {
+                slab.open(k, dirs, tcp, &sh.cfg, None);
+            }
+            k
+        }));
+        let Some(k) = k else {
+            self.sh.stats.sessions_full += 1;
+            self.sh.stats.protos[proto as usize].sessions_full += 1;
+            self.sess_of[i] = NO_APP;
+            return NO_APP;
         };
-        open(&mut self.sessions[k as usize], dirs, fresh);
         self.sh.stats.sessions += 1;
-        let s = k + FIRST;
+        let s = tag(proto) | k;
         self.sess_of[i] = s;
         s
     }
 
     /// The protocol of a flow's first payload; `Err` when it cannot be
-    /// told yet (decide again at the next segment).
+    /// told yet (decide again at the next segment). On a protocol's port
+    /// its probe confirms it (or waits, or refuses: counted); elsewhere a
+    /// protocol whose probe is sure takes the flow.
     fn select(
         &mut self,
         c: &Cold,
@@ -832,45 +694,44 @@ impl App {
         at_start: bool,
     ) -> Result<Option<Proto>, ()> {
         let ((_, sport), (_, dport)) = endpoints(c);
-        let (http, dns) = (&self.sh.cfg.http, &self.sh.cfg.dns);
-        match proto {
-            ipproto::TCP => {
-                if http.enabled && http.tcp_ports.contains(dport) {
-                    if !at_start || http::probe(d, payload, true) {
-                        return Ok(Some(Proto::Http));
-                    }
-                    if d == 0 {
-                        // A request that is not one: the server's answer
-                        // (a 400, say) decides.
-                        return Err(());
-                    }
-                    self.sh.stats.probe_failed += 1;
-                    return Ok(None);
-                }
-                if dns.enabled && dns.tcp_ports.contains(dport) {
-                    // Too few bytes to tell: the port decides.
-                    if !at_start || payload.len() < dns::TCP_PROBE_BYTES || dns::probe_tcp(payload)
-                    {
-                        return Ok(Some(Proto::Dns));
-                    }
-                    self.sh.stats.probe_failed += 1;
-                    return Ok(None);
-                }
+        let cfg = &self.sh.cfg.protos;
+        let tcp = match proto {
+            ipproto::TCP => true,
+            ipproto::UDP => false,
+            _ => return Ok(None),
+        };
+        registry::protocols!(registry::each_proto!({
+            let pc = A::conf(cfg);
+            // A datagram's port is the server's whichever way it goes.
+            let on_port = pc.enabled
+                && if tcp {
+                    pc.tcp_ports.contains(dport)
+                } else {
+                    pc.udp_ports.contains(dport) || pc.udp_ports.contains(sport)
+                };
+            if on_port {
                 if !at_start {
-                    return Err(());
+                    return Ok(Some(A::PROTO));
                 }
-                Ok((http.enabled && http::probe(d, payload, false)).then_some(Proto::Http))
+                return match A::probe(tcp, d, payload, true) {
+                    Probe::Yes | Probe::Maybe => Ok(Some(A::PROTO)),
+                    Probe::Wait => Err(()),
+                    Probe::No => {
+                        self.sh.stats.probe_failed += 1;
+                        Ok(None)
+                    }
+                };
             }
-            ipproto::UDP => {
-                // On DNS's ports the port decides: a junk first datagram
-                // does not keep the queries after it from being logged
-                // (the parser counts what does not parse).
-                let on_port = dns.udp_ports.contains(dport) || dns.udp_ports.contains(sport);
-                let _ = payload;
-                Ok((dns.enabled && on_port).then_some(Proto::Dns))
-            }
-            _ => Ok(None),
+        }));
+        if !at_start {
+            return Err(());
         }
+        registry::protocols!(registry::each_proto!({
+            if A::conf(cfg).enabled && A::probe(tcp, d, payload, false) == Probe::Yes {
+                return Ok(Some(A::PROTO));
+            }
+        }));
+        Ok(None)
     }
 
     /// Flow `i` ends: held bytes are delivered, open transactions logged.
@@ -886,29 +747,167 @@ impl App {
             return;
         }
         let s = std::mem::replace(&mut self.sess_of[i], UNDECIDED);
-        if s < FIRST || s & HTTP_IDLE != 0 {
+        if s <= NO_APP {
             return;
         }
-        let k = (s - FIRST) as usize;
-        let Self {
-            sessions, free, sh, ..
-        } = self;
-        let Some(sess) = sessions[k].as_mut() else {
+        let Some(&proto) = Proto::ALL.get((s >> TAG_SHIFT) as usize - 1) else {
             return;
         };
-        free.push(k as u32);
-        let depth = sh.cfg.depth;
-        let (seg, st, mut cx) = sh.split(out, c, names, now);
-        for d in 0..2 {
-            sess.on_dir(d, seg, depth, st, &mut cx, |dir, f| {
-                dir.finish(f, c.fin[d] > 0)
-            });
-        }
-        sess.parser.end(&mut cx);
+        let Self { slabs, sh, .. } = self;
+        registry::protocols!(registry::with_slab!(slabs, proto, slab => {
+            if s & PARKED != 0 {
+                slab.unpark(s & INDEX);
+            } else {
+                end_session(slab, sh, s & INDEX, c, now, names, out);
+            }
+        }));
     }
 
     /// Stream buffers in use (for tests and stats).
     pub fn buffers_in_use(&self) -> (usize, usize) {
         (self.sh.seg.in_use(), self.sh.txn.in_use())
+    }
+}
+
+/// Session `k` of `slab` ends with its flow `c`.
+fn end_session<A: Analyzer, O: RecordOut>(
+    slab: &mut Slab<A>,
+    sh: &mut Shared,
+    k: u32,
+    c: &Cold,
+    now: u64,
+    names: &Names<'_>,
+    out: &mut O,
+) {
+    let Some(sess) = slab.sessions[k as usize].as_mut() else {
+        return;
+    };
+    let depth = sh.cfg.depth;
+    let (seg, st, mut cx) = sh.split(out, c, names, now);
+    for d in 0..2 {
+        feed(sess, d, seg, depth, st, &mut cx, |dir, f| {
+            dir.finish(f, c.fin[d] > 0)
+        });
+    }
+    sess.a.end(&mut cx);
+    slab.give(k);
+}
+
+/// Runs `op` on direction `d`'s reassembly, feeding the session's
+/// analyzer.
+#[inline]
+fn feed<'c, A: Analyzer, O: RecordOut>(
+    sess: &mut Session<A>,
+    d: usize,
+    pool: &mut Pool,
+    depth: u64,
+    stats: &mut StreamStats,
+    cx: &mut Cx<'c, O>,
+    op: impl FnOnce(&mut Dir, &mut Feed<'_, AsSink<'_, A>, Cx<'c, O>>),
+) {
+    let Session { dirs, a } = sess;
+    let mut sink = AsSink(a);
+    let mut f = Feed {
+        pool,
+        stats,
+        limits: StreamLimits { depth },
+        sink: &mut sink,
+        cx,
+        dir: d,
+    };
+    op(&mut dirs[d], &mut f);
+}
+
+/// A packet on its way to its flow's analyzer.
+struct Feeding<'a> {
+    h: &'a Hot,
+    c: &'a Cold,
+    d: usize,
+    p: &'a Decoded,
+    payload: &'a [u8],
+    names: &'a Names<'a>,
+}
+
+impl Feeding<'_> {
+    /// Feeds the packet to the session `s` names (taking one for a parked
+    /// connection), and parks the connection when it comes to rest.
+    #[inline]
+    fn run<A: Registered, O: RecordOut>(
+        &self,
+        slab: &mut Slab<A>,
+        sh: &mut Shared,
+        slot: &mut u32,
+        s: u32,
+        out: &mut O,
+    ) {
+        let Feeding {
+            h,
+            c,
+            d,
+            p,
+            payload,
+            names,
+        } = *self;
+        let tcp = p.proto == ipproto::TCP;
+        let tag = s & !(PARKED | INDEX);
+        let k = if s & PARKED != 0 {
+            let Some(k) = slab.take() else {
+                sh.stats.sessions_full += 1;
+                sh.stats.of::<A>().sessions_full += 1;
+                return;
+            };
+            let parked = slab.unpark(s & INDEX);
+            // At rest, both directions were at a message boundary at the
+            // tracker's next sequence numbers.
+            let mut dirs = [Dir::default(); 2];
+            if tcp {
+                for (dd, dir) in dirs.iter_mut().enumerate() {
+                    dir.start(h.nextseq[dd], false);
+                }
+            }
+            slab.open(k, dirs, tcp, &sh.cfg, Some(parked));
+            *slot = tag | k;
+            k
+        } else {
+            s & INDEX
+        };
+        let Some(sess) = slab.sessions[k as usize].as_mut() else {
+            return;
+        };
+        let depth = sh.cfg.depth;
+        let rest = {
+            let (seg, st, mut cx) = sh.split(out, c, names, p.ts_ns);
+            sess.a.timeout(&mut cx);
+            if tcp {
+                if p.tcp_flags & tcpflag::ACK != 0 {
+                    feed(sess, 1 - d, seg, depth, st, &mut cx, |dir, f| {
+                        dir.ack(f, p.ack)
+                    });
+                }
+                feed(sess, d, seg, depth, st, &mut cx, |dir, f| {
+                    dir.segment(f, p.seq, payload, p.payload_wire)
+                });
+                sess.a.park().filter(|_| sess.dirs.iter().all(Dir::at_rest))
+            } else {
+                // A datagram is a message; a truncated capture cuts it.
+                if (payload.len() as u32) < p.payload_wire {
+                    sess.a.gap(d, u64::from(p.payload_wire), &mut cx);
+                } else {
+                    let _ = sess.a.parse(d, payload, &mut cx);
+                }
+                sess.a.park()
+            }
+        };
+        if let Some(v) = rest {
+            // At rest: the session goes back (its slot keeps the bytes,
+            // for `open` to reuse), the flow keeps only its parked state.
+            match slab.park(v) {
+                Some(pk) => {
+                    slab.give(k);
+                    *slot = tag | PARKED | pk;
+                }
+                None => sh.stats.of::<A>().parked_full += 1,
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::AppConfig;
+use super::{AppConfig, PortSet};
 use crate::decode::{ipproto, synth, tcpflag, Decoded};
 use crate::record::VecOut;
 use crate::worker::{FlatPayloads, Worker, WorkerConfig};
@@ -160,7 +160,7 @@ impl Conv {
     /// Runs with the default settings (and 256 body bytes).
     pub fn run(&self) -> Vec<Value> {
         let mut a = AppConfig::sized(4 << 20);
-        a.http_limits.body_bytes = 256;
+        a.protos.http.limits.body_bytes = 256;
         self.run_with(a)
     }
 }
@@ -416,7 +416,7 @@ fn continue_upgrade_connect_and_h2_end_http1() {
     );
 
     let mut a = AppConfig::sized(1 << 20);
-    a.http_limits.body_bytes = 0;
+    a.protos.http.limits.body_bytes = 0;
     let r = Conv::tcp(9, 80)
         .send(0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04", &[])
         .send(1, b"\x00\x00\x00\x04\x01\x00\x00\x00\x00", &[])
@@ -478,7 +478,7 @@ fn reordering_loss_and_short_captures() {
     // them): the skip absorbs the gap when bodies are not kept.
     let head = &RESP[..RESP.len() - 11];
     let mut a = AppConfig::sized(1 << 20);
-    a.http_limits.body_bytes = 0;
+    a.protos.http.limits.body_bytes = 0;
     let r = Conv::tcp(1, 80)
         .send(0, REQ, &[])
         .send(1, head, &[])
@@ -541,7 +541,7 @@ fn ports_and_probing_decide() {
     assert_eq!(of(&r, "flow").len(), 1);
     // Off: no record.
     let mut a = AppConfig::sized(1 << 20);
-    a.http.enabled = false;
+    a.protos.http.enabled = false;
     let r = Conv::tcp(1, 80)
         .send(0, REQ, &[])
         .send(1, RESP, &[])
@@ -680,7 +680,7 @@ fn dns_truncated_then_tcp_retry_split_everywhere() {
 #[test]
 fn dns_sessions_are_released_between_queries() {
     let mut a = AppConfig::sized(1 << 20);
-    a.sessions = 1;
+    a.protos.dns.sessions = 1;
     // Two flows take turns with the one session.
     let mut c = Conv::udp(1000, 53);
     c.segment(0, &dns_query(1, "a.example"))
@@ -745,7 +745,7 @@ fn dns_response_before_its_query_pairs_with_it() {
 /// A worker whose application layer has one session.
 fn one_session_worker() -> Worker {
     let mut a = AppConfig::sized(1 << 20);
-    a.sessions = 1;
+    a.protos.each(|_, s| *s.sessions = 1);
     Worker::new(WorkerConfig {
         flows: 64,
         huge_pages: false,
@@ -807,7 +807,7 @@ fn connections_at_rest_hold_no_session() {
 fn a_slow_response_head_is_not_timed_out_and_unseen_body_is_not_counted() {
     let mut a = AppConfig::sized(1 << 20);
     a.txn_timeout_ns = 2_000_000_000;
-    a.http_limits.body_bytes = 0;
+    a.protos.http.limits.body_bytes = 0;
     let r = Conv::tcp(1, 80)
         .send(0, b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n", &[])
         .wait(1_000_000_000)
@@ -926,8 +926,8 @@ fn requests_past_the_limit_do_not_shift_the_pairing() {
 #[test]
 fn scratch_holds_dns_text_under_small_http_limits() {
     let mut cfg = AppConfig::sized(1 << 20);
-    cfg.http_limits.uri_bytes = 64;
-    cfg.http_limits.body_bytes = 0;
+    cfg.protos.http.limits.uri_bytes = 64;
+    cfg.protos.http.limits.body_bytes = 0;
     let app = super::App::new(cfg, 16, false).unwrap();
     let cap = app.sh.scratch.capacity();
     assert!(cap >= super::dns::parse::TEXT_BYTES + 64, "{cap}");
@@ -1032,4 +1032,41 @@ fn a_reused_session_slot_carries_nothing_over() {
         ],
         "{recs:?}"
     );
+}
+
+/// The template folder is a working analyzer: switched on for a port, its
+/// line protocol is logged through the same layer as every protocol, with
+/// its connection parked between exchanges and a pipelined pair answered
+/// in order.
+#[test]
+fn the_template_analyzer_works_through_the_registry() {
+    let mut a = AppConfig::sized(1 << 20);
+    a.protos.template.enabled = true;
+    a.protos.template.tcp_ports = PortSet::new(&[7777]);
+    a.resize(1 << 20);
+    let mut c = Conv::tcp(4000, 7777);
+    c.segment(0, b"HELLO\r\n")
+        .segment(1, b"WORLD!\r\n")
+        .wait(1_000_000_000)
+        .send(0, b"AGAIN\r\n", &[2])
+        .segment(1, b"OK\r\n")
+        .segment(0, b"LAST ONE\r\n")
+        .close();
+    let r = c.run_with(a.clone());
+    let lines = of(&r, "line");
+    assert_eq!(lines.len(), 3, "{r:?}");
+    assert_eq!(lines[0]["request_len"], 7);
+    assert_eq!(lines[0]["response_len"], 8);
+    assert_eq!(lines[1]["request_len"], 7);
+    assert_eq!(lines[1]["response_len"], 4);
+    assert_eq!(lines[2]["unanswered"], true);
+    assert_eq!(lines[0]["dst_port"], 7777);
+    // Off its port it is not taken, and binary bytes on its port are not
+    // the protocol.
+    let mut off = Conv::tcp(4001, 7778);
+    off.segment(0, b"HELLO\r\n").segment(1, b"WORLD\r\n");
+    assert!(of(&off.run_with(a.clone()), "line").is_empty());
+    let mut bin = Conv::tcp(4002, 7777);
+    bin.segment(0, b"\x00\x01\x02\r\n").segment(1, b"x\r\n");
+    assert!(of(&bin.run_with(a), "line").is_empty());
 }

@@ -257,9 +257,9 @@ pub fn emit<O: RecordOut>(
     how: End,
     cx: &mut Cx<'_, O>,
 ) {
-    cx.stats.dns += 1;
+    cx.stats.of::<super::Dns>().transactions += 1;
     if how != End::Answered {
-        cx.stats.dns_unanswered += 1;
+        cx.stats.of::<super::Dns>().unanswered += 1;
     }
     let ts = p.map_or(cx.now, |p| p.ts);
     let now = cx.now;

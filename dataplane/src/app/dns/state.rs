@@ -181,7 +181,7 @@ impl Dns {
             // mid-connection is taken to start at a message.
             self.lost[dir] = true;
         } else if !self.tcp && len > 0 {
-            cx.stats.dns_errors += 1;
+            cx.stats.of::<Dns>().errors += 1;
         }
     }
 
@@ -189,14 +189,14 @@ impl Dns {
         let Some(h) = parse::header(m).filter(|_| parse::confirmed(m, partial)) else {
             // Not DNS (junk, DNSCrypt on a DNS port): counted, and the
             // flow stays DNS for the messages that are.
-            cx.stats.dns_errors += 1;
+            cx.stats.of::<Dns>().errors += 1;
             return;
         };
         let mut q = Question::default();
         let has_q = h.qd > 0 && parse::question(m, 12, &mut q).is_some();
         if !h.qr() {
             if !has_q {
-                cx.stats.dns_errors += 1;
+                cx.stats.of::<Dns>().errors += 1;
                 return;
             }
             self.query(&h, &q, cx);
@@ -360,7 +360,7 @@ impl Dns {
 
     /// Queries waiting past the DNS timeout are logged as unanswered.
     pub fn timeout<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
-        let limit = cx.cfg.dns_timeout_ns;
+        let limit = cx.cfg.protos.dns.limits.timeout_ns;
         if self
             .early
             .is_some_and(|e| cx.now.saturating_sub(e.ts) >= limit)

@@ -10,6 +10,11 @@ pub mod state;
 
 pub use state::Http;
 
+use crate::app::analyzer::{Analyzer, Probe};
+use crate::app::txn::TxnSize;
+use crate::app::{AppConfig, Cx, Step};
+use crate::record::RecordOut;
+
 /// What HTTP keeps of each message, and what it hides.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -51,8 +56,8 @@ impl Limits {
     /// headers), the fixed fields (method, version, four request headers of
     /// at most 512 escaped bytes, status line, content type, users, their
     /// keys and `_encoding` siblings) in 4 KiB, and the bodies.
-    pub fn txn_size(&self) -> crate::app::txn::TxnSize {
-        crate::app::txn::TxnSize {
+    pub fn txn_size(&self) -> TxnSize {
+        TxnSize {
             frag: 2 * (self.uri_bytes + self.header_bytes) + 4096,
             body: self.body_bytes,
         }
@@ -133,15 +138,86 @@ impl Default for Limits {
     }
 }
 
-/// Whether the first payload of direction `dir` looks like HTTP/1: a known
-/// method, or (`any_method`, on HTTP's ports) any token and a space.
-pub fn probe(dir: usize, data: &[u8], any_method: bool) -> bool {
-    if dir == 1 {
-        parse::probe_response(data)
-    } else if any_method {
-        parse::probe_any_request(data)
-    } else {
-        parse::probe_request(data)
+/// Index of the count of header lines that were not `name: value`
+/// (skipped, the rest of the head logged) in HTTP's counters.
+pub const BAD_HEADER_LINES: usize = 0;
+
+impl Analyzer for Http {
+    const NAME: &'static str = "http";
+    const TITLE: &'static str = "HTTP/1.x";
+    const TCP_PORTS: &'static [u16] = &[80, 81, 591, 3128, 8000, 8008, 8080, 8081, 8088, 8888];
+    const UDP_PORTS: &'static [u16] = &[];
+    const COUNTERS: &'static [&'static str] = &["bad_header_lines"];
+    type Limits = Limits;
+    /// Requests seen on the connection.
+    type Parked = u32;
+
+    /// A response's status line; a request line with a known method, or on
+    /// HTTP's ports any token and a space (a client's junk there waits for
+    /// the server's answer).
+    fn probe(tcp: bool, dir: usize, data: &[u8], on_port: bool) -> Probe {
+        let yes = |b| if b { Probe::Yes } else { Probe::No };
+        if !tcp {
+            Probe::No
+        } else if dir == 1 {
+            yes(parse::probe_response(data))
+        } else if on_port {
+            if parse::probe_any_request(data) {
+                Probe::Yes
+            } else {
+                Probe::Wait
+            }
+        } else {
+            yes(parse::probe_request(data))
+        }
+    }
+
+    fn new(_tcp: bool, cfg: &AppConfig, parked: u32) -> Self {
+        Http::resume(cfg.max_open, parked)
+    }
+
+    fn reset(&mut self, _tcp: bool, cfg: &AppConfig, parked: u32) {
+        Http::reset(self, cfg.max_open, parked)
+    }
+
+    #[inline]
+    fn parse<O: RecordOut>(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        Http::parse(self, dir, data, cx)
+    }
+
+    fn gap<O: RecordOut>(&mut self, dir: usize, len: u64, cx: &mut Cx<'_, O>) {
+        Http::gap(self, dir, len, cx)
+    }
+
+    fn unskipped(&mut self, dir: usize, len: u64) {
+        Http::unskipped(self, dir, len)
+    }
+
+    fn timeout<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        Http::timeout(self, cx)
+    }
+
+    fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        Http::end(self, cx)
+    }
+
+    #[inline]
+    fn park(&self) -> Option<u32> {
+        self.at_rest()
+    }
+
+    fn txn_size(l: &Limits) -> TxnSize {
+        l.txn_size()
+    }
+
+    /// Room for a redacted URI and query (redaction can make each ~4×
+    /// longer: ~6.5× the URI limit in all) or body.
+    fn scratch_bytes(l: &Limits) -> usize {
+        8 * l.uri_bytes.max(l.body_bytes) + 64
+    }
+
+    fn inflate_bytes(l: &Limits) -> usize {
+        l.body_bytes
     }
 }
 

@@ -205,7 +205,7 @@ fn write_headers(
         w.bool(name, true);
     }
     if shape.bad_lines > 0 {
-        stats.http_bad_header_lines += shape.bad_lines as u64;
+        stats.of::<super::Http>().extra[super::BAD_HEADER_LINES] += shape.bad_lines as u64;
         let name = if request {
             "request_headers_malformed"
         } else {
@@ -381,7 +381,7 @@ pub fn write_response(
 
 /// Logs transaction `t` and gives its buffer back.
 pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
-    let limits = &cx.cfg.http_limits;
+    let limits = &cx.cfg.protos.http.limits;
     // Move the buffer's contents out for the write (no allocation: an
     // empty Vec holds nothing), and put them back after.
     let (frag, mut bodies) = match cx.txn.get(t.buf) {
@@ -402,9 +402,9 @@ pub fn emit<O: RecordOut>(t: &Txn, cx: &mut Cx<'_, O>, how: End) {
     let redact = limits.redact;
     let keys = &limits.redact_keys;
     let answered = t.flags & tf::RESP != 0;
-    cx.stats.http += 1;
+    cx.stats.of::<super::Http>().transactions += 1;
     if !answered {
-        cx.stats.http_unanswered += 1;
+        cx.stats.of::<super::Http>().unanswered += 1;
     }
     let rec = |w: &mut JsonWriter| {
         if t.depth > 0 {

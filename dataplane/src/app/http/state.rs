@@ -439,7 +439,7 @@ impl Http {
             return Some(Step::Consumed(lead));
         }
         if !starts_message(dir, data) {
-            cx.stats.http_errors += 1;
+            cx.stats.of::<Http>().errors += 1;
             self.side[dir].phase = Phase::Probe;
             return Some(self.probe(dir, data));
         }
@@ -506,7 +506,7 @@ impl Http {
         let mut hs2 = None;
         let head = or_lenient(strict, &data[..end], &mut hs2, parse::lenient_request);
         let Some(head) = head else {
-            cx.stats.http_errors += 1;
+            cx.stats.of::<Http>().errors += 1;
             if self.depth == 0 && parse::other_protocol(&data[..end]) {
                 // The connection opens with another protocol's request
                 // (RTSP and SIP share HTTP's methods): the flow is not
@@ -545,13 +545,13 @@ impl Http {
         for h in headers {
             let name = h.name.as_bytes();
             framing.header(name, h.value);
-            note_body_kind(&mut t, 0, name, h.value, &cx.cfg.http_limits);
+            note_body_kind(&mut t, 0, name, h.value, &cx.cfg.protos.http.limits);
         }
         // Lines past the headers kept still frame the body and say what
         // it is (a form to redact, say).
         parse::header_lines(head.unread, |n, v| {
             framing.header(n, v);
-            note_body_kind(&mut t, 0, n, v, &cx.cfg.http_limits);
+            note_body_kind(&mut t, 0, n, v, &cx.cfg.protos.http.limits);
         });
         let shape = record::HeadShape {
             bad_lines: head.bad,
@@ -570,7 +570,7 @@ impl Http {
                             tb,
                             &head,
                             shape,
-                            &cx.cfg.http_limits,
+                            &cx.cfg.protos.http.limits,
                             cx.scratch,
                             cx.stats,
                         );
@@ -606,7 +606,7 @@ impl Http {
         match parse::whole_lines(data) {
             Some(e) => Ok(Some(e)),
             None => {
-                cx.stats.http_errors += 1;
+                cx.stats.of::<Http>().errors += 1;
                 self.side[dir].phase = Phase::Probe;
                 self.side[dir].start = 0;
                 self.side[dir].scanned = 0;
@@ -656,7 +656,7 @@ impl Http {
             if let Some((name, value)) = parse::name_value(line) {
                 f.header(name, value);
                 if let Some(t) = self.cur(dir) {
-                    note_body_kind(t, dir, name, value, &cx.cfg.http_limits);
+                    note_body_kind(t, dir, name, value, &cx.cfg.protos.http.limits);
                 }
             }
         }
@@ -685,7 +685,7 @@ impl Http {
             match f.length {
                 Some(Some(n)) => Phase::Len(n),
                 Some(None) => {
-                    cx.stats.http_errors += 1;
+                    cx.stats.of::<Http>().errors += 1;
                     self.finish_request(cx);
                     self.side[0].phase = Phase::Probe;
                     return Step::Consumed(end);
@@ -774,7 +774,7 @@ impl Http {
         let mut hs2 = None;
         let head = or_lenient(strict, &data[..end], &mut hs2, parse::lenient_response);
         let Some(head) = head else {
-            cx.stats.http_errors += 1;
+            cx.stats.of::<Http>().errors += 1;
             self.side[1].phase = Phase::Probe;
             return Step::Consumed(end);
         };
@@ -834,10 +834,10 @@ impl Http {
             t.status = code;
             t.resp_start = start;
             for h in headers {
-                note_body_kind(t, 1, h.name.as_bytes(), h.value, &cx.cfg.http_limits);
+                note_body_kind(t, 1, h.name.as_bytes(), h.value, &cx.cfg.protos.http.limits);
             }
             parse::header_lines(head.unread, |n, v| {
-                note_body_kind(t, 1, n, v, &cx.cfg.http_limits);
+                note_body_kind(t, 1, n, v, &cx.cfg.protos.http.limits);
             });
             let b = t.buf;
             if let Some(tb) = cx.txn.get(b) {
@@ -845,7 +845,7 @@ impl Http {
                     bad_lines: head.bad,
                     cut: !whole || !head.unread.is_empty(),
                 };
-                record::write_response(tb, &head, shape, &cx.cfg.http_limits, cx.stats);
+                record::write_response(tb, &head, shape, &cx.cfg.protos.http.limits, cx.stats);
             }
         }
         for h in headers {
@@ -882,7 +882,7 @@ impl Http {
             match f.length {
                 Some(Some(n)) => Phase::Len(n),
                 Some(None) => {
-                    cx.stats.http_errors += 1;
+                    cx.stats.of::<Http>().errors += 1;
                     Phase::Close
                 }
                 None => Phase::Close,
@@ -1049,7 +1049,7 @@ impl Http {
 
     /// Framing that cannot be followed: the message ends here, marked.
     fn framing_error<O: RecordOut>(&mut self, dir: usize, used: usize, cx: &mut Cx<'_, O>) -> Step {
-        cx.stats.http_errors += 1;
+        cx.stats.of::<Http>().errors += 1;
         self.cut(dir, cx);
         Step::Consumed(used)
     }
@@ -1117,12 +1117,12 @@ impl Http {
         } else {
             tf::TYPE_RESP
         };
-        cx.cfg.http_limits.body_types.is_empty()
+        cx.cfg.protos.http.limits.body_types.is_empty()
             || self.cur(dir).is_some_and(|t| t.flags & typed != 0)
     }
 
     fn capturing<O: RecordOut>(&mut self, dir: usize, cx: &mut Cx<'_, O>) -> bool {
-        let lim = cx.cfg.http_limits.body_bytes;
+        let lim = cx.cfg.protos.http.limits.body_bytes;
         if lim == 0 {
             return false;
         }
@@ -1137,7 +1137,7 @@ impl Http {
     }
 
     fn capture<O: RecordOut>(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) {
-        let lim = cx.cfg.http_limits.body_bytes;
+        let lim = cx.cfg.protos.http.limits.body_bytes;
         if lim == 0 || data.is_empty() {
             return;
         }

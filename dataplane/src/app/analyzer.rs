@@ -1,0 +1,224 @@
+//! The analyzer contract: what every application protocol implements, and
+//! the per-protocol settings and counters the registry makes of it.
+//!
+//! An analyzer is a streaming parser ([`Analyzer::parse`]) with a probe
+//! that tells its protocol from a flow's first bytes, the state a
+//! connection keeps while it rests between transactions
+//! ([`Analyzer::Parked`]), and what it needs of the shared buffers. The
+//! application layer ([`super::App`]) owns the sessions, the reassembly
+//! and the choice of protocol; the analyzer sees only bytes in order, gaps
+//! and the clock. `registry.rs` lists the analyzers; nothing else names
+//! them.
+
+use super::stream::Sink;
+use super::txn::TxnSize;
+use super::{AppConfig, Cx, Step};
+use crate::record::RecordOut;
+
+/// What a probe makes of a flow's first bytes in one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// These bytes are the protocol: off its ports too.
+    Yes,
+    /// Consistent with the protocol but not proof (too few bytes, a weak
+    /// signature): on its ports the port decides; elsewhere it is not
+    /// taken.
+    Maybe,
+    /// These bytes do not say; decide at the flow's next payload, from
+    /// either side (a client's junk on HTTP's port: the server's answer
+    /// decides).
+    Wait,
+    /// Not the protocol.
+    No,
+}
+
+/// A protocol's parser and everything the application layer must know of
+/// it. One value lives in each session of the protocol.
+pub trait Analyzer: Sized {
+    /// Its name: the record type, the prefix of its options
+    /// (`--<name>-ports`) and of its counters.
+    const NAME: &'static str;
+    /// What it is, for `--help`.
+    const TITLE: &'static str;
+    /// On unless switched off (the template is off).
+    const ON: bool = true;
+    /// TCP ports that select it (before its bytes confirm it).
+    const TCP_PORTS: &'static [u16];
+    /// UDP ports that select it (a datagram to or from one).
+    const UDP_PORTS: &'static [u16];
+    /// Names of its own counters besides transactions, unanswered and
+    /// errors ([`ProtoStats::extra`], at most [`MAX_EXTRA`]).
+    const COUNTERS: &'static [&'static str] = &[];
+    /// Its limits and their defaults.
+    type Limits: Clone + std::fmt::Debug + Default;
+    /// What a connection at rest between transactions keeps when its
+    /// session is given back (a few bytes: the request count, a mode).
+    type Parked: Copy + Default;
+
+    /// Whether `data`, the first payload of direction `dir` (0: client),
+    /// is this protocol. `on_port`: the flow is on one of its ports.
+    fn probe(tcp: bool, dir: usize, data: &[u8], on_port: bool) -> Probe;
+
+    /// State for a new flow (`tcp`: over TCP), or for one resuming from
+    /// `parked`.
+    fn new(tcp: bool, cfg: &AppConfig, parked: Self::Parked) -> Self;
+
+    /// Makes `self` what [`Analyzer::new`] returns, in place (a session
+    /// slot is reused; an analyzer with large state resets only what it
+    /// must).
+    fn reset(&mut self, tcp: bool, cfg: &AppConfig, parked: Self::Parked) {
+        *self = Self::new(tcp, cfg, parked);
+    }
+
+    /// Parses bytes of direction `dir`, in order. See [`Step`].
+    fn parse<O: RecordOut>(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) -> Step;
+
+    /// `len` bytes of direction `dir` are lost: what was partly parsed of
+    /// the current message is gone; resynchronise at the next message
+    /// boundary where the protocol allows it, else stop (counted).
+    fn gap<O: RecordOut>(&mut self, dir: usize, len: u64, cx: &mut Cx<'_, O>);
+
+    /// The stream ended with `len` bytes of a [`Step::Skip`] not come.
+    fn unskipped(&mut self, _dir: usize, _len: u64) {}
+
+    /// Called before each payload: log what waited past its timeout.
+    fn timeout<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>);
+
+    /// The flow ended: log what is open.
+    fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>);
+
+    /// `Some(state to keep)` when nothing is in progress, so the session
+    /// can go back to the pool until the next transaction (the stream
+    /// layer must be at rest too).
+    fn park(&self) -> Option<Self::Parked>;
+
+    /// What one transaction buffer must hold for it (zero: it keeps
+    /// nothing between request and response there).
+    fn txn_size(_limits: &Self::Limits) -> TxnSize {
+        TxnSize { frag: 0, body: 0 }
+    }
+
+    /// Scratch bytes its records need (a redacted URI, say).
+    fn scratch_bytes(_limits: &Self::Limits) -> usize {
+        0
+    }
+
+    /// Bytes of decoded (inflated) content it may ask for.
+    fn inflate_bytes(_limits: &Self::Limits) -> usize {
+        0
+    }
+}
+
+/// The stream layer's view of an analyzer.
+pub(super) struct AsSink<'a, A>(pub &'a mut A);
+
+impl<A: Analyzer, O: RecordOut> Sink<Cx<'_, O>> for AsSink<'_, A> {
+    #[inline]
+    fn parse(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        self.0.parse(dir, data, cx)
+    }
+    fn gap(&mut self, dir: usize, len: u64, cx: &mut Cx<'_, O>) {
+        self.0.gap(dir, len, cx)
+    }
+    fn unskipped(&mut self, dir: usize, len: u64, _cx: &mut Cx<'_, O>) {
+        self.0.unskipped(dir, len)
+    }
+}
+
+/// A set of ports, one bit each.
+#[derive(Clone)]
+pub struct PortSet(Box<[u64; 1024]>);
+
+impl PortSet {
+    /// The set of `ports`.
+    pub fn new(ports: &[u16]) -> Self {
+        let mut b = Box::new([0u64; 1024]);
+        for &p in ports {
+            b[usize::from(p >> 6)] |= 1 << (p & 63);
+        }
+        Self(b)
+    }
+
+    /// Whether `p` is in the set.
+    #[inline]
+    pub fn contains(&self, p: u16) -> bool {
+        self.0[usize::from(p >> 6)] >> (p & 63) & 1 != 0
+    }
+}
+
+impl std::fmt::Debug for PortSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ports: Vec<u16> = (0..=u16::MAX).filter(|&p| self.contains(p)).collect();
+        write!(f, "{ports:?}")
+    }
+}
+
+/// One protocol's switches, limits and share of the budget.
+#[derive(Clone, Debug)]
+pub struct ProtoConfig<L> {
+    /// Analyze this protocol (default on).
+    pub enabled: bool,
+    /// TCP ports that select it (before content confirms it).
+    pub tcp_ports: PortSet,
+    /// UDP ports that select it.
+    pub udp_ports: PortSet,
+    /// Analyze 1 flow in N (default 1: every flow).
+    pub sample: u32,
+    /// Its own limits.
+    pub limits: L,
+    /// Sessions (its flows in a transaction at once), sized from the
+    /// budget by [`AppConfig::resize`].
+    pub sessions: usize,
+    /// Connections at rest whose parked state can be kept at once.
+    pub parked: usize,
+}
+
+impl<L: Default> ProtoConfig<L> {
+    /// `enabled` or not, on `tcp` and `udp` ports, default limits.
+    pub fn new(enabled: bool, tcp: &[u16], udp: &[u16]) -> Self {
+        Self {
+            enabled,
+            tcp_ports: PortSet::new(tcp),
+            udp_ports: PortSet::new(udp),
+            sample: 1,
+            limits: L::default(),
+            sessions: 0,
+            parked: 0,
+        }
+    }
+}
+
+/// Most named counters of one protocol.
+pub const MAX_EXTRA: usize = 4;
+
+/// One protocol's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProtoStats {
+    /// Transactions logged.
+    pub transactions: u64,
+    /// Of those, without a response.
+    pub unanswered: u64,
+    /// Messages that did not parse.
+    pub errors: u64,
+    /// Connections at rest that kept their session: no parked slot was
+    /// free.
+    pub parked_full: u64,
+    /// Sessions full: flows of this protocol left unanalyzed.
+    pub sessions_full: u64,
+    /// The analyzer's own counters, named by [`Analyzer::COUNTERS`].
+    pub extra: [u64; MAX_EXTRA],
+}
+
+impl ProtoStats {
+    /// Adds `o` into `self`.
+    pub fn add(&mut self, o: &ProtoStats) {
+        self.transactions += o.transactions;
+        self.unanswered += o.unanswered;
+        self.errors += o.errors;
+        self.parked_full += o.parked_full;
+        self.sessions_full += o.sessions_full;
+        for (a, b) in self.extra.iter_mut().zip(o.extra) {
+            *a += b;
+        }
+    }
+}
