@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Options of `wirelog replay` and `capture`, also accepted as keys of the
 /// config file (the capture keys are ignored by replay).
-#[derive(Args, Debug, Default, Deserialize, Clone)]
+#[derive(Args, Debug, Default, Deserialize, Serialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Options {
     /// Worker threads; flows are spread over them by the symmetric hash
@@ -40,7 +40,7 @@ pub struct Options {
     /// Sensor name written in every record [default: the host name].
     #[arg(long)]
     pub sensor_name: Option<String>,
-    /// Record types to emit: `flow`, `http`, `dns`; an analyzer runs only when its type is listed [default: flow,http,dns].
+    /// Record types to emit: `flow` and every protocol's (`http`, `dns`, …; see --help's protocol options); an analyzer runs only when its type is listed [default: all].
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub records: Vec<String>,
@@ -128,57 +128,9 @@ pub struct Options {
     /// Memory of the application layer (sessions, stream and transaction buffers), part of --memory [default: a quarter of --memory].
     #[arg(long)]
     pub app_memory: Option<String>,
-    /// TCP ports that select HTTP, confirmed by the bytes; HTTP elsewhere is found by its bytes [default: 80,81,591,3128,8000,8008,8080,8081,8088,8888].
-    #[arg(long, value_delimiter = ',')]
-    #[serde(default)]
-    pub http_ports: Vec<u16>,
-    /// TCP and UDP ports that select DNS [default: 53,5353,5355].
-    #[arg(long, value_delimiter = ',')]
-    #[serde(default)]
-    pub dns_ports: Vec<u16>,
-    /// Analyze one HTTP flow in N (by flow hash) [default: 1].
-    #[arg(long)]
-    pub http_sample: Option<u32>,
-    /// Analyze one DNS flow in N [default: 1].
-    #[arg(long)]
-    pub dns_sample: Option<u32>,
-    /// HTTP body bytes logged per side, at most 8K; gzip/deflate bodies are inflated up to it; 0 logs only lengths [default: 0].
-    #[arg(long)]
-    pub http_body_bytes: Option<String>,
-    /// HTTP header bytes logged per message, at most 8K [default: 4K].
-    #[arg(long)]
-    pub http_header_bytes: Option<String>,
-    /// HTTP headers logged per message [default: 64].
-    #[arg(long)]
-    pub http_headers: Option<usize>,
-    /// Bytes of the request target logged, at most 8K [default: 2K].
-    #[arg(long)]
-    pub http_uri_bytes: Option<String>,
-    /// Replace secrets in HTTP records: the --redact-headers values and the --redact-keys query/body values [default: true].
-    #[arg(long, value_name = "BOOL")]
-    pub redact: Option<bool>,
-    /// More headers whose values are redacted (besides authorization, proxy-authorization, cookie, set-cookie, x-api-key).
-    #[arg(long, value_delimiter = ',')]
-    #[serde(default)]
-    pub redact_headers: Vec<String>,
-    /// More query and form/JSON body keys whose values are redacted (besides password, token, secret, api_key and the like).
-    #[arg(long, value_delimiter = ',')]
-    #[serde(default)]
-    pub redact_keys: Vec<String>,
-    /// Headers naming the original client, in order of preference; `orig_client` is the first present [default: x-forwarded-for,forwarded,x-real-ip,true-client-ip,cf-connecting-ip].
-    #[arg(long, value_delimiter = ',')]
-    #[serde(default)]
-    pub http_client_ip_headers: Vec<String>,
-    /// Content types whose bodies --http-body-bytes captures, `type/subtype` or `type/*` [default: every type].
-    #[arg(long, value_delimiter = ',')]
-    #[serde(default)]
-    pub http_body_types: Vec<String>,
     /// Seconds a request waits for its response before it is logged unanswered [default: 30].
     #[arg(long)]
     pub txn_timeout: Option<f64>,
-    /// Seconds a DNS query waits for its response [default: 5].
-    #[arg(long)]
-    pub dns_timeout: Option<f64>,
     /// Open transactions per flow; more are counted, not logged [default: 16].
     #[arg(long)]
     pub max_open_txns: Option<usize>,
@@ -237,66 +189,175 @@ pub struct Options {
     /// Do not print the summary on stderr at the end [default: false].
     #[arg(long, short = 'q', value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub quiet: Option<bool>,
-}
-
-macro_rules! overlay {
-    ($dst:ident, $src:ident; opt: $($o:ident),*; vec: $($v:ident),*) => {
-        $( if $src.$o.is_some() { $dst.$o = $src.$o.clone(); } )*
-        $( if !$src.$v.is_empty() { $dst.$v = $src.$v.clone(); } )*
-    };
+    /// Every protocol's options, made from the analyzer registry.
+    #[command(flatten)]
+    #[serde(skip)]
+    pub protos: ProtoOptions,
 }
 
 impl Options {
-    /// Reads a config file.
+    /// Reads a config file. Keys are the long options with `_` for `-`;
+    /// a protocol's options are recognised by the registry's names.
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("config {}", path.display()))?;
-        toml::from_str(&text).map_err(|e| {
+        let one_line = |e: &dyn std::fmt::Display| {
             let msg = e
                 .to_string()
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
             anyhow::anyhow!("config {}: {msg}", path.display())
-        })
+        };
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| one_line(&e))?;
+        let mut protos = ProtoOptions::default();
+        for (flag, _) in ProtoOptions::flags() {
+            if let Some(v) = table.remove(&flag.replace('-', "_")) {
+                protos.values.insert(flag, toml_text(&v));
+            }
+        }
+        let mut o: Options = table.try_into().map_err(|e| one_line(&e))?;
+        o.protos = protos;
+        Ok(o)
     }
 
-    /// `self` with every option that `over` sets replaced.
-    pub fn overlay(mut self, over: &Options) -> Self {
-        overlay!(self, over;
-            opt: workers, memory, output, pace, profile, no_pin, sensor_name, dedup_window_us, key_vlan,
-                 key_tunnel, outer_tunnel_flows, tcp_idle_timeout, udp_idle_timeout, icmp_idle_timeout,
-                 other_idle_timeout, tcp_close_timeout, active_timeout, huge_pages, quiet,
-                 interface, source, rss, xdp_mode, xdp_take, xdp_take_host_traffic, xdp_filtered, flow_sample, xdp_bind, xdp_frames, xdp_frame_size, afpacket_ring, poll,
-                 duration, stats_interval, app_memory, http_sample, dns_sample, http_body_bytes,
-                 http_header_bytes, http_headers, http_uri_bytes, redact, txn_timeout, dns_timeout,
-                 max_open_txns, stream_depth;
-            vec: out, queues, records, http_ports, dns_ports, redact_headers, redact_keys,
-                 http_client_ip_headers, http_body_types, vxlan_ports, geneve_ports, gtpu_ports,
-                 vxlan_gpe_ports, include_net, exclude_net, include_port, exclude_port,
-                 include_proto, exclude_proto, include_vlan, exclude_vlan);
-        self
+    /// `self` with every option that `over` sets replaced (an option is
+    /// set when it is given: a value, or a non-empty list).
+    pub fn overlay(self, over: &Options) -> Self {
+        let table = |o: &Options| toml::Table::try_from(o).expect("options are TOML");
+        let mut base = table(&self);
+        for (k, v) in table(over) {
+            if !matches!(&v, toml::Value::Array(a) if a.is_empty()) {
+                base.insert(k, v);
+            }
+        }
+        let mut merged: Options = base.try_into().expect("merged options are valid");
+        merged.protos = self.protos;
+        merged.protos.values.extend(over.protos.values.clone());
+        merged
+    }
+}
+
+/// A TOML value as the text its option would take (a list comma-joined).
+fn toml_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Array(a) => a.iter().map(toml_text).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+/// The options every registered protocol brings: `--<name>-ports`,
+/// `--<name>-sample` and its limits (`--http-body-bytes`), plus the
+/// shared ones (`--redact`). They are made from
+/// [`dataplane::app::PROTOCOLS`], so adding a protocol adds its options.
+#[derive(Clone, Debug, Default)]
+pub struct ProtoOptions {
+    /// Given options by long name, lists comma-joined.
+    pub values: std::collections::BTreeMap<String, String>,
+}
+
+impl ProtoOptions {
+    /// Every option's long name and help.
+    pub fn flags() -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = Vec::new();
+        for p in dataplane::app::PROTOCOLS {
+            let (n, t) = (p.name, p.title);
+            let list = |ports: &[u16]| {
+                ports
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let which = match (p.tcp_ports.is_empty(), p.udp_ports.is_empty()) {
+                (false, true) => "TCP ports",
+                (true, false) => "UDP ports",
+                _ => "TCP and UDP ports",
+            };
+            let ports = if p.tcp_ports.is_empty() {
+                list(p.udp_ports)
+            } else {
+                list(p.tcp_ports)
+            };
+            v.push((
+                format!("{n}-ports"),
+                format!("{which} that select {t}, confirmed by its bytes [default: {ports}]"),
+            ));
+            v.push((
+                format!("{n}-sample"),
+                format!("Analyze one {t} flow in N (by flow hash) [default: 1]"),
+            ));
+            for s in p.settings {
+                let flag = if s.shared {
+                    s.name.to_string()
+                } else {
+                    format!("{n}-{}", s.name)
+                };
+                if !v.iter().any(|(f, _)| *f == flag) {
+                    v.push((flag, s.help.to_string()));
+                }
+            }
+        }
+        v
+    }
+
+    /// Whether option `flag` takes a list.
+    fn is_list(flag: &str) -> bool {
+        flag.ends_with("-ports")
+            || dataplane::app::PROTOCOLS.iter().any(|p| {
+                p.settings
+                    .iter()
+                    .any(|s| s.list && (flag == s.name || flag == format!("{}-{}", p.name, s.name)))
+            })
+    }
+}
+
+impl clap::FromArgMatches for ProtoOptions {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut o = Self::default();
+        o.update_from_arg_matches(m)?;
+        Ok(o)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for (flag, _) in Self::flags() {
+            if let Some(v) = m.get_many::<String>(&flag) {
+                let v: Vec<&str> = v.map(String::as_str).collect();
+                self.values.insert(flag, v.join(","));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl clap::Args for ProtoOptions {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let mut cmd = cmd;
+        for (flag, help) in Self::flags() {
+            let mut a = clap::Arg::new(flag.clone())
+                .long(flag.clone())
+                .help(help)
+                .value_name("VALUE");
+            if Self::is_list(&flag) {
+                a = a
+                    .value_delimiter(',')
+                    .action(clap::ArgAction::Append)
+                    .value_name("LIST");
+            }
+            cmd = cmd.arg(a);
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
     }
 }
 
 /// Parses a size such as `128M`, `1G`, `65536`, `512K` given to `--flag`.
 pub fn parse_size(flag: &str, s: &str) -> Result<usize> {
-    let t = s.trim();
-    let t = t
-        .strip_suffix("iB")
-        .or_else(|| t.strip_suffix('B'))
-        .unwrap_or(t);
-    let (num, mult) = match t.chars().last() {
-        Some('K' | 'k') => (&t[..t.len() - 1], 1usize << 10),
-        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
-        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    let n: usize = num
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--{flag}: `{s}` is not a size (e.g. 128M, 1G)"))?;
-    n.checked_mul(mult)
-        .ok_or_else(|| anyhow::anyhow!("--{flag}: `{s}` is too large"))
+    dataplane::app::analyzer::parse_size(s).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
 }
 
 /// Parses a protocol name or number.
@@ -347,5 +408,38 @@ mod tests {
         };
         let m = o.overlay(&cli);
         assert_eq!((m.workers, m.include_port), (Some(4), vec![80]));
+    }
+
+    /// A protocol's options come from the registry, in the config file
+    /// as on the command line, and the command line wins.
+    #[test]
+    fn protocol_options_from_the_registry() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            o: Options,
+        }
+        let dir = std::env::temp_dir().join(format!("wl-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(
+            &f,
+            "workers = 2\nhttp_body_bytes = \"1K\"\ndns_ports = [53, 5300]\nredact = false\n",
+        )
+        .unwrap();
+        let file = Options::from_file(&f).unwrap();
+        let cli = Cli::parse_from(["x", "--http-body-bytes", "2K", "--http-ports", "81,82"]).o;
+        let m = file.overlay(&cli);
+        let v = &m.protos.values;
+        assert_eq!(v["http-body-bytes"], "2K");
+        assert_eq!(v["http-ports"], "81,82");
+        assert_eq!(v["dns-ports"], "53,5300");
+        assert_eq!(v["redact"], "false");
+        assert_eq!(m.workers, Some(2));
+        std::fs::write(&f, "http_bodyy_bytes = 3").unwrap();
+        let e = Options::from_file(&f).unwrap_err().to_string();
+        assert!(e.contains("unknown field `http_bodyy_bytes`"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -108,6 +108,30 @@ pub fn flatten(rec: &Map<String, Value>) -> Map<String, Value> {
     out
 }
 
+/// Fills a protocol's summary template (see
+/// [`dataplane::app::Analyzer::SUMMARY`]) from `rec`; `s` renders a field.
+fn summary(template: &str, s: &dyn Fn(&str) -> String, rec: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find('}') else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        let inner = &rest[i + 1..i + j];
+        let (field, absent) = inner.split_once('|').unwrap_or((inner, ""));
+        if rec.contains_key(field) {
+            out.push_str(&s(field));
+        } else {
+            out.push_str(absent);
+        }
+        rest = &rest[i + j + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn short_message(rec: &Map<String, Value>) -> String {
     let s = |k: &str| {
         rec.get(k).map_or(String::new(), |v| match v {
@@ -131,28 +155,10 @@ fn short_message(rec: &Map<String, Value>) -> String {
             s("packets"),
             s("records")
         ),
-        Some("http") => format!(
-            "{} {}{} -> {}",
-            s("method"),
-            s("host"),
-            s("uri"),
-            if rec.contains_key("status_code") {
-                s("status_code")
-            } else {
-                "unanswered".into()
-            }
-        ),
-        Some("dns") => format!(
-            "dns {} {} -> {}",
-            s("qtype_name"),
-            s("query"),
-            if rec.contains_key("rcode_name") {
-                s("rcode_name")
-            } else {
-                "unanswered".into()
-            }
-        ),
-        Some(t) => t.to_string(),
+        Some(t) => match dataplane::app::Info::named(t) {
+            Some(p) => summary(p.info().summary, &s, rec),
+            None => t.to_string(),
+        },
         None => "record".into(),
     }
 }
@@ -177,17 +183,14 @@ fn level(rec: &Map<String, Value>) -> u8 {
                 6
             }
         }
-        // Server errors and unanswered requests warn; client errors notice.
-        Some("http") => match rec.get("status_code").and_then(Value::as_u64) {
-            None => 4,
-            Some(500..) => 4,
-            Some(400..) => 5,
-            Some(_) => 6,
-        },
-        Some("dns") => match rec.get("rcode").and_then(Value::as_u64) {
-            None | Some(2) => 4,
-            Some(0) => 6,
-            Some(_) => 5,
+        Some(t) => match dataplane::app::Info::named(t) {
+            Some(p) => {
+                let sev = &p.info().severity;
+                sev.of(rec
+                    .get(sev.field)
+                    .and_then(|v| v.as_u64().or(v.as_bool().map(u64::from))))
+            }
+            None => 6,
         },
         _ => 6,
     }

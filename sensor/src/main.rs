@@ -440,20 +440,23 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
     }
     let memory = parse_size("memory", o.memory.as_deref().unwrap_or("128M"))?;
     let all = o.records.is_empty();
-    let (mut emit_flows, mut http, mut dns) = (all, all, all);
+    let mut emit_flows = all;
+    let mut on = [all; dataplane::app::PROTOCOLS.len()];
     for r in &o.records {
-        match r.as_str() {
-            "flow" => emit_flows = true,
-            "http" => http = true,
-            "dns" => dns = true,
-            other => bail!("--records: unknown record type `{other}` (known: flow, http, dns)"),
+        match dataplane::app::Info::named(r) {
+            _ if r == "flow" => emit_flows = true,
+            Some(p) => on[p as usize] = true,
+            None => bail!(
+                "--records: unknown record type `{r}` (known: {})",
+                pipeline::record_types().join(", ")
+            ),
         }
     }
     let app_memory = match &o.app_memory {
         Some(s) => parse_size("app-memory", s)?,
         None => memory / 4,
     };
-    let app = app_config(o, http, dns)?;
+    let app = app_config(o, &on)?;
     let sensor = o.sensor_name.clone().unwrap_or_else(hostname);
     let nets = |v: &[String], flag: &str| -> Result<Vec<_>> {
         v.iter()
@@ -549,95 +552,70 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
 }
 
 /// The application layer's settings from the options (counts are sized
-/// later, from the budget).
-fn app_config(o: &Options, http: bool, dns: bool) -> Result<dataplane::app::AppConfig> {
-    use dataplane::app::{AppConfig, PortSet};
+/// later, from the budget); `on`: which protocols' records are wanted.
+fn app_config(o: &Options, on: &[bool]) -> Result<dataplane::app::AppConfig> {
+    use dataplane::app::{AppConfig, PortSet, Proto};
     let mut a = AppConfig::sized(1 << 20);
-    a.protos.http.enabled = http;
-    a.protos.dns.enabled = dns;
-    if !o.http_ports.is_empty() {
-        a.protos.http.tcp_ports = PortSet::new(&o.http_ports);
-    }
-    if !o.dns_ports.is_empty() {
-        a.protos.dns.tcp_ports = PortSet::new(&o.dns_ports);
-        a.protos.dns.udp_ports = PortSet::new(&o.dns_ports);
-    }
-    for (v, flag, dst) in [
-        (o.http_sample, "http-sample", &mut a.protos.http.sample),
-        (o.dns_sample, "dns-sample", &mut a.protos.dns.sample),
-    ] {
-        if let Some(n) = v {
-            if n == 0 {
-                bail!("--{flag} must be at least 1 (1 analyzes every flow)");
+    let v = &o.protos.values;
+    let mut err = None;
+    a.protos.each(|p, s| {
+        let n = p.info().name;
+        *s.enabled = on[p as usize];
+        if let Some(list) = v.get(&format!("{n}-ports")) {
+            match list
+                .split(',')
+                .map(|x| x.trim().parse::<u16>())
+                .collect::<Result<Vec<u16>, _>>()
+            {
+                Ok(ports) => {
+                    // A protocol found on UDP takes the ports for both.
+                    if !p.info().tcp_ports.is_empty() {
+                        *s.tcp_ports = PortSet::new(&ports);
+                    }
+                    if !p.info().udp_ports.is_empty() {
+                        *s.udp_ports = PortSet::new(&ports);
+                    }
+                }
+                Err(_) => err = Some(format!("--{n}-ports: `{list}` is not a list of ports")),
             }
-            *dst = n;
         }
-    }
-    let max = dataplane::app::http::Limits::MAX;
-    let l = &mut a.protos.http.limits;
-    for (v, flag, dst) in [
-        (&o.http_body_bytes, "http-body-bytes", &mut l.body_bytes),
-        (
-            &o.http_header_bytes,
-            "http-header-bytes",
-            &mut l.header_bytes,
-        ),
-        (&o.http_uri_bytes, "http-uri-bytes", &mut l.uri_bytes),
-    ] {
-        if let Some(s) = v {
-            let n = parse_size(flag, s)?;
-            if n > max {
-                bail!("--{flag} is at most {max} bytes (a record must fit 64 KiB), not {n}");
+        if let Some(x) = v.get(&format!("{n}-sample")) {
+            match x.trim().parse::<u32>() {
+                Ok(k) if k >= 1 => *s.sample = k,
+                _ => {
+                    err = Some(format!(
+                        "--{n}-sample must be at least 1 (1 analyzes every flow), not {x}"
+                    ))
+                }
             }
-            *dst = n;
         }
+    });
+    if let Some(e) = err {
+        bail!(e);
     }
-    if let Some(n) = o.http_headers {
-        l.headers = n;
-    }
-    if let Some(r) = o.redact {
-        l.redact = r;
-    }
-    l.redact_headers
-        .extend(o.redact_headers.iter().map(|h| h.to_ascii_lowercase()));
-    l.redact_keys.extend(o.redact_keys.iter().cloned());
-    if !o.http_client_ip_headers.is_empty() {
-        l.client_ip_headers = o
-            .http_client_ip_headers
-            .iter()
-            .map(|h| h.trim().to_ascii_lowercase())
-            .collect();
-    }
-    for t in &o.http_body_types {
-        let t = t.trim().to_ascii_lowercase();
-        let ok = t.split_once('/').is_some_and(|(a, b)| {
-            let token = |s: &str| {
-                !s.is_empty()
-                    && s.bytes()
-                        .all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c))
+    for &p in Proto::ALL {
+        let info = p.info();
+        for st in info.settings {
+            let flag = if st.shared {
+                st.name.to_string()
+            } else {
+                format!("{}-{}", info.name, st.name)
             };
-            (token(a) || a == "*") && (token(b) || b == "*")
-        });
-        if !ok {
-            bail!("--http-body-types: {t:?} is not a content type (type/subtype or type/*)");
+            if let Some(x) = v.get(&flag) {
+                a.set(p, st.name, x)
+                    .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))?;
+            }
         }
-        l.body_types.push(t);
     }
-    a.protos.http.limits = a.protos.http.limits.clone().clamped();
-    let secs = |v: Option<f64>, flag: &str, default: f64| -> Result<u64> {
-        let s = v.unwrap_or(default);
-        if !(s > 0.0 && s < 1e6) {
-            bail!("--{flag} must be a positive number of seconds, not {s}");
-        }
-        Ok((s * 1e9) as u64)
-    };
-    a.txn_timeout_ns = secs(o.txn_timeout, "txn-timeout", 30.0)?;
-    a.protos.dns.limits.timeout_ns = secs(o.dns_timeout, "dns-timeout", 5.0)?;
+    if let Some(x) = o.txn_timeout {
+        a.txn_timeout_ns = dataplane::app::analyzer::parse_seconds(&x.to_string())
+            .map_err(|e| anyhow::anyhow!("--txn-timeout {e}"))?;
+    }
     if let Some(n) = o.max_open_txns {
-        if n == 0 || n > dataplane::app::http::state::MAX_OPEN {
+        if n == 0 || n > dataplane::app::MAX_OPEN {
             bail!(
                 "--max-open-txns must be between 1 and {}, not {n}",
-                dataplane::app::http::state::MAX_OPEN
+                dataplane::app::MAX_OPEN
             );
         }
         a.max_open = n;

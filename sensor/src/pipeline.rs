@@ -274,6 +274,13 @@ impl Front {
     }
 }
 
+/// Record types the workers write: `flow` and every protocol's.
+pub fn record_types() -> Vec<&'static str> {
+    std::iter::once("flow")
+        .chain(dataplane::app::PROTOCOLS.iter().map(|p| p.name))
+        .collect()
+}
+
 /// The application layer's counters, for summaries and stats records.
 pub fn app_json(a: &dataplane::app::AppStats) -> serde_json::Value {
     let st = &a.stream;

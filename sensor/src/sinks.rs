@@ -3,7 +3,7 @@
 //! `--out SPEC` (repeatable):
 //!
 //! ```text
-//! stdout[?records=flow,http,dns,stats]
+//! stdout[?records=flow,http,dns,stats] (any record type)
 //! file:/var/log/wirelog/flows.json[?rotate_size=100M&rotate_secs=3600&keep=10&gzip=true&records=…]
 //! gelf-udp:graylog.example:12201[?compression=zlib|gzip|none&level=1&chunk_size=8192&records=…]
 //! gelf-tcp:graylog.example:12201[?buffer=8M&records=…]
@@ -357,8 +357,13 @@ pub fn from_spec(spec: &str, host: &str) -> Result<Output> {
         }
     }
     for r in &records {
-        if !["flow", "http", "dns", "stats"].contains(&r.as_str()) {
-            bail!("--out {spec}: unknown record type `{r}` (known: flow, http, dns, stats)");
+        let mut known = crate::pipeline::record_types();
+        known.push("stats");
+        if !known.contains(&r.as_str()) {
+            bail!(
+                "--out {spec}: unknown record type `{r}` (known: {})",
+                known.join(", ")
+            );
         }
     }
     let known: &[&str] = if target == "stdout" || target.starts_with("file:") {

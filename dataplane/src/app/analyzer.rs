@@ -49,11 +49,25 @@ pub trait Analyzer: Sized {
     /// Names of its own counters besides transactions, unanswered and
     /// errors ([`ProtoStats::extra`], at most [`MAX_EXTRA`]).
     const COUNTERS: &'static [&'static str] = &[];
+    /// A record's one-line summary (GELF's `short_message`): `{field}`
+    /// is the field's value, `{field|text}` the value or `text` when the
+    /// field is absent; the rest is literal.
+    const SUMMARY: &'static str;
+    /// A record's syslog severity.
+    const SEVERITY: Severity;
+    /// Its limits as options ([`Analyzer::set`] applies them).
+    const SETTINGS: &'static [Setting] = &[];
     /// Its limits and their defaults.
     type Limits: Clone + std::fmt::Debug + Default;
     /// What a connection at rest between transactions keeps when its
     /// session is given back (a few bytes: the request count, a mode).
     type Parked: Copy + Default;
+
+    /// Sets the limit [`Setting::name`] `name` from the option's `value`
+    /// (a list comes comma-separated); the error says why it is refused.
+    fn set(_limits: &mut Self::Limits, name: &str, _value: &str) -> Result<(), String> {
+        Err(format!("{} has no setting `{name}`", Self::NAME))
+    }
 
     /// Whether `data`, the first payload of direction `dir` (0: client),
     /// is this protocol. `on_port`: the flow is on one of its ports.
@@ -106,6 +120,87 @@ pub trait Analyzer: Sized {
     /// Bytes of decoded (inflated) content it may ask for.
     fn inflate_bytes(_limits: &Self::Limits) -> usize {
         0
+    }
+}
+
+/// How a record's syslog severity follows from one of its numeric (or
+/// boolean: 1 and 0) fields.
+#[derive(Clone, Copy, Debug)]
+pub struct Severity {
+    /// The field.
+    pub field: &'static str,
+    /// The severity when the field is absent.
+    pub missing: u8,
+    /// `(low, high, severity)`: the first range holding the value wins.
+    pub ranges: &'static [(u64, u64, u8)],
+    /// The severity of any other value.
+    pub otherwise: u8,
+}
+
+impl Severity {
+    /// The severity of a record whose `field` is `value`.
+    pub fn of(&self, value: Option<u64>) -> u8 {
+        match value {
+            None => self.missing,
+            Some(v) => self
+                .ranges
+                .iter()
+                .find(|r| (r.0..=r.1).contains(&v))
+                .map_or(self.otherwise, |r| r.2),
+        }
+    }
+}
+
+/// One of an analyzer's limits as an option: `--<protocol>-<name>` on the
+/// command line and `<protocol>_<name>` in the config file, or, when
+/// `shared`, `--<name>` for every protocol that has it (`--redact`).
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    /// The option's name after the protocol's, in kebab case.
+    pub name: &'static str,
+    /// What it does, ending with its default in brackets.
+    pub help: &'static str,
+    /// It takes a comma-separated list.
+    pub list: bool,
+    /// One option for every protocol that has it.
+    pub shared: bool,
+}
+
+/// A size such as `128M`, `1G`, `512K`, `65536` (`B`/`iB` suffixes
+/// allowed).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, mult) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1usize << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 128M, 1G)"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// A positive number of seconds, in nanoseconds.
+pub fn parse_seconds(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x > 0.0 && x < 1e6 => Ok((x * 1e9) as u64),
+        _ => Err(format!("must be a positive number of seconds, not {s}")),
+    }
+}
+
+/// A boolean: `true`/`false` (also `1`/`0`, `on`/`off`, `yes`/`no`).
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "on" | "yes" => Ok(true),
+        "false" | "0" | "off" | "no" => Ok(false),
+        _ => Err(format!("must be true or false, not `{s}`")),
     }
 }
 

@@ -31,14 +31,11 @@
 //! folder to copy for a new one (docs/adding-a-protocol.md).
 
 pub mod analyzer;
-pub mod dns;
-pub mod http;
 pub mod inflate;
 pub mod pool;
 mod registry;
 mod slab;
 pub mod stream;
-pub mod template;
 #[cfg(test)]
 mod tests;
 pub mod txn;
@@ -94,8 +91,12 @@ impl Step {
     };
 }
 
-pub use analyzer::{Analyzer, PortSet, Probe, ProtoConfig, ProtoStats};
-pub use registry::{Info, Proto, Protos, Registered, Switches, PROTOCOLS};
+pub use analyzer::{Analyzer, PortSet, Probe, ProtoConfig, ProtoStats, Setting, Severity};
+// The registry's items, the protocols' folders among them.
+pub use registry::*;
+
+/// The most open transactions per flow `max_open` may allow.
+pub const MAX_OPEN: usize = 16;
 
 /// Settings and limits of the application layer (per worker).
 #[derive(Clone, Debug)]
@@ -212,6 +213,17 @@ impl AppConfig {
             }
         }));
         n + self.stream_buffers * self.stream_buffer_bytes + self.txn_buffers * self.txn_bytes()
+    }
+
+    /// Sets protocol `p`'s limit `name` (one of its
+    /// [`Analyzer::SETTINGS`]) from `value`.
+    pub fn set(&mut self, p: Proto, name: &str, value: &str) -> Result<(), String> {
+        registry::protocols!(registry::each_proto!({
+            if A::PROTO == p {
+                return A::set(&mut A::conf_mut(&mut self.protos).limits, name, value);
+            }
+        }));
+        Err(format!("no protocol {p:?}"))
     }
 
     /// Protocol `p`'s share of the budget.

@@ -4,11 +4,20 @@
 //! and the dispatch to them, and [`PROTOCOLS`], the descriptions the
 //! sensor makes its options, record types and summaries from.
 //!
-//! Adding a protocol is one line in [`protocols!`]: its variant, its field
-//! name (the protocol's name) and its [`Analyzer`] type. The order is the
-//! order in which ports and probes are tried.
+//! Adding a protocol is its folder's `mod` line here and one line in
+//! [`protocols!`]: its variant, its field name (the protocol's name) and
+//! its [`Analyzer`] type. The order is the order in which ports and probes
+//! are tried.
 
-use super::analyzer::{Analyzer, ProtoConfig};
+use super::analyzer::{Analyzer, ProtoConfig, Setting, Severity};
+
+// Each protocol's folder, and its line in `protocols!`.
+#[path = "dns/mod.rs"]
+pub mod dns;
+#[path = "http/mod.rs"]
+pub mod http;
+#[path = "template/mod.rs"]
+pub mod template;
 
 /// Calls `$m!` with `( $extra )` followed by the list of analyzers, each
 /// as `Variant field: Type,` (with its attributes).
@@ -196,6 +205,12 @@ pub struct Info {
     pub udp_ports: &'static [u16],
     /// [`Analyzer::COUNTERS`].
     pub counters: &'static [&'static str],
+    /// [`Analyzer::SETTINGS`].
+    pub settings: &'static [Setting],
+    /// [`Analyzer::SUMMARY`].
+    pub summary: &'static str,
+    /// [`Analyzer::SEVERITY`].
+    pub severity: Severity,
 }
 
 impl Info {
@@ -206,6 +221,9 @@ impl Info {
             tcp_ports: A::TCP_PORTS,
             udp_ports: A::UDP_PORTS,
             counters: A::COUNTERS,
+            settings: A::SETTINGS,
+            summary: A::SUMMARY,
+            severity: A::SEVERITY,
         }
     }
 

@@ -10,7 +10,7 @@ pub mod state;
 
 pub use state::Dns;
 
-use crate::app::analyzer::{Analyzer, Probe};
+use crate::app::analyzer::{parse_seconds, Analyzer, Probe, Setting, Severity};
 use crate::app::txn::TxnSize;
 use crate::app::{AppConfig, Cx, Step};
 use crate::record::RecordOut;
@@ -49,9 +49,23 @@ impl Default for Limits {
 
 impl Analyzer for Dns {
     const NAME: &'static str = "dns";
-    const TITLE: &'static str = "DNS over UDP and TCP";
+    const TITLE: &'static str = "DNS";
     const TCP_PORTS: &'static [u16] = &[53, 5353, 5355];
     const UDP_PORTS: &'static [u16] = &[53, 5353, 5355];
+    const SUMMARY: &'static str = "dns {qtype_name} {query} -> {rcode_name|unanswered}";
+    /// SERVFAIL and unanswered queries warn, other errors notice.
+    const SEVERITY: Severity = Severity {
+        field: "rcode",
+        missing: 4,
+        ranges: &[(0, 0, 6), (2, 2, 4)],
+        otherwise: 5,
+    };
+    const SETTINGS: &'static [Setting] = &[Setting {
+        name: "timeout",
+        help: "Seconds a DNS query waits for its response [default: 5]",
+        list: false,
+        shared: false,
+    }];
     type Limits = Limits;
     /// A UDP flow with no query waiting keeps nothing.
     type Parked = ();
@@ -70,6 +84,14 @@ impl Analyzer for Dns {
         } else {
             Probe::No
         }
+    }
+
+    fn set(l: &mut Limits, name: &str, value: &str) -> Result<(), String> {
+        match name {
+            "timeout" => l.timeout_ns = parse_seconds(value)?,
+            _ => return Err(format!("DNS has no setting `{name}`")),
+        }
+        Ok(())
     }
 
     fn new(tcp: bool, _cfg: &AppConfig, _parked: ()) -> Self {

@@ -10,7 +10,7 @@ pub mod state;
 
 pub use state::Http;
 
-use crate::app::analyzer::{Analyzer, Probe};
+use crate::app::analyzer::{parse_bool, parse_size, Analyzer, Probe, Setting, Severity};
 use crate::app::txn::TxnSize;
 use crate::app::{AppConfig, Cx, Step};
 use crate::record::RecordOut;
@@ -87,14 +87,6 @@ impl Limits {
     /// Largest value each byte limit may take (a record must fit
     /// [`crate::record::MAX_RECORD`]).
     pub const MAX: usize = 8192;
-
-    /// The limits clamped to [`Limits::MAX`].
-    pub fn clamped(mut self) -> Self {
-        self.header_bytes = self.header_bytes.min(Self::MAX);
-        self.uri_bytes = self.uri_bytes.clamp(64, Self::MAX);
-        self.body_bytes = self.body_bytes.min(Self::MAX);
-        self
-    }
 }
 
 /// Headers redacted by default.
@@ -148,6 +140,70 @@ impl Analyzer for Http {
     const TCP_PORTS: &'static [u16] = &[80, 81, 591, 3128, 8000, 8008, 8080, 8081, 8088, 8888];
     const UDP_PORTS: &'static [u16] = &[];
     const COUNTERS: &'static [&'static str] = &["bad_header_lines"];
+    const SUMMARY: &'static str = "{method} {host}{uri} -> {status_code|unanswered}";
+    /// Server errors and unanswered requests warn; client errors notice.
+    const SEVERITY: Severity = Severity {
+        field: "status_code",
+        missing: 4,
+        ranges: &[(500, u64::MAX, 4), (400, 499, 5)],
+        otherwise: 6,
+    };
+    const SETTINGS: &'static [Setting] = &[
+        Setting {
+            name: "body-bytes",
+            help: "HTTP body bytes logged per side, at most 8K; gzip/deflate bodies are inflated up to it; 0 logs only lengths [default: 0]",
+            list: false,
+            shared: false,
+        },
+        Setting {
+            name: "header-bytes",
+            help: "HTTP header bytes logged per message, at most 8K [default: 4K]",
+            list: false,
+            shared: false,
+        },
+        Setting {
+            name: "headers",
+            help: "HTTP headers logged per message [default: 64]",
+            list: false,
+            shared: false,
+        },
+        Setting {
+            name: "uri-bytes",
+            help: "Bytes of the request target logged, 64 to 8K [default: 2K]",
+            list: false,
+            shared: false,
+        },
+        Setting {
+            name: "client-ip-headers",
+            help: "Headers naming the original client, in order of preference; `orig_client` is the first present [default: x-forwarded-for,forwarded,x-real-ip,true-client-ip,cf-connecting-ip]",
+            list: true,
+            shared: false,
+        },
+        Setting {
+            name: "body-types",
+            help: "Content types whose bodies --http-body-bytes captures, `type/subtype` or `type/*` [default: every type]",
+            list: true,
+            shared: false,
+        },
+        Setting {
+            name: "redact",
+            help: "Replace secrets in records: passwords, tokens and credentials (HTTP: the --redact-headers values and the --redact-keys query/body values) [default: true]",
+            list: false,
+            shared: true,
+        },
+        Setting {
+            name: "redact-headers",
+            help: "More HTTP headers whose values are redacted (besides authorization, proxy-authorization, cookie, set-cookie, x-api-key)",
+            list: true,
+            shared: true,
+        },
+        Setting {
+            name: "redact-keys",
+            help: "More query and form/JSON body keys whose values are redacted (besides password, token, secret, api_key and the like)",
+            list: true,
+            shared: true,
+        },
+    ];
     type Limits = Limits;
     /// Requests seen on the connection.
     type Parked = u32;
@@ -170,6 +226,52 @@ impl Analyzer for Http {
         } else {
             yes(parse::probe_request(data))
         }
+    }
+
+    fn set(l: &mut Limits, name: &str, value: &str) -> Result<(), String> {
+        let bytes = |v: &str| -> Result<usize, String> {
+            let n = parse_size(v)?;
+            if n > Limits::MAX {
+                return Err(format!(
+                    "is at most {} bytes (a record must fit 64 KiB), not {n}",
+                    Limits::MAX
+                ));
+            }
+            Ok(n)
+        };
+        let items = || value.split(',').map(str::trim).filter(|s| !s.is_empty());
+        match name {
+            "body-bytes" => l.body_bytes = bytes(value)?,
+            "header-bytes" => l.header_bytes = bytes(value)?,
+            "uri-bytes" => l.uri_bytes = bytes(value)?.max(64),
+            "headers" => {
+                l.headers = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{value}` is not a count"))?
+            }
+            "redact" => l.redact = parse_bool(value)?,
+            "redact-headers" => l
+                .redact_headers
+                .extend(items().map(|h| h.to_ascii_lowercase())),
+            "redact-keys" => l.redact_keys.extend(items().map(String::from)),
+            "client-ip-headers" => {
+                l.client_ip_headers = items().map(|h| h.to_ascii_lowercase()).collect()
+            }
+            "body-types" => {
+                for t in items() {
+                    let t = t.to_ascii_lowercase();
+                    if !parse::content_type_pattern(&t) {
+                        return Err(format!(
+                            "{t:?} is not a content type (type/subtype or type/*)"
+                        ));
+                    }
+                    l.body_types.push(t);
+                }
+            }
+            _ => return Err(format!("HTTP has no setting `{name}`")),
+        }
+        Ok(())
     }
 
     fn new(_tcp: bool, cfg: &AppConfig, parked: u32) -> Self {

@@ -587,6 +587,18 @@ fn string_end(b: &[u8], s: usize) -> usize {
     b.len()
 }
 
+/// Whether `t` (lower case) is a content type or a pattern of them:
+/// `type/subtype`, `type/*` or `*/*`.
+pub fn content_type_pattern(t: &str) -> bool {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c))
+    };
+    t.split_once('/')
+        .is_some_and(|(a, b)| (token(a) || a == "*") && (token(b) || b == "*"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

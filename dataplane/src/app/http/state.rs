@@ -29,7 +29,7 @@ use crate::app::{Cx, Step};
 use crate::record::RecordOut;
 
 /// Most transactions open at once per connection.
-pub const MAX_OPEN: usize = 16;
+pub const MAX_OPEN: usize = crate::app::MAX_OPEN;
 /// Headers a message may have to be parsed (more is an error).
 const PARSE_HEADERS: usize = 128;
 /// Longest chunk-size or trailer line.

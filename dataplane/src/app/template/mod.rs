@@ -21,7 +21,7 @@ pub mod state;
 
 pub use state::Lines;
 
-use crate::app::analyzer::{Analyzer, Probe};
+use crate::app::analyzer::{Analyzer, Probe, Severity};
 use crate::app::{AppConfig, Cx, Step};
 use crate::record::RecordOut;
 
@@ -31,6 +31,13 @@ impl Analyzer for Lines {
     const ON: bool = false;
     const TCP_PORTS: &'static [u16] = &[];
     const UDP_PORTS: &'static [u16] = &[];
+    const SUMMARY: &'static str = "line {request_len} -> {response_len|unanswered}";
+    const SEVERITY: Severity = Severity {
+        field: "response_len",
+        missing: 4,
+        ranges: &[],
+        otherwise: 6,
+    };
     type Limits = ();
     type Parked = ();
 
