@@ -144,6 +144,12 @@ impl Conv {
             ..Default::default()
         })
         .unwrap();
+        self.run_on(&mut w)
+    }
+
+    /// Runs the packets through `w` (its counters stay to be read); every
+    /// record.
+    pub fn run_on(&self, w: &mut Worker) -> Vec<Value> {
         let mut out = VecOut::default();
         for chunk in self.pkts.chunks(7) {
             w.process(chunk, &FlatPayloads(&self.flat), &mut out);
