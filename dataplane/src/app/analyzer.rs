@@ -166,6 +166,14 @@ pub struct Setting {
     pub shared: bool,
 }
 
+/// `--redact`, shared by every analyzer that logs secrets.
+pub const REDACT: Setting = Setting {
+    name: "redact",
+    help: "Replace secrets in records: passwords, tokens and credentials (HTTP: the --redact-headers values and the --redact-keys query/body values; Redis: AUTH and HELLO credentials, passwords set) [default: true]",
+    list: false,
+    shared: true,
+};
+
 /// A size such as `128M`, `1G`, `512K`, `65536` (`B`/`iB` suffixes
 /// allowed).
 pub fn parse_size(s: &str) -> Result<usize, String> {

@@ -10,7 +10,7 @@ pub mod state;
 
 pub use state::Http;
 
-use crate::app::analyzer::{parse_bool, parse_size, Analyzer, Probe, Setting, Severity};
+use crate::app::analyzer::{parse_bool, parse_size, Analyzer, Probe, Setting, Severity, REDACT};
 use crate::app::txn::TxnSize;
 use crate::app::{AppConfig, Cx, Step};
 use crate::record::RecordOut;
@@ -185,12 +185,7 @@ impl Analyzer for Http {
             list: true,
             shared: false,
         },
-        Setting {
-            name: "redact",
-            help: "Replace secrets in records: passwords, tokens and credentials (HTTP: the --redact-headers values and the --redact-keys query/body values) [default: true]",
-            list: false,
-            shared: true,
-        },
+        REDACT,
         Setting {
             name: "redact-headers",
             help: "More HTTP headers whose values are redacted (besides authorization, proxy-authorization, cookie, set-cookie, x-api-key)",
