@@ -922,6 +922,35 @@ fn live_gelf_tcp_receiver_away_then_back() {
     eprintln!("live gelf-tcp receiver away then back: {g}");
 }
 
+/// Captures with `args` while `driver SERVER_IP MANIFEST` runs in the
+/// client namespace: the records, the driver's manifest and wirelog's
+/// summary (no drop anywhere).
+fn with_manifest(tb: &Testbed, args: &[&str], driver: &str) -> (Vec<Value>, Vec<Value>, Value) {
+    let out = tb.dir.join("records.json");
+    let mut wl = tb.capture(args);
+    wl.args(["--stats-interval", "0", "-o"]).arg(&out);
+    let running = Running::start(&mut wl);
+    std::thread::sleep(Duration::from_millis(300));
+    let manifest = tb.dir.join("manifest.jsonl");
+    tb.run_in(
+        tb.v("CLI"),
+        &format!("{driver} {} {}", tb.v("SRV_IP"), manifest.display()),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, log) = running.stop("INT");
+    assert!(status.success(), "wirelog: {}", log.join("\n"));
+    let summary: Value = serde_json::from_str(log.last().unwrap()).unwrap();
+    assert_eq!(summary["drops"]["total"], 0, "{summary}");
+    let read = |p: &Path| -> Vec<Value> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    (read(&out), read(&manifest), summary)
+}
+
 /// Real clients against real nginx and dnsmasq, captured live: the
 /// driver's manifest of every request it sent and what came back must
 /// match the http and dns records field by field, with none missing and
@@ -932,48 +961,20 @@ fn http_and_dns_transactions_match_the_clients_manifest() {
     let id = 67;
     let mut tb = Testbed::up(id, 1);
     start_servers(&mut tb);
-    let out = tb.dir.join("records.json");
-    let mut wl = tb.capture(&[
-        "--source",
-        "afxdp",
-        "--xdp-mode",
-        "skb",
-        "--workers",
-        "2",
-        "--http-body-bytes",
-        "1K",
-        "--stats-interval",
-        "0",
-    ]);
-    wl.arg("-o").arg(&out);
-    let running = Running::start(&mut wl);
-    std::thread::sleep(Duration::from_millis(300));
-    let manifest = tb.dir.join("manifest.jsonl");
-    tb.run_in(
-        tb.v("CLI"),
-        &format!(
-            "python3 {} {} {}",
-            root().join("scripts/l7-driver.py").display(),
-            tb.v("SRV_IP"),
-            manifest.display()
-        ),
+    let (recs, want, summary) = with_manifest(
+        &tb,
+        &[
+            "--source",
+            "afxdp",
+            "--xdp-mode",
+            "skb",
+            "--workers",
+            "2",
+            "--http-body-bytes",
+            "1K",
+        ],
+        &format!("python3 {}", root().join("scripts/l7-driver.py").display()),
     );
-    std::thread::sleep(Duration::from_millis(500));
-    let (status, log) = running.stop("INT");
-    assert!(status.success(), "wirelog: {}", log.join("\n"));
-    let summary: Value = serde_json::from_str(log.last().unwrap()).unwrap();
-    assert_eq!(summary["drops"]["total"], 0, "{summary}");
-
-    let recs: Vec<Value> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let want: Vec<Value> = std::fs::read_to_string(&manifest)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let of = |t: &str| -> Vec<&Value> { recs.iter().filter(|r| r["type"] == t).collect() };
     let (http, dns) = (of("http"), of("dns"));
     let mut bad = Vec::new();
