@@ -16,6 +16,8 @@ use super::analyzer::{Analyzer, ProtoConfig, Setting, Severity};
 pub mod dns;
 #[path = "http/mod.rs"]
 pub mod http;
+#[path = "redis/mod.rs"]
+pub mod redis;
 #[path = "template/mod.rs"]
 pub mod template;
 
@@ -26,6 +28,7 @@ macro_rules! protocols {
         $($m)::+! { ( $($extra)* )
             Http http: $crate::app::http::Http,
             Dns dns: $crate::app::dns::Dns,
+            Redis redis: $crate::app::redis::Redis,
             #[cfg(test)] Template template: $crate::app::template::Lines,
         }
     };

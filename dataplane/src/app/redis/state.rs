@@ -1,0 +1,1051 @@
+//! The Redis state of one connection: the command being read, the
+//! commands waiting for their replies (answered in order, however many a
+//! segment carries), the reply being read, and the connection's modes.
+//!
+//! A command is read item by item: its name and a few arguments are kept,
+//! the rest counted; an argument longer than [`SMALL`] is read for its
+//! first [`PREFIX`] bytes and the rest skipped, never buffered. Its kept
+//! arguments wait in a transaction buffer until its reply completes it.
+//!
+//! Replies are walked item by item with a bounded explicit stack
+//! ([`parse::Walk`]); the value is rendered into [`REPLY_CAP`] bytes.
+//! A complete top-level value is a command's reply unless it is pushed:
+//! a RESP3 push (`>`), or in RESP2 subscribe mode an array that starts
+//! with `message`, `pmessage` or `smessage`. Subscription confirmations
+//! pair with their command: one per channel, or for an UNSUBSCRIBE without
+//! arguments as many as come. `CLIENT REPLY OFF`/`SKIP` and the commands
+//! they silence get no reply and are logged when read. Inside MULTI the
+//! replies are `QUEUED`, and EXEC's reply is an array of theirs.
+//!
+//! A gap loses the pairing: the open commands are logged unanswered, and
+//! each direction waits for a chunk that starts a message (the client) or
+//! for a command to answer (the server) before it reads again.
+
+use super::parse::{self, Head, Kind, Parsed, Walk};
+use super::record::{self, Command};
+use super::{Redis as RedisProto, PUSHES, STOPPED};
+use crate::app::{Cx, Step};
+use crate::record::RecordOut;
+
+/// Commands a connection may have waiting at most.
+pub const OPEN_CAP: usize = 256;
+/// Bytes of a command's name kept.
+pub const NAME_KEEP: usize = 16;
+/// A payload up to this long is waited for whole.
+const SMALL: usize = 4096;
+/// Of a longer payload, this much is read before the rest is skipped.
+const PREFIX: usize = 256;
+/// Bytes of a reply's rendered value kept at most.
+pub const REPLY_CAP: usize = 1024;
+/// Elements of a top-level aggregate whose text is remembered (a pushed
+/// message's kind, channel, pattern and payload).
+const ELEMS: usize = 4;
+
+/// A connection's modes, kept while it rests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Modes(u8);
+
+impl Modes {
+    const RESP3: u8 = 1;
+    const SUBSCRIBED: u8 = 2;
+    const MULTI: u8 = 4;
+    const REPLY_OFF: u8 = 8;
+    const SKIP_NEXT: u8 = 16;
+
+    fn has(self, m: u8) -> bool {
+        self.0 & m != 0
+    }
+
+    fn set(&mut self, m: u8, on: bool) {
+        if on {
+            self.0 |= m;
+        } else {
+            self.0 &= !m;
+        }
+    }
+
+    /// RESP3 was agreed (HELLO 3).
+    pub fn resp3(self) -> bool {
+        self.has(Self::RESP3)
+    }
+}
+
+/// What a command does to the pairing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Special {
+    /// An ordinary command: one reply.
+    #[default]
+    Plain,
+    /// (P|S)SUBSCRIBE: a confirmation per channel.
+    Subscribe,
+    /// (P|S)UNSUBSCRIBE: a confirmation per channel named, or without
+    /// arguments as many as come.
+    Unsubscribe,
+    /// HELLO with a protocol version.
+    Hello(u8),
+    /// MULTI.
+    Multi,
+    /// EXEC or DISCARD.
+    EndMulti,
+    /// RESET: every mode back to its default.
+    Reset,
+    /// CLIENT REPLY ON/OFF/SKIP.
+    ClientReply(u8),
+}
+
+/// Flags of an open command.
+pub mod of {
+    /// Sent inline (a line of words).
+    pub const INLINE: u8 = 1;
+    /// Arguments past the limit (or without a buffer) not kept.
+    pub const ARGS_CUT: u8 = 2;
+    /// Sent inside MULTI: its reply is QUEUED.
+    pub const IN_MULTI: u8 = 4;
+    /// No reply comes (CLIENT REPLY OFF/SKIP).
+    pub const NO_REPLY: u8 = 8;
+    /// Sent after HELLO 3 was agreed.
+    pub const RESP3: u8 = 16;
+    /// Logged already (with its first subscription confirmation).
+    pub const LOGGED: u8 = 0x80;
+}
+
+/// A command waiting for its reply.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Open {
+    /// When its first byte came (ns).
+    pub ts: u64,
+    /// Its name, upper case, cut at [`NAME_KEEP`].
+    pub name: [u8; NAME_KEEP],
+    /// Bytes of the name kept.
+    pub nlen: u8,
+    /// [`of`] flags.
+    pub flags: u8,
+    /// Which argument is the first key (0: none).
+    pub key_at: u8,
+    /// What it does to the pairing.
+    pub special: Special,
+    /// Confirmations still to come (subscribe commands); `u16::MAX`: as
+    /// many as come.
+    pub expect: u16,
+    /// Where its kept arguments start in the transaction buffer.
+    pub off: u16,
+    /// Their bytes.
+    pub len: u16,
+    /// Arguments after the name.
+    pub nargs: u32,
+    /// Commands after it not tracked (the queue was full): their replies
+    /// are read and not logged.
+    pub untracked: u16,
+}
+
+impl Open {
+    /// The name.
+    pub fn name(&self) -> &[u8] {
+        &self.name[..usize::from(self.nlen)]
+    }
+}
+
+/// The command being read.
+#[derive(Clone, Copy, Debug, Default)]
+struct Building {
+    active: bool,
+    /// Bulk strings left in the array.
+    left: u64,
+    /// Index of the next argument (0: the name).
+    idx: u32,
+    cmd: Open,
+    /// Every argument from this index on is a credential (AUTH).
+    redact_from: u32,
+    /// The argument at this index is a credential (a password two words
+    /// after HELLO's or MIGRATE's AUTH2).
+    redact_at: u32,
+    /// The next argument is a credential.
+    redact_next: bool,
+    /// The first two arguments, upper case, cut (what CLIENT REPLY and
+    /// HELLO mean).
+    a1: [u8; 8],
+    a2: [u8; 8],
+}
+
+/// The reply being read.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    walk: Walk,
+    /// A value has begun.
+    pub active: bool,
+    /// When its first byte came.
+    pub ts: u64,
+    /// The top-level type.
+    pub kind: Kind,
+    /// Its count (aggregates) or length.
+    pub len: i64,
+    /// It is a null (`_`, `$-1`, `*-1`).
+    pub null: bool,
+    /// An attribute came before it.
+    pub attribute: bool,
+    /// The rendered value.
+    pub text: [u8; REPLY_CAP],
+    /// Bytes of it.
+    pub tlen: u16,
+    /// It was cut.
+    pub cut: bool,
+    /// A separator is due before the next element.
+    sep: bool,
+    /// Walk levels that opened a bracket.
+    brackets: u64,
+    /// Direct elements seen, and the text ranges of the first ones.
+    pub elems: u32,
+    /// Text ranges of the first [`ELEMS`] direct elements.
+    pub el: [(u16, u16); ELEMS],
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Self {
+            walk: Walk::new(),
+            active: false,
+            ts: 0,
+            kind: Kind::Null,
+            len: 0,
+            null: false,
+            attribute: false,
+            text: [0; REPLY_CAP],
+            tlen: 0,
+            cut: false,
+            sep: false,
+            brackets: 0,
+            elems: 0,
+            el: [(0, 0); ELEMS],
+        }
+    }
+}
+
+impl Reply {
+    /// Text of direct element `i`, if it was a scalar and kept.
+    pub fn elem(&self, i: usize) -> Option<&[u8]> {
+        let (a, b) = *self.el.get(i)?;
+        (i < self.elems as usize && a != u16::MAX)
+            .then(|| &self.text[usize::from(a)..usize::from(b)])
+    }
+
+    /// The rendered value.
+    pub fn value(&self) -> &[u8] {
+        &self.text[..usize::from(self.tlen)]
+    }
+
+    fn push_text(&mut self, t: &[u8], limit: usize) {
+        let limit = limit.min(REPLY_CAP);
+        let at = usize::from(self.tlen);
+        let room = limit.saturating_sub(at);
+        let n = t.len().min(room);
+        self.text[at..at + n].copy_from_slice(&t[..n]);
+        self.tlen += n as u16;
+        if n < t.len() {
+            self.cut = true;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.walk.reset();
+        self.active = false;
+        self.attribute = false;
+        self.tlen = 0;
+        self.cut = false;
+        self.sep = false;
+        self.brackets = 0;
+        self.elems = 0;
+    }
+}
+
+/// Redis state of one connection.
+#[derive(Debug)]
+pub struct Redis {
+    modes: Modes,
+    max_open: u16,
+    q: [Open; OPEN_CAP],
+    head: u16,
+    len: u16,
+    /// Replies still to read and not log (commands not tracked, or logged
+    /// unanswered at a timeout).
+    drop: u32,
+    /// The transaction buffer holding the open commands' arguments.
+    buf: u32,
+    build: Building,
+    reply: Reply,
+    /// Per direction: a gap lost the place; wait to read again.
+    lost: [bool; 2],
+    /// Not RESP: nothing more is read.
+    over: bool,
+}
+
+impl Redis {
+    /// A connection with at most `max_open` commands waiting, in `modes`.
+    pub fn new(max_open: usize, modes: Modes) -> Self {
+        Self {
+            modes,
+            max_open: max_open.clamp(1, OPEN_CAP) as u16,
+            q: [Open::default(); OPEN_CAP],
+            head: 0,
+            len: 0,
+            drop: 0,
+            buf: crate::app::pool::NONE,
+            build: Building::default(),
+            reply: Reply::default(),
+            lost: [false; 2],
+            over: false,
+        }
+    }
+
+    /// Makes `self` what [`Redis::new`] returns, in place (the queue and
+    /// the reply text are rewritten before they are read).
+    pub fn reset(&mut self, max_open: usize, modes: Modes) {
+        let Self {
+            modes: m,
+            max_open: mo,
+            q: _,
+            head,
+            len,
+            drop,
+            buf,
+            build,
+            reply,
+            lost,
+            over,
+        } = self;
+        *m = modes;
+        *mo = max_open.clamp(1, OPEN_CAP) as u16;
+        (*head, *len, *drop) = (0, 0, 0);
+        *buf = crate::app::pool::NONE;
+        *build = Building::default();
+        reply.clear();
+        *lost = [false; 2];
+        *over = false;
+    }
+
+    /// The modes to keep when nothing is in progress.
+    pub fn at_rest(&self) -> Option<Modes> {
+        (self.len == 0
+            && self.drop == 0
+            && !self.build.active
+            && !self.reply.active
+            && self.lost == [false; 2]
+            && !self.over
+            && self.buf == crate::app::pool::NONE)
+            .then_some(self.modes)
+    }
+
+    fn slot(&self, k: u16) -> usize {
+        (usize::from(self.head) + usize::from(k)) % OPEN_CAP
+    }
+
+    /// Parses bytes of one direction.
+    pub fn parse<O: RecordOut>(&mut self, dir: usize, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        if self.over {
+            return Step::Stop;
+        }
+        if dir == 0 {
+            self.client(data, cx)
+        } else {
+            self.server(data, cx)
+        }
+    }
+
+    // ---- the client's commands ----
+
+    fn client<O: RecordOut>(&mut self, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        if !self.build.active {
+            let Some(&first) = data.first() else {
+                return Step::Consumed(0);
+            };
+            if self.lost[0] {
+                // Read again only where a chunk starts a command.
+                if first != b'*' && !first.is_ascii_alphabetic() {
+                    return Step::Consumed(data.len());
+                }
+                self.lost[0] = false;
+            }
+            if first != b'*' {
+                return self.inline(data, cx);
+            }
+            return match parse::head(data) {
+                Parsed::Need => Step::Need {
+                    consumed: 0,
+                    min: 0,
+                },
+                Parsed::Bad => self.stop(cx),
+                Parsed::Done(h) if h.kind != Kind::Array => self.stop(cx),
+                Parsed::Done(h) => {
+                    if h.len > 0 {
+                        self.begin(cx);
+                        self.build.left = h.len as u64;
+                    }
+                    Step::Consumed(h.size)
+                }
+            };
+        }
+        // An argument: a bulk string.
+        let h = match parse::head(data) {
+            Parsed::Need => {
+                return Step::Need {
+                    consumed: 0,
+                    min: 0,
+                }
+            }
+            Parsed::Done(h) if h.kind == Kind::Bulk && h.len >= 0 => h,
+            _ => return self.stop(cx),
+        };
+        match body(&h, data) {
+            Body::Whole(v, used) => {
+                self.arg(v, false, cx);
+                Step::Consumed(used)
+            }
+            Body::Prefix(v, skip) => {
+                self.arg(v, true, cx);
+                Step::Skip {
+                    consumed: data.len(),
+                    len: skip,
+                }
+            }
+            Body::Wait(step) => step,
+            Body::Bad => self.stop(cx),
+        }
+    }
+
+    fn inline<O: RecordOut>(&mut self, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        let end = match parse::inline_end(data) {
+            Parsed::Done(n) => n,
+            Parsed::Need => {
+                return Step::Need {
+                    consumed: 0,
+                    min: 0,
+                }
+            }
+            Parsed::Bad => return self.stop(cx),
+        };
+        let line = &data[..end];
+        // Unbalanced quotes: Redis answers with an error; the command is
+        // logged with its words split at blanks.
+        let quoted = parse::inline_args(line, |_| true);
+        let words = match quoted {
+            Ok(n) => n,
+            Err(_) => line
+                .split(|c| c.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+                .count(),
+        };
+        if words == 0 {
+            // An empty line: Redis reads on.
+            return Step::Consumed(end);
+        }
+        self.begin(cx);
+        self.build.cmd.flags |= of::INLINE;
+        self.build.left = words as u64;
+        if quoted.is_ok() {
+            let _ = parse::inline_args(line, |a| {
+                self.arg(a.raw, false, cx);
+                true
+            });
+        } else {
+            for w in line
+                .split(|c| c.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+            {
+                self.arg(w, false, cx);
+            }
+        }
+        Step::Consumed(end)
+    }
+
+    /// A command begins.
+    fn begin<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        self.build = Building {
+            active: true,
+            redact_from: u32::MAX,
+            redact_at: u32::MAX,
+            ..Building::default()
+        };
+        self.build.cmd.ts = cx.now;
+        if self.modes.resp3() {
+            self.build.cmd.flags |= of::RESP3;
+        }
+        if self.modes.has(Modes::MULTI) {
+            self.build.cmd.flags |= of::IN_MULTI;
+        }
+        let b = &mut self.build.cmd;
+        b.off = 0;
+        b.len = 0;
+        if self.buf == crate::app::pool::NONE {
+            match cx.txn.take() {
+                Some(h) => self.buf = h,
+                None => {
+                    cx.stats.txn_buffers_full += 1;
+                    b.flags |= of::ARGS_CUT;
+                }
+            }
+        }
+        if let Some(tb) = cx.txn.get(self.buf) {
+            b.off = tb.frag.len().min(u16::MAX as usize) as u16;
+        }
+    }
+
+    /// One argument (`cut`: only its first bytes are at hand).
+    fn arg<O: RecordOut>(&mut self, v: &[u8], cut: bool, cx: &mut Cx<'_, O>) {
+        let b = &mut self.build;
+        let i = b.idx;
+        b.idx += 1;
+        if i == 0 {
+            let mut up = [0u8; parse::NAME_MAX];
+            let name = parse::command_name_upper(v, &mut up);
+            let n = name.len().min(NAME_KEEP);
+            b.cmd.name[..n].copy_from_slice(&name[..n]);
+            b.cmd.nlen = n as u8;
+            b.cmd.key_at = parse::first_key_index(name)
+                .and_then(|k| u8::try_from(k).ok())
+                .unwrap_or(0);
+            b.redact_from = match name {
+                b"AUTH" => 1,
+                _ => u32::MAX,
+            };
+        } else {
+            b.cmd.nargs += 1;
+            let up = |dst: &mut [u8; 8]| {
+                let n = v.len().min(8);
+                dst[..n].copy_from_slice(&v[..n]);
+                dst.make_ascii_uppercase();
+            };
+            if i == 1 {
+                up(&mut b.a1);
+            } else if i == 2 {
+                up(&mut b.a2);
+            }
+            let on = cx.cfg.protos.redis.limits.redact;
+            let redact = on && b.credential(i, v);
+            let limit = cx.cfg.protos.redis.limits.arg_bytes;
+            let used = usize::from(b.cmd.len);
+            let keep: &[u8] = if redact { b"[redacted]" } else { v };
+            let room = limit.saturating_sub(used);
+            let n = keep.len().min(room);
+            let stored = match cx.txn.get(self.buf) {
+                Some(tb) if b.cmd.flags & of::ARGS_CUT == 0 && tb.room() >= n + 3 => {
+                    let flag = if n < keep.len() || (cut && !redact) {
+                        0x8000u16
+                    } else {
+                        0
+                    };
+                    tb.frag.extend_from_slice(&(n as u16 | flag).to_le_bytes());
+                    tb.frag.extend_from_slice(&keep[..n]);
+                    b.cmd.len += (n + 2) as u16;
+                    n == keep.len()
+                }
+                _ => false,
+            };
+            if !stored {
+                b.cmd.flags |= of::ARGS_CUT;
+            }
+        }
+        b.left = b.left.saturating_sub(1);
+        if b.left == 0 {
+            self.finish_command(cx);
+        }
+    }
+
+    /// The command is read: it opens, or is logged at once when no reply
+    /// comes.
+    fn finish_command<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        let mut b = std::mem::take(&mut self.build);
+        let c = &mut b.cmd;
+        let name = &c.name[..usize::from(c.nlen)];
+        let a1 = trim(&b.a1);
+        c.special = match name {
+            b"SUBSCRIBE" | b"PSUBSCRIBE" | b"SSUBSCRIBE" => Special::Subscribe,
+            b"UNSUBSCRIBE" | b"PUNSUBSCRIBE" | b"SUNSUBSCRIBE" => Special::Unsubscribe,
+            b"HELLO" => Special::Hello(match a1 {
+                b"2" => 2,
+                b"3" => 3,
+                _ => 0,
+            }),
+            b"MULTI" => Special::Multi,
+            b"EXEC" | b"DISCARD" => Special::EndMulti,
+            b"RESET" => Special::Reset,
+            b"CLIENT" if a1 == b"REPLY" => Special::ClientReply(match trim(&b.a2) {
+                b"ON" => 1,
+                b"OFF" => 2,
+                b"SKIP" => 3,
+                _ => 0,
+            }),
+            _ => Special::Plain,
+        };
+        c.expect = match c.special {
+            Special::Subscribe => c.nargs.clamp(1, u32::from(u16::MAX - 1)) as u16,
+            Special::Unsubscribe if c.nargs == 0 => u16::MAX,
+            Special::Unsubscribe => c.nargs.min(u32::from(u16::MAX - 1)) as u16,
+            _ => 1,
+        };
+        // Whether a reply comes: CLIENT REPLY OFF and SKIP get none, nor
+        // do the commands they silence; CLIENT REPLY ON does.
+        let silenced = match c.special {
+            Special::ClientReply(1) => false,
+            Special::ClientReply(2) | Special::ClientReply(3) => true,
+            _ => self.modes.has(Modes::REPLY_OFF) || self.modes.has(Modes::SKIP_NEXT),
+        };
+        if !matches!(c.special, Special::ClientReply(_)) {
+            self.modes.set(Modes::SKIP_NEXT, false);
+        }
+        // The modes a command asks for hold for the commands after it,
+        // pipelined or not (a refusal undoes HELLO's when it comes).
+        match c.special {
+            Special::Hello(v) if v != 0 => self.modes.set(Modes::RESP3, v == 3),
+            Special::Multi => self.modes.set(Modes::MULTI, true),
+            Special::EndMulti => self.modes.set(Modes::MULTI, false),
+            Special::Reset => self.modes = Modes::default(),
+            _ => {}
+        }
+        match c.special {
+            Special::ClientReply(1) => self.modes.set(Modes::REPLY_OFF, false),
+            Special::ClientReply(2) => self.modes.set(Modes::REPLY_OFF, true),
+            Special::ClientReply(3) if !self.modes.has(Modes::REPLY_OFF) => {
+                self.modes.set(Modes::SKIP_NEXT, true)
+            }
+            _ => {}
+        }
+        if silenced {
+            c.flags |= of::NO_REPLY;
+            let c = *c;
+            record::emit(Some(&self.command(c)), None, cx);
+            self.release_args(cx);
+            return;
+        }
+        if usize::from(self.len) >= usize::from(self.max_open) {
+            cx.stats.txn_limit += 1;
+            if let Some(back) = self.len.checked_sub(1).map(|k| self.slot(k)) {
+                let back = &mut self.q[back];
+                back.untracked = back.untracked.saturating_add(1);
+            } else {
+                self.drop += 1;
+            }
+            return;
+        }
+        let k = self.slot(self.len);
+        self.q[k] = *c;
+        self.len += 1;
+    }
+
+    // ---- the server's replies ----
+
+    fn server<O: RecordOut>(&mut self, data: &[u8], cx: &mut Cx<'_, O>) -> Step {
+        if self.lost[1] {
+            // Nothing to pair with: what the server says now answers
+            // commands that were not seen.
+            if self.len == 0 && self.drop == 0 {
+                return Step::Consumed(data.len());
+            }
+            self.lost[1] = false;
+        }
+        let h = match parse::head(data) {
+            Parsed::Need => {
+                return Step::Need {
+                    consumed: 0,
+                    min: 0,
+                }
+            }
+            Parsed::Bad => return self.stop(cx),
+            Parsed::Done(h) => h,
+        };
+        if !h.kind.has_payload() || h.len < 0 {
+            self.item(&h, b"", false, cx);
+            return Step::Consumed(h.size);
+        }
+        match body(&h, data) {
+            Body::Whole(v, used) => {
+                self.item(&h, v, false, cx);
+                Step::Consumed(used)
+            }
+            Body::Prefix(v, skip) => {
+                self.item(&h, v, true, cx);
+                Step::Skip {
+                    consumed: data.len(),
+                    len: skip,
+                }
+            }
+            Body::Wait(step) => step,
+            Body::Bad => self.stop(cx),
+        }
+    }
+
+    /// One reply item: its header and (for strings) its payload.
+    fn item<O: RecordOut>(&mut self, h: &Head<'_>, payload: &[u8], cut: bool, cx: &mut Cx<'_, O>) {
+        let limit = cx.cfg.protos.redis.limits.reply_bytes;
+        let r = &mut self.reply;
+        let before = r.walk.depth();
+        let in_attr = r.walk.in_attribute();
+        if !r.active {
+            r.active = true;
+            r.ts = cx.now;
+        }
+        if before == 0 && !in_attr {
+            if h.kind == Kind::Attribute {
+                r.attribute = true;
+            } else {
+                r.kind = h.kind;
+                r.len = h.len;
+                r.null = h.is_null();
+            }
+        }
+        let shown = !in_attr && h.kind != Kind::Attribute;
+        let direct = before == 1 && shown;
+        if shown {
+            if r.sep {
+                r.push_text(b", ", limit);
+            }
+            let start = r.tlen;
+            if h.kind.is_aggregate() {
+                if h.len > 0 {
+                    r.push_text(b"[", limit);
+                } else if h.len == 0 {
+                    r.push_text(b"[]", limit);
+                } else {
+                    r.push_text(b"null", limit);
+                }
+            } else {
+                let text: &[u8] = match h.kind {
+                    Kind::Bulk | Kind::BulkError if h.len < 0 => b"null",
+                    Kind::Bulk | Kind::BulkError => payload,
+                    Kind::Verbatim => payload.get(4..).unwrap_or_default(),
+                    Kind::Null => b"null",
+                    Kind::Boolean if h.line == b"t" => b"true",
+                    Kind::Boolean => b"false",
+                    _ => h.line,
+                };
+                r.push_text(text, limit);
+                if cut {
+                    r.cut = true;
+                }
+            }
+            if direct {
+                if let Some(e) = r.el.get_mut(r.elems as usize) {
+                    *e = if h.kind.is_aggregate() {
+                        (u16::MAX, u16::MAX)
+                    } else {
+                        (start, r.tlen)
+                    };
+                }
+                r.elems += 1;
+            }
+            r.sep = false;
+        }
+        let opens = h.kind.is_aggregate() && h.len > 0;
+        let done = match r.walk.push(h) {
+            Ok(done) => done,
+            Err(_) => {
+                cx.stats.of::<RedisProto>().errors += 1;
+                self.stop(cx);
+                return;
+            }
+        };
+        let r = &mut self.reply;
+        if opens {
+            if shown && before < 64 {
+                r.brackets |= 1 << before;
+            }
+            return;
+        }
+        // Close the brackets of the levels this item completed.
+        let after = r.walk.depth();
+        for level in (after..before).rev() {
+            if level < 64 && r.brackets & (1 << level) != 0 {
+                r.brackets &= !(1 << level);
+                r.push_text(b"]", limit);
+            }
+        }
+        if shown || after < before {
+            r.sep = r.walk.depth() > 0;
+        }
+        if done {
+            self.complete(cx);
+        }
+    }
+
+    /// A top-level value is complete: a push, a confirmation or a reply.
+    fn complete<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        let r = &self.reply;
+        let aggregate = matches!(r.kind, Kind::Array | Kind::Push);
+        let first = if aggregate { r.elem(0) } else { None };
+        let mut kind = [0u8; 12];
+        let kind = first.map_or(&b""[..], |f| {
+            let n = f.len().min(12);
+            kind[..n].copy_from_slice(&f[..n]);
+            kind[..n].make_ascii_lowercase();
+            &kind[..n]
+        });
+        let confirmation = matches!(
+            kind,
+            b"subscribe"
+                | b"psubscribe"
+                | b"ssubscribe"
+                | b"unsubscribe"
+                | b"punsubscribe"
+                | b"sunsubscribe"
+        ) && r.elems == 3;
+        let message = matches!(kind, b"message" | b"pmessage" | b"smessage");
+        let pushed = r.kind == Kind::Push && !confirmation
+            || (r.kind == Kind::Array && message && self.modes.has(Modes::SUBSCRIBED));
+        if pushed {
+            cx.stats.of::<RedisProto>().extra[PUSHES] += 1;
+            record::push(&self.reply, self.modes.resp3(), cx);
+            self.reply.clear();
+            return;
+        }
+        let mut end_all = true;
+        if confirmation {
+            // The count of subscriptions left says whether the connection
+            // is still subscribed.
+            let left = self.reply.elem(2).unwrap_or(b"0");
+            end_all = left == b"0";
+            self.modes.set(Modes::SUBSCRIBED, !end_all);
+        }
+        let unsub = (confirmation && kind.ends_with(b"unsubscribe")).then_some(kind);
+        self.answer(unsub, end_all, cx);
+        self.reply.clear();
+    }
+
+    /// The reply in `self.reply` answers the front command (`unsub`: it is
+    /// an unsubscribe confirmation of that kind; `end_all`: no
+    /// subscription is left).
+    fn answer<O: RecordOut>(&mut self, unsub: Option<&[u8]>, end_all: bool, cx: &mut Cx<'_, O>) {
+        if self.drop > 0 {
+            self.drop -= 1;
+            return;
+        }
+        // An UNSUBSCRIBE without arguments takes every confirmation of its
+        // kind that comes; any other reply ends it first.
+        let own = |f: &Open| unsub.is_some_and(|k| k.eq_ignore_ascii_case(f.name()));
+        if let Some(&f) = self.front() {
+            if f.expect == u16::MAX && f.flags & of::LOGGED != 0 && !own(&f) {
+                self.finish(f, cx);
+            }
+        }
+        let Some(&front) = self.front() else {
+            // A reply to a command not seen (the capture began after it).
+            record::emit(None, Some(&self.reply), cx);
+            return;
+        };
+        if front.flags & of::LOGGED == 0 {
+            record::emit(Some(&self.command(front)), Some(&self.reply), cx);
+            if let Some(f) = self.front_mut() {
+                f.flags |= of::LOGGED;
+            }
+        }
+        let done = match front.expect {
+            u16::MAX => !own(&front) || end_all,
+            n => n <= 1,
+        };
+        if done {
+            self.finish(front, cx);
+            let error = matches!(self.reply.kind, Kind::Error | Kind::BulkError);
+            match front.special {
+                Special::Hello(3) if error => self.modes.set(Modes::RESP3, false),
+                Special::Multi if error => self.modes.set(Modes::MULTI, false),
+                _ => {}
+            }
+        } else if let Some(f) = self.front_mut() {
+            if f.expect != u16::MAX {
+                f.expect -= 1;
+            }
+        }
+    }
+
+    /// The front command `f` is done: it leaves the queue, and the replies
+    /// of the commands not tracked after it are not logged.
+    fn finish<O: RecordOut>(&mut self, f: Open, cx: &mut Cx<'_, O>) {
+        self.pop();
+        self.drop += u32::from(f.untracked);
+        self.release_args(cx);
+    }
+
+    /// `c` with where its arguments are.
+    fn command(&self, c: Open) -> Command {
+        Command {
+            open: c,
+            buf: self.buf,
+        }
+    }
+
+    /// The open commands' buffer goes back when none is left.
+    fn release_args<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        if self.len == 0 && !self.build.active && self.buf != crate::app::pool::NONE {
+            cx.txn.give(self.buf);
+            self.buf = crate::app::pool::NONE;
+        }
+    }
+
+    fn front(&self) -> Option<&Open> {
+        (self.len > 0).then(|| &self.q[usize::from(self.head)])
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Open> {
+        (self.len > 0).then(|| &mut self.q[usize::from(self.head)])
+    }
+
+    fn pop(&mut self) -> Option<Open> {
+        if self.len == 0 {
+            return None;
+        }
+        let o = self.q[usize::from(self.head)];
+        self.head = ((usize::from(self.head) + 1) % OPEN_CAP) as u16;
+        self.len -= 1;
+        Some(o)
+    }
+
+    /// Bytes that are not RESP: the open commands are logged unanswered
+    /// and nothing more is read (counted).
+    fn stop<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) -> Step {
+        cx.stats.of::<RedisProto>().errors += 1;
+        cx.stats.of::<RedisProto>().extra[STOPPED] += 1;
+        self.flush(record::End::FlowEnd, cx);
+        self.over = true;
+        Step::Fatal
+    }
+
+    /// Logs every open command unanswered.
+    fn flush<O: RecordOut>(&mut self, how: record::End, cx: &mut Cx<'_, O>) {
+        while let Some(c) = self.pop() {
+            if c.flags & of::LOGGED == 0 {
+                record::unanswered(&self.command(c), how, cx);
+            }
+        }
+        self.drop = 0;
+        self.build.active = false;
+        self.reply.clear();
+        if self.buf != crate::app::pool::NONE {
+            cx.txn.give(self.buf);
+            self.buf = crate::app::pool::NONE;
+        }
+    }
+
+    /// Bytes were lost: the pairing is gone.
+    pub fn gap<O: RecordOut>(&mut self, dir: usize, len: u64, cx: &mut Cx<'_, O>) {
+        if self.over {
+            return;
+        }
+        if len == 0 {
+            // The direction begins mid-connection: the client reads again
+            // where a chunk starts a command; the server's bytes answer
+            // the commands read, if any, else they wait for one.
+            self.lost[dir] = dir == 0 || self.len == 0;
+            return;
+        }
+        self.flush(record::End::Gap, cx);
+        self.lost = [true; 2];
+    }
+
+    /// Commands waiting past the timeout are logged unanswered; their
+    /// replies, if they come, are not logged again.
+    pub fn timeout<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        let limit = cx.cfg.txn_timeout_ns;
+        if self.reply.active {
+            return;
+        }
+        while let Some(f) = self.front() {
+            if cx.now.saturating_sub(f.ts) < limit {
+                break;
+            }
+            let Some(c) = self.pop() else { break };
+            if c.flags & of::LOGGED == 0 {
+                record::unanswered(&self.command(c), record::End::Timeout, cx);
+                self.drop += 1;
+            }
+            self.drop += u32::from(c.untracked);
+        }
+        self.release_args(cx);
+    }
+
+    /// The connection ends: every open command is logged.
+    pub fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        if self.build.active && self.build.idx > 0 {
+            // A command cut by the end: logged with what was read.
+            self.build.left = 0;
+            self.build.cmd.flags |= of::ARGS_CUT;
+            self.finish_command(cx);
+        }
+        self.flush(record::End::FlowEnd, cx);
+    }
+}
+
+/// How much of a string item's payload `data` holds.
+enum Body<'a> {
+    /// All of it, and the bytes the item takes with its header and CRLF.
+    Whole(&'a [u8], usize),
+    /// The first bytes of a long one, and how many bytes of it (and its
+    /// CRLF) follow, to skip.
+    Prefix(&'a [u8], u64),
+    /// Not enough: the step that waits for more.
+    Wait(Step),
+    /// Its CRLF is missing.
+    Bad,
+}
+
+/// The payload of the string item `h` at the start of `data`: a payload of
+/// up to [`SMALL`] bytes is waited for whole; of a longer one the first
+/// [`PREFIX`] bytes are read and the rest skipped.
+fn body<'a>(h: &Head<'_>, data: &'a [u8]) -> Body<'a> {
+    let len = h.len.max(0) as u64;
+    let total = h.size as u64 + len + 2;
+    if (data.len() as u64) < total {
+        if len <= SMALL as u64 {
+            return Body::Wait(Step::Need {
+                consumed: 0,
+                min: total as usize,
+            });
+        }
+        let have = data.len() - h.size;
+        if have < PREFIX {
+            return Body::Wait(Step::Need {
+                consumed: 0,
+                min: h.size + PREFIX,
+            });
+        }
+        let v = &data[h.size..h.size + have.min(len as usize)];
+        return Body::Prefix(v, total - data.len() as u64);
+    }
+    let end = h.size + len as usize;
+    if &data[end..end + 2] != b"\r\n" {
+        return Body::Bad;
+    }
+    Body::Whole(&data[h.size..end], total as usize)
+}
+
+impl Building {
+    /// Whether argument `i`, `v`, is a credential: AUTH's arguments, the
+    /// password after HELLO's AUTH user, MIGRATE's AUTH password or AUTH2
+    /// user password, a password CONFIG SET sets, ACL SETUSER's password
+    /// rules. Notes what the arguments after it are.
+    fn credential(&mut self, i: u32, v: &[u8]) -> bool {
+        let name = &self.cmd.name[..usize::from(self.cmd.nlen)];
+        let word = |w: &[u8]| v.eq_ignore_ascii_case(w);
+        let secret = i >= self.redact_from
+            || i == self.redact_at
+            || std::mem::take(&mut self.redact_next)
+            || (name == b"ACL"
+                && trim(&self.a1) == b"SETUSER"
+                && i >= 3
+                && matches!(v.first(), Some(b'>' | b'<' | b'#' | b'!')));
+        match name {
+            b"HELLO" | b"MIGRATE" if word(b"AUTH2") || (name == b"HELLO" && word(b"AUTH")) => {
+                self.redact_at = i + 2
+            }
+            b"MIGRATE" if word(b"AUTH") => self.redact_next = true,
+            b"CONFIG" if i >= 2 && i.is_multiple_of(2) && trim(&self.a1) == b"SET" => {
+                let p = v.to_ascii_lowercase();
+                self.redact_next =
+                    p.ends_with(b"pass") || p.ends_with(b"auth") || p == b"masteruser";
+            }
+            _ => {}
+        }
+        secret
+    }
+}
+
+fn trim(b: &[u8; 8]) -> &[u8] {
+    let n = b.iter().position(|&c| c == 0).unwrap_or(8);
+    &b[..n]
+}
