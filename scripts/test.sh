@@ -10,3 +10,6 @@ cargo clippy --all-targets -- -D warnings
 # --nocapture: the Zeek, Community ID and tshark comparisons print their match rates.
 cargo test --workspace -- --nocapture 2>&1 | tee /tmp/wirelog-test.log
 bash scripts/testbed-test.sh
+# Every fuzz target for 30 s from seeds made of the corpus traces (a crash
+# fails); long fuzzing: scripts/fuzz.sh 3600 [TARGET...].
+bash scripts/fuzz.sh 30
