@@ -336,8 +336,6 @@ pub fn app_capacity(a: &dataplane::app::AppConfig) -> serde_json::Value {
             protocols.insert(
                 p.info().name.into(),
                 serde_json::json!({
-                    "sessions": sh.sessions,
-                    "session_bytes": sh.session_bytes,
                     "parked": sh.parked,
                     "parked_bytes": sh.parked_bytes,
                 }),
@@ -345,7 +343,7 @@ pub fn app_capacity(a: &dataplane::app::AppConfig) -> serde_json::Value {
         }
     }
     serde_json::json!({
-        "sessions": a.sessions(),
+        "sessions": a.sessions,
         "protocols": protocols,
         "stream_buffers": a.stream_buffers,
         "stream_buffer_bytes": a.stream_buffer_bytes,

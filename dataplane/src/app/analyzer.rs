@@ -101,6 +101,22 @@ pub trait Analyzer: Sized {
     /// The flow ended: log what is open.
     fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>);
 
+    /// [`Analyzer::pack`] never fails: the protocol needs no parked
+    /// slots.
+    const PACKED: bool = false;
+
+    /// The parked state as at most [`PACK_BITS`] bits, kept in the flow's
+    /// own word instead of a parked slot (the default: it is not small
+    /// enough).
+    fn pack(_p: &Self::Parked) -> Option<u32> {
+        None
+    }
+
+    /// What [`Analyzer::pack`] packed.
+    fn unpack(_v: u32) -> Self::Parked {
+        Self::Parked::default()
+    }
+
     /// `Some(state to keep)` when nothing is in progress, so the session
     /// can go back to the pool until the next transaction (the stream
     /// layer must be at rest too).
@@ -212,6 +228,9 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
+/// Bits a packed parked state may take ([`Analyzer::pack`]).
+pub const PACK_BITS: u32 = 25;
+
 /// The stream layer's view of an analyzer.
 pub(super) struct AsSink<'a, A>(pub &'a mut A);
 
@@ -269,9 +288,6 @@ pub struct ProtoConfig<L> {
     pub sample: u32,
     /// Its own limits.
     pub limits: L,
-    /// Sessions (its flows in a transaction at once), sized from the
-    /// budget by [`AppConfig::resize`].
-    pub sessions: usize,
     /// Connections at rest whose parked state can be kept at once.
     pub parked: usize,
 }
@@ -285,7 +301,6 @@ impl<L: Default> ProtoConfig<L> {
             udp_ports: PortSet::new(udp),
             sample: 1,
             limits: L::default(),
-            sessions: 0,
             parked: 0,
         }
     }

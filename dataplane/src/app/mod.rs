@@ -50,7 +50,7 @@ use crate::sys::HugeArray;
 use analyzer::AsSink;
 use inflate::Inflate;
 use pool::Pool;
-use slab::{Session, Slab};
+use slab::{Parking, Session};
 use stream::{Dir, Feed, StreamLimits, StreamStats};
 use txn::TxnPool;
 
@@ -101,8 +101,10 @@ pub const MAX_OPEN: usize = 16;
 /// Settings and limits of the application layer (per worker).
 #[derive(Clone, Debug)]
 pub struct AppConfig {
-    /// Every protocol's switches, limits and sessions.
+    /// Every protocol's switches, limits and parked slots.
     pub protos: Protos,
+    /// Sessions (flows in a transaction at once, of any protocol).
+    pub sessions: usize,
     /// Bytes per direction an analyzer is given before it is stopped
     /// (default 0: no limit; skipped bodies do not count).
     pub depth: u64,
@@ -122,16 +124,17 @@ pub struct AppConfig {
 }
 
 impl AppConfig {
-    /// Limits sized from `memory` bytes for one worker: 15 % for
-    /// sessions, 5 % for parked connections, 30 % for stream buffers, 50 %
-    /// for transaction buffers. Sessions are given back between
-    /// transactions, so an HTTP transaction in flight needs a session
-    /// (~1.5 KB) and a transaction buffer (~14 KB); the session bytes are
-    /// split evenly between the protocols that are on, so one with a large
-    /// state does not take others' sessions.
+    /// Limits sized from `memory` bytes for one worker: 20 % for
+    /// sessions, 30 % for stream buffers, 50 % for transaction buffers.
+    /// Sessions are given back between transactions, so an HTTP
+    /// transaction in flight needs a session (~2 KB) and a transaction
+    /// buffer (~16 KB). A protocol whose parked state does not fit the
+    /// flow's word gets parked slots from 3 % taken from the stream
+    /// buffers' share, split evenly between such protocols.
     pub fn sized(memory: usize) -> Self {
         let mut c = Self {
             protos: Protos::new(),
+            sessions: 0,
             depth: 0,
             stream_buffers: 0,
             stream_buffer_bytes: 16 * 1024,
@@ -152,22 +155,28 @@ impl AppConfig {
 
     /// Recomputes the counts for `memory` bytes, keeping the sizes.
     pub fn resize(&mut self, memory: usize) {
-        let on = Proto::ALL
-            .iter()
-            .filter(|&&p| self.enabled(p))
-            .count()
-            .max(1);
-        let (sess, parked) = (memory / 20 * 3 / on, memory / 20 / on);
+        let keeps = |on: bool, bytes: usize| on && bytes > 0;
+        let mut parking = 0;
+        registry::protocols!(registry::each_proto!({
+            parking += usize::from(keeps(
+                A::conf(&self.protos).enabled,
+                slab::parked_bytes::<A>(),
+            ));
+        }));
+        // Parked slots only for protocols whose parked state does not fit
+        // the flow's word (none of today's).
+        let share = if parking > 0 { memory / 100 * 3 } else { 0 };
+        let parked = share / parking.max(1);
         registry::protocols!(registry::each_proto!({
             let c = A::conf_mut(&mut self.protos);
-            c.sessions = (sess / slab::session_bytes::<A>()).clamp(16, INDEX as usize);
             c.parked = match slab::parked_bytes::<A>() {
                 0 => 0,
-                n => (parked / n).clamp(16, INDEX as usize),
+                n => (parked / n).clamp(16, slab::IN_SLOT as usize - 1),
             };
         }));
+        self.sessions = (memory / 10 * 2 / slab::session_bytes()).clamp(16, INDEX as usize);
         let txn = self.txn_bytes();
-        self.stream_buffers = (memory / 10 * 3 / self.stream_buffer_bytes).max(16);
+        self.stream_buffers = ((memory / 10 * 3 - share) / self.stream_buffer_bytes).max(16);
         self.txn_buffers = (memory / 10 * 5 / txn).max(16);
     }
 
@@ -191,28 +200,18 @@ impl AppConfig {
         self.txn_size().buffer_bytes()
     }
 
-    /// Sessions of every protocol.
-    pub fn sessions(&self) -> usize {
-        let mut n = 0;
-        registry::protocols!(registry::each_proto!({
-            let c = A::conf(&self.protos);
-            if c.enabled {
-                n += c.sessions;
-            }
-        }));
-        n
-    }
-
     /// Bytes this configuration maps.
     pub fn memory_bytes(&self) -> usize {
         let mut n = 0;
         registry::protocols!(registry::each_proto!({
             let c = A::conf(&self.protos);
             if c.enabled {
-                n += c.sessions * slab::session_bytes::<A>() + c.parked * slab::parked_bytes::<A>();
+                n += c.parked * slab::parked_bytes::<A>();
             }
         }));
-        n + self.stream_buffers * self.stream_buffer_bytes + self.txn_buffers * self.txn_bytes()
+        n + self.sessions * slab::session_bytes()
+            + self.stream_buffers * self.stream_buffer_bytes
+            + self.txn_buffers * self.txn_bytes()
     }
 
     /// Sets protocol `p`'s limit `name` (one of its
@@ -234,8 +233,6 @@ impl AppConfig {
             if A::PROTO == p {
                 sh = Share {
                     enabled: c.enabled,
-                    sessions: c.sessions,
-                    session_bytes: slab::session_bytes::<A>(),
                     parked: c.parked,
                     parked_bytes: slab::parked_bytes::<A>(),
                 };
@@ -266,10 +263,6 @@ impl AppConfig {
 pub struct Share {
     /// The protocol is on.
     pub enabled: bool,
-    /// Sessions.
-    pub sessions: usize,
-    /// Bytes per session.
-    pub session_bytes: usize,
     /// Parked slots.
     pub parked: usize,
     /// Bytes per parked slot (0: a parked connection keeps nothing).
@@ -445,7 +438,9 @@ fn tag(p: Proto) -> u32 {
 
 /// The application layer of one worker.
 pub struct App {
-    slabs: registry::Slabs,
+    sessions: Vec<Option<Session>>,
+    free: Vec<u32>,
+    parkings: registry::Parkings,
     /// Per flow-table entry: see [`UNDECIDED`].
     sess_of: HugeArray<u32>,
     sh: Shared,
@@ -524,8 +519,13 @@ impl App {
                 inflate = inflate.max(A::inflate_bytes(&c.limits));
             }
         }));
+        let n = if on { cfg.sessions } else { 0 };
+        let mut sessions = Vec::with_capacity(n);
+        sessions.resize_with(n, || None);
         Ok(Self {
-            slabs: registry::Slabs::new(&cfg),
+            sessions,
+            free: (0..n as u32).rev().collect(),
+            parkings: registry::Parkings::new(&cfg),
             sess_of: HugeArray::new(if on { flows } else { 0 }, huge)?,
             sh: Shared {
                 seg,
@@ -547,15 +547,9 @@ impl App {
         if s <= NO_APP || s & PARKED != 0 {
             return;
         }
-        let Some(p) = Proto::ALL.get((s >> TAG_SHIFT) as usize - 1) else {
-            return;
-        };
-        let k = (s & INDEX) as usize;
-        registry::protocols!(registry::with_slab!(self.slabs, *p, slab => {
-            if let Some(sess) = slab.sessions[k].as_mut() {
-                sess.dirs[d].restart(next);
-            }
-        }));
+        if let Some(sess) = self.sessions[(s & INDEX) as usize].as_mut() {
+            sess.dirs[d].restart(next);
+        }
     }
 
     /// Whether any analyzer is on.
@@ -568,13 +562,15 @@ impl App {
     pub fn stats(&self) -> AppStats {
         let mut s = self.sh.stats;
         s.stream.add(&self.sh.stream);
-        s.sessions_active = self.slabs.active() as u64;
+        s.sessions_active = (self.sessions.len() - self.free.len()) as u64;
         s
     }
 
     /// Bytes held at start.
     pub fn memory_bytes(&self) -> usize {
-        self.slabs.memory_bytes()
+        self.sessions.capacity() * std::mem::size_of::<Option<Session>>()
+            + self.free.capacity() * 4
+            + self.parkings.memory_bytes()
             + self.sess_of.bytes()
             + self.sh.seg.memory_bytes()
             + self.sh.txn.memory_bytes()
@@ -614,7 +610,13 @@ impl App {
         let Some(&proto) = Proto::ALL.get((s >> TAG_SHIFT) as usize - 1) else {
             return;
         };
-        let Self { slabs, sess_of, sh } = self;
+        let Self {
+            sessions,
+            free,
+            parkings,
+            sess_of,
+            sh,
+        } = self;
         let slot = &mut sess_of[i];
         let f = Feeding {
             h,
@@ -624,8 +626,9 @@ impl App {
             payload,
             names,
         };
+        let mut pool = Pool2 { sessions, free };
         registry::protocols!(
-            registry::with_slab!(slabs, proto, slab => f.run(slab, sh, slot, s, out))
+            registry::with_parking!(parkings, proto, pk => f.run(pk, &mut pool, sh, slot, s, out))
         );
     }
 
@@ -673,20 +676,18 @@ impl App {
                 }
             }
         }
-        let Self { slabs, sh, .. } = self;
-        let k = registry::protocols!(registry::with_slab!(slabs, proto, slab => {
-            let k = slab.take();
-            if let Some(k) = k {
-                slab.open(k, dirs, tcp, &sh.cfg, None);
-            }
-            k
-        }));
-        let Some(k) = k else {
+        let Some(k) = self.free.pop() else {
             self.sh.stats.sessions_full += 1;
             self.sh.stats.protos[proto as usize].sessions_full += 1;
             self.sess_of[i] = NO_APP;
             return NO_APP;
         };
+        let slot = &mut self.sessions[k as usize];
+        registry::protocols!(registry::each_proto!({
+            if A::PROTO == proto {
+                slab::open::<A>(slot, dirs, tcp, &self.sh.cfg, None);
+            }
+        }));
         self.sh.stats.sessions += 1;
         let s = tag(proto) | k;
         self.sess_of[i] = s;
@@ -765,12 +766,18 @@ impl App {
         let Some(&proto) = Proto::ALL.get((s >> TAG_SHIFT) as usize - 1) else {
             return;
         };
-        let Self { slabs, sh, .. } = self;
-        registry::protocols!(registry::with_slab!(slabs, proto, slab => {
+        let Self {
+            sessions,
+            free,
+            parkings,
+            sh,
+            ..
+        } = self;
+        registry::protocols!(registry::with_parking!(parkings, proto, pk => {
             if s & PARKED != 0 {
-                slab.unpark(s & INDEX);
+                pk.unpark(s & INDEX);
             } else {
-                end_session(slab, sh, s & INDEX, c, now, names, out);
+                end_session(pk, sessions, free, sh, s & INDEX, c, now, names, out);
             }
         }));
     }
@@ -781,9 +788,12 @@ impl App {
     }
 }
 
-/// Session `k` of `slab` ends with its flow `c`.
-fn end_session<A: Analyzer, O: RecordOut>(
-    slab: &mut Slab<A>,
+/// Session `k` (of protocol `A`) ends with its flow `c`.
+#[allow(clippy::too_many_arguments)]
+fn end_session<A: Registered, O: RecordOut>(
+    _: &mut Parking<A>,
+    sessions: &mut [Option<Session>],
+    free: &mut Vec<u32>,
     sh: &mut Shared,
     k: u32,
     c: &Cold,
@@ -791,25 +801,30 @@ fn end_session<A: Analyzer, O: RecordOut>(
     names: &Names<'_>,
     out: &mut O,
 ) {
-    let Some(sess) = slab.sessions[k as usize].as_mut() else {
+    let Some(Session { dirs, state }) = sessions[k as usize].as_mut() else {
+        return;
+    };
+    free.push(k);
+    let Some(a) = A::state(state) else {
         return;
     };
     let depth = sh.cfg.depth;
     let (seg, st, mut cx) = sh.split(out, c, names, now);
     for d in 0..2 {
-        feed(sess, d, seg, depth, st, &mut cx, |dir, f| {
+        feed(dirs, a, d, seg, depth, st, &mut cx, |dir, f| {
             dir.finish(f, c.fin[d] > 0)
         });
     }
-    sess.a.end(&mut cx);
-    slab.give(k);
+    a.end(&mut cx);
 }
 
 /// Runs `op` on direction `d`'s reassembly, feeding the session's
 /// analyzer.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn feed<'c, A: Analyzer, O: RecordOut>(
-    sess: &mut Session<A>,
+    dirs: &mut [Dir; 2],
+    a: &mut A,
     d: usize,
     pool: &mut Pool,
     depth: u64,
@@ -817,7 +832,6 @@ fn feed<'c, A: Analyzer, O: RecordOut>(
     cx: &mut Cx<'c, O>,
     op: impl FnOnce(&mut Dir, &mut Feed<'_, AsSink<'_, A>, Cx<'c, O>>),
 ) {
-    let Session { dirs, a } = sess;
     let mut sink = AsSink(a);
     let mut f = Feed {
         pool,
@@ -828,6 +842,12 @@ fn feed<'c, A: Analyzer, O: RecordOut>(
         dir: d,
     };
     op(&mut dirs[d], &mut f);
+}
+
+/// The session pool, borrowed apart from the rest of [`App`].
+struct Pool2<'a> {
+    sessions: &'a mut Vec<Option<Session>>,
+    free: &'a mut Vec<u32>,
 }
 
 /// A packet on its way to its flow's analyzer.
@@ -846,7 +866,8 @@ impl Feeding<'_> {
     #[inline]
     fn run<A: Registered, O: RecordOut>(
         &self,
-        slab: &mut Slab<A>,
+        parking: &mut Parking<A>,
+        pool: &mut Pool2<'_>,
         sh: &mut Shared,
         slot: &mut u32,
         s: u32,
@@ -863,12 +884,12 @@ impl Feeding<'_> {
         let tcp = p.proto == ipproto::TCP;
         let tag = s & !(PARKED | INDEX);
         let k = if s & PARKED != 0 {
-            let Some(k) = slab.take() else {
+            let Some(k) = pool.free.pop() else {
                 sh.stats.sessions_full += 1;
                 sh.stats.of::<A>().sessions_full += 1;
                 return;
             };
-            let parked = slab.unpark(s & INDEX);
+            let parked = parking.unpark(s & INDEX);
             // At rest, both directions were at a message boundary at the
             // tracker's next sequence numbers.
             let mut dirs = [Dir::default(); 2];
@@ -877,45 +898,54 @@ impl Feeding<'_> {
                     dir.start(h.nextseq[dd], false);
                 }
             }
-            slab.open(k, dirs, tcp, &sh.cfg, Some(parked));
+            slab::open::<A>(
+                &mut pool.sessions[k as usize],
+                dirs,
+                tcp,
+                &sh.cfg,
+                Some(parked),
+            );
             *slot = tag | k;
             k
         } else {
             s & INDEX
         };
-        let Some(sess) = slab.sessions[k as usize].as_mut() else {
+        let Some(Session { dirs, state }) = pool.sessions[k as usize].as_mut() else {
+            return;
+        };
+        let Some(a) = A::state(state) else {
             return;
         };
         let depth = sh.cfg.depth;
         let rest = {
             let (seg, st, mut cx) = sh.split(out, c, names, p.ts_ns);
-            sess.a.timeout(&mut cx);
+            a.timeout(&mut cx);
             if tcp {
                 if p.tcp_flags & tcpflag::ACK != 0 {
-                    feed(sess, 1 - d, seg, depth, st, &mut cx, |dir, f| {
+                    feed(dirs, a, 1 - d, seg, depth, st, &mut cx, |dir, f| {
                         dir.ack(f, p.ack)
                     });
                 }
-                feed(sess, d, seg, depth, st, &mut cx, |dir, f| {
+                feed(dirs, a, d, seg, depth, st, &mut cx, |dir, f| {
                     dir.segment(f, p.seq, payload, p.payload_wire)
                 });
-                sess.a.park().filter(|_| sess.dirs.iter().all(Dir::at_rest))
+                a.park().filter(|_| dirs.iter().all(Dir::at_rest))
             } else {
                 // A datagram is a message; a truncated capture cuts it.
                 if (payload.len() as u32) < p.payload_wire {
-                    sess.a.gap(d, u64::from(p.payload_wire), &mut cx);
+                    a.gap(d, u64::from(p.payload_wire), &mut cx);
                 } else {
-                    let _ = sess.a.parse(d, payload, &mut cx);
+                    let _ = a.parse(d, payload, &mut cx);
                 }
-                sess.a.park()
+                a.park()
             }
         };
         if let Some(v) = rest {
             // At rest: the session goes back (its slot keeps the bytes,
             // for `open` to reuse), the flow keeps only its parked state.
-            match slab.park(v) {
+            match parking.park(v) {
                 Some(pk) => {
-                    slab.give(k);
+                    pool.free.push(k);
                     *slot = tag | PARKED | pk;
                 }
                 None => sh.stats.of::<A>().parked_full += 1,

@@ -82,7 +82,6 @@ macro_rules! items {
                         tcp_ports: &mut c.tcp_ports,
                         udp_ports: &mut c.udp_ports,
                         sample: &mut c.sample,
-                        sessions: &mut c.sessions,
                         parked: &mut c.parked,
                     });
                 })*
@@ -95,9 +94,32 @@ macro_rules! items {
             }
         }
 
+        /// A session's analyzer state: one variant per protocol.
+        #[allow(clippy::large_enum_variant)]
+        pub enum State {
+            $($(#[$a])* #[doc = concat!("`", stringify!($f), "`")] $V($ty),)*
+        }
+
+        $($(#[$a])*
+        const _: () = assert!(
+            std::mem::size_of::<$ty>() <= super::slab::MAX_STATE,
+            concat!(stringify!($ty), "'s state is larger than a session slot holds: keep the rest in a transaction buffer")
+        );)*
+
         $($(#[$a])*
         impl Registered for $ty {
             const PROTO: Proto = Proto::$V;
+            #[inline]
+            fn state(s: &mut State) -> Option<&mut Self> {
+                #[allow(unreachable_patterns)]
+                match s {
+                    State::$V(a) => Some(a),
+                    _ => None,
+                }
+            }
+            fn into_state(self) -> State {
+                State::$V(self)
+            }
             #[inline]
             fn conf(c: &Protos) -> &ProtoConfig<Self::Limits> {
                 &c.$f
@@ -111,23 +133,16 @@ macro_rules! items {
         /// order.
         pub const PROTOCOLS: &[Info] = &[$($(#[$a])* Info::of::<$ty>(),)*];
 
-        /// One session pool per protocol.
-        pub(super) struct Slabs {
-            $($(#[$a])* pub(super) $f: super::slab::Slab<$ty>,)*
+        /// Every protocol's parked states.
+        pub(super) struct Parkings {
+            $($(#[$a])* pub(super) $f: super::slab::Parking<$ty>,)*
         }
 
-        impl Slabs {
+        impl Parkings {
             pub(super) fn new(cfg: &super::AppConfig) -> Self {
                 Self {
-                    $($(#[$a])* $f: super::slab::Slab::new(&cfg.protos.$f),)*
+                    $($(#[$a])* $f: super::slab::Parking::new(&cfg.protos.$f),)*
                 }
-            }
-
-            /// Sessions in use.
-            pub(super) fn active(&self) -> usize {
-                let mut n = 0;
-                $($(#[$a])* { n += self.$f.active(); })*
-                n
             }
 
             /// Bytes held.
@@ -141,9 +156,8 @@ macro_rules! items {
 }
 protocols!(items!());
 
-/// Runs `$body` with `$s` bound to the session pool of protocol `$p`
-/// and `A` to its analyzer type.
-macro_rules! with_slab {
+/// Runs `$body` with `$s` bound to protocol `$p`'s parked states.
+macro_rules! with_parking {
     (($slabs:expr, $p:expr, $s:ident => $body:expr) $($(#[$a:meta])* $V:ident $f:ident: $ty:ty,)*) => {
         match $p {
             $($(#[$a])* Proto::$V => {
@@ -153,7 +167,7 @@ macro_rules! with_slab {
         }
     };
 }
-pub(super) use with_slab;
+pub(super) use with_parking;
 
 /// Evaluates `$body` once per protocol, in order, with `A` its analyzer
 /// type (a `type` item in a block: the body may `return`).
@@ -168,11 +182,15 @@ macro_rules! each_proto {
 }
 pub(super) use each_proto;
 
-/// What the registry adds to an analyzer: its place in the list and its
-/// settings.
+/// What the registry adds to an analyzer: its place in the list, its
+/// settings and its variant of a session's state.
 pub trait Registered: Analyzer {
     /// Its variant.
     const PROTO: Proto;
+    /// Its state in a session, if the session is of this protocol.
+    fn state(s: &mut State) -> Option<&mut Self>;
+    /// Its state, to put in a session.
+    fn into_state(self) -> State;
     /// Its settings.
     fn conf(c: &Protos) -> &ProtoConfig<Self::Limits>;
     /// Its settings, to change.
@@ -189,8 +207,6 @@ pub struct Switches<'a> {
     pub udp_ports: &'a mut super::PortSet,
     /// See [`ProtoConfig::sample`].
     pub sample: &'a mut u32,
-    /// See [`ProtoConfig::sessions`].
-    pub sessions: &'a mut usize,
     /// See [`ProtoConfig::parked`].
     pub parked: &'a mut usize,
 }

@@ -1,133 +1,122 @@
-//! One protocol's sessions and parked states, sized at start.
+//! Sessions and parked states, sized at start.
 //!
 //! A session is a flow in a transaction: its two directions' reassembly
-//! and the analyzer's state. Sessions are given back when the connection
-//! rests between transactions; what the analyzer keeps meanwhile (its
-//! [`Analyzer::Parked`]) goes to a parked slot of the same protocol.
-//! Both pools are per protocol, so a protocol with a large state does not
-//! shrink how many sessions the others get. A slot given back keeps its
-//! bytes, for [`Slab::open`] to reset in place.
+//! and its analyzer's state. Every protocol's sessions come from one pool
+//! of equal slots, so a flow of any protocol can take any free slot; a
+//! slot holds at most [`MAX_STATE`] bytes of analyzer state, checked at
+//! compile time for every registered analyzer, so no protocol's state can
+//! grow the slots and shrink how many sessions the others get (what a
+//! protocol must keep beyond that lives in transaction buffers, as
+//! Redis's open commands do). A slot given back keeps its bytes, for
+//! [`open`] to reset in place when the same protocol takes it again.
+//!
+//! Sessions are given back when the connection rests between
+//! transactions; what the analyzer keeps meanwhile (its
+//! [`Analyzer::Parked`]) goes to a parked slot of its protocol's
+//! [`Parking`].
 
 use super::analyzer::{Analyzer, ProtoConfig};
+use super::registry::{Registered, State};
 use super::stream::Dir;
 use super::AppConfig;
 
+/// The most bytes an analyzer's state may take in a session.
+pub const MAX_STATE: usize = 2048;
+
 /// One analyzed flow: reassembly per direction and the analyzer's state.
-pub(super) struct Session<A> {
+pub(super) struct Session {
     pub(super) dirs: [Dir; 2],
-    pub(super) a: A,
+    pub(super) state: State,
 }
 
-/// One protocol's pools.
-pub(super) struct Slab<A: Analyzer> {
-    pub(super) sessions: Vec<Option<Session<A>>>,
-    free: Vec<u32>,
+/// Makes `slot` a session of `A` for a flow over `tcp`, resuming `parked`
+/// (`None`: a new flow); a slot that held `A` is reset in place.
+pub(super) fn open<A: Registered>(
+    slot: &mut Option<Session>,
+    dirs: [Dir; 2],
+    tcp: bool,
+    cfg: &AppConfig,
+    parked: Option<A::Parked>,
+) {
+    let parked = parked.unwrap_or_default();
+    if let Some(Session { dirs: d, state }) = slot.as_mut() {
+        if let Some(a) = A::state(state) {
+            a.reset(tcp, cfg, parked);
+            *d = dirs;
+            return;
+        }
+    }
+    *slot = Some(Session {
+        dirs,
+        state: A::new(tcp, cfg, parked).into_state(),
+    });
+}
+
+/// Bytes one session slot takes, with its free-list entry.
+pub(super) fn session_bytes() -> usize {
+    std::mem::size_of::<Option<Session>>() + 4
+}
+
+/// A parked value that names a slot rather than a packed state.
+pub(super) const IN_SLOT: u32 = 1 << super::analyzer::PACK_BITS;
+
+/// One protocol's parked states.
+pub(super) struct Parking<A: Analyzer> {
     parked: Vec<A::Parked>,
-    parked_free: Vec<u32>,
+    free: Vec<u32>,
 }
 
-impl<A: Analyzer> Slab<A> {
-    /// The pools `c` sizes (none when the protocol is off).
+impl<A: Analyzer> Parking<A> {
+    /// The slots `c` sizes (none when the protocol is off, or keeps
+    /// nothing).
     pub(super) fn new(c: &ProtoConfig<A::Limits>) -> Self {
-        let n = if c.enabled { c.sessions } else { 0 };
-        let mut sessions = Vec::with_capacity(n);
-        sessions.resize_with(n, || None);
-        // A state of no bytes needs no slots: every parked flow shares
-        // slot 0.
-        let p = if c.enabled && std::mem::size_of::<A::Parked>() > 0 {
+        // A state of no bytes needs no slots.
+        let p = if c.enabled && parked_bytes::<A>() > 0 {
             c.parked
         } else {
             0
         };
         Self {
-            sessions,
-            free: (0..n as u32).rev().collect(),
             parked: vec![A::Parked::default(); p],
-            parked_free: (0..p as u32).rev().collect(),
+            free: (0..p as u32).rev().collect(),
         }
     }
 
-    /// A free session, or `None`.
-    #[inline]
-    pub(super) fn take(&mut self) -> Option<u32> {
-        self.free.pop()
-    }
-
-    /// Gives session `k` back.
-    #[inline]
-    pub(super) fn give(&mut self, k: u32) {
-        self.free.push(k);
-    }
-
-    /// Makes session `k` a new one for a flow over `tcp`, resuming
-    /// `parked` (`None`: a new flow).
-    pub(super) fn open(
-        &mut self,
-        k: u32,
-        dirs: [Dir; 2],
-        tcp: bool,
-        cfg: &AppConfig,
-        parked: Option<A::Parked>,
-    ) {
-        let parked = parked.unwrap_or_default();
-        match &mut self.sessions[k as usize] {
-            Some(s) => {
-                s.dirs = dirs;
-                s.a.reset(tcp, cfg, parked);
-            }
-            slot => {
-                *slot = Some(Session {
-                    dirs,
-                    a: A::new(tcp, cfg, parked),
-                })
-            }
-        }
-    }
-
-    /// Keeps `v` for a connection at rest: its slot, or `None` when every
-    /// slot is taken.
+    /// Keeps `v` for a connection at rest: the value the flow keeps
+    /// (`v` packed, or with [`IN_SLOT`] the slot holding it), or `None`
+    /// when every slot is taken.
     #[inline]
     pub(super) fn park(&mut self, v: A::Parked) -> Option<u32> {
-        if std::mem::size_of::<A::Parked>() == 0 {
-            return Some(0);
+        if let Some(p) = A::pack(&v) {
+            return Some(p);
         }
-        let k = self.parked_free.pop()?;
+        let k = self.free.pop()?;
         self.parked[k as usize] = v;
-        Some(k)
+        Some(IN_SLOT | k)
     }
 
-    /// Takes back what slot `k` kept.
+    /// Takes back what [`Parking::park`] kept as `k`.
     #[inline]
     pub(super) fn unpark(&mut self, k: u32) -> A::Parked {
-        if std::mem::size_of::<A::Parked>() == 0 {
-            return A::Parked::default();
+        if k & IN_SLOT == 0 {
+            return A::unpack(k);
         }
-        self.parked_free.push(k);
+        let k = k & !IN_SLOT;
+        self.free.push(k);
         self.parked[k as usize]
-    }
-
-    /// Sessions in use.
-    pub(super) fn active(&self) -> usize {
-        self.sessions.len() - self.free.len()
     }
 
     /// Bytes held.
     pub(super) fn memory_bytes(&self) -> usize {
-        self.sessions.capacity() * std::mem::size_of::<Option<Session<A>>>()
-            + self.free.capacity() * 4
-            + self.parked.capacity() * std::mem::size_of::<A::Parked>()
-            + self.parked_free.capacity() * 4
+        self.parked.capacity() * std::mem::size_of::<A::Parked>() + self.free.capacity() * 4
     }
 }
 
-/// Bytes one session of `A` takes, with its free-list entry.
-pub(super) fn session_bytes<A: Analyzer>() -> usize {
-    std::mem::size_of::<Option<Session<A>>>() + 4
-}
-
-/// Bytes one parked slot of `A` takes (0: it keeps nothing).
+/// Bytes one parked slot of `A` takes (0: it needs none: it keeps
+/// nothing, or packs what it keeps into the flow's word).
 pub(super) fn parked_bytes<A: Analyzer>() -> usize {
     match std::mem::size_of::<A::Parked>() {
+        _ if A::PACKED => 0,
         0 => 0,
         n => n + 4,
     }

@@ -686,7 +686,7 @@ fn dns_truncated_then_tcp_retry_split_everywhere() {
 #[test]
 fn dns_sessions_are_released_between_queries() {
     let mut a = AppConfig::sized(1 << 20);
-    a.protos.dns.sessions = 1;
+    a.sessions = 1;
     // Two flows take turns with the one session.
     let mut c = Conv::udp(1000, 53);
     c.segment(0, &dns_query(1, "a.example"))
@@ -751,7 +751,7 @@ fn dns_response_before_its_query_pairs_with_it() {
 /// A worker whose application layer has one session.
 fn one_session_worker() -> Worker {
     let mut a = AppConfig::sized(1 << 20);
-    a.protos.each(|_, s| *s.sessions = 1);
+    a.sessions = 1;
     Worker::new(WorkerConfig {
         flows: 64,
         huge_pages: false,
@@ -1075,4 +1075,14 @@ fn the_template_analyzer_works_through_the_registry() {
     let mut bin = Conv::tcp(4002, 7777);
     bin.segment(0, b"\x00\x01\x02\r\n").segment(1, b"x\r\n");
     assert!(of(&bin.run_with(a), "line").is_empty());
+}
+
+/// Every analyzer's state fits a session slot of the size HTTP's needs
+/// (the slot is as large as the largest: a protocol may not grow it).
+#[test]
+fn session_slots_are_as_large_as_http_needs() {
+    let http = std::mem::size_of::<super::http::Http>();
+    let redis = std::mem::size_of::<super::redis::Redis>();
+    let dns = std::mem::size_of::<super::dns::Dns>();
+    assert!(redis <= http && dns <= http, "http {http}, redis {redis}, dns {dns}");
 }

@@ -119,6 +119,12 @@ impl Analyzer for Dns {
         Dns::end(self, cx)
     }
 
+    const PACKED: bool = true;
+
+    fn pack(_: &()) -> Option<u32> {
+        Some(0)
+    }
+
     /// Over UDP with nothing waiting; a TCP connection keeps its session.
     #[inline]
     fn park(&self) -> Option<()> {

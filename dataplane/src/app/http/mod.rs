@@ -303,6 +303,20 @@ impl Analyzer for Http {
         self.at_rest()
     }
 
+    const PACKED: bool = true;
+
+    /// The request count, kept in the flow's word (a connection past 33.5
+    /// million requests keeps counting from there after each rest).
+    #[inline]
+    fn pack(depth: &u32) -> Option<u32> {
+        Some((*depth).min((1 << crate::app::analyzer::PACK_BITS) - 1))
+    }
+
+    #[inline]
+    fn unpack(v: u32) -> u32 {
+        v
+    }
+
     fn txn_size(l: &Limits) -> TxnSize {
         l.txn_size()
     }

@@ -92,13 +92,13 @@ impl Analyzer for Redis {
         },
         Setting {
             name: "reply-bytes",
-            help: "Bytes of a Redis reply's value logged, at most 1K [default: 256]",
+            help: "Bytes of a Redis reply's value logged, at most 512 [default: 256]",
             list: false,
             shared: false,
         },
         Setting {
             name: "max-open",
-            help: "Redis commands waiting for their replies per connection (pipelining), at most 256; more are counted, not logged [default: 128]",
+            help: "Redis commands waiting for their replies per connection (pipelining), at most 1024 (and as many as a transaction buffer holds); more are counted, not logged [default: 128]",
             list: false,
             shared: false,
         },
@@ -134,7 +134,13 @@ impl Analyzer for Redis {
         };
         match name {
             "arg-bytes" => l.arg_bytes = bytes(value)?,
-            "reply-bytes" => l.reply_bytes = bytes(value)?.min(state::REPLY_CAP),
+            "reply-bytes" => {
+                let n = bytes(value)?;
+                if n > state::REPLY_CAP {
+                    return Err(format!("is at most {} bytes, not {n}", state::REPLY_CAP));
+                }
+                l.reply_bytes = n;
+            }
             "max-open" => match value.trim().parse::<usize>() {
                 Ok(n) if (1..=state::OPEN_CAP).contains(&n) => l.max_open = n,
                 _ => {
@@ -179,10 +185,24 @@ impl Analyzer for Redis {
         self.at_rest()
     }
 
-    /// The open commands' arguments wait in a transaction buffer.
-    fn txn_size(l: &Limits) -> TxnSize {
+    const PACKED: bool = true;
+
+    /// The modes are a few bits: kept in the flow's word.
+    fn pack(m: &state::Modes) -> Option<u32> {
+        Some(u32::from(m.bits()))
+    }
+
+    fn unpack(v: u32) -> state::Modes {
+        state::Modes::from_bits(v as u8)
+    }
+
+    /// The open commands (a 40-byte header each) and their arguments wait
+    /// in a transaction buffer: 16 KiB hold 128 commands of 80 argument
+    /// bytes; past its room, arguments are cut, then commands counted and
+    /// not logged.
+    fn txn_size(_: &Limits) -> TxnSize {
         TxnSize {
-            frag: (l.arg_bytes + 64).saturating_mul(16).max(4096),
+            frag: 16 * 1024,
             body: 0,
         }
     }

@@ -15,6 +15,8 @@ pub struct Command {
     pub open: Open,
     /// The transaction buffer holding its arguments.
     pub buf: u32,
+    /// Where they start in it (`usize::MAX`: none kept).
+    pub args: usize,
 }
 
 /// Why a command is logged without its reply.
@@ -106,8 +108,8 @@ pub fn push<O: RecordOut>(r: &Reply, resp3: bool, cx: &mut Cx<'_, O>) {
 /// The bytes holding `c`'s kept arguments.
 fn args_of<'a>(c: &Command, txn: &'a mut TxnPool) -> Option<&'a [u8]> {
     let tb = txn.get(c.buf)?;
-    let (a, n) = (usize::from(c.open.off), usize::from(c.open.len));
-    tb.frag.get(a..a + n)
+    let n = usize::from(c.open.len);
+    tb.frag.get(c.args..c.args.checked_add(n)?)
 }
 
 /// Each kept argument (`cut`: only its first bytes were kept).

@@ -27,8 +27,10 @@ use super::{Redis as RedisProto, PUSHES, STOPPED};
 use crate::app::{Cx, Step};
 use crate::record::RecordOut;
 
-/// Commands a connection may have waiting at most.
-pub const OPEN_CAP: usize = 256;
+/// Commands a connection may have waiting at most (`--redis-max-open`).
+pub const OPEN_CAP: usize = 1024;
+/// Bytes of an open command's header in the transaction buffer.
+const HEADER: usize = 40;
 /// Bytes of a command's name kept.
 pub const NAME_KEEP: usize = 16;
 /// A payload up to this long is waited for whole.
@@ -36,7 +38,7 @@ const SMALL: usize = 4096;
 /// Of a longer payload, this much is read before the rest is skipped.
 const PREFIX: usize = 256;
 /// Bytes of a reply's rendered value kept at most.
-pub const REPLY_CAP: usize = 1024;
+pub const REPLY_CAP: usize = 512;
 /// Elements of a top-level aggregate whose text is remembered (a pushed
 /// message's kind, channel, pattern and payload).
 const ELEMS: usize = 4;
@@ -67,6 +69,16 @@ impl Modes {
     /// RESP3 was agreed (HELLO 3).
     pub fn resp3(self) -> bool {
         self.has(Self::RESP3)
+    }
+
+    /// The modes as bits, to keep while the connection rests.
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// The modes [`Modes::bits`] gave.
+    pub fn from_bits(b: u8) -> Self {
+        Self(b & 31)
     }
 }
 
@@ -127,9 +139,8 @@ pub struct Open {
     /// Confirmations still to come (subscribe commands); `u16::MAX`: as
     /// many as come.
     pub expect: u16,
-    /// Where its kept arguments start in the transaction buffer.
-    pub off: u16,
-    /// Their bytes.
+    /// Bytes of its kept arguments, after its header in the transaction
+    /// buffer.
     pub len: u16,
     /// Arguments after the name.
     pub nargs: u32,
@@ -143,12 +154,64 @@ impl Open {
     pub fn name(&self) -> &[u8] {
         &self.name[..usize::from(self.nlen)]
     }
+
+    /// Writes `self` into `out[..HEADER]`.
+    fn encode(&self, out: &mut [u8]) {
+        let special = match self.special {
+            Special::Plain => 0,
+            Special::Subscribe => 1,
+            Special::Unsubscribe => 2,
+            Special::Hello(v) => 3 | v << 4,
+            Special::Multi => 4,
+            Special::EndMulti => 5,
+            Special::Reset => 6,
+            Special::ClientReply(m) => 7 | m << 4,
+        };
+        out[..8].copy_from_slice(&self.ts.to_le_bytes());
+        out[8..24].copy_from_slice(&self.name);
+        out[24..28].copy_from_slice(&[self.nlen, self.flags, self.key_at, special]);
+        out[28..30].copy_from_slice(&self.expect.to_le_bytes());
+        out[30..32].copy_from_slice(&self.len.to_le_bytes());
+        out[32..36].copy_from_slice(&self.nargs.to_le_bytes());
+        out[36..38].copy_from_slice(&self.untracked.to_le_bytes());
+    }
+
+    /// Reads what [`Open::encode`] wrote.
+    fn decode(b: &[u8]) -> Open {
+        let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+        let mut name = [0; NAME_KEEP];
+        name.copy_from_slice(&b[8..24]);
+        let s = b[27];
+        Open {
+            ts: u64::from_le_bytes(b[..8].try_into().unwrap_or_default()),
+            name,
+            nlen: b[24],
+            flags: b[25],
+            key_at: b[26],
+            special: match s & 15 {
+                1 => Special::Subscribe,
+                2 => Special::Unsubscribe,
+                3 => Special::Hello(s >> 4),
+                4 => Special::Multi,
+                5 => Special::EndMulti,
+                6 => Special::Reset,
+                7 => Special::ClientReply(s >> 4),
+                _ => Special::Plain,
+            },
+            expect: u16_at(28),
+            len: u16_at(30),
+            nargs: u32::from_le_bytes(b[32..36].try_into().unwrap_or_default()),
+            untracked: u16_at(36),
+        }
+    }
 }
 
 /// The command being read.
 #[derive(Clone, Copy, Debug, Default)]
 struct Building {
     active: bool,
+    /// Its header's place in the transaction buffer, when it has one.
+    at: Option<u32>,
     /// Bulk strings left in the array.
     left: u64,
     /// Index of the next argument (0: the name).
@@ -262,9 +325,11 @@ impl Reply {
 pub struct Redis {
     modes: Modes,
     max_open: u16,
-    q: [Open; OPEN_CAP],
-    head: u16,
-    len: u16,
+    /// Open commands, each a header and its arguments in the transaction
+    /// buffer, oldest at `front`, newest at `back`.
+    count: u16,
+    front: u32,
+    back: u32,
     /// Replies still to read and not log (commands not tracked, or logged
     /// unanswered at a timeout).
     drop: u32,
@@ -284,9 +349,9 @@ impl Redis {
         Self {
             modes,
             max_open: max_open.clamp(1, OPEN_CAP) as u16,
-            q: [Open::default(); OPEN_CAP],
-            head: 0,
-            len: 0,
+            count: 0,
+            front: 0,
+            back: 0,
             drop: 0,
             buf: crate::app::pool::NONE,
             build: Building::default(),
@@ -296,15 +361,15 @@ impl Redis {
         }
     }
 
-    /// Makes `self` what [`Redis::new`] returns, in place (the queue and
-    /// the reply text are rewritten before they are read).
+    /// Makes `self` what [`Redis::new`] returns, in place (the reply text
+    /// is rewritten before it is read).
     pub fn reset(&mut self, max_open: usize, modes: Modes) {
         let Self {
             modes: m,
             max_open: mo,
-            q: _,
-            head,
-            len,
+            count,
+            front,
+            back,
             drop,
             buf,
             build,
@@ -314,7 +379,7 @@ impl Redis {
         } = self;
         *m = modes;
         *mo = max_open.clamp(1, OPEN_CAP) as u16;
-        (*head, *len, *drop) = (0, 0, 0);
+        (*count, *front, *back, *drop) = (0, 0, 0, 0);
         *buf = crate::app::pool::NONE;
         *build = Building::default();
         reply.clear();
@@ -324,7 +389,7 @@ impl Redis {
 
     /// The modes to keep when nothing is in progress.
     pub fn at_rest(&self) -> Option<Modes> {
-        (self.len == 0
+        (self.count == 0
             && self.drop == 0
             && !self.build.active
             && !self.reply.active
@@ -332,10 +397,6 @@ impl Redis {
             && !self.over
             && self.buf == crate::app::pool::NONE)
             .then_some(self.modes)
-    }
-
-    fn slot(&self, k: u16) -> usize {
-        (usize::from(self.head) + usize::from(k)) % OPEN_CAP
     }
 
     /// Parses bytes of one direction.
@@ -471,21 +532,37 @@ impl Redis {
         if self.modes.has(Modes::MULTI) {
             self.build.cmd.flags |= of::IN_MULTI;
         }
-        let b = &mut self.build.cmd;
-        b.off = 0;
-        b.len = 0;
         if self.buf == crate::app::pool::NONE {
             match cx.txn.take() {
                 Some(h) => self.buf = h,
-                None => {
-                    cx.stats.txn_buffers_full += 1;
-                    b.flags |= of::ARGS_CUT;
-                }
+                None => cx.stats.txn_buffers_full += 1,
             }
         }
         if let Some(tb) = cx.txn.get(self.buf) {
-            b.off = tb.frag.len().min(u16::MAX as usize) as u16;
+            // Commands answered leave their room at the front: reclaim it
+            // when the buffer runs short.
+            if self.count > 0 && self.front > 0 && tb.room() < self.reserve() + HEADER {
+                let f = self.front as usize;
+                tb.frag.copy_within(f.., 0);
+                tb.frag.truncate(tb.frag.len() - f);
+                self.back -= self.front;
+                self.front = 0;
+            }
+            if tb.room() >= HEADER {
+                self.build.at = Some(tb.frag.len() as u32);
+                tb.frag.extend_from_slice(&[0; HEADER]);
+            }
         }
+        if self.build.at.is_none() {
+            self.build.cmd.flags |= of::ARGS_CUT;
+        }
+    }
+
+    /// Buffer bytes kept for the headers of the commands that may still
+    /// open (so arguments do not crowd them out).
+    fn reserve(&self) -> usize {
+        let left = usize::from(self.max_open.saturating_sub(self.count + 1));
+        (left * HEADER).min(4096)
     }
 
     /// One argument (`cut`: only its first bytes are at hand).
@@ -525,8 +602,10 @@ impl Redis {
             let keep: &[u8] = if redact { b"[redacted]" } else { v };
             let room = limit.saturating_sub(used);
             let n = keep.len().min(room);
+            let reserve = self.reserve();
+            let b = &mut self.build;
             let stored = match cx.txn.get(self.buf) {
-                Some(tb) if b.cmd.flags & of::ARGS_CUT == 0 && tb.room() >= n + 3 => {
+                Some(tb) if b.cmd.flags & of::ARGS_CUT == 0 && tb.room() >= n + 2 + reserve => {
                     let flag = if n < keep.len() || (cut && !redact) {
                         0x8000u16
                     } else {
@@ -543,6 +622,7 @@ impl Redis {
                 b.cmd.flags |= of::ARGS_CUT;
             }
         }
+        let b = &mut self.build;
         b.left = b.left.saturating_sub(1);
         if b.left == 0 {
             self.finish_command(cx);
@@ -608,26 +688,50 @@ impl Redis {
             }
             _ => {}
         }
+        let at = b.at.map(|a| a as usize);
+        if let (Some(a), Some(tb)) = (at, cx.txn.get(self.buf)) {
+            c.len = (tb.frag.len() - a - HEADER) as u16;
+        }
         if silenced {
             c.flags |= of::NO_REPLY;
             let c = *c;
-            record::emit(Some(&self.command(c)), None, cx);
+            let args = at.map_or(usize::MAX, |a| a + HEADER);
+            record::emit(Some(&self.command(c, args)), None, cx);
+            self.unwrite(at, cx);
             self.release_args(cx);
             return;
         }
-        if usize::from(self.len) >= usize::from(self.max_open) {
+        if at.is_none() || usize::from(self.count) >= usize::from(self.max_open) {
+            // Not tracked: its reply is read and passed over.
             cx.stats.txn_limit += 1;
-            if let Some(back) = self.len.checked_sub(1).map(|k| self.slot(k)) {
-                let back = &mut self.q[back];
-                back.untracked = back.untracked.saturating_add(1);
-            } else {
+            self.unwrite(at, cx);
+            if self.count == 0 {
                 self.drop += 1;
+            } else if let Some(tb) = cx.txn.get(self.buf) {
+                let h = &mut tb.frag[self.back as usize..self.back as usize + HEADER];
+                let mut back = Open::decode(h);
+                back.untracked = back.untracked.saturating_add(1);
+                back.encode(h);
             }
+            self.release_args(cx);
             return;
         }
-        let k = self.slot(self.len);
-        self.q[k] = *c;
-        self.len += 1;
+        let (Some(a), Some(tb)) = (at, cx.txn.get(self.buf)) else {
+            return;
+        };
+        c.encode(&mut tb.frag[a..a + HEADER]);
+        if self.count == 0 {
+            self.front = a as u32;
+        }
+        self.back = a as u32;
+        self.count += 1;
+    }
+
+    /// Takes a command that does not stay open out of the buffer.
+    fn unwrite<O: RecordOut>(&mut self, at: Option<usize>, cx: &mut Cx<'_, O>) {
+        if let (Some(a), Some(tb)) = (at, cx.txn.get(self.buf)) {
+            tb.frag.truncate(a);
+        }
     }
 
     // ---- the server's replies ----
@@ -636,7 +740,7 @@ impl Redis {
         if self.lost[1] {
             // Nothing to pair with: what the server says now answers
             // commands that were not seen.
-            if self.len == 0 && self.drop == 0 {
+            if self.count == 0 && self.drop == 0 {
                 return Step::Consumed(data.len());
             }
             self.lost[1] = false;
@@ -819,81 +923,97 @@ impl Redis {
         // An UNSUBSCRIBE without arguments takes every confirmation of its
         // kind that comes; any other reply ends it first.
         let own = |f: &Open| unsub.is_some_and(|k| k.eq_ignore_ascii_case(f.name()));
-        if let Some(&f) = self.front() {
+        if let Some(f) = self.front(cx) {
             if f.expect == u16::MAX && f.flags & of::LOGGED != 0 && !own(&f) {
-                self.finish(f, cx);
+                self.finish(cx);
             }
         }
-        let Some(&front) = self.front() else {
+        let Some(mut front) = self.front(cx) else {
             // A reply to a command not seen (the capture began after it).
             record::emit(None, Some(&self.reply), cx);
             return;
         };
         if front.flags & of::LOGGED == 0 {
-            record::emit(Some(&self.command(front)), Some(&self.reply), cx);
-            if let Some(f) = self.front_mut() {
-                f.flags |= of::LOGGED;
-            }
+            let c = self.command(front, self.front as usize + HEADER);
+            record::emit(Some(&c), Some(&self.reply), cx);
+            front.flags |= of::LOGGED;
         }
         let done = match front.expect {
             u16::MAX => !own(&front) || end_all,
             n => n <= 1,
         };
-        if done {
-            self.finish(front, cx);
-            let error = matches!(self.reply.kind, Kind::Error | Kind::BulkError);
-            match front.special {
-                Special::Hello(3) if error => self.modes.set(Modes::RESP3, false),
-                Special::Multi if error => self.modes.set(Modes::MULTI, false),
-                _ => {}
+        if !done {
+            if front.expect != u16::MAX {
+                front.expect -= 1;
             }
-        } else if let Some(f) = self.front_mut() {
-            if f.expect != u16::MAX {
-                f.expect -= 1;
-            }
+            self.set_front(&front, cx);
+            return;
+        }
+        self.finish(cx);
+        let error = matches!(self.reply.kind, Kind::Error | Kind::BulkError);
+        match front.special {
+            Special::Hello(3) if error => self.modes.set(Modes::RESP3, false),
+            Special::Multi if error => self.modes.set(Modes::MULTI, false),
+            _ => {}
         }
     }
 
-    /// The front command `f` is done: it leaves the queue, and the replies
-    /// of the commands not tracked after it are not logged.
-    fn finish<O: RecordOut>(&mut self, f: Open, cx: &mut Cx<'_, O>) {
-        self.pop();
-        self.drop += u32::from(f.untracked);
+    /// The front command is done: it leaves the queue, and the replies of
+    /// the commands not tracked after it are not logged.
+    fn finish<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        if let Some((f, _)) = self.pop(cx) {
+            self.drop += u32::from(f.untracked);
+        }
         self.release_args(cx);
     }
 
-    /// `c` with where its arguments are.
-    fn command(&self, c: Open) -> Command {
+    /// `c`, whose arguments start at `args` in the transaction buffer.
+    fn command(&self, c: Open, args: usize) -> Command {
         Command {
             open: c,
             buf: self.buf,
+            args,
         }
     }
 
     /// The open commands' buffer goes back when none is left.
     fn release_args<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
-        if self.len == 0 && !self.build.active && self.buf != crate::app::pool::NONE {
+        if self.count == 0 && !self.build.active && self.buf != crate::app::pool::NONE {
             cx.txn.give(self.buf);
             self.buf = crate::app::pool::NONE;
         }
     }
 
-    fn front(&self) -> Option<&Open> {
-        (self.len > 0).then(|| &self.q[usize::from(self.head)])
-    }
-
-    fn front_mut(&mut self) -> Option<&mut Open> {
-        (self.len > 0).then(|| &mut self.q[usize::from(self.head)])
-    }
-
-    fn pop(&mut self) -> Option<Open> {
-        if self.len == 0 {
+    /// The oldest open command.
+    fn front<O: RecordOut>(&self, cx: &mut Cx<'_, O>) -> Option<Open> {
+        if self.count == 0 {
             return None;
         }
-        let o = self.q[usize::from(self.head)];
-        self.head = ((usize::from(self.head) + 1) % OPEN_CAP) as u16;
-        self.len -= 1;
-        Some(o)
+        let f = self.front as usize;
+        let tb = cx.txn.get(self.buf)?;
+        Some(Open::decode(tb.frag.get(f..f + HEADER)?))
+    }
+
+    /// Writes the oldest open command back.
+    fn set_front<O: RecordOut>(&self, o: &Open, cx: &mut Cx<'_, O>) {
+        let f = self.front as usize;
+        if let Some(h) = cx
+            .txn
+            .get(self.buf)
+            .and_then(|tb| tb.frag.get_mut(f..f + HEADER))
+        {
+            o.encode(h);
+        }
+    }
+
+    /// Takes the oldest open command out of the queue, with where its
+    /// arguments start (they stay readable until the buffer is reused).
+    fn pop<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) -> Option<(Open, usize)> {
+        let o = self.front(cx)?;
+        let args = self.front as usize + HEADER;
+        self.front += (HEADER + usize::from(o.len)) as u32;
+        self.count -= 1;
+        Some((o, args))
     }
 
     /// Bytes that are not RESP: the open commands are logged unanswered
@@ -908,9 +1028,9 @@ impl Redis {
 
     /// Logs every open command unanswered.
     fn flush<O: RecordOut>(&mut self, how: record::End, cx: &mut Cx<'_, O>) {
-        while let Some(c) = self.pop() {
+        while let Some((c, args)) = self.pop(cx) {
             if c.flags & of::LOGGED == 0 {
-                record::unanswered(&self.command(c), how, cx);
+                record::unanswered(&self.command(c, args), how, cx);
             }
         }
         self.drop = 0;
@@ -931,7 +1051,7 @@ impl Redis {
             // The direction begins mid-connection: the client reads again
             // where a chunk starts a command; the server's bytes answer
             // the commands read, if any, else they wait for one.
-            self.lost[dir] = dir == 0 || self.len == 0;
+            self.lost[dir] = dir == 0 || self.count == 0;
             return;
         }
         self.flush(record::End::Gap, cx);
@@ -945,13 +1065,13 @@ impl Redis {
         if self.reply.active {
             return;
         }
-        while let Some(f) = self.front() {
+        while let Some(f) = self.front(cx) {
             if cx.now.saturating_sub(f.ts) < limit {
                 break;
             }
-            let Some(c) = self.pop() else { break };
+            let Some((c, args)) = self.pop(cx) else { break };
             if c.flags & of::LOGGED == 0 {
-                record::unanswered(&self.command(c), record::End::Timeout, cx);
+                record::unanswered(&self.command(c, args), record::End::Timeout, cx);
                 self.drop += 1;
             }
             self.drop += u32::from(c.untracked);

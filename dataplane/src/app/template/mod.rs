@@ -71,6 +71,12 @@ impl Analyzer for Lines {
         }
     }
 
+    const PACKED: bool = true;
+
+    fn pack(_: &()) -> Option<u32> {
+        Some(0)
+    }
+
     fn park(&self) -> Option<()> {
         self.waiting.is_none().then_some(())
     }
