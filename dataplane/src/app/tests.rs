@@ -1084,5 +1084,8 @@ fn session_slots_are_as_large_as_http_needs() {
     let http = std::mem::size_of::<super::http::Http>();
     let redis = std::mem::size_of::<super::redis::Redis>();
     let dns = std::mem::size_of::<super::dns::Dns>();
-    assert!(redis <= http && dns <= http, "http {http}, redis {redis}, dns {dns}");
+    assert!(
+        redis <= http && dns <= http,
+        "http {http}, redis {redis}, dns {dns}"
+    );
 }
