@@ -294,6 +294,7 @@ impl Worker {
             let names = Names {
                 sensor: &self.cfg.sensor,
                 cid_seed: self.cfg.cid_seed,
+                from: None,
             };
             self.app.payload(i, h, c, d, p, payload, &names, out);
         }
@@ -398,6 +399,7 @@ impl Worker {
             let names = Names {
                 sensor: &self.cfg.sensor,
                 cid_seed: self.cfg.cid_seed,
+                from: None,
             };
             self.app.end(i, c, h.last_ns, &names, out);
         }

@@ -117,6 +117,16 @@ pub trait Analyzer: Sized {
         Self::Parked::default()
     }
 
+    /// After a step that stopped: the protocol the flow goes on in (a
+    /// hand-over mid-stream: PostgreSQL's SSLRequest answered `S`, a
+    /// STARTTLS, HTTP CONNECT), or `None` to stop cleanly. The application
+    /// layer ends this analyzer, resumes both directions where they are
+    /// and opens the other's session on them; its records carry
+    /// `upgraded_from`.
+    fn handover(&self) -> Option<super::Proto> {
+        None
+    }
+
     /// `Some(state to keep)` when nothing is in progress, so the session
     /// can go back to the pool until the next transaction (the stream
     /// layer must be at rest too).
@@ -229,7 +239,7 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
 }
 
 /// Bits a packed parked state may take ([`Analyzer::pack`]).
-pub const PACK_BITS: u32 = 25;
+pub const PACK_BITS: u32 = 20;
 
 /// The stream layer's view of an analyzer.
 pub(super) struct AsSink<'a, A>(pub &'a mut A);

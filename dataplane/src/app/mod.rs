@@ -384,6 +384,9 @@ pub fn write_record<O: RecordOut>(
     w.time("ts", ts);
     write_endpoints(&mut w, flow, names.sensor, names.cid_seed);
     write_net_delay(&mut w, flow);
+    if let Some(f) = names.from {
+        w.token("upgraded_from", f);
+    }
     body(&mut w);
     w.finish();
     stats.records += 1;
@@ -429,11 +432,24 @@ const NO_APP: u32 = 1;
 const TAG_SHIFT: u32 = 27;
 const PARKED: u32 = 1 << 26;
 const INDEX: u32 = PARKED - 1;
+/// In a parked value: the protocol that handed the flow over (its index
+/// plus one), above the parked state.
+const FROM_SHIFT: u32 = analyzer::PACK_BITS + 1;
+const PARK_VALUE: u32 = (1 << FROM_SHIFT) - 1;
 const _: () = assert!(Proto::ALL.len() < 31, "the tag has 5 bits");
 
 #[inline]
-fn tag(p: Proto) -> u32 {
+fn tag_of(p: Proto) -> u32 {
     (p as u32 + 1) << TAG_SHIFT
+}
+
+/// Makes `session` one of protocol `to` on `dirs` (a hand-over).
+fn hand_over(session: &mut Option<Session>, to: Proto, dirs: [Dir; 2], tcp: bool, cfg: &AppConfig) {
+    registry::protocols!(registry::each_proto!({
+        if A::PROTO == to {
+            slab::open::<A>(session, dirs, tcp, cfg, None);
+        }
+    }));
 }
 
 /// The application layer of one worker.
@@ -494,11 +510,14 @@ impl Shared {
 }
 
 /// Who the records name.
+#[derive(Clone, Copy)]
 pub struct Names<'a> {
     /// Sensor name.
     pub sensor: &'a str,
     /// Community ID seed.
     pub cid_seed: u16,
+    /// The protocol that handed the flow over (`upgraded_from`).
+    pub from: Option<&'static str>,
 }
 
 impl App {
@@ -689,7 +708,7 @@ impl App {
             }
         }));
         self.sh.stats.sessions += 1;
-        let s = tag(proto) | k;
+        let s = tag_of(proto) | k;
         self.sess_of[i] = s;
         s
     }
@@ -775,7 +794,7 @@ impl App {
         } = self;
         registry::protocols!(registry::with_parking!(parkings, proto, pk => {
             if s & PARKED != 0 {
-                pk.unpark(s & INDEX);
+                pk.unpark(s & PARK_VALUE);
             } else {
                 end_session(pk, sessions, free, sh, s & INDEX, c, now, names, out);
             }
@@ -801,7 +820,7 @@ fn end_session<A: Registered, O: RecordOut>(
     names: &Names<'_>,
     out: &mut O,
 ) {
-    let Some(Session { dirs, state }) = sessions[k as usize].as_mut() else {
+    let Some(Session { dirs, state, from }) = sessions[k as usize].as_mut() else {
         return;
     };
     free.push(k);
@@ -809,6 +828,10 @@ fn end_session<A: Registered, O: RecordOut>(
         return;
     };
     let depth = sh.cfg.depth;
+    let names = &Names {
+        from: from.map(|p| p.info().name),
+        ..*names
+    };
     let (seg, st, mut cx) = sh.split(out, c, names, now);
     for d in 0..2 {
         feed(dirs, a, d, seg, depth, st, &mut cx, |dir, f| {
@@ -889,7 +912,10 @@ impl Feeding<'_> {
                 sh.stats.of::<A>().sessions_full += 1;
                 return;
             };
-            let parked = parking.unpark(s & INDEX);
+            let parked = parking.unpark(s & PARK_VALUE);
+            let from = ((s & INDEX) >> FROM_SHIFT)
+                .checked_sub(1)
+                .and_then(|i| Proto::ALL.get(i as usize).copied());
             // At rest, both directions were at a message boundary at the
             // tracker's next sequence numbers.
             let mut dirs = [Dir::default(); 2];
@@ -898,25 +924,35 @@ impl Feeding<'_> {
                     dir.start(h.nextseq[dd], false);
                 }
             }
-            slab::open::<A>(
-                &mut pool.sessions[k as usize],
-                dirs,
-                tcp,
-                &sh.cfg,
-                Some(parked),
-            );
+            let session = &mut pool.sessions[k as usize];
+            slab::open::<A>(session, dirs, tcp, &sh.cfg, Some(parked));
+            if let Some(s) = session.as_mut() {
+                s.from = from;
+            }
             *slot = tag | k;
             k
         } else {
             s & INDEX
         };
-        let Some(Session { dirs, state }) = pool.sessions[k as usize].as_mut() else {
+        let Some(Session { dirs, state, from }) = pool.sessions[k as usize].as_mut() else {
             return;
         };
+        let from = *from;
         let Some(a) = A::state(state) else {
             return;
         };
         let depth = sh.cfg.depth;
+        let upgraded;
+        let names = match from {
+            Some(f) => {
+                upgraded = Names {
+                    from: Some(f.info().name),
+                    ..*names
+                };
+                &upgraded
+            }
+            None => names,
+        };
         let rest = {
             let (seg, st, mut cx) = sh.split(out, c, names, p.ts_ns);
             a.timeout(&mut cx);
@@ -940,13 +976,29 @@ impl Feeding<'_> {
                 a.park()
             }
         };
+        if let Some(to) = a.handover() {
+            // The flow goes on in another protocol: this one logs what it
+            // had open, the directions deliver again from where they are.
+            let (_, _, mut cx) = sh.split(out, c, names, p.ts_ns);
+            a.end(&mut cx);
+            dirs.iter_mut().for_each(Dir::resume);
+            let dirs = *dirs;
+            let session = &mut pool.sessions[k as usize];
+            hand_over(session, to, dirs, tcp, &sh.cfg);
+            if let Some(s) = session {
+                s.from = Some(A::PROTO);
+            }
+            *slot = tag_of(to) | k;
+            return;
+        }
         if let Some(v) = rest {
             // At rest: the session goes back (its slot keeps the bytes,
             // for `open` to reuse), the flow keeps only its parked state.
             match parking.park(v) {
                 Some(pk) => {
                     pool.free.push(k);
-                    *slot = tag | PARKED | pk;
+                    let from = from.map_or(0, |p| p as u32 + 1);
+                    *slot = tag | PARKED | from << FROM_SHIFT | pk;
                 }
                 None => sh.stats.of::<A>().parked_full += 1,
             }

@@ -27,6 +27,8 @@ pub const MAX_STATE: usize = 2048;
 pub(super) struct Session {
     pub(super) dirs: [Dir; 2],
     pub(super) state: State,
+    /// The protocol that handed the flow over to this one.
+    pub(super) from: Option<super::Proto>,
 }
 
 /// Makes `slot` a session of `A` for a flow over `tcp`, resuming `parked`
@@ -39,16 +41,23 @@ pub(super) fn open<A: Registered>(
     parked: Option<A::Parked>,
 ) {
     let parked = parked.unwrap_or_default();
-    if let Some(Session { dirs: d, state }) = slot.as_mut() {
+    if let Some(Session {
+        dirs: d,
+        state,
+        from,
+    }) = slot.as_mut()
+    {
         if let Some(a) = A::state(state) {
             a.reset(tcp, cfg, parked);
             *d = dirs;
+            *from = None;
             return;
         }
     }
     *slot = Some(Session {
         dirs,
         state: A::new(tcp, cfg, parked).into_state(),
+        from: None,
     });
 }
 

@@ -168,6 +168,12 @@ impl Dir {
         self.flags = STARTED | if midstream { MIDSTREAM } else { 0 };
     }
 
+    /// Delivers again after a stop, from where the direction is (a flow
+    /// handed over to another analyzer).
+    pub fn resume(&mut self) {
+        self.flags &= !STOPPED;
+    }
+
     /// Moves the start to `next` if nothing was delivered, held or skipped
     /// yet (the peer restarted its handshake).
     pub fn restart(&mut self, next: u32) {

@@ -1089,3 +1089,52 @@ fn session_slots_are_as_large_as_http_needs() {
         "http {http}, redis {redis}, dns {dns}"
     );
 }
+
+/// An analyzer hands its flow over to another mid-stream (as STARTTLS
+/// hands a connection to TLS): the template's `UPGRADE redis` answered
+/// `OK` makes the rest of the connection Redis, whose records carry
+/// `upgraded_from` and the same Community ID.
+#[test]
+fn a_flow_is_handed_over_to_another_analyzer() {
+    let mut a = AppConfig::sized(1 << 20);
+    a.protos.template.enabled = true;
+    a.protos.template.tcp_ports = PortSet::new(&[7777]);
+    let mut c = Conv::tcp(4100, 7777);
+    c.segment(0, b"UPGRADE redis\r\n")
+        .segment(1, b"OK\r\n")
+        .segment(0, b"*1\r\n$4\r\nPING\r\n")
+        .segment(1, b"+PONG\r\n")
+        .send(0, b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", &[5])
+        .segment(1, b"$-1\r\n")
+        .close();
+    let r = c.run_with(a);
+    let (line, redis) = (of(&r, "line"), of(&r, "redis"));
+    assert_eq!(line.len(), 1, "{r:?}");
+    assert_eq!(redis.len(), 2, "{r:?}");
+    assert_eq!(
+        (redis[0]["command"].clone(), redis[0]["reply"].clone()),
+        ("PING".into(), "PONG".into())
+    );
+    assert_eq!(redis[1]["reply_type"], "null");
+    for x in &redis {
+        assert_eq!(x["upgraded_from"], "line");
+        assert_eq!(x["community_id"], line[0]["community_id"]);
+    }
+    assert!(line[0].get("upgraded_from").is_none());
+    // Without the answer the connection stays the template's.
+    let mut a = AppConfig::sized(1 << 20);
+    a.protos.template.enabled = true;
+    a.protos.template.tcp_ports = PortSet::new(&[7777]);
+    let mut c = Conv::tcp(4101, 7777);
+    c.segment(0, b"UPGRADE redis\r\n")
+        .segment(1, b"NO\r\n")
+        .segment(0, b"PING\r\n")
+        .segment(1, b"PONG\r\n")
+        .close();
+    let r = c.run_with(a);
+    assert_eq!(
+        (of(&r, "line").len(), of(&r, "redis").len()),
+        (2, 0),
+        "{r:?}"
+    );
+}

@@ -305,8 +305,8 @@ impl Analyzer for Http {
 
     const PACKED: bool = true;
 
-    /// The request count, kept in the flow's word (a connection past 33.5
-    /// million requests keeps counting from there after each rest).
+    /// The request count, kept in the flow's word (a connection past
+    /// 1,048,575 requests keeps counting from there after each rest).
     #[inline]
     fn pack(depth: &u32) -> Option<u32> {
         Some((*depth).min((1 << crate::app::analyzer::PACK_BITS) - 1))

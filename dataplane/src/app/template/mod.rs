@@ -77,6 +77,10 @@ impl Analyzer for Lines {
         Some(0)
     }
 
+    fn handover(&self) -> Option<crate::app::Proto> {
+        self.next
+    }
+
     fn park(&self) -> Option<()> {
         self.waiting.is_none().then_some(())
     }

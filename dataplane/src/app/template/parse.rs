@@ -9,6 +9,13 @@ pub fn line_end(data: &[u8]) -> Option<usize> {
     data.iter().position(|&c| c == b'\n').map(|i| i + 1)
 }
 
+/// The protocol an `UPGRADE <name>` line asks for.
+pub fn upgrade(line: &[u8]) -> Option<&str> {
+    let rest = line.strip_prefix(b"UPGRADE ")?;
+    let name = rest.split(|c| c.is_ascii_whitespace()).next()?;
+    std::str::from_utf8(name).ok()
+}
+
 /// Whether `data` can start a message (printable ASCII).
 pub fn probe(data: &[u8]) -> bool {
     data.iter()

@@ -1,8 +1,10 @@
 //! The template protocol's state: the request line waiting for its answer.
+//! `UPGRADE <protocol>` answered `OK` hands the connection over to that
+//! protocol (as STARTTLS hands a connection to TLS).
 
 use super::parse::{self, MAX_LINE};
 use super::record;
-use crate::app::{Cx, Step};
+use crate::app::{Cx, Info, Proto, Step};
 use crate::record::RecordOut;
 
 /// State of one flow.
@@ -10,6 +12,10 @@ use crate::record::RecordOut;
 pub struct Lines {
     /// When the waiting request came, and its length.
     pub waiting: Option<(u64, usize)>,
+    /// The waiting request asks to go on in this protocol.
+    pub upgrade: Option<Proto>,
+    /// Answered: the connection goes on in this protocol.
+    pub next: Option<Proto>,
 }
 
 impl Lines {
@@ -26,9 +32,14 @@ impl Lines {
         };
         if dir == 0 {
             self.waiting = Some((cx.now, end));
+            self.upgrade = parse::upgrade(&data[..end]).and_then(Info::named);
         } else {
             let req = self.waiting.take();
             record::emit(req, Some(end), cx);
+            if let Some(p) = self.upgrade.take().filter(|_| data.starts_with(b"OK")) {
+                self.next = Some(p);
+                return Step::Stop;
+            }
         }
         Step::Consumed(end)
     }
