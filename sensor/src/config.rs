@@ -9,6 +9,145 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+/// An option that takes one of a few words: an enum whose variants each
+/// have a canonical word (the first) and aliases. Parsing (command line and
+/// config file) refuses anything else with a one-line error naming the
+/// option and the words.
+macro_rules! words {
+    ($(#[$m:meta])* $name:ident, $flag:literal,
+     $($(#[$vm:meta])* $v:ident = [$first:literal $(, $alias:literal)*]),+ $(,)?) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vm])* $v,)+
+        }
+
+        impl $name {
+            /// The canonical words.
+            pub const WORDS: &'static [&'static str] = &[$($first),+];
+
+            /// The canonical word.
+            pub fn word(self) -> &'static str {
+                match self {
+                    $(Self::$v => $first,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($first $(| $alias)* => Ok(Self::$v),)+
+                    other => Err(format!(
+                        "--{} must be {}, not `{other}`",
+                        $flag,
+                        either(Self::WORDS)
+                    )),
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.word())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// `` `a` ``, `` `a` or `b` ``, `` `a`, `b` or `c` ``.
+fn either(words: &[&str]) -> String {
+    let q: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+    match q.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => q.concat(),
+    }
+}
+
+/// A word option's value parser for clap.
+fn word<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
+    s.parse()
+}
+
+words!(
+    /// Replay speed.
+    Pace, "pace",
+    /// As fast as possible.
+    Max = ["max"],
+    /// At the capture's own pace.
+    Recorded = ["recorded"],
+);
+words!(
+    /// The capture backend.
+    Source, "source",
+    /// AF_XDP sockets fed by wirelog's XDP program.
+    AfXdp = ["afxdp", "af_xdp", "xdp"],
+    /// AF_PACKET TPACKET_V3 rings.
+    AfPacket = ["afpacket", "af_packet", "packet"],
+);
+words!(
+    /// The XDP attach mode.
+    XdpMode, "xdp-mode",
+    /// Driver mode, else SKB.
+    Auto = ["auto"],
+    /// SKB (generic) mode.
+    Skb = ["skb", "generic"],
+    /// Driver (native) mode.
+    Drv = ["drv", "driver", "native"],
+);
+words!(
+    /// Which frames the XDP program takes.
+    XdpTake, "xdp-take",
+    /// `all` on an interface without the host's addresses, else `mirror`.
+    Auto = ["auto"],
+    /// Frames for other MACs and mirror tunnels to this host.
+    Mirror = ["mirror"],
+    /// Every frame.
+    All = ["all"],
+);
+words!(
+    /// What the XDP program does with frames the filters leave out.
+    XdpFiltered, "xdp-filtered",
+    /// Drop them in the kernel.
+    Drop = ["drop"],
+    /// Pass them to the kernel stack.
+    Pass = ["pass"],
+);
+words!(
+    /// The AF_XDP bind mode.
+    XdpBind, "xdp-bind",
+    /// Zero-copy where offered.
+    Auto = ["auto"],
+    /// Copy mode.
+    Copy = ["copy"],
+    /// Zero-copy mode.
+    ZeroCopy = ["zero-copy", "zerocopy"],
+);
+words!(
+    /// Whether the NIC's RSS key is symmetric.
+    Rss, "rss",
+    /// Re-steer every packet by wirelog's symmetric hash.
+    Asymmetric = ["asymmetric"],
+    /// Each queue keeps its flows.
+    Symmetric = ["symmetric"],
+);
+words!(
+    /// How a capture lane waits for frames.
+    Poll, "poll",
+    /// Sleep when idle.
+    Adaptive = ["adaptive"],
+    /// Spin.
+    Busy = ["busy"],
+);
+
 /// Options of `wirelog replay` and `capture`, also accepted as keys of the
 /// config file (the capture keys are ignored by replay).
 #[derive(Args, Debug, Default, Deserialize, Serialize, Clone)]
@@ -29,8 +168,8 @@ pub struct Options {
     #[serde(default)]
     pub out: Vec<String>,
     /// Replay speed: `max` or `recorded` (the capture's own pace) [default: max].
-    #[arg(long)]
-    pub pace: Option<String>,
+    #[arg(long, value_parser = word::<Pace>)]
+    pub pace: Option<Pace>,
     /// Core-pinning profile (TOML, see tuning/profiles) [default: derived from the machine].
     #[arg(long)]
     pub profile: Option<PathBuf>,
@@ -144,30 +283,30 @@ pub struct Options {
     #[arg(long, short = 'i')]
     pub interface: Option<String>,
     /// Capture: `afxdp` or `afpacket` [default: afxdp].
-    #[arg(long)]
-    pub source: Option<String>,
+    #[arg(long, value_parser = word::<Source>)]
+    pub source: Option<Source>,
     /// Capture: AF_XDP attach mode, `auto` (driver, else SKB), `skb` or `drv` [default: auto].
-    #[arg(long)]
-    pub xdp_mode: Option<String>,
+    #[arg(long, value_parser = word::<XdpMode>)]
+    pub xdp_mode: Option<XdpMode>,
     /// Capture: which frames wirelog's XDP program takes: `mirror` (frames for other MACs, a SPAN/TAP feed, and VXLAN/Geneve/GRE mirror tunnels sent to this host; the host's own traffic goes to its stack), `all` (a dedicated mirror port), or `auto` (`all` on an interface without the host's addresses, `mirror` on one with them) [default: auto].
-    #[arg(long)]
-    pub xdp_take: Option<String>,
+    #[arg(long, value_parser = word::<XdpTake>)]
+    pub xdp_take: Option<XdpTake>,
     /// Capture: allow `--xdp-take all` on an interface that carries the host's addresses, cutting the host's own traffic on it off [default: false].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub xdp_take_host_traffic: Option<bool>,
     /// Capture: frames the filters or the flow sample leave out, `drop` them in the XDP program or `pass` them to the kernel stack [default: drop].
-    #[arg(long)]
-    pub xdp_filtered: Option<String>,
+    #[arg(long, value_parser = word::<XdpFiltered>)]
+    pub xdp_filtered: Option<XdpFiltered>,
     /// Capture: AF_XDP bind mode, `auto` (zero-copy where offered), `copy` or `zero-copy` [default: auto].
-    #[arg(long)]
-    pub xdp_bind: Option<String>,
+    #[arg(long, value_parser = word::<XdpBind>)]
+    pub xdp_bind: Option<XdpBind>,
     /// Capture: AF_XDP queues, one socket each [default: every receive queue].
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub queues: Vec<u32>,
     /// Capture: `asymmetric` (wirelog re-steers every packet by its own symmetric hash) or `symmetric` (the NIC's RSS key is symmetric: each AF_XDP queue keeps its flows) [default: asymmetric].
-    #[arg(long)]
-    pub rss: Option<String>,
+    #[arg(long, value_parser = word::<Rss>)]
+    pub rss: Option<Rss>,
     /// Capture: UMEM frames per AF_XDP socket, a power of two [default: the profile's, else a quarter of --memory over the sockets, at least 4096].
     #[arg(long)]
     pub xdp_frames: Option<u32>,
@@ -178,8 +317,8 @@ pub struct Options {
     #[arg(long)]
     pub afpacket_ring: Option<String>,
     /// Capture: `adaptive` (sleep when idle) or `busy` (spin on dedicated cores) [default: the profile's, else adaptive].
-    #[arg(long)]
-    pub poll: Option<String>,
+    #[arg(long, value_parser = word::<Poll>)]
+    pub poll: Option<Poll>,
     /// Capture: stop after this many seconds (SIGINT/SIGTERM stop it too) [default: run until stopped].
     #[arg(long)]
     pub duration: Option<f64>,
@@ -408,6 +547,27 @@ mod tests {
         };
         let m = o.overlay(&cli);
         assert_eq!((m.workers, m.include_port), (Some(4), vec![80]));
+    }
+
+    /// Word options are enums, from the command line and the file alike,
+    /// with one-line errors naming the option and its words.
+    #[test]
+    fn word_options() {
+        let o: Options = toml::from_str("pace = \"recorded\"\nsource = \"af_packet\"").unwrap();
+        assert_eq!(
+            (o.pace, o.source),
+            (Some(Pace::Recorded), Some(Source::AfPacket))
+        );
+        let e = toml::from_str::<Options>("xdp_mode = \"fast\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--xdp-mode must be `auto`, `skb` or `drv`, not `fast`"),
+            "{e}"
+        );
+        assert_eq!("zerocopy".parse::<XdpBind>(), Ok(XdpBind::ZeroCopy));
+        let back = toml::Table::try_from(&o).unwrap();
+        assert_eq!(back["source"].as_str(), Some("afpacket"));
     }
 
     /// A protocol's options come from the registry, in the config file

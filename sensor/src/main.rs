@@ -25,7 +25,10 @@ use dataplane::decode::DecodeConfig;
 use dataplane::filter::Filter;
 use dataplane::worker::WorkerConfig;
 
-use config::{parse_proto, parse_size, Options};
+use config::{
+    parse_proto, parse_size, Options, Pace, Poll, Rss, Source, XdpBind, XdpFiltered, XdpMode,
+    XdpTake,
+};
 
 /// wirelog turns mirrored traffic into flow records (JSON lines).
 #[derive(Parser)]
@@ -228,7 +231,17 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 fn run() -> Result<()> {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        // A value refused by its own parser: its one-line message.
+        Err(e) if e.kind() == clap::error::ErrorKind::ValueValidation => {
+            match std::error::Error::source(&e) {
+                Some(why) => bail!("{why}"),
+                None => e.exit(),
+            }
+        }
+        Err(e) => e.exit(),
+    };
     match cli.cmd {
         Cmd::Profile { file } => {
             let p = match file {
@@ -632,11 +645,7 @@ fn capture_cmd(o: Options) -> Result<()> {
     let Some(ifname) = o.interface.clone() else {
         bail!("--interface is required: the mirror port to capture on");
     };
-    let xdp = match o.source.as_deref().unwrap_or("afxdp") {
-        "afxdp" | "af_xdp" | "xdp" => true,
-        "afpacket" | "af_packet" | "packet" => false,
-        other => bail!("--source must be `afxdp` or `afpacket`, not `{other}`"),
-    };
+    let xdp = o.source.unwrap_or(Source::AfXdp) == Source::AfXdp;
     // Interface checks come first: a missing interface is the likeliest mistake.
     dataplane::capture::iface::check_up(&ifname)?;
     let queues = if !xdp {
@@ -656,29 +665,23 @@ fn capture_cmd(o: Options) -> Result<()> {
         .profile
         .clone()
         .unwrap_or_else(tuning::Profile::from_machine);
-    let poll = o
-        .poll
-        .clone()
-        .or(prof.poll.clone())
-        .unwrap_or_else(|| "adaptive".into());
-    let busy = match poll.as_str() {
-        "busy" => true,
-        "adaptive" => false,
-        other => bail!("--poll must be `adaptive` or `busy`, not `{other}`"),
+    let poll = match (o.poll, &prof.poll) {
+        (Some(p), _) => p,
+        (None, Some(p)) => p.parse().map_err(|e| anyhow::anyhow!("profile: {e}"))?,
+        (None, None) => Poll::Adaptive,
     };
+    let busy = poll == Poll::Busy;
     let mut program = None;
     let backend = if xdp {
-        let attach = match o.xdp_mode.as_deref().unwrap_or("auto") {
-            "auto" => AttachMode::Auto,
-            "skb" | "generic" => AttachMode::Skb,
-            "drv" | "driver" | "native" => AttachMode::Drv,
-            other => bail!("--xdp-mode must be `auto`, `skb` or `drv`, not `{other}`"),
+        let attach = match o.xdp_mode.unwrap_or(XdpMode::Auto) {
+            XdpMode::Auto => AttachMode::Auto,
+            XdpMode::Skb => AttachMode::Skb,
+            XdpMode::Drv => AttachMode::Drv,
         };
-        let bind = match o.xdp_bind.as_deref().unwrap_or("auto") {
-            "auto" => BindMode::Auto,
-            "copy" => BindMode::Copy,
-            "zero-copy" | "zerocopy" => BindMode::ZeroCopy,
-            other => bail!("--xdp-bind must be `auto`, `copy` or `zero-copy`, not `{other}`"),
+        let bind = match o.xdp_bind.unwrap_or(XdpBind::Auto) {
+            XdpBind::Auto => BindMode::Auto,
+            XdpBind::Copy => BindMode::Copy,
+            XdpBind::ZeroCopy => BindMode::ZeroCopy,
         };
         let frame_size = o.xdp_frame_size.unwrap_or(2048);
         // What the sockets hold is what carries the capture through a
@@ -771,11 +774,7 @@ fn capture_cmd(o: Options) -> Result<()> {
         duration: secs(o.duration, "duration")?,
         stats_interval: secs(Some(o.stats_interval.unwrap_or(60.0)), "stats-interval")?,
         ring_slots: prof.steer_ring_slots.unwrap_or(4096).clamp(64, 1 << 16),
-        symmetric_rss: match o.rss.as_deref().unwrap_or("asymmetric") {
-            "asymmetric" => false,
-            "symmetric" => true,
-            other => bail!("--rss must be `asymmetric` or `symmetric`, not `{other}`"),
-        },
+        symmetric_rss: o.rss == Some(Rss::Symmetric),
     };
     live::preflight(&plan)?;
     plan.size()?;
@@ -820,10 +819,10 @@ fn xdp_program(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let take_all = match o.xdp_take.as_deref().unwrap_or("auto") {
-        "auto" => host.is_empty(),
-        "mirror" => false,
-        "all" => {
+    let take_all = match o.xdp_take.unwrap_or(XdpTake::Auto) {
+        XdpTake::Auto => host.is_empty(),
+        XdpTake::Mirror => false,
+        XdpTake::All => {
             if !host.is_empty() && !o.xdp_take_host_traffic.unwrap_or(false) {
                 bail!(
                     "--xdp-take all on {ifname}, which carries this host's addresses ({}): every frame would go to wirelog and the host's own traffic on {ifname} (an SSH session, say) would stop. Safe choices: --xdp-take mirror (the default here: frames for other MACs and mirror tunnels only), --source afpacket (copies, takes nothing away), or a dedicated mirror port without addresses; --xdp-take-host-traffic takes every frame all the same",
@@ -832,13 +831,8 @@ fn xdp_program(
             }
             true
         }
-        other => bail!("--xdp-take must be `auto`, `mirror` or `all`, not `{other}`"),
     };
-    let drop_filtered = match o.xdp_filtered.as_deref().unwrap_or("drop") {
-        "drop" => true,
-        "pass" => false,
-        other => bail!("--xdp-filtered must be `drop` or `pass`, not `{other}`"),
-    };
+    let drop_filtered = o.xdp_filtered.unwrap_or(XdpFiltered::Drop) == XdpFiltered::Drop;
     if take_all {
         eprintln!(
             "wirelog: {ifname}: the XDP program takes every frame ({})",
@@ -869,11 +863,7 @@ fn xdp_program(
 fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {
     let workers = o.workers.unwrap_or(1);
     let c = common(&o, workers)?;
-    let paced = match o.pace.as_deref().unwrap_or("max") {
-        "max" => false,
-        "recorded" => true,
-        other => bail!("--pace must be `max` or `recorded`, not `{other}`"),
-    };
+    let paced = o.pace == Some(Pace::Recorded);
     let sensor = c.sensor;
     let sinks = c.sinks;
     let mut plan = replay::Plan {
