@@ -26,8 +26,9 @@
 //! transaction goes on without; nothing grows.
 //!
 //! Protocols live in one folder each, with the same files: `parse.rs` (pure
-//! parsing functions), `state.rs` (the state machine and its
-//! transactions), `record.rs` (the record it writes). `template/` is the
+//! parsing functions), `state.rs` (the state machine), `txn.rs` (a
+//! transaction's data, which the state fills and the record reads),
+//! `record.rs` (the record it writes). `template/` is the
 //! folder to copy for a new one (docs/adding-a-protocol.md).
 
 pub mod analyzer;

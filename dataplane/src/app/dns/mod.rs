@@ -7,6 +7,7 @@
 pub mod parse;
 pub mod record;
 pub mod state;
+pub mod txn;
 
 pub use state::Dns;
 

@@ -1,7 +1,7 @@
 //! The `dns` record: a query and its response (either may be missing).
 
 use super::parse::{self, flag, Header, Question, Text};
-use super::state::Pending;
+use super::txn::Pending;
 use crate::app::Cx;
 use crate::key;
 use crate::record::json::JsonWriter;

@@ -2,11 +2,12 @@
 //!
 //! `parse.rs` holds the pure functions (probes, framing values, redaction),
 //! `state.rs` the per-connection state machine and its transaction queue,
-//! `record.rs` what a transaction writes. docs/schema.md lists the fields.
+//! `txn.rs` a transaction's data, `record.rs` what a transaction writes. docs/schema.md lists the fields.
 
 pub mod parse;
 pub mod record;
 pub mod state;
+pub mod txn;
 
 pub use state::Http;
 

@@ -8,7 +8,7 @@
 //! [`crate::record::MAX_RECORD`] for limits within [`Limits::MAX`].
 
 use super::parse::{self, REDACTED};
-use super::state::{tf, Txn};
+use super::txn::{tf, Txn};
 use super::Limits;
 use crate::app::inflate::Coding;
 use crate::app::txn::TxnBuf;

@@ -4,7 +4,8 @@
 //! `parse.rs` holds the pure functions (item headers, inline commands, the
 //! nesting walk, the probe, the command table), `state.rs` the
 //! per-connection state machine (the open commands, paired with replies in
-//! order), `record.rs` what a command or a push writes. docs/schema.md
+//! order), `txn.rs` an open command and a reply's data, `record.rs` what a
+//! command or a push writes. docs/schema.md
 //! lists the fields.
 
 pub mod parse;
@@ -12,6 +13,7 @@ pub mod record;
 pub mod state;
 #[cfg(test)]
 mod tests;
+pub mod txn;
 
 pub use state::Redis;
 
@@ -136,8 +138,8 @@ impl Analyzer for Redis {
             "arg-bytes" => l.arg_bytes = bytes(value)?,
             "reply-bytes" => {
                 let n = bytes(value)?;
-                if n > state::REPLY_CAP {
-                    return Err(format!("is at most {} bytes, not {n}", state::REPLY_CAP));
+                if n > txn::REPLY_CAP {
+                    return Err(format!("is at most {} bytes, not {n}", txn::REPLY_CAP));
                 }
                 l.reply_bytes = n;
             }

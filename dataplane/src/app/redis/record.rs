@@ -2,7 +2,7 @@
 //! reply, or a pushed message. docs/schema.md lists the fields.
 
 use super::parse::Kind;
-use super::state::{of, Open, Reply};
+use super::txn::{of, Open, Reply};
 use super::Redis;
 use crate::app::txn::TxnPool;
 use crate::app::{write_record, write_unanswered, Cx};
