@@ -4,18 +4,13 @@
 //! thread and the run summary. The hot path lives in `dataplane`.
 #![deny(unsafe_code)]
 
-mod bench;
-mod bench_report;
-mod bench_veth;
+mod commands;
 mod config;
+mod cores;
 mod cpu;
-mod gelf;
-mod live;
-mod output;
+mod outputs;
 mod pipeline;
-mod pool;
-mod replay;
-mod sinks;
+mod stats;
 
 use std::path::PathBuf;
 
@@ -25,6 +20,7 @@ use dataplane::decode::DecodeConfig;
 use dataplane::filter::Filter;
 use dataplane::worker::WorkerConfig;
 
+use commands::{bench, capture as live, replay};
 use config::{
     parse_proto, parse_size, Options, Pace, Poll, Rss, Source, XdpBind, XdpFiltered, XdpMode,
     XdpTake,
@@ -376,7 +372,7 @@ fn run() -> Result<()> {
             for f in &files {
                 reports.push((f.display().to_string(), read_report(f)?));
             }
-            let page = bench_report::html(&reports)?;
+            let page = bench::report::html(&reports)?;
             std::fs::write(&output, page).with_context(|| output.display().to_string())?;
             eprintln!("wirelog: wrote {}", output.display());
             Ok(())
@@ -398,7 +394,7 @@ fn run() -> Result<()> {
             if !seconds.is_finite() || seconds <= 0.0 || trials == 0 || wire.flows == 0 {
                 bail!("--seconds, --trials and --flows must be positive");
             }
-            let plan = bench_veth::Plan {
+            let plan = bench::veth::Plan {
                 profile: profile_named(&wire.generator)?,
                 flows: wire.flows,
                 seed: wire.seed,
@@ -407,9 +403,9 @@ fn run() -> Result<()> {
                 rates,
                 steps,
                 capture,
-                via: bench_veth::Via::parse(&via)?,
+                via: bench::veth::Via::parse(&via)?,
             };
-            println!("{}", with_comparison(bench_veth::run(&plan)?, old));
+            println!("{}", with_comparison(bench::veth::run(&plan)?, old));
             Ok(())
         }
         Cmd::Bench {
@@ -421,9 +417,9 @@ fn run() -> Result<()> {
                     rate,
                     seconds,
                 },
-        } => bench_veth::tx(
+        } => bench::veth::tx(
             &iface,
-            bench_veth::Via::parse(&via)?,
+            bench::veth::Via::parse(&via)?,
             profile_named(&wire.generator)?,
             wire.flows,
             wire.seed,
@@ -444,7 +440,7 @@ fn merged(config: Option<PathBuf>, opts: Options) -> Result<Options> {
 struct Common {
     sensor: String,
     setup: pipeline::Setup,
-    sinks: Vec<sinks::Output>,
+    sinks: Vec<outputs::Output>,
 }
 
 fn common(o: &Options, workers: usize) -> Result<Common> {
@@ -461,7 +457,7 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
             Some(p) => on[p as usize] = true,
             None => bail!(
                 "--records: unknown record type `{r}` (known: {})",
-                pipeline::record_types().join(", ")
+                stats::record_types().join(", ")
             ),
         }
     }
@@ -528,10 +524,10 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
             "-" => "stdout".to_string(),
             path => format!("file:{path}"),
         };
-        sinks.push(sinks::from_spec(&spec, &sensor).context("--output")?);
+        sinks.push(outputs::from_spec(&spec, &sensor).context("--output")?);
     }
     for spec in &o.out {
-        sinks.push(sinks::from_spec(spec, &sensor)?);
+        sinks.push(outputs::from_spec(spec, &sensor)?);
     }
     Ok(Common {
         setup: pipeline::Setup {
@@ -557,7 +553,7 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
             dedup_ns: o.dedup_window_us.unwrap_or(0) * 1000,
             profile,
             sinks_bytes: sinks.iter().map(|o| o.sink.memory_bytes()).sum(),
-            blocks: crate::output::MIN_BLOCKS,
+            blocks: crate::outputs::thread::MIN_BLOCKS,
         },
         sensor,
         sinks,

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use flate2::{Compress, Compression, FlushCompress};
 use serde_json::{Map, Value};
 
-use crate::sinks::{Sink, SinkStats};
+use crate::outputs::{Sink, SinkStats};
 
 /// GELF's chunk limit.
 pub const MAX_CHUNKS: usize = 128;

@@ -22,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use benches::profile::{Generator, Profile, VERSION};
 use benches::wire::{send_paced, Sender, TxRing, XskTx};
 
-use crate::bench::{r3, WIRE_OVERHEAD};
+use crate::commands::bench::{r3, WIRE_OVERHEAD};
 
 /// What a veth run needs.
 pub struct Plan {

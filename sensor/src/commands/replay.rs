@@ -19,12 +19,13 @@ use dataplane::spsc;
 use dataplane::steer::Toeplitz;
 use dataplane::worker::{Worker, WorkerStats};
 
-use crate::output::OutputEnd;
-use crate::output::{self, BlockOut};
+use crate::cores::pin_to;
+use crate::outputs::thread::BlockOut;
+use crate::outputs::thread::OutputEnd;
+use crate::outputs::Output;
 use crate::pipeline::{
-    owner, pin_to, pop_into, push_packet, Front, Popped, Setup, Slot, BATCH, DECODED_PER_BATCH,
+    owner, pop_into, push_packet, Front, Popped, Setup, Slot, BATCH, DECODED_PER_BATCH,
 };
-use crate::sinks::Output;
 use dataplane::record::RecordOut;
 
 /// How often a paced replay hands partly filled output blocks over.
@@ -97,7 +98,7 @@ fn next(r: &mut PcapReader, batch: &mut Batch, frames: &mut u64) -> Result<Poll>
 pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
     let start = Instant::now();
     let mut reader = PcapReader::open(&plan.path)?;
-    let (outs, writer) = output::start(
+    let (outs, writer) = crate::outputs::thread::start(
         plan.s.workers,
         plan.s.blocks,
         true,
@@ -106,7 +107,7 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
         None,
     )?;
     let flows_per_worker = plan.s.worker.flows;
-    let app_capacity = crate::pipeline::app_capacity(&plan.s.worker.app);
+    let app_capacity = crate::stats::app_capacity(&plan.s.worker.app);
     let (ran, front, frames) = if plan.s.workers == 1 {
         single(&plan, &mut reader, outs)?
     } else {
@@ -279,8 +280,8 @@ pub fn flow_config(o: &crate::config::Options) -> FlowConfig {
 
 impl Summary {
     /// What the traffic said of the mirror feed it was captured from.
-    pub fn mirror_health(&self) -> crate::pipeline::MirrorHealth {
-        crate::pipeline::MirrorHealth::of(self.workers.iter())
+    pub fn mirror_health(&self) -> crate::stats::MirrorHealth {
+        crate::stats::MirrorHealth::of(self.workers.iter())
             .with_checksums(self.checksums.0, self.checksums.1)
     }
 }
@@ -289,7 +290,7 @@ impl Summary {
 pub fn summary_json(s: &Summary, sensor: &str) -> String {
     let tot = |f: fn(&WorkerStats) -> u64| s.workers.iter().map(f).sum::<u64>();
     let secs = s.elapsed.as_secs_f64().max(1e-9);
-    let malformed = crate::pipeline::malformed_json(&s.decode);
+    let malformed = crate::stats::malformed_json(&s.decode);
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
     serde_json::json!({
         "type": "stats",
@@ -314,13 +315,13 @@ pub fn summary_json(s: &Summary, sensor: &str) -> String {
         "packets_per_s": (s.frames as f64 / secs).round(),
         "records_per_s": (tot(|w| w.records) as f64 / secs).round(),
         "output_bytes": s.outputs.sinks.iter().map(|(_, o)| o.bytes).sum::<u64>(),
-        "outputs": output::sinks_json(&s.outputs.sinks),
+        "outputs": crate::outputs::thread::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
         "record_latency_us": s.outputs.latency.json(),
         "peak_rss_bytes": dataplane::sys::peak_rss_bytes(),
         "workers": s.workers.len(),
         "worker_cpu_s": s.worker_cpu_ns.iter().map(|&n| round(n as f64 / 1e9)).collect::<Vec<_>>(),
-        "app": crate::pipeline::app_json(&crate::pipeline::app_total(s.workers.iter())),
+        "app": crate::stats::app_json(&crate::stats::app_total(s.workers.iter())),
         "malformed": malformed,
         "mirror_health": s.mirror_health().json(),
     })

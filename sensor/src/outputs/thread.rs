@@ -18,7 +18,7 @@ use crossbeam_queue::ArrayQueue;
 use dataplane::record::{RecordOut, MAX_RECORD};
 use serde_json::{json, Map, Value};
 
-use crate::sinks::{Output, SinkStats};
+use crate::outputs::{Output, SinkStats};
 
 /// Size of one output block.
 pub const BLOCK_BYTES: usize = 256 * 1024;
@@ -397,7 +397,7 @@ pub fn start(
     let handle = std::thread::Builder::new()
         .name("wl-output".into())
         .spawn(move || {
-            crate::pipeline::pin_to(core);
+            crate::cores::pin_to(core);
             run(lanes, sinks, stats)
         })?;
     Ok((outs, Writer { handle }))

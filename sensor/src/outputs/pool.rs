@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use dataplane::record::MAX_RECORD;
 
-use crate::sinks::{Sink, SinkStats};
+use crate::outputs::{Sink, SinkStats};
 
 /// Bytes of lines gathered before a batch goes to an encoder thread.
 const BATCH_BYTES: usize = 64 * 1024;

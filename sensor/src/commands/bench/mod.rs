@@ -16,6 +16,9 @@
 //! packet until the output thread has shipped every record (building the
 //! tables is `setup_s`).
 
+pub mod report;
+pub mod veth;
+
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -27,9 +30,10 @@ use dataplane::record::RecordOut;
 use dataplane::sys::thread_cpu_ns;
 use dataplane::worker::{Worker, WorkerStats};
 
-use crate::output::{self, BlockOut, OutputEnd};
-use crate::pipeline::{pin_to, Setup, BATCH, DECODED_PER_BATCH};
-use crate::sinks::Output;
+use crate::cores::pin_to;
+use crate::outputs::thread::{BlockOut, OutputEnd};
+use crate::outputs::Output;
+use crate::pipeline::{Setup, BATCH, DECODED_PER_BATCH};
 
 /// Ethernet overhead on the wire per frame: preamble and start delimiter
 /// (8), FCS (4, not in captured frames) and the inter-frame gap (12).
@@ -118,7 +122,8 @@ struct Lane {
 /// Runs the plan and returns its report as JSON.
 pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
     let n = plan.s.workers;
-    let (outs, writer) = output::start(n, plan.s.blocks, true, sinks, plan.s.control_core(), None)?;
+    let (outs, writer) =
+        crate::outputs::thread::start(n, plan.s.blocks, true, sinks, plan.s.control_core(), None)?;
     let start = Instant::now();
     let ready = Barrier::new(n);
     let lanes = std::thread::scope(|sc| -> Result<Vec<Lane>> {
@@ -323,10 +328,10 @@ fn report(
             "output_cpu_s": o.cpu_s,
             "record_latency_us": o.latency.json(),
         },
-        "app": crate::pipeline::app_json(&crate::pipeline::app_total(lanes.iter().map(|l| &l.stats))),
-        "app_per_worker": crate::pipeline::app_capacity(&plan.s.worker.app),
+        "app": crate::stats::app_json(&crate::stats::app_total(lanes.iter().map(|l| &l.stats))),
+        "app_per_worker": crate::stats::app_capacity(&plan.s.worker.app),
         "flows_per_worker": plan.s.worker.flows,
-        "outputs": output::sinks_json(&o.sinks),
+        "outputs": crate::outputs::thread::sinks_json(&o.sinks),
         "peak_rss_bytes": dataplane::sys::peak_rss_bytes(),
     })
 }

@@ -48,13 +48,14 @@ use dataplane::sys::{thread_cpu_ns, STOP};
 use dataplane::worker::{Worker, WorkerStats};
 use serde_json::json;
 
-use crate::output::OutputEnd;
-use crate::output::{self, BlockOut};
+use crate::cores::pin_to;
+use crate::outputs::thread::BlockOut;
+use crate::outputs::thread::OutputEnd;
+use crate::outputs::Output;
 use crate::pipeline::{
-    owner, pin_to, pop_into, push_packet, FramePayloads, Front, Popped, Setup, Slot, BATCH,
+    owner, pop_into, push_packet, FramePayloads, Front, Popped, Setup, Slot, BATCH,
     DECODED_PER_BATCH,
 };
-use crate::sinks::Output;
 
 /// Empty polls before an adaptive lane starts sleeping.
 const SPIN_POLLS: u32 = 16;
@@ -544,11 +545,11 @@ pub struct LiveSummary {
 
 impl LiveSummary {
     /// What the traffic said of the mirror feed.
-    pub fn mirror_health(&self) -> crate::pipeline::MirrorHealth {
+    pub fn mirror_health(&self) -> crate::stats::MirrorHealth {
         let (checked, bad) = self.lanes.iter().fold((0, 0), |(c, b), l| {
             (c + l.checksums_checked, b + l.checksums_bad)
         });
-        crate::pipeline::MirrorHealth::of(self.lanes.iter().filter_map(|l| l.worker.as_ref()))
+        crate::stats::MirrorHealth::of(self.lanes.iter().filter_map(|l| l.worker.as_ref()))
             .with_checksums(checked, bad)
     }
 
@@ -659,7 +660,7 @@ fn run_with<S: Live + 'static>(
     let pubs: Vec<Arc<Published>> = (0..lane_count).map(|_| Arc::default()).collect();
     let probe_pubs = pubs.clone();
     let probe_prog = prog.clone();
-    let probe: output::Probe = Box::new(move || {
+    let probe: crate::outputs::thread::Probe = Box::new(move || {
         let mut m = probe_json(&probe_pubs);
         if let Some(c) = probe_prog.as_ref().and_then(|p| p.counters().ok()) {
             m.insert("xdp_program".into(), xdp_json(&c));
@@ -667,13 +668,19 @@ fn run_with<S: Live + 'static>(
         m
     });
     let stats = plan.stats_interval.map(|e| (e, probe));
-    let (outs, writer) =
-        output::start(n, plan.s.blocks, false, sinks, plan.s.control_core(), stats)?;
+    let (outs, writer) = crate::outputs::thread::start(
+        n,
+        plan.s.blocks,
+        false,
+        sinks,
+        plan.s.control_core(),
+        stats,
+    )?;
     eprintln!(
         "wirelog: record hand-off: {} blocks of {} KiB per worker ({} MiB in all, a sixteenth of --memory): what carries the workers through a stall of the output thread",
         plan.s.blocks,
-        crate::output::BLOCK_BYTES >> 10,
-        (n * plan.s.blocks * crate::output::BLOCK_BYTES) >> 20
+        crate::outputs::thread::BLOCK_BYTES >> 10,
+        (n * plan.s.blocks * crate::outputs::thread::BLOCK_BYTES) >> 20
     );
     let mut pubs_iter = pubs.iter().cloned();
 
@@ -832,7 +839,7 @@ fn run_with<S: Live + 'static>(
         elapsed: start.elapsed(),
         outputs,
         flows_per_worker: plan.s.worker.flows,
-        app_capacity: crate::pipeline::app_capacity(&plan.s.worker.app),
+        app_capacity: crate::stats::app_capacity(&plan.s.worker.app),
         backend,
         iface: plan.iface,
         if_drops,
@@ -908,7 +915,7 @@ fn probe_json(pubs: &[Arc<Published>]) -> serde_json::Map<String, serde_json::Va
             "output": sum(|p| &p.records_dropped),
         },
         "lanes": lanes,
-        "mirror_health": crate::pipeline::MirrorHealth {
+        "mirror_health": crate::stats::MirrorHealth {
             health: dataplane::flow::tcp::Health {
                 acks: sum(|p| &p.acks),
                 ack_bytes: sum(|p| &p.ack_bytes),
@@ -987,7 +994,7 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         }
     }
     let tot = |f: fn(&WorkerStats) -> u64| ws.iter().map(f).sum::<u64>();
-    let malformed = crate::pipeline::malformed_json(&dec);
+    let malformed = crate::stats::malformed_json(&dec);
     json!({
         "type": "stats",
         "sensor": sensor,
@@ -1026,18 +1033,18 @@ pub fn summary_json(s: &LiveSummary, sensor: &str) -> String {
         "frames_per_s": (src.frames as f64 / secs).round(),
         "output_bytes": s.outputs.sinks.iter().map(|(_, o)| o.bytes).sum::<u64>(),
         "records_per_s": (tot(|w| w.records) as f64 / secs).round(),
-        "outputs": output::sinks_json(&s.outputs.sinks),
+        "outputs": crate::outputs::thread::sinks_json(&s.outputs.sinks),
         "output_cpu_s": s.outputs.cpu_s,
         "record_latency_us": s.outputs.latency.json(),
         "handoff": {
             "blocks_per_worker": s.blocks,
-            "block_bytes": crate::output::BLOCK_BYTES,
+            "block_bytes": crate::outputs::thread::BLOCK_BYTES,
             "peak_blocks_queued": s.outputs.peak_blocks,
         },
         "peak_rss_bytes": dataplane::sys::peak_rss_bytes(),
         "memory_budget_bytes": s.memory,
         "rss_before_budget_bytes": s.overhead,
-        "app": crate::pipeline::app_json(&crate::pipeline::app_total(ws.iter())),
+        "app": crate::stats::app_json(&crate::stats::app_total(ws.iter())),
         "workers": workers,
         "captures": captures,
         "mirror_health": s.mirror_health().json(),
