@@ -127,6 +127,14 @@ pub trait Analyzer: Sized {
         None
     }
 
+    /// Nothing more is wanted from this flow (a stream that is not
+    /// requests and replies any more, or bytes that are not the
+    /// protocol): the analyzer is ended, its session goes back and the
+    /// flow is left unanalyzed.
+    fn done(&self) -> bool {
+        false
+    }
+
     /// `Some(state to keep)` when nothing is in progress, so the session
     /// can go back to the pool until the next transaction (the stream
     /// layer must be at rest too).

@@ -909,8 +909,12 @@ impl Feeding<'_> {
         let tag = s & !(PARKED | INDEX);
         let k = if s & PARKED != 0 {
             let Some(k) = pool.free.pop() else {
+                // Its bytes are lost to it: resuming later at the tracker's
+                // position would read mid-message. Left unanalyzed.
                 sh.stats.sessions_full += 1;
                 sh.stats.of::<A>().sessions_full += 1;
+                parking.unpark(s & PARK_VALUE);
+                *slot = NO_APP;
                 return;
             };
             let parked = parking.unpark(s & PARK_VALUE);
@@ -977,7 +981,16 @@ impl Feeding<'_> {
                 a.park()
             }
         };
-        if let Some(to) = a.handover() {
+        // A hand-over to a protocol that is off is a clean stop.
+        let next = a.handover();
+        if a.done() || next.is_some_and(|to| !sh.cfg.enabled(to)) {
+            let (_, _, mut cx) = sh.split(out, c, names, p.ts_ns);
+            a.end(&mut cx);
+            pool.free.push(k);
+            *slot = NO_APP;
+            return;
+        }
+        if let Some(to) = next {
             // The flow goes on in another protocol: this one logs what it
             // had open, the directions deliver again from where they are.
             let (_, _, mut cx) = sh.split(out, c, names, p.ts_ns);

@@ -230,6 +230,8 @@ pub struct Info {
     pub summary: &'static str,
     /// [`Analyzer::SEVERITY`].
     pub severity: Severity,
+    /// [`Analyzer::ON`].
+    pub on: bool,
 }
 
 impl Info {
@@ -243,6 +245,7 @@ impl Info {
             settings: A::SETTINGS,
             summary: A::SUMMARY,
             severity: A::SEVERITY,
+            on: A::ON,
         }
     }
 

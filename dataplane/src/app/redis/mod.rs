@@ -183,6 +183,10 @@ impl Analyzer for Redis {
         Redis::end(self, cx)
     }
 
+    fn done(&self) -> bool {
+        self.over()
+    }
+
     fn park(&self) -> Option<state::Modes> {
         self.at_rest()
     }

@@ -38,13 +38,14 @@ pub fn emit<O: RecordOut>(cmd: Option<&Command>, reply: Option<&Reply>, cx: &mut
     let ts = cmd.map_or(reply.map_or(now, |r| r.ts), |c| c.open.ts);
     let txn = &mut *cx.txn;
     let frag = cmd.and_then(|c| args_of(c, txn));
+    let redact = cx.cfg.protos.redis.limits.redact;
     write_record(cx.out, cx.stats, cx.flow, cx.names, "redis", ts, |w| {
         match cmd {
             Some(c) => write_command(w, &c.open, frag),
             None => w.bool("command_missing", true),
         }
         if let Some(r) = reply {
-            write_reply(w, r, cmd.map(|c| &c.open));
+            write_reply(w, r, cmd.map(|c| &c.open), redact);
             if let Some(c) = cmd {
                 w.u64("latency_us", now.saturating_sub(c.open.ts) / 1000);
             }
@@ -158,7 +159,10 @@ fn write_command(w: &mut JsonWriter, c: &Open, frag: Option<&[u8]>) {
     }
 }
 
-fn write_reply(w: &mut JsonWriter, r: &Reply, cmd: Option<&Open>) {
+/// Writes the reply; `redact`: CONFIG GET's values (passwords among them)
+/// are not logged.
+fn write_reply(w: &mut JsonWriter, r: &Reply, cmd: Option<&Open>, redact: bool) {
+    let config_get = cmd.is_some_and(|c| c.flags & of::CONFIG_GET != 0);
     w.token("reply_type", if r.null { "null" } else { r.kind.name() });
     let error = matches!(r.kind, Kind::Error | Kind::BulkError);
     if error {
@@ -166,7 +170,11 @@ fn write_reply(w: &mut JsonWriter, r: &Reply, cmd: Option<&Open>) {
     } else if r.null {
     } else if r.kind.is_aggregate() {
         w.u64("reply_len", r.len as u64);
-        w.text("reply", r.value());
+        if redact && config_get {
+            w.token("reply", "[redacted]");
+        } else {
+            w.text("reply", r.value());
+        }
     } else {
         w.text("reply", r.value());
     }

@@ -117,6 +117,9 @@ pub struct Redis {
     reply: Reply,
     /// Per direction: a gap lost the place; wait to read again.
     lost: [bool; 2],
+    /// Since a gap, no reply has paired: what cannot be read, and replies
+    /// without a command, are the rest of what the gap cut (not logged).
+    after_gap: bool,
     /// Not RESP: nothing more is read.
     over: bool,
 }
@@ -135,6 +138,7 @@ impl Redis {
             build: Building::default(),
             reply: Reply::default(),
             lost: [false; 2],
+            after_gap: false,
             over: false,
         }
     }
@@ -153,6 +157,7 @@ impl Redis {
             build,
             reply,
             lost,
+            after_gap,
             over,
         } = self;
         *m = modes;
@@ -162,7 +167,13 @@ impl Redis {
         *build = Building::default();
         reply.clear();
         *lost = [false; 2];
+        *after_gap = false;
         *over = false;
+    }
+
+    /// Nothing more is read of this connection.
+    pub fn over(&self) -> bool {
+        self.over
     }
 
     /// The modes to keep when nothing is in progress.
@@ -172,6 +183,7 @@ impl Redis {
             && !self.build.active
             && !self.reply.active
             && self.lost == [false; 2]
+            && !self.after_gap
             && !self.over
             && self.buf == crate::app::pool::NONE)
             .then_some(self.modes)
@@ -197,8 +209,14 @@ impl Redis {
                 return Step::Consumed(0);
             };
             if self.lost[0] {
-                // Read again only where a chunk starts a command.
-                if first != b'*' && !first.is_ascii_alphabetic() {
+                // Read again only where a chunk starts a command: framed,
+                // or a line that starts with a command's name (not the
+                // tail of an argument the gap cut, a password say).
+                let word = data
+                    .split(|c| c.is_ascii_whitespace())
+                    .next()
+                    .unwrap_or_default();
+                if first != b'*' && !parse::known_command(word) {
                     return Step::Consumed(data.len());
                 }
                 self.lost[0] = false;
@@ -362,7 +380,7 @@ impl Redis {
                 _ => u32::MAX,
             };
         } else {
-            b.cmd.nargs += 1;
+            b.cmd.nargs = b.cmd.nargs.saturating_add(1);
             let up = |dst: &mut [u8; 8]| {
                 let n = v.len().min(8);
                 dst[..n].copy_from_slice(&v[..n]);
@@ -414,6 +432,11 @@ impl Redis {
         let c = &mut b.cmd;
         let name = &c.name[..usize::from(c.nlen)];
         let a1 = trim(&b.a1);
+        let replconf_ack = name == b"REPLCONF" && a1 == b"ACK";
+        let config_get = name == b"CONFIG" && a1 == b"GET";
+        // A monitor or a replica's link is not commands and replies any
+        // more: the analysis ends there, cleanly.
+        let stream = matches!(name, b"MONITOR" | b"PSYNC" | b"SYNC");
         c.special = match name {
             b"SUBSCRIBE" | b"PSUBSCRIBE" | b"SSUBSCRIBE" => Special::Subscribe,
             b"UNSUBSCRIBE" | b"PUNSUBSCRIBE" | b"SUNSUBSCRIBE" => Special::Unsubscribe,
@@ -433,7 +456,12 @@ impl Redis {
             }),
             _ => Special::Plain,
         };
+        if config_get {
+            c.flags |= of::CONFIG_GET;
+        }
         c.expect = match c.special {
+            // Inside MULTI a command is answered QUEUED, once.
+            _ if c.flags & of::IN_MULTI != 0 => 1,
             Special::Subscribe => c.nargs.clamp(1, u32::from(u16::MAX - 1)) as u16,
             Special::Unsubscribe if c.nargs == 0 => u16::MAX,
             Special::Unsubscribe => c.nargs.min(u32::from(u16::MAX - 1)) as u16,
@@ -442,6 +470,7 @@ impl Redis {
         // Whether a reply comes: CLIENT REPLY OFF and SKIP get none, nor
         // do the commands they silence; CLIENT REPLY ON does.
         let silenced = match c.special {
+            _ if replconf_ack || stream => true,
             Special::ClientReply(1) => false,
             Special::ClientReply(2) | Special::ClientReply(3) => true,
             _ => self.modes.has(Modes::REPLY_OFF) || self.modes.has(Modes::SKIP_NEXT),
@@ -455,7 +484,11 @@ impl Redis {
             Special::Hello(v) if v != 0 => self.modes.set(Modes::RESP3, v == 3),
             Special::Multi => self.modes.set(Modes::MULTI, true),
             Special::EndMulti => self.modes.set(Modes::MULTI, false),
-            Special::Reset => self.modes = Modes::default(),
+            // SUBSCRIBED ends when RESET's reply comes: messages may
+            // still arrive before it.
+            Special::Reset => {
+                self.modes = Modes(self.modes.0 & Modes::SUBSCRIBED);
+            }
             _ => {}
         }
         match c.special {
@@ -477,6 +510,10 @@ impl Redis {
             record::emit(Some(&self.command(c, args)), None, cx);
             self.unwrite(at, cx);
             self.release_args(cx);
+            if stream {
+                self.flush(record::End::FlowEnd, cx);
+                self.over = true;
+            }
             return;
         }
         if at.is_none() || usize::from(self.count) >= usize::from(self.max_open) {
@@ -530,6 +567,10 @@ impl Redis {
                     min: 0,
                 }
             }
+            // After a gap, what is not RESP is the rest of a reply it cut.
+            Parsed::Bad if self.after_gap && !self.reply.active => {
+                return Step::Consumed(data.len());
+            }
             Parsed::Bad => return self.stop(cx),
             Parsed::Done(h) => h,
         };
@@ -550,6 +591,10 @@ impl Redis {
                 }
             }
             Body::Wait(step) => step,
+            Body::Bad if self.after_gap => {
+                self.reply.clear();
+                Step::Consumed(data.len())
+            }
             Body::Bad => self.stop(cx),
         }
     }
@@ -611,7 +656,7 @@ impl Redis {
                         (start, r.tlen)
                     };
                 }
-                r.elems += 1;
+                r.elems = r.elems.saturating_add(1);
             }
             r.sep = false;
         }
@@ -652,13 +697,20 @@ impl Redis {
         let r = &self.reply;
         let aggregate = matches!(r.kind, Kind::Array | Kind::Push);
         let first = if aggregate { r.elem(0) } else { None };
-        let mut kind = [0u8; 12];
-        let kind = first.map_or(&b""[..], |f| {
+        let mut kind_buf = [0u8; 12];
+        let n = first.map_or(0, |f| {
             let n = f.len().min(12);
-            kind[..n].copy_from_slice(&f[..n]);
-            kind[..n].make_ascii_lowercase();
-            &kind[..n]
+            kind_buf[..n].copy_from_slice(&f[..n]);
+            kind_buf[..n].make_ascii_lowercase();
+            n
         });
+        let kind = &kind_buf[..n];
+        let front_subscribes = self
+            .front(cx)
+            .is_some_and(|f| matches!(f.special, Special::Subscribe | Special::Unsubscribe));
+        let r = &self.reply;
+        // A confirmation answers a (un)subscribe command; an ordinary
+        // reply shaped like one (LRANGE of such strings) is not one.
         let confirmation = matches!(
             kind,
             b"subscribe"
@@ -667,7 +719,8 @@ impl Redis {
                 | b"unsubscribe"
                 | b"punsubscribe"
                 | b"sunsubscribe"
-        ) && r.elems == 3;
+        ) && r.elems == 3
+            && (front_subscribes || r.kind == Kind::Push);
         let message = matches!(kind, b"message" | b"pmessage" | b"smessage");
         let pushed = r.kind == Kind::Push && !confirmation
             || (r.kind == Kind::Array && message && self.modes.has(Modes::SUBSCRIBED));
@@ -704,22 +757,35 @@ impl Redis {
         if let Some(f) = self.front(cx) {
             if f.expect == u16::MAX && f.flags & of::LOGGED != 0 && !own(&f) {
                 self.finish(cx);
+                // The commands not tracked after it come first.
+                if self.drop > 0 {
+                    self.drop -= 1;
+                    return;
+                }
             }
         }
         let Some(mut front) = self.front(cx) else {
-            // A reply to a command not seen (the capture began after it).
-            record::emit(None, Some(&self.reply), cx);
+            // A reply to a command not seen (the capture began after it);
+            // after a gap, the rest of a reply the gap cut is not one.
+            if !self.after_gap {
+                record::emit(None, Some(&self.reply), cx);
+            }
             return;
         };
+        self.after_gap = false;
         if front.flags & of::LOGGED == 0 {
             let c = self.command(front, self.front as usize + HEADER);
             record::emit(Some(&c), Some(&self.reply), cx);
             front.flags |= of::LOGGED;
         }
-        let done = match front.expect {
-            u16::MAX => !own(&front) || end_all,
-            n => n <= 1,
-        };
+        // An error answers a subscribe command once, whatever it named
+        // (MOVED, CROSSSLOT, NOPERM).
+        let error = matches!(self.reply.kind, Kind::Error | Kind::BulkError);
+        let done = error
+            || match front.expect {
+                u16::MAX => !own(&front) || end_all,
+                n => n <= 1,
+            };
         if !done {
             if front.expect != u16::MAX {
                 front.expect -= 1;
@@ -728,10 +794,12 @@ impl Redis {
             return;
         }
         self.finish(cx);
-        let error = matches!(self.reply.kind, Kind::Error | Kind::BulkError);
         match front.special {
-            Special::Hello(3) if error => self.modes.set(Modes::RESP3, false),
-            Special::Multi if error => self.modes.set(Modes::MULTI, false),
+            // A refused HELLO leaves the protocol as it was.
+            Special::Hello(v) if error => {
+                self.modes.set(Modes::RESP3, v != 3 && self.modes.resp3())
+            }
+            Special::Reset if !error => self.modes.set(Modes::SUBSCRIBED, false),
             _ => {}
         }
     }
@@ -834,6 +902,7 @@ impl Redis {
         }
         self.flush(record::End::Gap, cx);
         self.lost = [true; 2];
+        self.after_gap = true;
     }
 
     /// Commands waiting past the timeout are logged unanswered; their
@@ -932,7 +1001,10 @@ impl Building {
                 self.redact_at = i + 2
             }
             b"MIGRATE" if word(b"AUTH") => self.redact_next = true,
-            b"CONFIG" if i >= 2 && i.is_multiple_of(2) && trim(&self.a1) == b"SET" => {
+            // CONFIG SET requirepass …, SENTINEL SET m auth-pass …,
+            // SENTINEL CONFIG SET sentinel-pass …: the value after a
+            // password's name.
+            b"CONFIG" | b"SENTINEL" if i >= 2 => {
                 let p = v.to_ascii_lowercase();
                 self.redact_next =
                     p.ends_with(b"pass") || p.ends_with(b"auth") || p == b"masteruser";

@@ -273,3 +273,64 @@ fn probing() {
         .segment(1, b"$1\r\nv\r\n");
     assert!(run(&inline_off).is_empty());
 }
+
+/// What review found: a subscribe refused by one error, an ordinary
+/// reply shaped like a confirmation, a gap inside a reply, CONFIG GET's
+/// passwords, a MONITOR stream.
+#[test]
+fn pairing_survives_errors_lookalikes_gaps_and_streams() {
+    // SSUBSCRIBE a b answered by one -MOVED: the next command's reply is
+    // its own.
+    let mut req = cmd(&["SSUBSCRIBE", "a", "b"]);
+    req.extend(cmd(&["GET", "k"]));
+    // LRANGE whose elements look like a confirmation, then a message-
+    // shaped one: ordinary replies while not subscribed.
+    req.extend(cmd(&["LRANGE", "l", "0", "-1"]));
+    req.extend(cmd(&["CONFIG", "GET", "requirepass"]));
+    let resp: &[u8] = b"-MOVED 1 10.0.0.1:6379\r\n$1\r\nv\r\n\
+        *3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:5\r\n\
+        *2\r\n$11\r\nrequirepass\r\n$6\r\nsecret\r\n";
+    let mut c = Conv::tcp(5100, 6379);
+    c.segment(0, &req).segment(1, resp).close();
+    let r = run(&c);
+    assert_eq!(r.len(), 4, "{r:#?}");
+    assert_eq!(r[0]["error"], "MOVED 1 10.0.0.1:6379");
+    assert_eq!(
+        (r[1]["command"].clone(), r[1]["reply"].clone()),
+        ("GET".into(), "v".into())
+    );
+    assert_eq!(r[2]["reply_len"], 3);
+    assert_eq!(r[3]["reply"], "[redacted]");
+    assert!(!serde_json::to_string(&r).unwrap().contains("secret"));
+
+    // A gap inside a long reply: the commands after it pair again.
+    let mut c = Conv::tcp(5101, 6379);
+    let big = format!("${}\r\n{}\r\n", 3000, "x".repeat(3000));
+    c.segment(0, &cmd(&["GET", "big"]))
+        .segment(1, &big.as_bytes()[..1000])
+        .lose(1, 1000)
+        .segment(1, &big.as_bytes()[2000..])
+        .segment(0, &cmd(&["PING"]))
+        .segment(1, b"+PONG\r\n")
+        .close();
+    let r = run(&c);
+    assert_eq!(r[0]["unanswered_reason"], "gap", "{r:#?}");
+    let ping = r
+        .iter()
+        .find(|x| x["command"] == "PING")
+        .expect("PING logged");
+    assert_eq!(ping["reply"], "PONG");
+    assert!(
+        r.iter().all(|x| x.get("command_missing").is_none()),
+        "{r:#?}"
+    );
+
+    // MONITOR: logged, then the stream is not read as replies.
+    let mut c = Conv::tcp(5102, 6379);
+    c.segment(0, &cmd(&["MONITOR"]))
+        .segment(1, b"+OK\r\n+1700000000.0 [0 127.0.0.1:1] \"GET\" \"k\"\r\n")
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(r[0]["command"], "MONITOR");
+}

@@ -52,6 +52,8 @@ pub mod of {
     pub const RESP3: u8 = 16;
     /// Logged already (with its first subscription confirmation).
     pub const LOGGED: u8 = 0x80;
+    /// CONFIG GET: its reply holds settings, passwords among them.
+    pub const CONFIG_GET: u8 = 32;
 }
 
 /// A command waiting for its reply.
