@@ -229,11 +229,12 @@ fn one_line(e: &anyhow::Error) -> String {
 fn run() -> Result<()> {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        // A value refused by its own parser: its one-line message.
+        // A word option's value refused: its parser's one-line message,
+        // which names the option (clap's own messages name it too).
         Err(e) if e.kind() == clap::error::ErrorKind::ValueValidation => {
-            match std::error::Error::source(&e) {
-                Some(why) => bail!("{why}"),
-                None => e.exit(),
+            match std::error::Error::source(&e).map(|w| w.to_string()) {
+                Some(why) if why.starts_with("--") => bail!("{why}"),
+                _ => e.exit(),
             }
         }
         Err(e) => e.exit(),
@@ -431,7 +432,7 @@ fn run() -> Result<()> {
 
 fn merged(config: Option<PathBuf>, opts: Options) -> Result<Options> {
     Ok(match config {
-        Some(c) => Options::from_file(&c)?.overlay(&opts),
+        Some(c) => Options::from_file(&c)?.overlay(&opts)?,
         None => opts,
     })
 }
@@ -569,7 +570,9 @@ fn app_config(o: &Options, on: &[bool]) -> Result<dataplane::app::AppConfig> {
     let mut err = None;
     a.protos.each(|p, s| {
         let n = p.info().name;
-        *s.enabled = on[p as usize];
+        // Listed record types switch analyzers on; by default those on
+        // by default run.
+        *s.enabled = on[p as usize] && (!o.records.is_empty() || p.info().on);
         if let Some(list) = v.get(&format!("{n}-ports")) {
             match list
                 .split(',')

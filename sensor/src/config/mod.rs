@@ -362,18 +362,34 @@ impl Options {
 
     /// `self` with every option that `over` sets replaced (an option is
     /// set when it is given: a value, or a non-empty list).
-    pub fn overlay(self, over: &Options) -> Self {
-        let table = |o: &Options| toml::Table::try_from(o).expect("options are TOML");
-        let mut base = table(&self);
-        for (k, v) in table(over) {
+    ///
+    /// # Errors
+    ///
+    /// A value TOML cannot hold (a number past `i64::MAX`, a path that is
+    /// not UTF-8), named.
+    pub fn overlay(self, over: &Options) -> Result<Self> {
+        let table = |o: &Options| {
+            toml::Table::try_from(o).map_err(|e| {
+                let msg = e
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                anyhow::anyhow!("an option's value cannot be merged with the config file: {msg}")
+            })
+        };
+        let mut base = table(&self)?;
+        for (k, v) in table(over)? {
             if !matches!(&v, toml::Value::Array(a) if a.is_empty()) {
                 base.insert(k, v);
             }
         }
-        let mut merged: Options = base.try_into().expect("merged options are valid");
+        let mut merged: Options = base
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("merging the options: {e}"))?;
         merged.protos = self.protos;
         merged.protos.values.extend(over.protos.values.clone());
-        merged
+        Ok(merged)
     }
 }
 
@@ -545,8 +561,14 @@ mod tests {
             workers: Some(4),
             ..Default::default()
         };
-        let m = o.overlay(&cli);
+        let m = o.overlay(&cli).unwrap();
         assert_eq!((m.workers, m.include_port), (Some(4), vec![80]));
+        // A value TOML cannot hold is an error, not a panic.
+        let huge = Options {
+            dedup_window_us: Some(u64::MAX),
+            ..Default::default()
+        };
+        assert!(Options::default().overlay(&huge).is_err());
     }
 
     /// Word options are enums, from the command line and the file alike,
@@ -590,7 +612,7 @@ mod tests {
         .unwrap();
         let file = Options::from_file(&f).unwrap();
         let cli = Cli::parse_from(["x", "--http-body-bytes", "2K", "--http-ports", "81,82"]).o;
-        let m = file.overlay(&cli);
+        let m = file.overlay(&cli).unwrap();
         let v = &m.protos.values;
         assert_eq!(v["http-body-bytes"], "2K");
         assert_eq!(v["http-ports"], "81,82");
