@@ -984,8 +984,10 @@ impl Feeding<'_> {
         // A hand-over to a protocol that is off is a clean stop.
         let next = a.handover();
         if a.done() || next.is_some_and(|to| !sh.cfg.enabled(to)) {
-            let (_, _, mut cx) = sh.split(out, c, names, p.ts_ns);
+            let (seg, _, mut cx) = sh.split(out, c, names, p.ts_ns);
             a.end(&mut cx);
+            // What the directions held is not wanted any more.
+            dirs.iter_mut().for_each(|dir| dir.release(seg));
             pool.free.push(k);
             *slot = NO_APP;
             return;

@@ -334,3 +334,19 @@ fn pairing_survives_errors_lookalikes_gaps_and_streams() {
     assert_eq!(r.len(), 1, "{r:#?}");
     assert_eq!(r[0]["command"], "MONITOR");
 }
+
+/// Found by the fuzz target: a flow whose analysis stops while a
+/// direction holds bytes gives its stream buffer back.
+#[test]
+fn a_stopped_flow_gives_its_buffers_back() {
+    let mut c = Conv::tcp(5103, 6379);
+    c.segment(0, b"AUTH noone password\r\nPING\r\n\r")
+        .segment(
+            1,
+            b"+OK\r\n+OK\r\nnot RESP\r\nStill not RESP\r\nNope\r\n\r\n",
+        )
+        .close();
+    // run() asserts that every buffer is back in its pool.
+    let r = run(&c);
+    assert!(r.iter().all(|x| x["type"] == "redis"));
+}
