@@ -117,12 +117,13 @@ pub trait Analyzer: Sized {
         Self::Parked::default()
     }
 
-    /// After a step that stopped: the protocol the flow goes on in (a
-    /// hand-over mid-stream: PostgreSQL's SSLRequest answered `S`, a
-    /// STARTTLS, HTTP CONNECT), or `None` to stop cleanly. The application
-    /// layer ends this analyzer, resumes both directions where they are
-    /// and opens the other's session on them; its records carry
-    /// `upgraded_from`.
+    /// The protocol the flow goes on in (a hand-over mid-stream:
+    /// PostgreSQL's SSLRequest answered `S`, a STARTTLS, HTTP CONNECT), or
+    /// `None`. The step that hands over answers `Step::Need { consumed,
+    /// min: usize::MAX }`, so the bytes after it are held for the next
+    /// analyzer, not lost. The application layer then ends this analyzer,
+    /// resumes both directions where they are and opens the other's
+    /// session on them; its records carry `upgraded_from`.
     fn handover(&self) -> Option<super::Proto> {
         None
     }

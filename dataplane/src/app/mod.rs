@@ -445,10 +445,45 @@ fn tag_of(p: Proto) -> u32 {
 }
 
 /// Makes `session` one of protocol `to` on `dirs` (a hand-over).
-fn hand_over(session: &mut Option<Session>, to: Proto, dirs: [Dir; 2], tcp: bool, cfg: &AppConfig) {
+/// Makes `session` one of protocol `to` on `dirs`, handed over by `from`,
+/// and offers it what the directions hold (the bytes after the hand-over).
+#[allow(clippy::too_many_arguments)]
+fn hand_over<O: RecordOut>(
+    session: &mut Option<Session>,
+    to: Proto,
+    from: Proto,
+    dirs: [Dir; 2],
+    tcp: bool,
+    sh: &mut Shared,
+    out: &mut O,
+    c: &Cold,
+    names: &Names<'_>,
+    now: u64,
+) {
+    let names = &Names {
+        from: Some(from.info().name),
+        ..*names
+    };
     registry::protocols!(registry::each_proto!({
         if A::PROTO == to {
-            slab::open::<A>(session, dirs, tcp, cfg, None);
+            slab::open::<A>(session, dirs, tcp, &sh.cfg, None);
+            if let Some(Session {
+                dirs,
+                state,
+                from: f,
+            }) = session.as_mut()
+            {
+                *f = Some(from);
+                if let Some(a) = A::state(state) {
+                    let depth = sh.cfg.depth;
+                    let (seg, st, mut cx) = sh.split(out, c, names, now);
+                    for d in 0..2 {
+                        feed(dirs, a, d, seg, depth, st, &mut cx, |dir, f| {
+                            dir.resume_into(f)
+                        });
+                    }
+                }
+            }
         }
     }));
 }
@@ -995,15 +1030,13 @@ impl Feeding<'_> {
         if let Some(to) = next {
             // The flow goes on in another protocol: this one logs what it
             // had open, the directions deliver again from where they are.
-            let (_, _, mut cx) = sh.split(out, c, names, p.ts_ns);
-            a.end(&mut cx);
-            dirs.iter_mut().for_each(Dir::resume);
+            {
+                let (_, _, mut cx) = sh.split(out, c, names, p.ts_ns);
+                a.end(&mut cx);
+            }
             let dirs = *dirs;
             let session = &mut pool.sessions[k as usize];
-            hand_over(session, to, dirs, tcp, &sh.cfg);
-            if let Some(s) = session {
-                s.from = Some(A::PROTO);
-            }
+            hand_over(session, to, A::PROTO, dirs, tcp, sh, out, c, names, p.ts_ns);
             *slot = tag_of(to) | k;
             return;
         }

@@ -172,6 +172,14 @@ impl Dir {
     /// handed over to another analyzer).
     pub fn resume(&mut self) {
         self.flags &= !STOPPED;
+        self.need = 0;
+    }
+
+    /// [`Dir::resume`], then offers what the direction holds to the
+    /// analyzer it now feeds.
+    pub fn resume_into<S: Sink<C>, C>(&mut self, f: &mut Feed<S, C>) {
+        self.resume();
+        self.drain(f);
     }
 
     /// Moves the start to `next` if nothing was delivered, held or skipped

@@ -1121,6 +1121,25 @@ fn a_flow_is_handed_over_to_another_analyzer() {
         assert_eq!(x["community_id"], line[0]["community_id"]);
     }
     assert!(line[0].get("upgraded_from").is_none());
+    // Bytes after the answer in the same segment are the next
+    // protocol's: held for it, not lost.
+    let mut a = AppConfig::sized(1 << 20);
+    a.protos.template.enabled = true;
+    a.protos.template.tcp_ports = PortSet::new(&[7777]);
+    let mut c = Conv::tcp(4102, 7777);
+    c.segment(0, b"UPGRADE redis\r\n")
+        .segment(1, b"OK\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nhi\r\n")
+        .segment(0, b"*1\r\n$4\r\nPING\r\n")
+        .segment(1, b"+PONG\r\n")
+        .close();
+    let r = c.run_with(a);
+    let redis = of(&r, "redis");
+    assert_eq!(redis.len(), 2, "{r:?}");
+    assert_eq!(
+        (redis[0]["push"].clone(), redis[0]["payload"].clone()),
+        ("message".into(), "hi".into())
+    );
+    assert_eq!(redis[1]["reply"], "PONG", "{r:?}");
     // Without the answer the connection stays the template's.
     let mut a = AppConfig::sized(1 << 20);
     a.protos.template.enabled = true;

@@ -38,7 +38,12 @@ impl Lines {
             record::emit(req, Some(end), cx);
             if let Some(p) = self.upgrade.take().filter(|_| data.starts_with(b"OK")) {
                 self.next = Some(p);
-                return Step::Stop;
+                // What follows the answer is the next protocol's: held
+                // for it, not consumed.
+                return Step::Need {
+                    consumed: end,
+                    min: usize::MAX,
+                };
             }
         }
         Step::Consumed(end)
