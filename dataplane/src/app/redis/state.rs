@@ -70,7 +70,25 @@ impl Modes {
 
     /// The modes [`Modes::bits`] gave.
     pub fn from_bits(b: u8) -> Self {
-        Self(b & 31)
+        Self(b & 127)
+    }
+
+    /// A reply was logged without its command (a mirror may deliver it
+    /// first): the next command to time out had it (at most 3 kept, in
+    /// two bits that rest with the connection).
+    fn add_orphan(&mut self) {
+        let n = (self.0 >> 5 & 3).saturating_add(1).min(3);
+        self.0 = self.0 & !(3 << 5) | n << 5;
+    }
+
+    /// Takes one reply logged without its command, if any.
+    fn take_orphan(&mut self) -> bool {
+        let n = self.0 >> 5 & 3;
+        if n == 0 {
+            return false;
+        }
+        self.0 = self.0 & !(3 << 5) | (n - 1) << 5;
+        true
     }
 }
 
@@ -517,8 +535,11 @@ impl Redis {
             return;
         }
         if at.is_none() || usize::from(self.count) >= usize::from(self.max_open) {
-            // Not tracked: its reply is read and passed over.
-            cx.stats.txn_limit += 1;
+            // Not tracked: its reply is read and passed over (a command
+            // without a buffer was counted in txn_buffers_full).
+            if at.is_some() {
+                cx.stats.txn_limit += 1;
+            }
             self.unwrite(at, cx);
             if self.count == 0 {
                 self.drop += 1;
@@ -769,6 +790,9 @@ impl Redis {
             // after a gap, the rest of a reply the gap cut is not one.
             if !self.after_gap {
                 record::emit(None, Some(&self.reply), cx);
+                // A mirror may deliver a reply before its command: the
+                // command that then waits in vain already had it.
+                self.modes.add_orphan();
             }
             return;
         };
@@ -919,7 +943,10 @@ impl Redis {
             let Some((c, args)) = self.pop(cx) else { break };
             if c.flags & of::LOGGED == 0 {
                 record::unanswered(&self.command(c, args), record::End::Timeout, cx);
-                self.drop += 1;
+                // Its reply may still come, unless it came before it.
+                if !self.modes.take_orphan() {
+                    self.drop += 1;
+                }
             }
             self.drop += u32::from(c.untracked);
         }

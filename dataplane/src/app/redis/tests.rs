@@ -350,3 +350,28 @@ fn a_stopped_flow_gives_its_buffers_back() {
     let r = run(&c);
     assert!(r.iter().all(|x| x["type"] == "redis"));
 }
+
+/// A mirror delivers a reply before its command: the reply is logged
+/// without it, the command times out unanswered, and the next command's
+/// reply is still its own.
+#[test]
+fn a_reply_before_its_command_does_not_shift_the_pairing() {
+    let mut c = Conv::tcp(5104, 6379);
+    c.segment(1, b"+OK\r\n")
+        .segment(0, &cmd(&["SET", "k", "v"]))
+        .wait(31_000_000_000)
+        .segment(0, &cmd(&["GET", "k"]))
+        .segment(1, b"$1\r\nv\r\n")
+        .close();
+    let r = run(&c);
+    let get = r
+        .iter()
+        .find(|x| x["command"] == "GET")
+        .expect("GET logged");
+    assert_eq!(get["reply"], "v", "{r:#?}");
+    let set = r
+        .iter()
+        .find(|x| x["command"] == "SET")
+        .expect("SET logged");
+    assert_eq!(set["unanswered_reason"], "timeout", "{r:#?}");
+}
