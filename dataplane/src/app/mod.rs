@@ -681,7 +681,7 @@ impl App {
             payload,
             names,
         };
-        let mut pool = Pool2 { sessions, free };
+        let mut pool = SessionPool { sessions, free };
         registry::protocols!(
             registry::with_parking!(parkings, proto, pk => f.run(pk, &mut pool, sh, slot, s, out))
         );
@@ -904,7 +904,7 @@ fn feed<'c, A: Analyzer, O: RecordOut>(
 }
 
 /// The session pool, borrowed apart from the rest of [`App`].
-struct Pool2<'a> {
+struct SessionPool<'a> {
     sessions: &'a mut Vec<Option<Session>>,
     free: &'a mut Vec<u32>,
 }
@@ -926,7 +926,7 @@ impl Feeding<'_> {
     fn run<A: Registered, O: RecordOut>(
         &self,
         parking: &mut Parking<A>,
-        pool: &mut Pool2<'_>,
+        pool: &mut SessionPool<'_>,
         sh: &mut Shared,
         slot: &mut u32,
         s: u32,

@@ -82,7 +82,6 @@ macro_rules! items {
                         tcp_ports: &mut c.tcp_ports,
                         udp_ports: &mut c.udp_ports,
                         sample: &mut c.sample,
-                        parked: &mut c.parked,
                     });
                 })*
             }
@@ -207,8 +206,6 @@ pub struct Switches<'a> {
     pub udp_ports: &'a mut super::PortSet,
     /// See [`ProtoConfig::sample`].
     pub sample: &'a mut u32,
-    /// See [`ProtoConfig::parked`].
-    pub parked: &'a mut usize,
 }
 
 /// A protocol as the sensor sees it.

@@ -168,17 +168,12 @@ impl Dir {
         self.flags = STARTED | if midstream { MIDSTREAM } else { 0 };
     }
 
-    /// Delivers again after a stop, from where the direction is (a flow
-    /// handed over to another analyzer).
-    pub fn resume(&mut self) {
+    /// Delivers again after a stop or a wait, from where the direction is
+    /// (a flow handed over to another analyzer), offering what it holds
+    /// to the analyzer it now feeds.
+    pub fn resume_into<S: Sink<C>, C>(&mut self, f: &mut Feed<S, C>) {
         self.flags &= !STOPPED;
         self.need = 0;
-    }
-
-    /// [`Dir::resume`], then offers what the direction holds to the
-    /// analyzer it now feeds.
-    pub fn resume_into<S: Sink<C>, C>(&mut self, f: &mut Feed<S, C>) {
-        self.resume();
         self.drain(f);
     }
 

@@ -1040,16 +1040,22 @@ fn a_reused_session_slot_carries_nothing_over() {
     );
 }
 
+/// The application layer with the template analyzer on, on `port`.
+fn template_on(port: u16) -> AppConfig {
+    let mut a = AppConfig::sized(1 << 20);
+    a.protos.template.enabled = true;
+    a.protos.template.tcp_ports = PortSet::new(&[port]);
+    a.resize(1 << 20);
+    a
+}
+
 /// The template folder is a working analyzer: switched on for a port, its
 /// line protocol is logged through the same layer as every protocol, with
 /// its connection parked between exchanges and a pipelined pair answered
 /// in order.
 #[test]
 fn the_template_analyzer_works_through_the_registry() {
-    let mut a = AppConfig::sized(1 << 20);
-    a.protos.template.enabled = true;
-    a.protos.template.tcp_ports = PortSet::new(&[7777]);
-    a.resize(1 << 20);
+    let a = template_on(7777);
     let mut c = Conv::tcp(4000, 7777);
     c.segment(0, b"HELLO\r\n")
         .segment(1, b"WORLD!\r\n")
@@ -1096,9 +1102,7 @@ fn session_slots_are_as_large_as_http_needs() {
 /// `upgraded_from` and the same Community ID.
 #[test]
 fn a_flow_is_handed_over_to_another_analyzer() {
-    let mut a = AppConfig::sized(1 << 20);
-    a.protos.template.enabled = true;
-    a.protos.template.tcp_ports = PortSet::new(&[7777]);
+    let a = template_on(7777);
     let mut c = Conv::tcp(4100, 7777);
     c.segment(0, b"UPGRADE redis\r\n")
         .segment(1, b"OK\r\n")
@@ -1123,9 +1127,7 @@ fn a_flow_is_handed_over_to_another_analyzer() {
     assert!(line[0].get("upgraded_from").is_none());
     // Bytes after the answer in the same segment are the next
     // protocol's: held for it, not lost.
-    let mut a = AppConfig::sized(1 << 20);
-    a.protos.template.enabled = true;
-    a.protos.template.tcp_ports = PortSet::new(&[7777]);
+    let a = template_on(7777);
     let mut c = Conv::tcp(4102, 7777);
     c.segment(0, b"UPGRADE redis\r\n")
         .segment(1, b"OK\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nhi\r\n")
@@ -1141,9 +1143,7 @@ fn a_flow_is_handed_over_to_another_analyzer() {
     );
     assert_eq!(redis[1]["reply"], "PONG", "{r:?}");
     // Without the answer the connection stays the template's.
-    let mut a = AppConfig::sized(1 << 20);
-    a.protos.template.enabled = true;
-    a.protos.template.tcp_ports = PortSet::new(&[7777]);
+    let a = template_on(7777);
     let mut c = Conv::tcp(4101, 7777);
     c.segment(0, b"UPGRADE redis\r\n")
         .segment(1, b"NO\r\n")

@@ -52,6 +52,10 @@ pub const CLIENT_IP_HEADERS: &[&str] = &[
 ];
 
 impl Limits {
+    /// Largest value each byte limit may take (a record must fit
+    /// [`crate::record::MAX_RECORD`]).
+    pub const MAX: usize = 8192;
+
     /// What a transaction buffer must hold: both sides' heads at their
     /// limits (the target as `uri`, `path` and `query`; each side's
     /// headers), the fixed fields (method, version, four request headers of
@@ -82,12 +86,6 @@ impl Limits {
             }
         })
     }
-}
-
-impl Limits {
-    /// Largest value each byte limit may take (a record must fit
-    /// [`crate::record::MAX_RECORD`]).
-    pub const MAX: usize = 8192;
 }
 
 /// Headers redacted by default.

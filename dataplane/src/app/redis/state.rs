@@ -542,7 +542,7 @@ impl Redis {
             }
             self.unwrite(at, cx);
             if self.count == 0 {
-                self.drop += 1;
+                self.drop = self.drop.saturating_add(1);
             } else if let Some(tb) = cx.txn.get(self.buf) {
                 let h = &mut tb.frag[self.back as usize..self.back as usize + HEADER];
                 let mut back = Open::decode(h);
@@ -832,7 +832,7 @@ impl Redis {
     /// the commands not tracked after it are not logged.
     fn finish<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
         if let Some((f, _)) = self.pop(cx) {
-            self.drop += u32::from(f.untracked);
+            self.drop = self.drop.saturating_add(u32::from(f.untracked));
         }
         self.release_args(cx);
     }
@@ -945,10 +945,10 @@ impl Redis {
                 record::unanswered(&self.command(c, args), record::End::Timeout, cx);
                 // Its reply may still come, unless it came before it.
                 if !self.modes.take_orphan() {
-                    self.drop += 1;
+                    self.drop = self.drop.saturating_add(1);
                 }
             }
-            self.drop += u32::from(c.untracked);
+            self.drop = self.drop.saturating_add(u32::from(c.untracked));
         }
         self.release_args(cx);
     }
