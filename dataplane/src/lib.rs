@@ -5,7 +5,9 @@
 //! decapsulation and bounded fragment reassembly ([`decode`]), the symmetric
 //! steering hash ([`steer`]), the per-worker flow table with its TCP tracker
 //! and timer wheel ([`flow`]), the stream layer and application analyzers
-//! ([`app`]), and the records those produce ([`record`]).
+//! ([`app`]), and the records those produce ([`record`]); and the round a
+//! capture thread runs over them, from a batch of frames to its records,
+//! steering packets between threads through rings ([`pipeline`]).
 //!
 //! Nothing here does output I/O or parses command lines: the `sensor` crate
 //! owns that. Every structure is sized once, from a
@@ -21,6 +23,7 @@ pub mod dedup;
 pub mod filter;
 pub mod flow;
 pub mod hash;
+pub mod pipeline;
 pub mod record;
 pub mod spsc;
 pub mod steer;

@@ -31,14 +31,12 @@ impl Toeplitz {
     pub fn new(key: &[u8; 40]) -> Self {
         let mut table = Box::new([[0u32; 256]; MAX_INPUT]);
         for (pos, row) in table.iter_mut().enumerate() {
-            for (v, slot) in row.iter_mut().enumerate() {
-                let mut h = 0u32;
-                for bit in 0..8 {
-                    if v & (0x80 >> bit) != 0 {
-                        h ^= key_window(key, pos * 8 + bit);
-                    }
-                }
-                *slot = h;
+            let w: [u32; 8] = std::array::from_fn(|bit| key_window(key, pos * 8 + bit));
+            // The hash is linear: a byte's entry is the entry without its
+            // lowest set bit, XOR that bit's key window (bit 0 is the
+            // byte's most significant).
+            for v in 1..256usize {
+                row[v] = row[v & (v - 1)] ^ w[7 - v.trailing_zeros() as usize];
             }
         }
         Self { table }

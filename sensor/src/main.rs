@@ -9,7 +9,7 @@ mod config;
 mod cores;
 mod cpu;
 mod outputs;
-mod pipeline;
+mod setup;
 mod stats;
 
 use std::path::PathBuf;
@@ -440,7 +440,7 @@ fn merged(config: Option<PathBuf>, opts: Options) -> Result<Options> {
 /// What replay and capture resolve alike from the options.
 struct Common {
     sensor: String,
-    setup: pipeline::Setup,
+    setup: setup::Setup,
     sinks: Vec<outputs::Output>,
 }
 
@@ -531,7 +531,7 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
         sinks.push(outputs::from_spec(spec, &sensor)?);
     }
     Ok(Common {
-        setup: pipeline::Setup {
+        setup: setup::Setup {
             workers,
             memory,
             worker: WorkerConfig {
@@ -808,7 +808,7 @@ fn xdp_program(
     o: &Options,
     ifname: &str,
     x: &dataplane::capture::xdp::XdpConfig,
-    s: &pipeline::Setup,
+    s: &setup::Setup,
 ) -> Result<dataplane::capture::xdp_prog::ProgramConfig> {
     use dataplane::capture::iface;
     let host = iface::host_addresses(ifname)?;

@@ -40,10 +40,10 @@ use dataplane::capture::afpacket::{PacketConfig, PacketSource};
 use dataplane::capture::iface;
 use dataplane::capture::xdp::{XdpConfig, XdpSource};
 use dataplane::capture::xdp_prog::{ProgramConfig, XdpCounters, XdpProgram};
-use dataplane::capture::{Batch, Live, SourceStats};
-use dataplane::decode::{DecodeStats, Decoded, TunnelKind};
+use dataplane::capture::{Live, SourceStats};
+use dataplane::decode::DecodeStats;
+use dataplane::pipeline::{Front, Lane, OnFull, Parts, Policy, Slot, Steering, BATCH};
 use dataplane::spsc::{self, Consumer, Producer};
-use dataplane::steer::Toeplitz;
 use dataplane::sys::{thread_cpu_ns, STOP};
 use dataplane::worker::{Worker, WorkerStats};
 use serde_json::json;
@@ -52,10 +52,7 @@ use crate::cores::pin_to;
 use crate::outputs::thread::BlockOut;
 use crate::outputs::thread::OutputEnd;
 use crate::outputs::Output;
-use crate::pipeline::{
-    owner, pop_into, push_packet, FramePayloads, Front, Popped, Setup, Slot, BATCH,
-    DECODED_PER_BATCH,
-};
+use crate::setup::Setup;
 
 /// Empty polls before an adaptive lane starts sleeping.
 const SPIN_POLLS: u32 = 16;
@@ -115,16 +112,6 @@ pub struct LivePlan {
     pub ring_slots: usize,
     /// The NIC's RSS hash is symmetric: AF_XDP queues keep their flows.
     pub symmetric_rss: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Policy {
-    /// Every packet stays with this lane's worker.
-    Local,
-    /// The source's own steering is symmetric; tunnels go by inner tuple.
-    LocalUnlessTunnel,
-    /// Every packet goes by the symmetric hash.
-    Hash,
 }
 
 impl LivePlan {
@@ -254,43 +241,25 @@ fn ratio(a: u64, b: u64) -> serde_json::Value {
     json!((r * 10_000.0).round() / 10_000.0)
 }
 
-/// One thread: a source (maybe), a worker (maybe), the rings between them.
-struct Lane<S> {
-    src: Option<(S, Front)>,
-    me: Option<usize>,
-    worker: Option<(Worker, BlockOut)>,
-    to: Vec<Option<Producer<Slot>>>,
-    from: Vec<Consumer<Slot>>,
-    policy: Policy,
-    n: usize,
+/// One thread: its data path, how it waits, and where it publishes.
+struct LiveLane<S: Live> {
+    lane: Lane<S, BlockOut>,
     busy: bool,
     core: Option<usize>,
     pubs: Arc<Published>,
 }
 
-impl<S: Live> Lane<S> {
+impl<S: Live> LiveLane<S> {
     fn run(self) -> Result<LaneEnd> {
-        let Lane {
-            mut src,
-            me,
-            mut worker,
-            mut to,
-            mut from,
-            policy,
-            n,
+        let LiveLane {
+            mut lane,
             busy,
             core,
             pubs,
         } = self;
         pin_to(core);
-        let toeplitz = Toeplitz::default();
-        let mut batch = Batch::with_capacity(BATCH);
-        let mut decoded: Vec<Decoded> = Vec::with_capacity(DECODED_PER_BATCH);
-        let mut local: Vec<Decoded> = Vec::with_capacity(DECODED_PER_BATCH);
-        // Where each of `local` sits in the decoded batch (its payload).
-        let mut local_idx: Vec<u16> = Vec::with_capacity(DECODED_PER_BATCH);
-        let payloads = worker.as_ref().is_some_and(|(w, _)| w.app_enabled());
-        let mut popped = Popped::new(BATCH, payloads);
+        let has_src = lane.source().is_some();
+        let socket_alone = has_src && !lane.has_rings();
         let mut end = LaneEnd::default();
         let mut idle = 0u32;
         let mut next_tick = Instant::now() + TICK;
@@ -299,73 +268,21 @@ impl<S: Live> Lane<S> {
         loop {
             let stopping = STOP.load(Ordering::Relaxed);
             let c0 = dataplane::sys::tsc();
-            let mut work = 0usize;
-            // A full batch anywhere: more may be waiting, poll again now.
-            let mut full = false;
-            if let Some((s, front)) = &mut src {
-                s.next_batch(&mut batch).context("capture")?;
+            let r = lane.step().context("capture")?;
+            if has_src {
                 end.polls += 1;
-                if !batch.is_empty() {
+                if r.frames > 0 {
                     end.busy_polls += 1;
-                    end.frames_polled += batch.len() as u64;
-                    work += batch.len();
-                    full |= batch.is_full();
-                    front.decode_batch(s, &batch, &mut decoded);
-                    let (mine, idx): (&[Decoded], _) = if policy == Policy::Local {
-                        (&decoded, None)
-                    } else {
-                        local.clear();
-                        local_idx.clear();
-                        for (i, d) in decoded.iter().enumerate() {
-                            let w = match policy {
-                                Policy::LocalUnlessTunnel if d.tunnel == TunnelKind::None => {
-                                    me.unwrap_or(0)
-                                }
-                                _ => owner(&toeplitz, d, n),
-                            };
-                            if Some(w) == me {
-                                local.push(*d);
-                                local_idx.push(i as u16);
-                            } else if let Some(p) = to[w].as_mut() {
-                                let payload = front.payload_of(&*s, &batch, i, d);
-                                if !push_packet(p, d, payload) {
-                                    end.ring_drops += 1;
-                                }
-                            }
-                        }
-                        (&local, Some(&local_idx[..]))
-                    };
-                    if let Some((w, out)) = &mut worker {
-                        let pay = FramePayloads {
-                            front,
-                            src: &*s,
-                            batch: &batch,
-                            idx,
-                        };
-                        w.process(mine, &pay, out);
-                    }
-                    front.dec.end_batch();
-                }
-            }
-            if let Some((w, out)) = &mut worker {
-                for c in from.iter_mut() {
-                    let got = pop_into(c, BATCH, &mut popped);
-                    if got > 0 {
-                        work += got;
-                        full |= got == BATCH;
-                        w.process(&popped.pkts, &popped.payloads(), out);
-                    }
+                    end.frames_polled += r.frames as u64;
                 }
             }
             let now = Instant::now();
             if now >= next_tick {
                 next_tick = now + TICK;
-                if let Some((w, out)) = &mut worker {
-                    w.advance_clock(dataplane::time::wall_now_ns(), out);
-                    // Flows the clock ended leave now, even on a quiet link.
-                    dataplane::record::RecordOut::flush(out);
-                }
-                publish(&pubs, &mut src, &worker, end.ring_drops);
+                lane.advance_clock(dataplane::time::wall_now_ns());
+                // Flows the clock ended leave now, even on a quiet link.
+                lane.flush();
+                publish(&pubs, &mut lane);
             }
             if stopping {
                 // Take what the kernel already holds (AF_PACKET hands a
@@ -373,14 +290,14 @@ impl<S: Live> Lane<S> {
                 // but do not let a saturated link keep us from stopping.
                 let t = *stop_at.get_or_insert(now);
                 let el = now - t;
-                if (work == 0 && el >= MIN_DRAIN) || el >= MAX_DRAIN {
+                if (r.work == 0 && el >= MIN_DRAIN) || el >= MAX_DRAIN {
                     break;
                 }
             }
-            if work > 0 {
+            if r.work > 0 {
                 end.busy_cycles += dataplane::sys::tsc().wrapping_sub(c0);
                 idle = 0;
-                if !busy && !full && !stopping {
+                if !busy && !r.full && !stopping {
                     std::thread::sleep(Duration::from_micros(COALESCE_US));
                     end.sleeps += 1;
                 }
@@ -389,21 +306,19 @@ impl<S: Live> Lane<S> {
             idle += 1;
             if idle == 1 {
                 // Records of a quiet moment leave now, not when a block fills.
-                if let Some((_, out)) = &mut worker {
-                    dataplane::record::RecordOut::flush(out);
-                }
+                lane.flush();
             }
             if busy {
                 std::hint::spin_loop();
             } else if idle > SPIN_POLLS {
                 let k = idle - SPIN_POLLS;
                 let us = (MIN_SLEEP_US << k.min(6)).min(MAX_SLEEP_US);
-                match &mut src {
+                match lane.source() {
                     // A socket alone: ppoll(2) returns at the first frame,
                     // where a sleep would let a burst fill the ring (a late
                     // wakeup on a busy machine lost frames to an empty fill
                     // ring).
-                    Some((s, _)) if from.is_empty() => {
+                    Some((s, _)) if socket_alone => {
                         let t = if k > DEEP_IDLE_POLLS {
                             DEEP_WAIT_US
                         } else {
@@ -417,7 +332,7 @@ impl<S: Live> Lane<S> {
             }
         }
         pubs.stopped.store(true, Ordering::Release);
-        if let Some((s, front)) = &mut src {
+        if let Some((s, front)) = lane.source() {
             end.source = Some(s.stats().context("capture counters")?);
             end.decode = Some(front.dec.stats);
             end.filtered = front.filtered;
@@ -426,24 +341,13 @@ impl<S: Live> Lane<S> {
             end.duplicates = front.dedup.dropped;
         }
         // Closing our rings lets the other workers finish.
-        to.clear();
-        if let Some((mut w, mut out)) = worker.take() {
-            loop {
-                let mut got = 0;
-                for c in from.iter_mut() {
-                    let k = pop_into(c, BATCH, &mut popped);
-                    if k > 0 {
-                        got += k;
-                        w.process(&popped.pkts, &popped.payloads(), &mut out);
-                    }
-                }
-                if got == 0 {
-                    if from.iter().all(|c| c.finished()) {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_micros(20));
-                }
-            }
+        lane.close();
+        if lane.worker().is_some() {
+            lane.drain();
+        }
+        end.ring_drops = lane.ring_drops();
+        let Parts { mut src, worker } = lane.into_parts();
+        if let Some((mut w, mut out)) = worker {
             // Every open flow becomes a record: wait for output blocks now.
             out.set_wait(true);
             w.flush_all(&mut out);
@@ -454,38 +358,41 @@ impl<S: Live> Lane<S> {
         }
         let el = t0.elapsed().as_nanos().max(1) as f64;
         end.tsc_per_ns = dataplane::sys::tsc().wrapping_sub(tsc0) as f64 / el;
-        publish(&pubs, &mut src, &None, end.ring_drops);
+        if let Some((s, front)) = &mut src {
+            publish_source(&pubs, s, front);
+        }
+        pubs.ring_drops.store(end.ring_drops, Ordering::Relaxed);
         end.cpu_ns = thread_cpu_ns();
         Ok(end)
     }
 }
 
-fn publish<S: Live>(
-    p: &Published,
-    src: &mut Option<(S, Front)>,
-    worker: &Option<(Worker, BlockOut)>,
-    ring_drops: u64,
-) {
-    if let Some((s, front)) = src {
-        if let Ok(st) = s.stats() {
-            p.frames.store(st.frames, Ordering::Relaxed);
-            p.kernel_drops.store(st.kernel_drops, Ordering::Relaxed);
-            p.xdp_drops
-                .store(st.drops() - st.kernel_drops, Ordering::Relaxed);
-        }
-        let d = &front.dec.stats;
-        p.malformed
-            .store(d.malformed.iter().sum(), Ordering::Relaxed);
-        p.non_ip.store(d.non_ip, Ordering::Relaxed);
-        p.checksums_checked
-            .store(front.checksums_checked, Ordering::Relaxed);
-        p.checksums_bad
-            .store(front.checksums_bad, Ordering::Relaxed);
+/// The lane's counters so far, for the stats line.
+fn publish<S: Live>(p: &Published, lane: &mut Lane<S, BlockOut>) {
+    if let Some((s, front)) = lane.source() {
+        publish_source(p, s, front);
     }
-    p.ring_drops.store(ring_drops, Ordering::Relaxed);
-    if let Some((w, _)) = worker {
+    p.ring_drops.store(lane.ring_drops(), Ordering::Relaxed);
+    if let Some((w, _)) = lane.worker() {
         publish_worker(p, &w.stats());
     }
+}
+
+fn publish_source<S: Live>(p: &Published, s: &mut S, front: &Front) {
+    if let Ok(st) = s.stats() {
+        p.frames.store(st.frames, Ordering::Relaxed);
+        p.kernel_drops.store(st.kernel_drops, Ordering::Relaxed);
+        p.xdp_drops
+            .store(st.drops() - st.kernel_drops, Ordering::Relaxed);
+    }
+    let d = &front.dec.stats;
+    p.malformed
+        .store(d.malformed.iter().sum(), Ordering::Relaxed);
+    p.non_ip.store(d.non_ip, Ordering::Relaxed);
+    p.checksums_checked
+        .store(front.checksums_checked, Ordering::Relaxed);
+    p.checksums_bad
+        .store(front.checksums_bad, Ordering::Relaxed);
 }
 
 fn publish_worker(p: &Published, s: &WorkerStats) {
@@ -708,62 +615,61 @@ fn run_with<S: Live + 'static>(
         _ => Policy::Hash,
     };
 
-    let mut lanes: Vec<Lane<S>> = Vec::new();
+    let steer = Steering {
+        policy,
+        workers: n,
+        // A live source cannot wait for a busy worker: its kernel ring
+        // would overflow instead, uncounted by us.
+        on_full: OnFull::Drop,
+        ticks: false,
+    };
+    let mut lanes: Vec<LiveLane<S>> = Vec::new();
     let mut outs = outs.into_iter();
     let mut tos = to.into_iter();
     let mut froms = from.into_iter();
     let mut srcs = sources.into_iter();
     let mut tables = workers.into_iter();
     let front = || plan.s.front(false);
+    let mut live = |lane, core| LiveLane {
+        lane,
+        busy: plan.busy,
+        core,
+        pubs: pubs_iter.next().expect("one per lane"),
+    };
     if fused {
         for i in 0..n {
-            lanes.push(Lane {
-                src: Some((srcs.next().expect("one source per worker"), front()?)),
-                me: Some(i),
-                worker: Some((
+            let lane = Lane::new(
+                Some((srcs.next().expect("one source per worker"), front()?)),
+                Some((
+                    i,
                     tables.next().expect("one table per worker"),
                     outs.next().expect("one lane per worker"),
                 )),
-                to: tos.next().expect("row per source"),
-                from: froms.next().expect("row per worker"),
-                policy,
-                n,
-                busy: plan.busy,
-                core: plan.s.worker_core(i),
-                pubs: pubs_iter.next().expect("one per lane"),
-            });
+                tos.next().expect("row per source"),
+                froms.next().expect("row per worker"),
+                steer,
+            );
+            lanes.push(live(lane, plan.s.worker_core(i)));
         }
     } else {
         for s in srcs.by_ref() {
-            lanes.push(Lane {
-                src: Some((s, front()?)),
-                me: None,
-                worker: None,
-                to: tos.next().expect("row per source"),
-                from: Vec::new(),
-                policy,
-                n,
-                busy: plan.busy,
-                core: plan.s.control_core(),
-                pubs: pubs_iter.next().expect("one per lane"),
-            });
+            let to = tos.next().expect("row per source");
+            let lane = Lane::new(Some((s, front()?)), None, to, Vec::new(), steer);
+            lanes.push(live(lane, plan.s.control_core()));
         }
         for i in 0..n {
-            lanes.push(Lane {
-                src: None,
-                me: Some(i),
-                worker: Some((
+            let lane = Lane::new(
+                None,
+                Some((
+                    i,
                     tables.next().expect("one table per worker"),
                     outs.next().expect("one lane per worker"),
                 )),
-                to: Vec::new(),
-                from: froms.next().expect("row per worker"),
-                policy,
-                n,
-                busy: plan.busy,
-                core: plan.s.worker_core(i),
-                pubs: pubs_iter.next().expect("one per lane"),
-            });
+                Vec::new(),
+                froms.next().expect("row per worker"),
+                steer,
+            );
+            lanes.push(live(lane, plan.s.worker_core(i)));
         }
     }
     let mut handles = Vec::with_capacity(lanes.len());

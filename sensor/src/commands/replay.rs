@@ -12,21 +12,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use dataplane::capture::pcap::{PcapReader, PcapStats};
-use dataplane::capture::{Batch, Capture, Poll};
 use dataplane::decode::DecodeStats;
 use dataplane::flow::{FlowConfig, KeyConfig};
+use dataplane::pipeline::{Front, Lane, OnFull, Parts, Policy, Slot, Steering};
 use dataplane::spsc;
-use dataplane::steer::Toeplitz;
 use dataplane::worker::{Worker, WorkerStats};
 
 use crate::cores::pin_to;
 use crate::outputs::thread::BlockOut;
 use crate::outputs::thread::OutputEnd;
 use crate::outputs::Output;
-use crate::pipeline::{
-    owner, pop_into, push_packet, Front, Popped, Setup, Slot, BATCH, DECODED_PER_BATCH,
-};
-use dataplane::record::RecordOut;
+use crate::setup::Setup;
 
 /// How often a paced replay hands partly filled output blocks over.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -87,17 +83,10 @@ pub struct Summary {
     pub flows_per_worker: usize,
 }
 
-/// Reads the next batch and decodes it into `out`; counts frames.
-fn next(r: &mut PcapReader, batch: &mut Batch, frames: &mut u64) -> Result<Poll> {
-    let p = r.next_batch(batch).context("reading the capture")?;
-    *frames += batch.len() as u64;
-    Ok(p)
-}
-
 /// Runs a replay, writing records to `sink`.
 pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
     let start = Instant::now();
-    let mut reader = PcapReader::open(&plan.path)?;
+    let reader = PcapReader::open(&plan.path)?;
     let (outs, writer) = crate::outputs::thread::start(
         plan.s.workers,
         plan.s.blocks,
@@ -108,10 +97,10 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
     )?;
     let flows_per_worker = plan.s.worker.flows;
     let app_capacity = crate::stats::app_capacity(&plan.s.worker.app);
-    let (ran, front, frames) = if plan.s.workers == 1 {
-        single(&plan, &mut reader, outs)?
+    let (ran, front, frames, reader) = if plan.s.workers == 1 {
+        single(&plan, reader, outs)?
     } else {
-        dispatched(&plan, &mut reader, outs)?
+        dispatched(&plan, reader, outs)?
     };
     let outputs = writer.finish()?;
     let (workers, worker_cpu_ns) = ran.into_iter().unzip();
@@ -131,124 +120,135 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<Summary> {
     })
 }
 
-/// Per worker: counters and the CPU its thread spent on packets (after
-/// its tables were built); the front; frames read.
-type Ran = (Vec<(WorkerStats, u64)>, Front, u64);
+/// A worker's counters and the CPU its thread spent on packets (after its
+/// tables were built).
+type Worked = (WorkerStats, u64);
 
-fn single(plan: &Plan, reader: &mut PcapReader, mut outs: Vec<BlockOut>) -> Result<Ran> {
-    let mut out = outs.pop().context("no output lane")?;
+/// Per worker, what it [`Worked`]; the front; frames read; the reader back.
+type Ran = (Vec<Worked>, Front, u64, PcapReader);
+
+/// A replay lane: the file, or rings from the dispatcher.
+type ReplayLane = Lane<PcapReader, BlockOut>;
+
+fn steering(n: usize) -> Steering {
+    Steering {
+        policy: if n == 1 { Policy::Local } else { Policy::Hash },
+        workers: n,
+        // A file waits for a busy worker: nothing is lost.
+        on_full: OnFull::Wait,
+        ticks: true,
+    }
+}
+
+/// Runs a lane's worker to the end of its input and ends every flow; returns
+/// its counters and the CPU its thread spent from its first packet, and the
+/// lane's source.
+fn work(
+    paced: bool,
+    mut lane: ReplayLane,
+    frames: &mut u64,
+) -> Result<(Worked, Option<(PcapReader, Front)>)> {
+    let cpu0 = dataplane::sys::thread_cpu_ns();
+    let mut flushed = Instant::now();
+    loop {
+        let r = lane.step().context("reading the capture")?;
+        *frames += r.frames as u64;
+        // At the recorded pace, records leave as they would live.
+        if paced && flushed.elapsed() >= FLUSH_EVERY {
+            lane.flush();
+            flushed = Instant::now();
+        }
+        if r.end {
+            break;
+        }
+        if r.work == 0 && lane.has_rings() {
+            if lane.rings_finished() {
+                break;
+            }
+            // A quiet ring at the recorded pace: records leave now.
+            if paced {
+                lane.flush();
+            }
+            std::thread::sleep(Duration::from_micros(20));
+        }
+    }
+    let Parts { src, worker } = lane.into_parts();
+    let (mut w, mut out) = worker.context("no worker")?;
+    w.flush_all(&mut out);
+    out.finish();
+    Ok(((w.stats(), dataplane::sys::thread_cpu_ns() - cpu0), src))
+}
+
+fn single(plan: &Plan, reader: PcapReader, mut outs: Vec<BlockOut>) -> Result<Ran> {
+    let out = outs.pop().context("no output lane")?;
     let core = plan.s.worker_core(0);
     std::thread::scope(|s| -> Result<Ran> {
         let h = s.spawn(move || -> Result<Ran> {
             pin_to(core);
-            let mut front = plan.s.front(plan.paced)?;
-            let mut worker = Worker::new(plan.s.worker.clone()).context("flow table")?;
-            let mut batch = Batch::with_capacity(BATCH);
-            let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
-            let mut frames = 0u64;
-            let mut flushed = Instant::now();
-            let cpu0 = dataplane::sys::thread_cpu_ns();
-            loop {
-                let p = next(reader, &mut batch, &mut frames)?;
-                front.run_batch(&*reader, &batch, &mut decoded, &mut worker, &mut out);
-                // At the recorded pace, records leave as they would live.
-                if plan.paced && flushed.elapsed() >= FLUSH_EVERY {
-                    out.flush();
-                    flushed = Instant::now();
-                }
-                if p == Poll::End {
-                    break;
-                }
-            }
-            worker.flush_all(&mut out);
-            out.finish();
-            let cpu = dataplane::sys::thread_cpu_ns() - cpu0;
-            Ok((vec![(worker.stats(), cpu)], front, frames))
+            let front = plan.s.front(plan.paced)?;
+            let worker = Worker::new(plan.s.worker.clone()).context("flow table")?;
+            let lane = ReplayLane::new(
+                Some((reader, front)),
+                Some((0, worker, out)),
+                Vec::new(),
+                Vec::new(),
+                steering(1),
+            );
+            let mut frames = 0;
+            let (ran, src) = work(plan.paced, lane, &mut frames)?;
+            let (reader, front) = src.context("no source")?;
+            Ok((vec![ran], front, frames, reader))
         });
         h.join()
             .map_err(|_| anyhow::anyhow!("worker thread panicked"))?
     })
 }
 
-fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Result<Ran> {
+fn dispatched(plan: &Plan, reader: PcapReader, outs: Vec<BlockOut>) -> Result<Ran> {
     let n = plan.s.workers;
     let mut producers = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
-    for (i, mut out) in outs.into_iter().enumerate() {
-        let (p, mut c) = spsc::ring(RING_SLOTS, || Slot::EMPTY);
-        producers.push(p);
-        let cfg = plan.s.worker.clone();
-        let cfg_app = cfg.app.any();
+    for (i, out) in outs.into_iter().enumerate() {
+        let (p, c) = spsc::ring(RING_SLOTS, || Slot::EMPTY);
+        producers.push(Some(p));
         let core = plan.s.worker_core(i);
+        let cfg = plan.s.worker.clone();
         let paced = plan.paced;
         handles.push(
             std::thread::Builder::new()
                 .name(format!("wl-worker-{i}"))
-                .spawn(move || -> Result<(WorkerStats, u64)> {
+                .spawn(move || -> Result<Worked> {
                     pin_to(core);
-                    let mut worker = Worker::new(cfg).context("flow table")?;
-                    let mut got_ = Popped::new(BATCH, cfg_app);
-                    let cpu0 = dataplane::sys::thread_cpu_ns();
-                    loop {
-                        let got = pop_into(&mut c, BATCH, &mut got_);
-                        if got == 0 {
-                            if c.finished() {
-                                break;
-                            }
-                            // A quiet ring at the recorded pace: records leave now.
-                            if paced {
-                                out.flush();
-                            }
-                            std::thread::sleep(Duration::from_micros(20));
-                            continue;
-                        }
-                        let mut from = 0;
-                        let pay = got_.payloads();
-                        for &(at, t) in &got_.ticks {
-                            worker.process(&got_.pkts[from..at], &pay, &mut out);
-                            worker.advance_clock(t, &mut out);
-                            from = at;
-                        }
-                        worker.process(&got_.pkts[from..], &pay, &mut out);
-                    }
-                    worker.flush_all(&mut out);
-                    out.finish();
-                    Ok((worker.stats(), dataplane::sys::thread_cpu_ns() - cpu0))
+                    let worker = Worker::new(cfg).context("flow table")?;
+                    let lane = ReplayLane::new(
+                        None,
+                        Some((i, worker, out)),
+                        Vec::new(),
+                        vec![c],
+                        steering(n),
+                    );
+                    Ok(work(paced, lane, &mut 0)?.0)
                 })?,
         );
     }
     pin_to(plan.s.control_core());
-    let mut front = plan.s.front(plan.paced)?;
-    let toeplitz = Toeplitz::default();
-    let mut batch = Batch::with_capacity(BATCH);
-    let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
+    let front = plan.s.front(plan.paced)?;
+    let mut lane = ReplayLane::new(
+        Some((reader, front)),
+        None,
+        producers,
+        Vec::new(),
+        steering(n),
+    );
     let mut frames = 0u64;
-    let mut last_tick = 0u64;
     loop {
-        let p = next(reader, &mut batch, &mut frames)?;
-        front.decode_batch(&*reader, &batch, &mut decoded);
-        for (i, d) in decoded.iter().enumerate() {
-            let tick = d.ts_ns / 1_000_000_000;
-            if tick > last_tick {
-                last_tick = tick;
-                for prod in producers.iter_mut() {
-                    while !prod.push_with(|s| s.tick = d.ts_ns.max(1)) {
-                        std::thread::sleep(Duration::from_micros(20));
-                    }
-                }
-            }
-            let w = owner(&toeplitz, d, n);
-            let payload = front.payload_of(&*reader, &batch, i, d);
-            while !push_packet(&mut producers[w], d, payload) {
-                std::thread::sleep(Duration::from_micros(20));
-            }
-        }
-        front.dec.end_batch();
-        if p == Poll::End {
+        let r = lane.step().context("reading the capture")?;
+        frames += r.frames as u64;
+        if r.end {
             break;
         }
     }
-    drop(producers);
+    lane.close();
     let mut stats = Vec::with_capacity(n);
     for h in handles {
         stats.push(
@@ -256,7 +256,8 @@ fn dispatched(plan: &Plan, reader: &mut PcapReader, outs: Vec<BlockOut>) -> Resu
                 .map_err(|_| anyhow::anyhow!("worker thread panicked"))??,
         );
     }
-    Ok((stats, front, frames))
+    let (reader, front) = lane.into_parts().src.context("no source")?;
+    Ok((stats, front, frames, reader))
 }
 
 /// Builds the flow configuration from options (shared with live capture later).

@@ -96,11 +96,6 @@ pub struct MirrorHealth {
     pub checksums_bad: u64,
 }
 
-/// One packet in this many has its frame's checksums checked (for the
-/// mirror health summary; ~1 KB summed every 256 packets costs a few
-/// cycles a packet).
-pub const CHECKSUM_SAMPLE: u32 = 256;
-
 /// Below these, a figure says nothing: too few acknowledged bytes or flows.
 const HEALTH_MIN_ACK_BYTES: u64 = 1 << 20;
 const HEALTH_MIN_FLOWS: u64 = 20;

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use benches::mix::{Copies, Limited, MemCapture, Traces};
 use benches::profile::{Generated, Generator, Profile, VERSION};
-use dataplane::capture::{Batch, Capture, Poll};
+use dataplane::capture::Capture;
+use dataplane::pipeline::{OnFull, Policy, Steering, BATCH};
 use dataplane::record::RecordOut;
 use dataplane::sys::thread_cpu_ns;
 use dataplane::worker::{Worker, WorkerStats};
@@ -33,7 +34,7 @@ use dataplane::worker::{Worker, WorkerStats};
 use crate::cores::pin_to;
 use crate::outputs::thread::{BlockOut, OutputEnd};
 use crate::outputs::Output;
-use crate::pipeline::{Setup, BATCH, DECODED_PER_BATCH};
+use crate::setup::Setup;
 
 /// Ethernet overhead on the wire per frame: preamble and start delimiter
 /// (8), FCS (4, not in captured frames) and the inter-frame gap (12).
@@ -130,7 +131,7 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
         let handles: Vec<_> = outs
             .into_iter()
             .enumerate()
-            .map(|(i, mut out)| {
+            .map(|(i, out)| {
                 let (plan, ready) = (&plan, &ready);
                 std::thread::Builder::new()
                     .name(format!("wl-worker-{i}"))
@@ -141,7 +142,7 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
                                 traces: t, copies, ..
                             } => match Copies::new(t, *copies, i as u32, n as u32) {
                                 Ok(src) => {
-                                    lane(plan, &mut MemCapture::new(src, BATCH), &mut out, ready)
+                                    Ok(lane(plan, MemCapture::new(src, BATCH), out, ready)?.0)
                                 }
                                 Err(e) => {
                                     ready.wait();
@@ -149,8 +150,8 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
                                 }
                             },
                             Input::Profile(g) => {
-                                let mut cap = MemCapture::new(g.lane(i, n), BATCH);
-                                let mut l = lane(plan, &mut cap, &mut out, ready)?;
+                                let cap = MemCapture::new(g.lane(i, n), BATCH);
+                                let (mut l, cap) = lane(plan, cap, out, ready)?;
                                 l.made = cap.src.g.made;
                                 Ok(l)
                             }
@@ -175,8 +176,9 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
     Ok(report(&plan, &lanes, &outputs, setup_s, wall_s))
 }
 
-/// One worker: what a live worker runs, on frames from `src`.
-fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut, ready: &Barrier) -> Result<Lane> {
+/// One worker: what a live worker runs, on frames from `src`; returns the
+/// source back.
+fn lane<C: Capture>(plan: &Plan, src: C, out: BlockOut, ready: &Barrier) -> Result<(Lane, C)> {
     let setup = plan.s.front(false).and_then(|f| {
         let w = Worker::new(plan.s.worker.clone()).context("flow table")?;
         Ok((f, w))
@@ -184,9 +186,20 @@ fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut, ready: &Barrie
     // Every worker starts its first batch together (a failed one too, so
     // none waits for it), so end to end counts no worker's table building.
     ready.wait();
-    let (mut front, mut worker) = setup?;
-    let mut batch = Batch::with_capacity(BATCH);
-    let mut decoded = Vec::with_capacity(DECODED_PER_BATCH);
+    let (front, worker) = setup?;
+    let steer = Steering {
+        policy: Policy::Local,
+        workers: 1,
+        on_full: OnFull::Wait,
+        ticks: false,
+    };
+    let mut l = dataplane::pipeline::Lane::new(
+        Some((src, front)),
+        Some((0, worker, out)),
+        Vec::new(),
+        Vec::new(),
+        steer,
+    );
     let mut lane = Lane {
         stats: WorkerStats::default(),
         frames: 0,
@@ -207,27 +220,31 @@ fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut, ready: &Barrie
     let (mut source_wall, mut worker_wall) = (Duration::ZERO, Duration::ZERO);
     let mut t = Instant::now();
     loop {
-        let p = src
-            .next_batch(&mut batch)
-            .map_err(|e| anyhow::anyhow!("frame source: {e}"))?;
+        let (frames, end) = l.poll().map_err(|e| anyhow::anyhow!("frame source: {e}"))?;
         let t1 = Instant::now();
         source_wall += t1 - t;
         lane.polls += 1;
-        lane.busy += u64::from(!batch.is_empty());
-        lane.frames += batch.len() as u64;
-        lane.frame_bytes += batch
+        lane.busy += u64::from(frames > 0);
+        lane.frames += frames as u64;
+        lane.frame_bytes += l
+            .batch()
             .frames()
             .iter()
             .map(|f| u64::from(f.cap_len))
             .sum::<u64>();
-        front.run_batch(&*src, &batch, &mut decoded, &mut worker, out);
+        l.process();
         t = Instant::now();
         worker_wall += t - t1;
-        if p == Poll::End {
+        if end {
             break;
         }
     }
-    worker.flush_all(out);
+    let parts = l.into_parts();
+    let ((src, _), (mut worker, mut out)) = parts
+        .src
+        .zip(parts.worker)
+        .context("a lane without its parts")?;
+    worker.flush_all(&mut out);
     out.flush();
     worker_wall += t.elapsed();
     let cpu = thread_cpu_ns().saturating_sub(cpu0);
@@ -235,7 +252,7 @@ fn lane<C: Capture>(plan: &Plan, src: &mut C, out: &mut BlockOut, ready: &Barrie
     lane.worker_ns = (u128::from(cpu) * worker_wall.as_nanos() / wall) as u64;
     lane.source_ns = cpu - lane.worker_ns;
     lane.stats = worker.stats();
-    Ok(lane)
+    Ok((lane, src))
 }
 
 fn report(
