@@ -29,10 +29,13 @@
 //! parsing functions), `state.rs` (the state machine), `txn.rs` (a
 //! transaction's data, which the state fills and the record reads),
 //! `record.rs` (the record it writes). `template/` is the
-//! folder to copy for a new one (docs/adding-a-protocol.md).
+//! folder to copy for a new one (docs/adding-a-protocol.md). Requests
+//! waiting for their answers are kept in one of [`open`]'s two shapes: a
+//! FIFO (answered in order) or a map by id.
 
 pub mod analyzer;
 pub mod inflate;
+pub mod open;
 pub mod pool;
 mod registry;
 mod slab;

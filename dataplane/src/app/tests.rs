@@ -652,6 +652,51 @@ fn dns_udp_answered_unanswered_and_orphan() {
     assert_eq!(d[2]["unanswered"], true);
 }
 
+/// Queries still open when the flow ends are logged oldest first, though
+/// a newer one took the slot an answered one left; those past the timeout
+/// are logged by slot, as they always were.
+#[test]
+fn dns_open_queries_leave_oldest_first_at_the_end_by_slot_at_the_timeout() {
+    let mut c = Conv::udp(5354, 53);
+    c.segment(0, &dns_query(1, "a.example"))
+        .segment(0, &dns_query(2, "b.example"))
+        .segment(0, &dns_query(3, "c.example"))
+        .segment(1, &dns_answer(1, "a.example", &[], false))
+        .segment(0, &dns_query(4, "d.example"));
+    let seen = |r: &[Value]| -> Vec<(String, String)> {
+        of(r, "dns")
+            .iter()
+            .map(|d| {
+                let s = |k: &str| d[k].as_str().unwrap_or("-").to_owned();
+                (s("query"), s("unanswered_reason"))
+            })
+            .collect()
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter().map(|&(a, b)| (a.into(), b.into())).collect()
+    };
+    assert_eq!(
+        seen(&c.run()),
+        pairs(&[
+            ("a.example", "-"),
+            ("b.example", "flow_end"),
+            ("c.example", "flow_end"),
+            ("d.example", "flow_end"),
+        ])
+    );
+    c.wait(6_000_000_000).segment(0, &dns_query(5, "e.example"));
+    assert_eq!(
+        seen(&c.run()),
+        pairs(&[
+            ("a.example", "-"),
+            ("d.example", "timeout"),
+            ("b.example", "timeout"),
+            ("c.example", "timeout"),
+            ("e.example", "flow_end"),
+        ])
+    );
+}
+
 #[test]
 fn dns_truncated_then_tcp_retry_split_everywhere() {
     let q = dns_query(42, "big.example");

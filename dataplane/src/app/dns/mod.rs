@@ -95,12 +95,12 @@ impl Analyzer for Dns {
         Ok(())
     }
 
-    fn new(tcp: bool, _cfg: &AppConfig, _parked: ()) -> Self {
-        Dns::new(tcp)
+    fn new(tcp: bool, cfg: &AppConfig, _parked: ()) -> Self {
+        Dns::new(tcp, cfg.max_open)
     }
 
-    fn reset(&mut self, tcp: bool, _cfg: &AppConfig, _parked: ()) {
-        Dns::reset(self, tcp)
+    fn reset(&mut self, tcp: bool, cfg: &AppConfig, _parked: ()) {
+        Dns::reset(self, tcp, cfg.max_open)
     }
 
     #[inline]

@@ -16,6 +16,7 @@
 use super::parse::{self, Header, Question};
 use super::record::{self, End};
 use super::txn::{Pending, MAX_PENDING, NAME_KEEP};
+use crate::app::open::IdMap;
 use crate::app::{Cx, Step};
 use crate::record::RecordOut;
 
@@ -39,7 +40,8 @@ struct Early {
 #[derive(Debug)]
 pub struct Dns {
     tcp: bool,
-    pend: [Option<Pending>; MAX_PENDING],
+    /// Queries waiting, found by id and question.
+    pend: IdMap<Pending, MAX_PENDING>,
     early: Option<Early>,
     /// TCP directions whose framing was lost.
     lost: [bool; 2],
@@ -59,11 +61,12 @@ fn name_hash(n: &[u8]) -> u64 {
 }
 
 impl Dns {
-    /// State for a flow over TCP or UDP.
-    pub fn new(tcp: bool) -> Self {
+    /// State for a flow over TCP or UDP with at most `max_open` queries
+    /// waiting.
+    pub fn new(tcp: bool, max_open: usize) -> Self {
         Self {
             tcp,
-            pend: [None; MAX_PENDING],
+            pend: IdMap::new(max_open.clamp(1, MAX_PENDING)),
             early: None,
             lost: [false; 2],
             axfr: None,
@@ -72,8 +75,8 @@ impl Dns {
 
     /// Makes `self` what [`Dns::new`] returns, in place. A session goes
     /// back idle or after [`Dns::end`] emptied it, so the waiting queries
-    /// are read, not rewritten (they are most of the state).
-    pub fn reset(&mut self, tcp: bool) {
+    /// are not rewritten ([`IdMap::reset`]; they are most of the state).
+    pub fn reset(&mut self, tcp: bool, max_open: usize) {
         let Self {
             tcp: t,
             pend,
@@ -82,9 +85,7 @@ impl Dns {
             axfr,
         } = self;
         *t = tcp;
-        if pend.iter().any(Option::is_some) {
-            *pend = [None; MAX_PENDING];
-        }
+        pend.reset(max_open.clamp(1, MAX_PENDING));
         *early = None;
         *lost = [false; 2];
         *axfr = None;
@@ -93,7 +94,7 @@ impl Dns {
     /// Whether nothing is waiting (no query, no early response, no zone
     /// transfer under way).
     pub fn idle(&self) -> bool {
-        self.early.is_none() && self.axfr.is_none() && self.pend.iter().all(Option::is_none)
+        self.early.is_none() && self.axfr.is_none() && self.pend.is_empty()
     }
 
     /// Over TCP.
@@ -179,13 +180,13 @@ impl Dns {
         // Without a question only a non-zero id can pair (mDNS answers
         // carry id 0 and no question: they answer nobody in particular).
         let pairable = has_q || h.id != 0;
-        let k = self.pend.iter().position(|p| {
-            pairable
-                && p.is_some_and(|p| {
-                    p.id == h.id && hash.is_none_or(|x| x == p.hash && p.qtype == q.qtype)
-                })
-        });
-        let mut p = k.and_then(|k| self.pend[k].take());
+        let k = if pairable {
+            self.pend
+                .find(|p| p.id == h.id && hash.is_none_or(|x| x == p.hash && p.qtype == q.qtype))
+        } else {
+            None
+        };
+        let mut p = k.and_then(|k| self.pend.take(k));
         let mut axfr_part = 0;
         if let Some(a) = p.filter(|p| self.tcp && p.qtype == AXFR) {
             self.axfr = Some((a, 1));
@@ -297,20 +298,14 @@ impl Dns {
         if self
             .pend
             .iter()
-            .flatten()
             .any(|p| p.id == h.id && p.hash == hash && p.qtype == q.qtype)
         {
             // A retransmission: the same transaction.
             return;
         }
-        let limit = cx.cfg.max_open.clamp(1, MAX_PENDING);
-        let used = self.pend.iter().flatten().count();
-        let free = self.pend.iter().position(Option::is_none);
-        let (Some(k), true) = (free, used < limit) else {
+        if self.pend.is_full() || self.pend.insert(self.pending(h, q, hash, cx.now)).is_err() {
             cx.stats.txn_limit += 1;
-            return;
-        };
-        self.pend[k] = Some(self.pending(h, q, hash, cx.now));
+        }
     }
 
     fn pending(&self, h: &Header, q: &Question, hash: u64, ts: u64) -> Pending {
@@ -340,13 +335,9 @@ impl Dns {
         {
             self.flush_early(cx);
         }
-        for k in 0..MAX_PENDING {
-            if let Some(p) = self.pend[k] {
-                if cx.now.saturating_sub(p.ts) >= limit {
-                    self.pend[k] = None;
-                    record::emit(Some(&p), None, self.tcp, End::Timeout, cx);
-                }
-            }
+        let now = cx.now;
+        for p in self.pend.drain_where(|p| now.saturating_sub(p.ts) >= limit) {
+            record::emit(Some(&p), None, self.tcp, End::Timeout, cx);
         }
     }
 
@@ -354,12 +345,9 @@ impl Dns {
     pub fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
         self.flush_early(cx);
         self.axfr = None;
-        let mut ps: [Option<Pending>; MAX_PENDING] = [None; MAX_PENDING];
-        std::mem::swap(&mut ps, &mut self.pend);
         // Oldest first.
-        ps.sort_by_key(|p| p.map_or(u64::MAX, |p| p.ts));
-        for p in ps.iter().flatten() {
-            record::emit(Some(p), None, self.tcp, End::FlowEnd, cx);
+        while let Some(p) = self.pend.take_min_by_key(|p| p.ts) {
+            record::emit(Some(&p), None, self.tcp, End::FlowEnd, cx);
         }
     }
 }

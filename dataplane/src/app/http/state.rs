@@ -25,6 +25,7 @@ use super::parse::{self, probe_any_request, probe_response, H2_PREFACE};
 use super::record;
 use super::txn::{tf, Txn};
 use crate::app::inflate::Coding;
+use crate::app::open::Fifo;
 use crate::app::pool::NONE;
 use crate::app::{Cx, Step};
 use crate::record::RecordOut;
@@ -138,10 +139,9 @@ fn or_lenient<'b, 'h>(
 #[derive(Debug)]
 pub struct Http {
     side: [Side; 2],
-    q: [Txn; MAX_OPEN],
-    head: u8,
-    len: u8,
-    max_open: u8,
+    /// Open transactions: requests join at the back, responses complete
+    /// the front.
+    q: Fifo<Txn, MAX_OPEN>,
     /// Requests seen (the next one's depth minus one).
     depth: u32,
     /// Requests not logged (queue full) after the last queued one, still
@@ -177,10 +177,7 @@ impl Http {
     pub fn new(max_open: usize) -> Self {
         Self {
             side: [SIDE_START; 2],
-            q: [Txn::default(); MAX_OPEN],
-            head: 0,
-            len: 0,
-            max_open: max_open.clamp(1, MAX_OPEN) as u8,
+            q: Fifo::new(max_open.clamp(1, MAX_OPEN)),
             depth: 0,
             untracked: 0,
             over: false,
@@ -196,24 +193,19 @@ impl Http {
     }
 
     /// Makes `self` what [`Http::resume`] returns, in place, without
-    /// writing the transaction queue: `head` and `len` say which slots
-    /// hold transactions, and a slot is written before it is read.
+    /// writing the transaction queue's slots ([`Fifo::reset`]).
     pub fn reset(&mut self, max_open: usize, depth: u32) {
         // Every field named, so one added later is not forgotten here.
         let Self {
             side,
-            q: _,
-            head,
-            len,
-            max_open: open,
+            q,
             depth: seen,
             untracked,
             over,
             early,
         } = self;
         *side = [SIDE_START; 2];
-        (*head, *len) = (0, 0);
-        *open = max_open.clamp(1, MAX_OPEN) as u8;
+        q.reset(max_open.clamp(1, MAX_OPEN));
         *seen = depth;
         *untracked = 0;
         *over = false;
@@ -224,33 +216,13 @@ impl Http {
     /// transaction, both sides waiting for a message head.
     pub fn at_rest(&self) -> Option<u32> {
         let idle = |s: &Side| s.phase == Phase::Head && s.start == 0 && s.scanned == 0;
-        (self.len == 0
+        (self.q.is_empty()
             && self.untracked == 0
             && self.early.is_none()
             && !self.over
             && idle(&self.side[0])
             && idle(&self.side[1]))
         .then_some(self.depth)
-    }
-
-    fn slot(&self, k: u8) -> usize {
-        (usize::from(self.head) + usize::from(k)) % MAX_OPEN
-    }
-
-    fn back(&mut self) -> Option<&mut Txn> {
-        if self.len == 0 {
-            return None;
-        }
-        let i = self.slot(self.len - 1);
-        Some(&mut self.q[i])
-    }
-
-    fn front(&mut self) -> Option<&mut Txn> {
-        if self.len == 0 {
-            return None;
-        }
-        let i = self.slot(0);
-        Some(&mut self.q[i])
     }
 
     /// The transaction the side's current message belongs to.
@@ -262,9 +234,9 @@ impl Http {
             if self.early.is_some() {
                 return self.early.as_mut();
             }
-            self.back()
+            self.q.back_mut()
         } else {
-            self.front()
+            self.q.front_mut()
         }
     }
 
@@ -275,26 +247,15 @@ impl Http {
         }
     }
 
+    /// Opens `t` at the back of the queue, after the requests not logged
+    /// since the last one that was (their responses come before its own).
     fn push(&mut self, mut t: Txn) -> bool {
-        if usize::from(self.len) >= usize::from(self.max_open) {
-            return false;
-        }
         t.before = self.untracked.min(u32::from(u16::MAX)) as u16;
-        self.untracked = 0;
-        let i = self.slot(self.len);
-        self.q[i] = t;
-        self.len += 1;
-        true
-    }
-
-    fn pop(&mut self) -> Option<Txn> {
-        if self.len == 0 {
-            return None;
+        let opened = self.q.push(t).is_ok();
+        if opened {
+            self.untracked = 0;
         }
-        let t = self.q[self.slot(0)];
-        self.head = ((usize::from(self.head) + 1) % MAX_OPEN) as u8;
-        self.len -= 1;
-        Some(t)
+        opened
     }
 
     /// Parses bytes of one direction (0: requests, 1: responses).
@@ -487,7 +448,7 @@ impl Http {
             bad_lines: head.bad,
             cut: !whole || !head.unread.is_empty(),
         };
-        let tracked = if usize::from(self.len) >= usize::from(self.max_open) {
+        let tracked = if self.q.is_full() {
             cx.stats.txn_limit += 1;
             self.untracked += 1;
             false
@@ -651,6 +612,7 @@ impl Http {
         let v09 = tf::V09 | tf::REQ;
         if !probe_response(data)
             && self
+                .q
                 .front()
                 .is_some_and(|t| t.flags & (v09 | tf::RESP) == v09 && t.before == 0)
         {
@@ -658,7 +620,7 @@ impl Http {
             self.side[1].tracked = true;
             self.side[1].phase = Phase::Close;
             let now = cx.now;
-            if let Some(t) = self.front() {
+            if let Some(t) = self.q.front_mut() {
                 t.flags |= tf::RESP;
                 t.resp_start = now;
             }
@@ -712,14 +674,15 @@ impl Http {
         let start = self.side[1].start;
         // Which transaction this answers.
         let front_waits = self
+            .q
             .front()
             .is_some_and(|t| t.flags & tf::RESP == 0 && t.flags & tf::REQ != 0);
         let interim = (100..200).contains(&code) && code != 101;
-        let owed = self.front().map_or(0, |t| t.before);
+        let owed = self.q.front().map_or(0, |t| t.before);
         let tracked = if owed > 0 {
             // It answers a request that was not logged, before the front.
             if !interim {
-                if let Some(t) = self.front() {
+                if let Some(t) = self.q.front_mut() {
                     t.before -= 1;
                 }
             }
@@ -838,7 +801,7 @@ impl Http {
         if !tracked {
             return;
         }
-        if let Some(mut t) = self.pop() {
+        if let Some(mut t) = self.q.pop() {
             t.resp_end = cx.now;
             if t.flags & tf::REQ != 0 && t.flags & tf::REQ_DONE == 0 && self.side[0].tracked {
                 // Every earlier request is answered, so this is the one the
@@ -1101,12 +1064,12 @@ impl Http {
             // A response head is arriving (for the front transaction).
             return;
         }
-        while let Some(t) = self.front() {
+        while let Some(t) = self.q.front() {
             let waiting = t.flags & tf::REQ_DONE != 0 && t.flags & tf::RESP == 0;
             if !waiting || cx.now.saturating_sub(t.req_end) < limit {
                 break;
             }
-            let t = self.pop().unwrap_or_default();
+            let t = self.q.pop().unwrap_or_default();
             // The response side never started on it.
             record::emit(&t, cx, record::End::Timeout);
         }
@@ -1119,7 +1082,7 @@ impl Http {
         }
         let close = self.side[1].phase == Phase::Close && self.side[1].tracked;
         let mut first = true;
-        while let Some(mut t) = self.pop() {
+        while let Some(mut t) = self.q.pop() {
             let how = if t.flags & tf::RESP == 0 {
                 record::End::FlowEnd
             } else if first && close {
