@@ -71,6 +71,7 @@ pub struct KeyConfig {
 
 impl FlowKey {
     /// The key of a packet, and whether the packet travels from `a` to `b`.
+    #[inline]
     pub fn of(d: &Decoded, kc: KeyConfig) -> (FlowKey, bool) {
         let (sp, dp, one_way) = if d.proto == ipproto::ICMP || d.proto == ipproto::ICMPV6 {
             icmp_ports(d.v6, d.sport as u8, d.dport as u8)
