@@ -1,12 +1,15 @@
-//! wirelog's traffic generator and benchmark helpers.
+//! wirelog's traffic generator and benchmark harness.
 //!
 //! The generator is seeded and reproducible: the same seed gives the same
-//! frames. Profiles so far: 64-byte TCP over N flows with each packet's flow
-//! drawn uniformly at random (the worst case for a flow table: no locality).
+//! frames; its versioned profiles are in [`profile`]. [`mix`] feeds copies
+//! of capture files from memory, [`wire`] sends frames on a veth, and
+//! [`harness`] is what `wirelog bench` runs: memory mode, the veth
+//! zero-loss search and the HTML report.
 #![deny(unsafe_code)]
 
 pub mod encap;
 pub mod gen;
+pub mod harness;
 pub mod mix;
 pub mod profile;
 pub mod wire;

@@ -18,11 +18,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::profile::{Generator, Profile, VERSION};
+use crate::wire::{send_paced, Sender, TxRing, XskTx};
 use anyhow::{bail, Context, Result};
-use benches::profile::{Generator, Profile, VERSION};
-use benches::wire::{send_paced, Sender, TxRing, XskTx};
 
-use crate::commands::bench::{r3, WIRE_OVERHEAD};
+use super::{r3, WIRE_OVERHEAD};
 
 /// What a veth run needs.
 pub struct Plan {

@@ -2,11 +2,12 @@
 //!
 //! Traffic goes straight into N pinned workers, no capture source and no
 //! dispatcher in between: worker i reads the copies `k ≡ i (mod N)` of some
-//! traces ([`benches::mix::MemCapture`]), each batch written into a small
+//! traces ([`crate::mix::MemCapture`]), each batch written into a small
 //! buffer that stays in the cache, as a capture ring's frames would be.
-//! The worker then runs exactly what a live worker runs: decode, flow
-//! tracking, the analyzers and record writing into the output's blocks;
-//! the output thread ships the records to the configured sinks.
+//! The worker then runs exactly what a live worker runs (a
+//! [`dataplane::pipeline::Lane`]): decode, flow tracking, the analyzers
+//! and record writing into its output; the caller's output thread ships
+//! the records to the configured sinks.
 //!
 //! Two figures come out per worker. The worker's own CPU (decode through
 //! record writing) gives packets/s and Gbit/s per core, the dataplane
@@ -16,34 +17,20 @@
 //! packet until the output thread has shipped every record (building the
 //! tables is `setup_s`).
 
-pub mod report;
-pub mod veth;
-
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use benches::mix::{Copies, Limited, MemCapture, Traces};
-use benches::profile::{Generated, Generator, Profile, VERSION};
 use dataplane::capture::Capture;
-use dataplane::pipeline::{OnFull, Policy, Steering, BATCH};
+use dataplane::pipeline::{Front, OnFull, Policy, Steering, BATCH};
 use dataplane::record::RecordOut;
 use dataplane::sys::thread_cpu_ns;
 use dataplane::worker::{Worker, WorkerStats};
+use serde_json::Value;
 
-use crate::cores::pin_to;
-use crate::outputs::thread::{BlockOut, OutputEnd};
-use crate::outputs::Output;
-use crate::setup::Setup;
-
-/// Ethernet overhead on the wire per frame: preamble and start delimiter
-/// (8), FCS (4, not in captured frames) and the inter-frame gap (12).
-pub(crate) const WIRE_OVERHEAD: u64 = 24;
-
-/// `x` rounded to three decimals (rates in reports).
-pub(crate) fn r3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
+use super::{generated_json, r3, WIRE_OVERHEAD};
+use crate::mix::{Copies, Limited, MemCapture, Traces};
+use crate::profile::{Generated, Generator, Profile, VERSION};
 
 /// Where a memory-mode run's frames come from.
 pub enum Input {
@@ -85,26 +72,14 @@ impl Gen {
     }
 }
 
-/// What a memory-mode run needs.
-pub struct Plan {
-    /// The frames.
-    pub input: Input,
-    /// Workers, budget and thread settings.
-    pub s: Setup,
-}
-
-impl Plan {
-    /// Sizes the flow tables from the budget.
-    pub fn size(&mut self) -> Result<()> {
-        let n = self.s.workers;
-        let fixed = self.s.output_bytes() + self.s.frag_bytes() + (8 << 20);
-        self.s.size_flows(fixed, &format!("{n} worker(s)"))
-    }
-}
+/// What a worker thread does first, given its index: pin itself and build
+/// its front and flow table (the caller's settings and budget).
+pub type Start<'a> = dyn Fn(usize) -> Result<(Front, Worker)> + Sync + 'a;
 
 /// One worker's share of a run.
-struct Lane {
-    stats: WorkerStats,
+pub struct Lane {
+    /// Its worker's counters.
+    pub stats: WorkerStats,
     frames: u64,
     frame_bytes: u64,
     /// CPU from decode through record writing.
@@ -120,29 +95,37 @@ struct Lane {
     busy: u64,
 }
 
-/// Runs the plan and returns its report as JSON.
-pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
-    let n = plan.s.workers;
-    let (outs, writer) =
-        crate::outputs::thread::start(n, plan.s.blocks, true, sinks, plan.s.control_core(), None)?;
-    let start = Instant::now();
+/// A run's lanes, and when it started (before any table was built).
+pub struct Ran {
+    /// Per worker.
+    pub lanes: Vec<Lane>,
+    /// When the run started.
+    pub start: Instant,
+}
+
+/// Runs `input` through one lane per output in `outs`, each worker thread
+/// made ready by `start`; returns when every worker has written its last
+/// record into its output.
+pub fn run<O: RecordOut + Send>(input: &Input, outs: Vec<O>, start: &Start<'_>) -> Result<Ran> {
+    let n = outs.len();
+    let t0 = Instant::now();
     let ready = Barrier::new(n);
     let lanes = std::thread::scope(|sc| -> Result<Vec<Lane>> {
         let handles: Vec<_> = outs
             .into_iter()
             .enumerate()
             .map(|(i, out)| {
-                let (plan, ready) = (&plan, &ready);
+                let ready = &ready;
                 std::thread::Builder::new()
                     .name(format!("wl-worker-{i}"))
                     .spawn_scoped(sc, move || -> Result<Lane> {
-                        pin_to(plan.s.worker_core(i));
-                        match &plan.input {
+                        let parts = || start(i);
+                        match input {
                             Input::Traces {
                                 traces: t, copies, ..
                             } => match Copies::new(t, *copies, i as u32, n as u32) {
                                 Ok(src) => {
-                                    Ok(lane(plan, MemCapture::new(src, BATCH), out, ready)?.0)
+                                    Ok(lane(MemCapture::new(src, BATCH), out, parts, ready)?.0)
                                 }
                                 Err(e) => {
                                     ready.wait();
@@ -151,7 +134,7 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
                             },
                             Input::Profile(g) => {
                                 let cap = MemCapture::new(g.lane(i, n), BATCH);
-                                let (mut l, cap) = lane(plan, cap, out, ready)?;
+                                let (mut l, cap) = lane(cap, out, parts, ready)?;
                                 l.made = cap.src.g.made;
                                 Ok(l)
                             }
@@ -167,22 +150,18 @@ pub fn run(plan: Plan, sinks: Vec<Output>) -> Result<serde_json::Value> {
             })
             .collect()
     })?;
-    let outputs = writer.finish()?;
-    // From the first packet: building and prefaulting the tables is
-    // reported apart.
-    let first = lanes.iter().map(|l| l.started).min().unwrap_or(start);
-    let setup_s = first.duration_since(start).as_secs_f64();
-    let wall_s = first.elapsed().as_secs_f64();
-    Ok(report(&plan, &lanes, &outputs, setup_s, wall_s))
+    Ok(Ran { lanes, start: t0 })
 }
 
 /// One worker: what a live worker runs, on frames from `src`; returns the
 /// source back.
-fn lane<C: Capture>(plan: &Plan, src: C, out: BlockOut, ready: &Barrier) -> Result<(Lane, C)> {
-    let setup = plan.s.front(false).and_then(|f| {
-        let w = Worker::new(plan.s.worker.clone()).context("flow table")?;
-        Ok((f, w))
-    });
+fn lane<C: Capture, O: RecordOut>(
+    src: C,
+    out: O,
+    parts: impl FnOnce() -> Result<(Front, Worker)>,
+    ready: &Barrier,
+) -> Result<(Lane, C)> {
+    let setup = parts();
     // Every worker starts its first batch together (a failed one too, so
     // none waits for it), so end to end counts no worker's table building.
     ready.wait();
@@ -255,13 +234,35 @@ fn lane<C: Capture>(plan: &Plan, src: C, out: BlockOut, ready: &Barrier) -> Resu
     Ok((lane, src))
 }
 
-fn report(
-    plan: &Plan,
-    lanes: &[Lane],
-    o: &OutputEnd,
-    setup_s: f64,
-    wall_s: f64,
-) -> serde_json::Value {
+/// What the caller's side says of a run, for its report: the output
+/// thread's figures, and the application layer's.
+pub struct Shipped {
+    /// Records every sink delivered (the fewest of any sink).
+    pub records_delivered: u64,
+    /// CPU seconds of the output thread.
+    pub output_cpu_s: f64,
+    /// Record latency, packet seen to record out.
+    pub record_latency_us: Value,
+    /// Every sink's counters.
+    pub outputs: Value,
+    /// The analyzers' counters, all workers together.
+    pub app: Value,
+    /// Sessions and buffers of each worker's application layer.
+    pub app_per_worker: Value,
+    /// Flow table entries per worker.
+    pub flows_per_worker: usize,
+}
+
+/// The report of a run: per core, per worker and end to end (from the
+/// first packet until now: call it once the outputs have shipped every
+/// record).
+pub fn report(input: &Input, ran: &Ran, o: &Shipped) -> Value {
+    let lanes = &ran.lanes;
+    // From the first packet: building and prefaulting the tables is
+    // reported apart.
+    let first = lanes.iter().map(|l| l.started).min().unwrap_or(ran.start);
+    let setup_s = first.duration_since(ran.start).as_secs_f64();
+    let wall_s = first.elapsed().as_secs_f64();
     let r1 = |x: f64| (x * 10.0).round() / 10.0;
     let per_worker: Vec<_> = lanes
         .iter()
@@ -287,9 +288,8 @@ fn report(
     let bytes: u64 = lanes.iter().map(|l| l.frame_bytes).sum();
     let cpu: u64 = lanes.iter().map(|l| l.worker_ns).sum();
     let records: u64 = lanes.iter().map(|l| l.stats.records).sum();
-    let delivered: u64 = o.sinks.iter().map(|(_, s)| s.delivered).min().unwrap_or(0);
     let core_s = (cpu as f64 / 1e9).max(1e-9);
-    let input = match &plan.input {
+    let input = match input {
         Input::Traces {
             traces: t,
             files,
@@ -341,111 +341,14 @@ fn report(
             "gbit_per_s": r3(bytes as f64 * 8.0 / wall_s.max(1e-9) / 1e9),
             "records": records,
             "records_per_s": (records as f64 / wall_s.max(1e-9)).round(),
-            "records_delivered": delivered,
-            "output_cpu_s": o.cpu_s,
-            "record_latency_us": o.latency.json(),
+            "records_delivered": o.records_delivered,
+            "output_cpu_s": o.output_cpu_s,
+            "record_latency_us": o.record_latency_us,
         },
-        "app": crate::stats::app_json(&crate::stats::app_total(lanes.iter().map(|l| &l.stats))),
-        "app_per_worker": crate::stats::app_capacity(&plan.s.worker.app),
-        "flows_per_worker": plan.s.worker.flows,
-        "outputs": crate::outputs::thread::sinks_json(&o.sinks),
+        "app": o.app,
+        "app_per_worker": o.app_per_worker,
+        "flows_per_worker": o.flows_per_worker,
+        "outputs": o.outputs,
         "peak_rss_bytes": dataplane::sys::peak_rss_bytes(),
     })
-}
-
-/// What a generator produced, as the reports give it.
-pub fn generated_json(m: &Generated) -> serde_json::Value {
-    serde_json::json!({
-        "frames": m.frames,
-        "bytes": m.bytes,
-        "mean_frame_bytes": (m.bytes as f64 * 10.0 / m.frames.max(1) as f64).round() / 10.0,
-        "flows": m.flows,
-        "http_requests": m.http_requests,
-        "http_responses": m.http,
-        "dns_queries": m.dns_queries,
-        "dns_answers": m.dns,
-        "tls_handshakes": m.tls,
-        "redis_replies": m.redis,
-        "mysql_results": m.mysql,
-        "pgsql_results": m.pgsql,
-        "byte_shares_percent": m
-            .byte_shares()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
-            .collect::<serde_json::Map<String, serde_json::Value>>(),
-    })
-}
-
-/// The figures `--compare` sets side by side: (path in the report,
-/// whether more is better), per mode.
-const COMPARED_MEMORY: [(&str, bool); 7] = [
-    ("/per_core/frames_per_s", true),
-    ("/per_core/gbit_per_s", true),
-    ("/per_core/ns_per_frame", false),
-    ("/end_to_end/frames_per_s", true),
-    ("/end_to_end/gbit_per_s", true),
-    ("/end_to_end/output_cpu_s", false),
-    ("/peak_rss_bytes", false),
-];
-const COMPARED_VETH: [(&str, bool); 3] = [
-    ("/zero_loss/frames_per_s", true),
-    ("/zero_loss/gbit_per_s", true),
-    ("/lossy_from", true),
-];
-
-fn compared(r: &serde_json::Value) -> &'static [(&'static str, bool)] {
-    if r["mode"] == "veth" {
-        &COMPARED_VETH
-    } else {
-        &COMPARED_MEMORY
-    }
-}
-
-/// This run's figures over an earlier report's, and whether both ran the
-/// same input with the same workers (ratios of different inputs are
-/// printed but flagged).
-pub fn compare(new: &serde_json::Value, old: &serde_json::Value) -> serde_json::Value {
-    let mut ratios = serde_json::Map::new();
-    for (path, _) in compared(new) {
-        let (a, b) = (new.pointer(path), old.pointer(path));
-        if let (Some(a), Some(b)) = (a.and_then(|v| v.as_f64()), b.and_then(|v| v.as_f64())) {
-            if b != 0.0 {
-                let r = (a / b * 1000.0).round() / 1000.0;
-                ratios.insert(path.trim_start_matches('/').replace('/', "."), r.into());
-            }
-        }
-    }
-    serde_json::json!({
-        "mode": new["mode"],
-        "same_input": new["mode"] == old["mode"]
-            && new["input"] == old["input"]
-            && new["workers"] == old["workers"]
-            && new["profile"] == old["profile"]
-            && new["capture_args"] == old["capture_args"],
-        "ratios": ratios,
-    })
-}
-
-/// `compare`'s result as lines for a terminal.
-pub fn compare_text(c: &serde_json::Value) -> String {
-    let mut s = String::new();
-    if c["same_input"] != true {
-        s.push_str("wirelog: note: the earlier report ran another input or worker count\n");
-    }
-    // `compare` keeps the report's mode, which picks the same list.
-    for &(path, more_is_better) in compared(c) {
-        let key = path.trim_start_matches('/').replace('/', ".");
-        if let Some(r) = c["ratios"][&key].as_f64() {
-            let better = if more_is_better { r > 1.0 } else { r < 1.0 };
-            let word = if (r - 1.0).abs() < 0.005 {
-                "same"
-            } else if better {
-                "better"
-            } else {
-                "worse"
-            };
-            s.push_str(&format!("{key:<26} x{r:<8.3} {word}\n"));
-        }
-    }
-    s
 }
