@@ -45,6 +45,12 @@ impl Modes {
     const MULTI: u8 = 4;
     const REPLY_OFF: u8 = 8;
     const SKIP_NEXT: u8 = 16;
+    /// Subscribed to shard channels (SSUBSCRIBE): their confirmations
+    /// count shard channels apart from channels and patterns, so an
+    /// SUNSUBSCRIBE's count of 0 leaves the others' subscriptions be.
+    const SHARD: u8 = 128;
+    /// Either kind of subscription: messages come as arrays (RESP2).
+    const ANY_SUBSCRIBED: u8 = Self::SUBSCRIBED | Self::SHARD;
 
     fn has(self, m: u8) -> bool {
         self.0 & m != 0
@@ -70,7 +76,7 @@ impl Modes {
 
     /// The modes [`Modes::bits`] gave.
     pub fn from_bits(b: u8) -> Self {
-        Self(b & 127)
+        Self(b)
     }
 
     /// A reply was logged without its command (a mirror may deliver it
@@ -505,7 +511,7 @@ impl Redis {
             // SUBSCRIBED ends when RESET's reply comes: messages may
             // still arrive before it.
             Special::Reset => {
-                self.modes = Modes(self.modes.0 & Modes::SUBSCRIBED);
+                self.modes = Modes(self.modes.0 & Modes::ANY_SUBSCRIBED);
             }
             _ => {}
         }
@@ -726,9 +732,10 @@ impl Redis {
             n
         });
         let kind = &kind_buf[..n];
-        let front_subscribes = self
-            .front(cx)
-            .is_some_and(|f| matches!(f.special, Special::Subscribe | Special::Unsubscribe));
+        let front = self.front(cx);
+        let front_open = front.is_some();
+        let front_subscribes =
+            front.is_some_and(|f| matches!(f.special, Special::Subscribe | Special::Unsubscribe));
         let r = &self.reply;
         // A confirmation answers a (un)subscribe command; an ordinary
         // reply shaped like one (LRANGE of such strings) is not one.
@@ -742,9 +749,24 @@ impl Redis {
                 | b"sunsubscribe"
         ) && r.elems == 3
             && (front_subscribes || r.kind == Kind::Push);
-        let message = matches!(kind, b"message" | b"pmessage" | b"smessage");
+        let message = matches!(kind, b"message" | b"pmessage" | b"smessage")
+            && r.elems == if kind == b"pmessage" { 4 } else { 3 };
+        // A message with no command waiting is pushed too: the capture
+        // began while the connection was subscribed.
+        let mid_subscription = message
+            && r.kind == Kind::Array
+            && !self.modes.has(Modes::ANY_SUBSCRIBED)
+            && !front_open;
+        if mid_subscription {
+            let m = if kind == b"smessage" {
+                Modes::SHARD
+            } else {
+                Modes::SUBSCRIBED
+            };
+            self.modes.set(m, true);
+        }
         let pushed = r.kind == Kind::Push && !confirmation
-            || (r.kind == Kind::Array && message && self.modes.has(Modes::SUBSCRIBED));
+            || (r.kind == Kind::Array && message && self.modes.has(Modes::ANY_SUBSCRIBED));
         if pushed {
             cx.stats.of::<RedisProto>().extra[PUSHES] += 1;
             record::push(&self.reply, self.modes.resp3(), cx);
@@ -757,7 +779,12 @@ impl Redis {
             // is still subscribed.
             let left = self.reply.elem(2).unwrap_or(b"0");
             end_all = left == b"0";
-            self.modes.set(Modes::SUBSCRIBED, !end_all);
+            let m = if kind.starts_with(b"s") {
+                Modes::SHARD
+            } else {
+                Modes::SUBSCRIBED
+            };
+            self.modes.set(m, !end_all);
         }
         let unsub = (confirmation && kind.ends_with(b"unsubscribe")).then_some(kind);
         self.answer(unsub, end_all, cx);
@@ -823,7 +850,7 @@ impl Redis {
             Special::Hello(v) if error => {
                 self.modes.set(Modes::RESP3, v != 3 && self.modes.resp3())
             }
-            Special::Reset if !error => self.modes.set(Modes::SUBSCRIBED, false),
+            Special::Reset if !error => self.modes.set(Modes::ANY_SUBSCRIBED, false),
             _ => {}
         }
     }

@@ -375,3 +375,61 @@ fn a_reply_before_its_command_does_not_shift_the_pairing() {
         .expect("SET logged");
     assert_eq!(set["unanswered_reason"], "timeout", "{r:#?}");
 }
+
+/// A capture that begins while the connection is subscribed sees only
+/// pushed messages: they are pushes, and a command after them still pairs.
+#[test]
+fn messages_of_a_subscription_begun_before_the_capture_are_pushes() {
+    let resp: &[u8] = b"*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n\
+        *4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$2\r\nnx\r\n$3\r\nyou\r\n";
+    let mut c = Conv::tcp(5003, 6379);
+    c.segment(1, resp)
+        .segment(0, &cmd(&["PING"]))
+        .segment(1, b"*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+        .close();
+    let r = run(&c);
+    let pushes: Vec<(&Value, &Value)> = r
+        .iter()
+        .filter(|x| x.get("push").is_some())
+        .map(|x| (&x["push"], &x["payload"]))
+        .collect();
+    assert_eq!(
+        pushes,
+        [
+            (&"message".into(), &"hi".into()),
+            (&"pmessage".into(), &"you".into())
+        ],
+        "{r:#?}"
+    );
+    let ping: Vec<&Value> = r.iter().filter(|x| x["command"] == "PING").collect();
+    assert_eq!(ping.len(), 1, "{r:#?}");
+    assert_eq!(ping[0]["reply"], "[pong, ]");
+    assert_eq!(r.len(), 3, "{r:#?}");
+}
+
+/// Shard channels are counted apart: unsubscribing the last of them
+/// leaves the connection subscribed to its channels.
+#[test]
+fn sunsubscribe_leaves_channel_subscriptions_be() {
+    let mut req = cmd(&["SUBSCRIBE", "a"]);
+    req.extend(cmd(&["SSUBSCRIBE", "s"]));
+    req.extend(cmd(&["SUNSUBSCRIBE", "s"]));
+    let resp: &[u8] = b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n\
+        *3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n\
+        *3\r\n$12\r\nsunsubscribe\r\n$1\r\ns\r\n:0\r\n\
+        *3\r\n$7\r\nmessage\r\n$1\r\na\r\n$5\r\nstill\r\n";
+    let mut c = Conv::tcp(5004, 6379);
+    c.segment(0, &req)
+        .segment(1, resp)
+        .segment(0, &cmd(&["PING"]))
+        .segment(1, b"*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+        .close();
+    let r = run(&c);
+    let push: Vec<&Value> = r.iter().filter(|x| x["push"] == "message").collect();
+    assert_eq!(push.len(), 1, "{r:#?}");
+    assert_eq!(push[0]["payload"], "still");
+    let by = |name: &str| -> Vec<&Value> { r.iter().filter(|x| x["command"] == name).collect() };
+    assert_eq!(by("SUNSUBSCRIBE")[0]["reply"], "[sunsubscribe, s, 0]");
+    assert_eq!(by("PING")[0]["reply"], "[pong, ]", "{r:#?}");
+    assert_eq!(r.len(), 5, "{r:#?}");
+}
