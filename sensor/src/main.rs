@@ -580,11 +580,13 @@ fn app_config(o: &Options, on: &[bool]) -> Result<dataplane::app::AppConfig> {
                 .collect::<Result<Vec<u16>, _>>()
             {
                 Ok(ports) => {
-                    // A protocol found on UDP takes the ports for both.
-                    if !p.info().tcp_ports.is_empty() {
+                    // A protocol found on UDP takes the ports for both; one
+                    // with no default port at all is a TCP protocol.
+                    let info = p.info();
+                    if !info.tcp_ports.is_empty() || info.udp_ports.is_empty() {
                         *s.tcp_ports = PortSet::new(&ports);
                     }
-                    if !p.info().udp_ports.is_empty() {
+                    if !info.udp_ports.is_empty() {
                         *s.udp_ports = PortSet::new(&ports);
                     }
                 }

@@ -835,7 +835,7 @@ impl App {
             if s & PARKED != 0 {
                 pk.unpark(s & PARK_VALUE);
             } else {
-                end_session(pk, sessions, free, sh, s & INDEX, c, now, names, out);
+                end_session::<A, O>(sessions, free, sh, s & INDEX, c, now, names, out);
             }
         }));
     }
@@ -849,7 +849,6 @@ impl App {
 /// Session `k` (of protocol `A`) ends with its flow `c`.
 #[allow(clippy::too_many_arguments)]
 fn end_session<A: Registered, O: RecordOut>(
-    _: &mut Parking<A>,
     sessions: &mut [Option<Session>],
     free: &mut Vec<u32>,
     sh: &mut Shared,

@@ -160,6 +160,9 @@ macro_rules! with_parking {
     (($slabs:expr, $p:expr, $s:ident => $body:expr) $($(#[$a:meta])* $V:ident $f:ident: $ty:ty,)*) => {
         match $p {
             $($(#[$a])* Proto::$V => {
+                // The body may name the analyzer's type as `A`.
+                #[allow(dead_code)]
+                type A = $ty;
                 let $s = &mut $slabs.$f;
                 $body
             })*

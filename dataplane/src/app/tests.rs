@@ -1202,3 +1202,39 @@ fn a_flow_is_handed_over_to_another_analyzer() {
         "{r:?}"
     );
 }
+
+/// A tunnel ends HTTP on its connection: the session and the stream
+/// buffers go back when the tunnel opens, not when the flow ends.
+#[test]
+fn a_tunnel_gives_its_session_back_when_it_opens() {
+    let mut c = Conv::tcp(5200, 8080);
+    c.segment(
+        0,
+        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+    )
+    .segment(1, b"HTTP/1.1 200 Connection established\r\n\r\n")
+    .segment(0, b"\x16\x03\x01\x00\x05hello")
+    .segment(1, b"\x16\x03\x03\x00\x05world");
+    let mut w = Worker::new(WorkerConfig {
+        flows: 64,
+        huge_pages: false,
+        app: AppConfig::sized(4 << 20),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut out = VecOut::default();
+    w.process(&c.pkts, &FlatPayloads(&c.flat), &mut out);
+    assert_eq!(w.stats().app.sessions_active, 0);
+    assert_eq!(w.app_buffers_in_use(), (0, 0));
+    let text = std::str::from_utf8(&out.buf).unwrap();
+    let r: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let http = of(&r, "http");
+    assert_eq!(http.len(), 1, "{r:#?}");
+    assert_eq!(
+        (&http[0]["method"], &http[0]["status_code"]),
+        (&"CONNECT".into(), &200.into())
+    );
+}

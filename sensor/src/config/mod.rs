@@ -270,7 +270,7 @@ pub struct Options {
     /// Seconds a request waits for its response before it is logged unanswered [default: 30].
     #[arg(long)]
     pub txn_timeout: Option<f64>,
-    /// Open transactions per flow; more are counted, not logged [default: 16].
+    /// Open transactions per flow of HTTP and DNS (Redis has --redis-max-open); more are counted, not logged [default: 16].
     #[arg(long)]
     pub max_open_txns: Option<usize>,
     /// Bytes per direction given to an analyzer before it stops (skipped bodies do not count); 0 is no limit [default: 0].

@@ -302,6 +302,14 @@ impl Analyzer for Http {
         self.at_rest()
     }
 
+    /// HTTP/1 is over on this connection (a tunnel, HTTP/2 with prior
+    /// knowledge, another protocol's request line): the session and the
+    /// stream buffers go back now rather than when the flow ends.
+    #[inline]
+    fn done(&self) -> bool {
+        self.is_over()
+    }
+
     const PACKED: bool = true;
 
     /// The request count, kept in the flow's word (a connection past

@@ -212,6 +212,11 @@ impl Http {
         *early = None;
     }
 
+    /// HTTP/1 parsing of this connection is over.
+    pub fn is_over(&self) -> bool {
+        self.over
+    }
+
     /// `Some(transactions so far)` when nothing is in progress: no open
     /// transaction, both sides waiting for a message head.
     pub fn at_rest(&self) -> Option<u32> {
