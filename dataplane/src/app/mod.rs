@@ -771,6 +771,10 @@ impl App {
             ipproto::UDP => false,
             _ => return Ok(None),
         };
+        // The port's protocol refused the bytes: another protocol's sure
+        // signature may still claim them (TLS to an HTTP port).
+        let mut refused = None;
+        let mut wait = false;
         registry::protocols!(registry::each_proto!({
             let pc = A::conf(cfg);
             // A datagram's port is the server's whichever way it goes.
@@ -780,28 +784,39 @@ impl App {
                 } else {
                     pc.udp_ports.contains(dport) || pc.udp_ports.contains(sport)
                 };
-            if on_port {
+            if on_port && refused.is_none() {
                 if !at_start {
                     return Ok(Some(A::PROTO));
                 }
-                return match A::probe(tcp, d, payload, true) {
-                    Probe::Yes | Probe::Maybe => Ok(Some(A::PROTO)),
-                    Probe::Wait => Err(()),
+                match A::probe(tcp, d, payload, true) {
+                    Probe::Yes | Probe::Maybe => return Ok(Some(A::PROTO)),
+                    // Undecided: unless another protocol is sure of these
+                    // bytes, the other side's first payload decides.
+                    Probe::Wait => {
+                        wait = true;
+                        refused = Some(A::PROTO);
+                    }
                     Probe::No => {
                         self.sh.stats.probe_failed += 1;
-                        Ok(None)
+                        refused = Some(A::PROTO);
                     }
-                };
+                }
             }
         }));
         if !at_start {
             return Err(());
         }
         registry::protocols!(registry::each_proto!({
-            if A::conf(cfg).enabled && A::probe(tcp, d, payload, false) == Probe::Yes {
+            if A::conf(cfg).enabled
+                && refused != Some(A::PROTO)
+                && A::probe(tcp, d, payload, false) == Probe::Yes
+            {
                 return Ok(Some(A::PROTO));
             }
         }));
+        if wait {
+            return Err(());
+        }
         Ok(None)
     }
 
