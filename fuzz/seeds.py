@@ -7,7 +7,7 @@ Writes OUT/<target>/<n> in each target's input format:
   pcap      small capture files as they are
   decode    a selector byte (link type 0: Ethernet) and one frame
   pipeline  frames as (2-byte length, 1-byte time step, bytes)
-  http, dns, redis
+  http, dns, redis, tls
             a selector byte, then the conversation of one flow on the
             protocol's port as chunks (control: bit 0 the direction;
             length / 4; bytes), as fuzz_targets/conv.rs reads them
@@ -22,7 +22,7 @@ import sys
 CORPUS, OUT = sys.argv[1], sys.argv[2]
 MAX_SEED = 4096
 PER_TARGET = 64
-PORTS = {"http": {80, 8080}, "dns": {53}, "redis": {6379}}
+PORTS = {"http": {80, 8080}, "dns": {53}, "redis": {6379}, "tls": {443}}
 
 
 def frames(path):

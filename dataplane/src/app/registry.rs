@@ -20,6 +20,8 @@ pub mod http;
 pub mod redis;
 #[path = "template/mod.rs"]
 pub mod template;
+#[path = "tls/mod.rs"]
+pub mod tls;
 
 /// Calls `$m!` with `( $extra )` followed by the list of analyzers, each
 /// as `Variant field: Type,` (with its attributes).
@@ -29,6 +31,7 @@ macro_rules! protocols {
             Http http: $crate::app::http::Http,
             Dns dns: $crate::app::dns::Dns,
             Redis redis: $crate::app::redis::Redis,
+            Tls tls: $crate::app::tls::Tls,
             #[cfg(test)] Template template: $crate::app::template::Lines,
         }
     };

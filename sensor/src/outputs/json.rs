@@ -401,7 +401,7 @@ mod tests {
         assert!(from_spec("gelf-tcp:127.0.0.1:12201?buffer=1M&records=flow,stats", "h").is_ok());
         let e = |s: &str| from_spec(s, "h").err().unwrap().to_string();
         assert!(e("kafka:x").contains("unknown output"));
-        assert!(e("stdout?records=tls").contains("unknown record type `tls`"));
+        assert!(e("stdout?records=telnet").contains("unknown record type `telnet`"));
         assert!(from_spec("stdout?records=http,dns", "h").is_ok());
         assert!(e("gelf-udp:127.0.0.1:1?compression=lz4").contains("compression must be"));
         assert!(

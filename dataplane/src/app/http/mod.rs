@@ -310,6 +310,11 @@ impl Analyzer for Http {
         self.is_over()
     }
 
+    /// A CONNECT tunnel goes on in TLS.
+    fn handover(&self) -> Option<crate::app::Proto> {
+        self.next()
+    }
+
     const PACKED: bool = true;
 
     /// The request count, kept in the flow's word (a connection past

@@ -150,6 +150,10 @@ pub struct Http {
     untracked: u32,
     /// HTTP/1 parsing of this connection is over.
     over: bool,
+    /// The protocol the connection goes on in (a CONNECT tunnel's).
+    next: Option<crate::app::Proto>,
+    /// A CONNECT waits for its answer: the client's bytes are held.
+    tunnel_wait: bool,
     /// A transaction whose response ended before its request did (a
     /// server that answers without reading the body): it waits here for
     /// the rest of the request, then is logged.
@@ -181,6 +185,8 @@ impl Http {
             depth: 0,
             untracked: 0,
             over: false,
+            next: None,
+            tunnel_wait: false,
             early: None,
         }
     }
@@ -202,6 +208,8 @@ impl Http {
             depth: seen,
             untracked,
             over,
+            next,
+            tunnel_wait,
             early,
         } = self;
         *side = [SIDE_START; 2];
@@ -209,12 +217,19 @@ impl Http {
         *seen = depth;
         *untracked = 0;
         *over = false;
+        *next = None;
+        *tunnel_wait = false;
         *early = None;
     }
 
     /// HTTP/1 parsing of this connection is over.
     pub fn is_over(&self) -> bool {
         self.over
+    }
+
+    /// The protocol the connection goes on in.
+    pub fn next(&self) -> Option<crate::app::Proto> {
+        self.next
     }
 
     /// `Some(transactions so far)` when nothing is in progress: no open
@@ -284,6 +299,12 @@ impl Http {
                 self.capture(1, data, cx);
                 Step::Consumed(data.len())
             }
+            // A client's bytes after its CONNECT wait for the answer: a
+            // tunnel's are the next protocol's, a refusal's are requests.
+            Phase::Done if dir == 0 && self.tunnel_wait => Step::Need {
+                consumed: 0,
+                min: 0,
+            },
             Phase::Done => Step::Consumed(data.len()),
         }
     }
@@ -592,8 +613,10 @@ impl Http {
         if body == Phase::Len(0) {
             self.finish_request(cx);
             if f.connect {
-                // What follows is the tunnel (or nothing, if refused).
+                // What follows is the tunnel, or after a refusal more
+                // requests: the answer says which.
                 self.side[0].phase = Phase::Done;
+                self.tunnel_wait = true;
             }
         } else {
             self.side[0].phase = body;
@@ -771,6 +794,11 @@ impl Http {
             (t.flags & tf::HEAD != 0, t.flags & tf::CONNECT != 0)
         });
         let tunnel = code == 101 || (connect && (200..300).contains(&code));
+        if connect && !tunnel && self.tunnel_wait {
+            // A refused CONNECT: the client's next bytes are requests.
+            self.tunnel_wait = false;
+            self.side[0].phase = Phase::Head;
+        }
         let no_body = head || code == 204 || code == 304 || tunnel;
         let phase = if no_body {
             Phase::Len(0)
@@ -788,6 +816,16 @@ impl Http {
         };
         if phase == Phase::Len(0) {
             self.finish_response(cx);
+            if connect && code != 101 {
+                // A CONNECT tunnel carries TLS (a proxy's HTTPS) or
+                // something else: TLS reads what follows, and refuses
+                // what is not TLS. The bytes after the head are its.
+                self.next = Some(crate::app::Proto::Tls);
+                return Step::Need {
+                    consumed: end,
+                    min: usize::MAX,
+                };
+            }
             if tunnel {
                 self.over = true;
                 return Step::Stop;
