@@ -643,7 +643,7 @@ impl App {
     /// A packet with payload of flow `i` (entry `h`, `c`), travelling in
     /// direction `d`; call before the TCP tracker sees it.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     pub fn payload<O: RecordOut>(
         &mut self,
         i: usize,
