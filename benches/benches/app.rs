@@ -7,8 +7,8 @@
 //! each iteration is one pass over a trace, rewritten per pass, through a
 //! worker with every analyzer on, an hour of packet time after the last
 //! (so the pass also ends the previous pass's flows and writes their
-//! records); `redis_django_txns` counts Redis transactions, the others
-//! packets.
+//! records); `redis_django_txns` counts Redis transactions, the `tls_`
+//! ones TLS handshakes, the others packets.
 
 use std::time::Duration;
 
@@ -170,22 +170,35 @@ fn recorded(c: &mut Criterion) {
     use benches::mix::Traces;
     use dataplane::capture::LinkType;
     use dataplane::decode::{DecodeConfig, Decoder, Outcome};
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/zeek/Traces"
-    );
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
     let mut g = c.benchmark_group("recorded");
     g.measurement_time(Duration::from_secs(5));
     // (name, trace, the record type whose records are the throughput's
     // elements: none for packets).
     for (name, file, per) in [
-        ("http_wikipedia", "wikipedia.pcap", None),
-        ("http_pipelined", "http/pipelined-requests.pcap", None),
-        ("dns_dns53", "dns53.pcap", None),
+        ("http_wikipedia", "zeek/Traces/wikipedia.pcap", None),
+        (
+            "http_pipelined",
+            "zeek/Traces/http/pipelined-requests.pcap",
+            None,
+        ),
+        ("dns_dns53", "zeek/Traces/dns53.pcap", None),
         (
             "redis_django_txns",
-            "redis/django-cloud.pcapng",
+            "zeek/Traces/redis/django-cloud.pcapng",
             Some("redis"),
+        ),
+        // 40 TLS 1.2 handshakes with certificates, among 1.6 MB of
+        // browsing whose encrypted bytes are skipped.
+        (
+            "tls_browsing_handshakes",
+            "suricata-verify/tests/tls/tls-subjectaltname/input.pcap",
+            Some("tls"),
+        ),
+        (
+            "tls_google_cert_repeat_handshakes",
+            "zeek/Traces/tls/google-cert-repeat.pcap",
+            Some("tls"),
         ),
     ] {
         let Ok(t) = Traces::load(&[format!("{dir}/{file}")]) else {
