@@ -5,14 +5,13 @@ Usage: tls-driver.py CERTS SERVER_IP MANIFEST
 
 CERTS is a directory holding ca.pem (the throwaway CA that signed both
 certificates), cli-chain.pem (a client certificate followed by ca.pem) and
-cli.key. Every handshake
-is its own TCP connection, made one after the other by Python's ssl module
-(OpenSSL 3), curl or `openssl s_client`, and is one JSON line of the
-manifest, written from what that client saw (the negotiated version,
-cipher and ALPN, whether the session was resumed, the alert it received,
-the certificate it was shown), so a test can compare a sensor's `tls`
-records with it one to one. Exits non-zero if a handshake does not end the
-way the scenario relies on.
+cli.key. Every handshake is its own TCP connection, made one after the
+other by Python's ssl module (OpenSSL 3), curl or `openssl s_client`, and
+is one JSON line of the manifest, written from what that client saw (the
+negotiated version, cipher and ALPN, whether the session was resumed, the
+alert it received, the certificate it was shown), so a test can compare a
+sensor's `tls` records with it one to one. Exits non-zero if a handshake
+does not end the way the scenario relies on.
 
 The servers the test must start in its own namespace (certificate and key
 of CN=tls.wirelog.test,O=wirelog with SANs DNS:tls.wirelog.test,
@@ -23,10 +22,21 @@ DNS:*.tls.wirelog.test, IP:SERVER_IP, signed by ca.pem):
         `ssl_session_tickets on` (one worker: one ticket key).
   4443  nginx, the same without http2 (ALPN http/1.1 only).
   8443  openssl s_server -tls1_2 -Verify 1 -CAfile ca.pem -www (a client
-        certificate is required), the leaf only.
+        certificate is required).
   8444  openssl s_server -tls1_3 -groups X25519 -www (a TLS 1.2 client is
         refused with protocol_version; a key share for another group gets
-        a HelloRetryRequest), the leaf only.
+        a HelloRetryRequest).
+
+The handshakes: TLS 1.3 fresh (h2; no ALPN; no SNI; h2 offered to a
+server with http/1.1 only) and resumed by PSK; TLS 1.2 fresh with a ticket
+and resumed by it, fresh without a ticket (OP_NO_TICKET, no ALPN) and
+resumed by session id, an SNI the certificate does not match, a client
+certificate; refused: no client certificate (the server's
+handshake_failure), TLS 1.2 to a TLS 1.3 server (protocol_version), the
+server's CA unknown to the client (its unknown_ca, TLS 1.2 and 1.3); a
+ClientHello of about 1.9 KB (26 ALPN names: two segments); curl TLS 1.3
+h2 and TLS 1.2 http/1.1; s_client TLS 1.2 (with the chain) and TLS 1.3
+with a HelloRetryRequest.
 
 Manifest lines
 --------------
@@ -54,8 +64,8 @@ What each expect holds, by case:
     null with TLS 1.2 only: no supported_versions extension), alpn_offered,
     established.
   - a server hello seen: version (TLSv13/TLSv12), cipher (IANA name),
-    alpn (TLS 1.2), resumed, resumed_by (psk for TLS 1.3; TLS 1.2: ticket when the
-    session offered had a ticket, else session_id).
+    alpn (TLS 1.2), resumed, resumed_by (psk for TLS 1.3; TLS 1.2: ticket
+    when the session offered had a ticket, else session_id).
   - TLS 1.2, full handshake: cert_subject and cert_issuer (RFC 4514, last
     RDN first: `openssl x509 -nameopt RFC2253` of the certificate the
     client received), cert_sans (in certificate order, an IP address as
@@ -63,9 +73,13 @@ What each expect holds, by case:
     cert_sha256 (of the DER the client received), ticket_issued (true when
     the session got a ticket, null otherwise; not said for a resumption by
     ticket, which the server may or may not renew).
+    s_client also gives cert_chain_len (the certificates it was sent).
   - TLS 1.2 resumed: no certificate fields.
   - TLS 1.3: no alpn (the server says it in its encrypted extensions),
     no cert_* or client_cert_* field (encrypted), no ticket_issued.
+    s_client's hello_retry: it offers a key share for its first group
+    (P-256) only, so a server key of another group (X25519, which the
+    server at 8444 insists on) came after a HelloRetryRequest.
   - a client certificate (TLS 1.2): client_cert_subject,
     client_cert_sha256, client_cert_chain_len (the certificates of the
     file it loads: OpenSSL sends them all), client_cert_requested
@@ -75,7 +89,12 @@ What each expect holds, by case:
   - refused handshakes: established false, alert, alert_level, alert_from
     (received: the name OpenSSL gives the alert in the error; sent: the
     alert OpenSSL sends for the certificate verification error, per its
-    ssl_x509err2alert table).
+    ssl_x509err2alert table). The client's alert is in the clear in TLS 1.3
+    too (no protected_alerts): OpenSSL's client takes its handshake write
+    keys only after the server's Finished, and a TLS 1.3 record of type
+    alert is never encrypted (encrypted records are application_data).
+    When the client offered TLS 1.2 only and one suite, the ServerHello
+    that came before the refusal is known: version and cipher.
 """
 
 import hashlib
@@ -105,9 +124,10 @@ BOTH = ["TLSv13", "TLSv12"]
 # OpenSSL's ssl_x509err2alert for the verification errors met here.
 VERIFY_ALERT = {2: "unknown_ca", 19: "unknown_ca", 20: "unknown_ca",
                 21: "unknown_ca"}
-TLS13_ABSENT = ["alpn", "cert_subject", "cert_issuer", "cert_sans", "sni_matches",
-                "cert_sha256", "cert_chain_len", "client_cert_subject",
-                "client_cert_sha256", "client_cert_chain_len",
+TLS13_ABSENT = ["alpn", "cert_subject", "cert_issuer", "cert_sans",
+                "sni_matches", "cert_sha256", "cert_chain_len",
+                "client_cert_subject", "client_cert_sha256",
+                "client_cert_chain_len",
                 "client_cert_requested", "ticket_issued"]
 H2_PREFACE = (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
               b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")  # + empty SETTINGS

@@ -302,6 +302,13 @@ impl<'a> ServerHello<'a> {
     }
 }
 
+/// Whether version `v` is TLS 1.3 or one of its drafts (0x7fNN, and the
+/// experimental 0x7eNN of 2017's browsers): everything after the
+/// ServerHello is protected.
+pub fn tls13(v: u16) -> bool {
+    v == 0x0304 || v >> 8 == 0x7f || v >> 8 == 0x7e
+}
+
 /// JA4's two characters for a version.
 pub fn ja4_version(v: u16) -> &'static str {
     match v {

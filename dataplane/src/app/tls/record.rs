@@ -28,11 +28,17 @@ const RAW: usize = 2048;
 /// bounds above, with room to spare.
 pub const FRAG_BYTES: usize = 16 * 1024;
 
-/// The name of `v`, or its hex value.
-fn version_text(v: u16) -> Text<8> {
-    let mut t = Text::<8>::default();
+/// The name of `v` (a TLS 1.3 draft as Zeek names it: `TLSv13-draft23`),
+/// or its hex value.
+fn version_text(v: u16) -> Text<16> {
+    let mut t = Text::<16>::default();
     match names::version(v) {
         Some(n) => t.put(n.as_bytes()),
+        None if v >> 8 == 0x7f => {
+            let mut d = [0u8; 20];
+            t.put(b"TLSv13-draft");
+            t.put(crate::record::decimal(u64::from(v & 0xff), &mut d));
+        }
         None => hex16(&mut t, v),
     }
     t

@@ -231,7 +231,9 @@ impl Tls {
             let s = self.side[dir];
             let step = match s.rec_type {
                 parse::HANDSHAKE if !s.protected => self.handshake(dir, data, &mut at, cx),
-                parse::ALERT if !s.protected => self.alert(dir, data, &mut at, cx),
+                parse::ALERT if !s.protected || self.has(seen::TLS13) => {
+                    self.alert(dir, data, &mut at, cx)
+                }
                 // Protected records, ChangeCipherSpec and heartbeats are
                 // passed over.
                 _ => self.skip_record(dir, data, &mut at),
@@ -290,7 +292,9 @@ impl Tls {
                     }
                 }
             }
-            parse::ALERT if s.protected => {
+            // TLS 1.3 protects records as application data: an alert
+            // record is in the clear.
+            parse::ALERT if s.protected && !tls13 => {
                 self.protected_alerts = self.protected_alerts.saturating_add(1);
             }
             _ => {}
@@ -585,6 +589,10 @@ impl Tls {
             );
             return None;
         }
+        if idx == 0 {
+            // A leaf larger than can be gathered: passed over.
+            cx.stats.of::<super::Tls>().extra[super::TOO_LARGE] += 1;
+        }
         *at += used;
         self.side[dir].rec_left = rl as u32;
         set(
@@ -652,7 +660,12 @@ impl Tls {
             return;
         };
         if sh.retry() {
+            // A HelloRetryRequest is TLS 1.3's: the middlebox
+            // ChangeCipherSpec after it protects nothing.
             self.seen |= seen::RETRY;
+            if parse::tls13(sh.chosen_version()) {
+                self.seen |= seen::TLS13;
+            }
             return;
         }
         if self.has(seen::SERVER_HELLO) {
@@ -664,7 +677,7 @@ impl Tls {
         }
         self.version = sh.chosen_version();
         self.cipher = sh.cipher;
-        if self.version == 0x0304 {
+        if parse::tls13(self.version) {
             self.seen |= seen::TLS13;
             // Everything after the ServerHello is protected, both ways.
             self.side[0].protected = true;
@@ -675,7 +688,13 @@ impl Tls {
         } else if !sh.session_id.is_empty()
             && sh.session_id == &self.sid[..usize::from(self.sid_len)]
         {
-            self.seen |= seen::RESUMED_ID;
+            // A server that accepts a ticket echoes the session id the
+            // client sent with it (RFC 5077 §3.4).
+            self.seen |= if self.has(seen::OFFERED_TICKET) {
+                seen::RESUMED_TICKET
+            } else {
+                seen::RESUMED_ID
+            };
         }
         record::server_hello(self, &sh, cx);
     }
@@ -700,7 +719,7 @@ impl Tls {
         // A TLS 1.2 resumption by ticket: the server's CCS came without
         // a certificate, after a ticket was offered.
         if !self.has(seen::TLS13)
-            && !self.has(seen::RESUMED_ID)
+            && !self.has(seen::RESUMED_ID | seen::RESUMED_TICKET)
             && self.has(seen::OFFERED_TICKET)
             && self.has(seen::SERVER_CCS)
             && !self.has(seen::SERVER_CERT)

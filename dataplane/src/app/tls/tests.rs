@@ -143,6 +143,32 @@ fn server_hello(version: u16, cipher: u16, session_id: &[u8], exts: &[(u16, Vec<
     hs(parse::SERVER_HELLO, &b)
 }
 
+/// The records of `offer` answered by an abbreviated (resumed) TLS 1.2
+/// handshake: a ServerHello echoing `sid`, then the server's
+/// ChangeCipherSpec and Finished.
+fn abbreviated(offer: &Offer, sid: &[u8], exts: &[(u16, Vec<u8>)], sport: u16) -> Vec<Value> {
+    let mut sflight = rec(22, &server_hello(0x0303, 0xc02f, sid, exts));
+    sflight.extend(rec(20, &[1]));
+    sflight.extend(rec(22, &[0x55; 40]));
+    let mut c = Conv::tcp(sport, 443);
+    c.segment(0, &rec(22, &offer.message()))
+        .segment(1, &sflight)
+        .close();
+    run(&c)
+}
+
+/// A HelloRetryRequest's handshake message (a ServerHello whose random
+/// is RFC 8446's constant).
+fn hello_retry() -> Vec<u8> {
+    let mut b = u16b(0x0303).to_vec();
+    b.extend(parse::HRR_RANDOM);
+    b.extend(vec_of(1, &[7; 32]));
+    b.extend(u16b(0x1301));
+    b.push(0);
+    b.extend(vec_of(2, &ext(43, &u16b(0x0304))));
+    hs(parse::SERVER_HELLO, &b)
+}
+
 /// A self-signed certificate (openssl req -x509 -newkey ec -pkeyopt
 /// ec_paramgen_curve:P-256 -subj /CN=www.example.com
 /// -addext subjectAltName=DNS:www.example.com,DNS:example.com).
@@ -329,15 +355,7 @@ fn a_tls13_handshake_measures_both_latencies() {
 #[test]
 fn a_retry_and_a_psk_resumption_are_said() {
     let first = rec(22, &Offer::tls13().message());
-    let hrr = {
-        let mut b = u16b(0x0303).to_vec();
-        b.extend(parse::HRR_RANDOM);
-        b.extend(vec_of(1, &[7; 32]));
-        b.extend(u16b(0x1301));
-        b.push(0);
-        b.extend(vec_of(2, &ext(43, &u16b(0x0304))));
-        rec(22, &hs(parse::SERVER_HELLO, &b))
-    };
+    let hrr = rec(22, &hello_retry());
     let mut second = rec(20, &[1]);
     second.extend(rec(22, &Offer::tls13().message()));
     let sh = rec(
@@ -365,14 +383,7 @@ fn tls12_resumptions_by_session_id_and_by_ticket() {
         session_id: vec![9; 32],
         ..Offer::default()
     };
-    let mut sflight = rec(22, &server_hello(0x0303, 0xc02f, &[9; 32], &[]));
-    sflight.extend(rec(20, &[1]));
-    sflight.extend(rec(22, &[0x55; 40]));
-    let mut c = Conv::tcp(40005, 443);
-    c.segment(0, &rec(22, &offer.message()))
-        .segment(1, &sflight)
-        .close();
-    let r = run(&c);
+    let r = abbreviated(&offer, &[9; 32], &[], 40005);
     assert_eq!(
         (&r[0]["resumed_by"], &r[0]["established"]),
         (&"session_id".into(), &true.into())
@@ -381,14 +392,7 @@ fn tls12_resumptions_by_session_id_and_by_ticket() {
         ticket: true,
         ..Offer::default()
     };
-    let mut sflight = rec(22, &server_hello(0x0303, 0xc02f, &[4; 32], &[(35, vec![])]));
-    sflight.extend(rec(20, &[1]));
-    sflight.extend(rec(22, &[0x55; 40]));
-    let mut c = Conv::tcp(40006, 443);
-    c.segment(0, &rec(22, &offer.message()))
-        .segment(1, &sflight)
-        .close();
-    let r = run(&c);
+    let r = abbreviated(&offer, &[4; 32], &[(35, vec![])], 40006);
     assert_eq!(r[0]["resumed_by"], "ticket", "{r:#?}");
 }
 
@@ -530,4 +534,83 @@ fn ja4_by_the_specification() {
         "{ro}"
     );
     assert!(parse::grease(0x0a0a) && parse::grease(0xfafa) && !parse::grease(0x0a0b));
+}
+
+/// A certificate larger than any buffer (the corpus has one of 340 KB)
+/// in full-size records: passed over, counted, and the handshake
+/// followed to its end.
+#[test]
+fn a_huge_certificate_is_passed_over() {
+    let huge = vec![0x30; 100_000];
+    let mut flight = server_hello(0x0303, 0xc02f, &[3; 32], &[]);
+    flight.extend(certificate(&[&huge, CERT]));
+    flight.extend(hs(14, &[]));
+    let sh: Vec<u8> = flight.chunks(16384).flat_map(|p| rec(22, p)).collect();
+    let (ch, _, fin, sfin) = tls12();
+    let mut c = Conv::tcp(40014, 443);
+    c.segment(0, &ch)
+        .send(1, &sh, &(1..80).map(|k| k * 1448).collect::<Vec<_>>())
+        .segment(0, &fin)
+        .segment(1, &sfin)
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(r[0]["established"], true, "{r:#?}");
+    assert_eq!(r[0]["cert_chain_len"], 2);
+    assert!(r[0].get("cert_subject").is_none());
+}
+
+/// What the testbed's clients found (scripts/tls-driver.py): OpenSSL
+/// resumes a ticket with the session id it sends beside it echoed; a
+/// TLS 1.3 alert after the ServerHello is in the clear; a
+/// HelloRetryRequest comes with a middlebox ChangeCipherSpec.
+#[test]
+fn openssl_resumption_alerts_and_retries() {
+    let offer = Offer {
+        ticket: true,
+        session_id: vec![9; 32],
+        ..Offer::default()
+    };
+    let r = abbreviated(&offer, &[9; 32], &[(35, vec![])], 40015);
+    assert_eq!(r[0]["resumed_by"], "ticket");
+
+    let mut c = Conv::tcp(40016, 443);
+    c.segment(0, &rec(22, &Offer::tls13().message()))
+        .segment(1, &rec(22, &server_hello(0x0304, 0x1301, &[7; 32], &[])))
+        .segment(1, &rec(23, &[0x33; 500]))
+        .segment(0, &rec(21, &[2, 48]))
+        .close();
+    let r = run(&c);
+    assert_eq!(
+        (&r[0]["alert"], &r[0]["alert_from"], &r[0]["established"]),
+        (&"unknown_ca".into(), &"client".into(), &false.into()),
+        "{r:#?}"
+    );
+
+    // The middlebox ChangeCipherSpec comes right after it.
+    let mut hrr = rec(22, &hello_retry());
+    hrr.extend(rec(20, &[1]));
+    let mut second = rec(20, &[1]);
+    second.extend(rec(22, &Offer::tls13().message()));
+    let mut sh = rec(22, &server_hello(0x0304, 0x1302, &[7; 32], &[]));
+    sh.extend(rec(23, &[0x33; 300]));
+    let mut c = Conv::tcp(40017, 443);
+    c.segment(0, &rec(22, &Offer::tls13().message()))
+        .segment(1, &hrr)
+        .segment(0, &second)
+        .segment(1, &sh)
+        .segment(0, &rec(23, &[1; 40]))
+        .segment(0, &rec(23, &[2; 40]))
+        .close();
+    let r = run(&c);
+    assert_eq!(
+        (&r[0]["version"], &r[0]["cipher"], &r[0]["hello_retry"]),
+        (
+            &"TLSv13".into(),
+            &"TLS_AES_256_GCM_SHA384".into(),
+            &true.into()
+        ),
+        "{r:#?}"
+    );
+    assert!(r[0]["server_hello_us"].is_u64() && r[0]["handshake_us"].is_u64());
 }
