@@ -1138,3 +1138,122 @@ fn form_bodies_after_many_headers_are_redacted() {
         assert_eq!(h["request_headers_truncated"], true, "{h}");
     }
 }
+
+// ---------------------------------------------------------------- TLS JA4
+
+/// `body` behind a big-endian length of `w` bytes.
+fn prefixed(w: usize, body: &[u8]) -> Vec<u8> {
+    let mut v = body.len().to_be_bytes()[8 - w..].to_vec();
+    v.extend_from_slice(body);
+    v
+}
+
+fn be16s(v: &[u16]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_be_bytes()).collect()
+}
+
+/// An extension: its type and data.
+type Ext = (u16, Vec<u8>);
+
+/// A TLS record holding a ClientHello that offers `ciphers` and the
+/// extensions `exts` (type, data) in that order.
+fn hello_record(ciphers: &[u16], exts: &[Ext]) -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend([0x42; 32]);
+    body.push(0);
+    body.extend(prefixed(2, &be16s(ciphers)));
+    body.extend([1, 0]);
+    let e: Vec<u8> = exts
+        .iter()
+        .flat_map(|(t, d)| [t.to_be_bytes().to_vec(), prefixed(2, d)].concat())
+        .collect();
+    body.extend(prefixed(2, &e));
+    let mut hs = vec![1];
+    hs.extend(prefixed(3, &body));
+    let mut rec = vec![22, 3, 1];
+    rec.extend(prefixed(2, &hs));
+    rec
+}
+
+/// JA4's corner cases in captures built here, fingerprinted by wirelog and
+/// by scripts/ja4-tshark.py from tshark's dissection: GREASE in every
+/// list, no SNI, no ALPN, an ALPN that is not alphanumeric, and a hello
+/// across two TCP segments.
+#[test]
+fn ja4_corner_cases_match_tshark() {
+    let sni = (
+        0u16,
+        prefixed(2, &[vec![0], prefixed(2, b"edge.example")].concat()),
+    );
+    let alpn = |p: &[u8]| (16u16, prefixed(2, &prefixed(1, p)));
+    let groups = (10u16, prefixed(2, &be16s(&[0x3a3a, 0x001d, 0x0017])));
+    let sigs = (13u16, prefixed(2, &be16s(&[0x4a4a, 0x0403, 0x0804])));
+    let versions = (43u16, prefixed(1, &be16s(&[0x5a5a, 0x0304, 0x0303])));
+    let ciphers = [0x0a0a, 0x1301, 0x1302, 0xc02f, 0x009c];
+    let cases: Vec<(u16, Vec<Ext>)> = vec![
+        // GREASE in every list, and as extensions first and last.
+        (
+            41001,
+            vec![
+                (0x1a1a, vec![]),
+                sni.clone(),
+                groups.clone(),
+                sigs.clone(),
+                alpn(b"h2"),
+                versions.clone(),
+                (0xfafa, vec![0]),
+            ],
+        ),
+        (41002, vec![groups.clone(), sigs.clone(), alpn(b"http/1.1")]),
+        (41003, vec![sni.clone(), groups.clone(), versions.clone()]),
+        (
+            41004,
+            vec![sni.clone(), alpn(b"\xab\x01\xcd"), sigs.clone()],
+        ),
+        // A padding extension makes the hello span two segments.
+        (
+            41005,
+            vec![sni.clone(), alpn(b"h2"), sigs.clone(), (21, vec![0; 2000])],
+        ),
+    ];
+    let mut tr = Trace::new();
+    for (port, exts) in &cases {
+        conversation(&mut tr, *port, 443, &[&hello_record(&ciphers, exts)]);
+    }
+    let pcap = tr.save("ja4-corners.pcap");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ja4-tshark.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&*pcap)
+        .output()
+        .expect("python3 and tshark");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ours = records(&pcap, &["--records", "tls", "--tls-ja4-raw", "true"]);
+    for (port, _) in &cases {
+        let t = theirs
+            .iter()
+            .find(|r| r["sport"] == *port)
+            .unwrap_or_else(|| panic!("tshark saw no hello from port {port}"));
+        let o = ours
+            .iter()
+            .find(|r| r["type"] == "tls" && r["src_port"] == *port)
+            .unwrap_or_else(|| panic!("no tls record from port {port}: {ours:#?}"));
+        for k in ["ja4", "ja4_r", "ja4_o", "ja4_ro"] {
+            assert_eq!(o[k], t[k], "port {port} {k}");
+        }
+        assert_eq!(o["ja3"], t["ja3_hash"], "port {port} ja3");
+    }
+    assert_eq!(
+        theirs.iter().find(|r| r["sport"] == 41005).unwrap()["reassembled"],
+        true,
+        "the last hello spans segments"
+    );
+}

@@ -1086,7 +1086,7 @@ fn a_reused_session_slot_carries_nothing_over() {
 }
 
 /// The application layer with the template analyzer on, on `port`.
-fn template_on(port: u16) -> AppConfig {
+pub(crate) fn template_on(port: u16) -> AppConfig {
     let mut a = AppConfig::sized(1 << 20);
     a.protos.template.enabled = true;
     a.protos.template.tcp_ports = PortSet::new(&[port]);

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::parse::{self, ClientHello, Ja4Form, Text};
+use super::parse::{self, ClientHello, Ja4Form, ServerHello, Text};
 use crate::app::tests::{of, Conv};
 use crate::app::AppConfig;
 
@@ -613,4 +613,181 @@ fn openssl_resumption_alerts_and_retries() {
         "{r:#?}"
     );
     assert!(r[0]["server_hello_us"].is_u64() && r[0]["handshake_us"].is_u64());
+}
+
+/// The test analyzer hands its connection to TLS (as PostgreSQL's
+/// SSLRequest answered `S` will): one tls record, joined to the first
+/// protocol's by the Community ID and saying where it came from.
+#[test]
+fn the_test_analyzer_hands_its_connection_to_tls() {
+    let (ch, sh, fin, sfin) = tls12();
+    let a = crate::app::tests::template_on(7777);
+    let mut c = Conv::tcp(40020, 7777);
+    c.segment(0, b"UPGRADE tls\r\n")
+        .segment(1, b"OK\r\n")
+        .segment(0, &ch)
+        .segment(1, &sh)
+        .segment(0, &fin)
+        .segment(1, &sfin)
+        .close();
+    let all = c.run_with(a);
+    let (line, tls) = (of(&all, "line"), of(&all, "tls"));
+    assert_eq!((line.len(), tls.len()), (1, 1), "{all:#?}");
+    assert_eq!(tls[0]["upgraded_from"], "line");
+    assert_eq!(tls[0]["community_id"], line[0]["community_id"]);
+    assert_eq!(tls[0]["established"], true);
+    assert_eq!(tls[0]["cert_subject"], "CN=www.example.com");
+}
+
+/// A TCP direction: source address and port, destination address and port.
+type Direction = (Vec<u8>, u16, Vec<u8>, u16);
+
+/// Every ClientHello and ServerHello of the corpus's TLS traces read by
+/// wirelog's parser and by tls-parser (rusticata's, a dev-dependency):
+/// versions, suites, session ids, extension blocks and types, SNI and
+/// ALPN must agree wherever both read a hello.
+#[test]
+fn hellos_agree_with_tls_parser_on_the_corpus() {
+    use crate::capture::pcap::PcapReader;
+    use crate::capture::{Batch, Capture, Poll};
+    use crate::decode::{DecodeConfig, Decoded, Decoder, Outcome};
+    use std::collections::BTreeMap;
+    use tls_parser::{TlsExtension, TlsExtensionType, TlsMessage, TlsMessageHandshake};
+
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/");
+    let list = include_str!("../../../../sensor/tests/tls-traces.tsv");
+    let (mut compared, mut traces) = (0, 0);
+    for file in list
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').next().unwrap())
+    {
+        let Ok(mut r) = PcapReader::open(format!("{root}{file}")) else {
+            continue;
+        };
+        traces += 1;
+        // Each direction's segments by sequence number, first seen kept.
+        let mut flows: BTreeMap<Direction, BTreeMap<u32, Vec<u8>>> = BTreeMap::new();
+        let mut dec = Decoder::new(DecodeConfig::default()).unwrap();
+        let mut batch = Batch::with_capacity(64);
+        while let Ok(p) = r.next_batch(&mut batch) {
+            for f in batch.frames() {
+                let frame = r.frame(f);
+                let mut d = Decoded::EMPTY;
+                if dec.decode(frame, f.link, f.ts_ns, &mut d) == Outcome::Packet && d.proto == 6 {
+                    let pay = dec.payload(frame, &d.payload);
+                    if !pay.is_empty() {
+                        let key = (d.src.to_vec(), d.sport, d.dst.to_vec(), d.dport);
+                        flows
+                            .entry(key)
+                            .or_default()
+                            .entry(d.seq)
+                            .or_insert_with(|| pay.to_vec());
+                    }
+                }
+            }
+            dec.end_batch();
+            if p == Poll::End {
+                break;
+            }
+        }
+        for segs in flows.values() {
+            // The bytes in order from the first segment, up to a hole.
+            let mut stream = Vec::new();
+            let mut next: Option<u32> = None;
+            for (&seq, b) in segs {
+                let at = next.unwrap_or(seq);
+                let skip = at.wrapping_sub(seq) as usize;
+                if seq.wrapping_sub(at) as i32 > 0 {
+                    break;
+                }
+                if skip < b.len() {
+                    stream.extend_from_slice(&b[skip..]);
+                    next = Some(seq.wrapping_add(b.len() as u32));
+                }
+            }
+            // Every record that starts a hello, wherever it is (STARTTLS
+            // streams start later).
+            for at in 0..stream.len().saturating_sub(9) {
+                let s = &stream[at..];
+                let Ok(Some(h)) = parse::record_header(s) else {
+                    continue;
+                };
+                if h.ty != parse::HANDSHAKE || !matches!(s[5], 1 | 2) || s.len() < 5 + h.len {
+                    continue;
+                }
+                let body_len = u32::from_be_bytes([0, s[6], s[7], s[8]]) as usize;
+                let Some(body) = s.get(9..9 + body_len).filter(|_| 4 + body_len <= h.len) else {
+                    continue;
+                };
+                let Ok((_, theirs)) = tls_parser::parse_tls_plaintext(&s[..5 + h.len]) else {
+                    continue;
+                };
+                let Some(TlsMessage::Handshake(m)) = theirs.msg.first() else {
+                    continue;
+                };
+                let at_str = format!("{file} @{at}");
+                match m {
+                    TlsMessageHandshake::ClientHello(t) => {
+                        let o = ClientHello::parse(body).unwrap_or_else(|| {
+                            panic!("{at_str}: ours refuses a hello tls-parser reads")
+                        });
+                        assert_eq!(o.version, t.version.0, "{at_str}");
+                        let ciphers: Vec<u16> = t.ciphers.iter().map(|c| c.0).collect();
+                        assert_eq!(
+                            parse::u16s(o.ciphers).collect::<Vec<_>>(),
+                            ciphers,
+                            "{at_str}"
+                        );
+                        assert_eq!(o.session_id, t.session_id.unwrap_or_default(), "{at_str}");
+                        assert_eq!(o.exts, t.ext.unwrap_or_default(), "{at_str}");
+                        if let Ok((_, exts)) = tls_parser::parse_tls_client_hello_extensions(o.exts)
+                        {
+                            // tls-parser names every GREASE extension 0xfafa.
+                            let g = |t: u16| if parse::grease(t) { 0xfafa } else { t };
+                            let types: Vec<u16> = exts
+                                .iter()
+                                .map(|e| g(TlsExtensionType::from(e).0))
+                                .collect();
+                            assert_eq!(
+                                o.exts().map(|e| g(e.0)).collect::<Vec<_>>(),
+                                types,
+                                "{at_str}"
+                            );
+                            for e in &exts {
+                                match e {
+                                    TlsExtension::SNI(names) => {
+                                        let host = names.iter().find(|n| n.0 .0 == 0).map(|n| n.1);
+                                        assert_eq!(o.sni(), host, "{at_str}");
+                                    }
+                                    TlsExtension::ALPN(protos) => {
+                                        assert_eq!(
+                                            o.alpn().collect::<Vec<_>>(),
+                                            *protos,
+                                            "{at_str}"
+                                        );
+                                    }
+                                    _ => {}
+                                }
+                            }
+                        }
+                        compared += 1;
+                    }
+                    TlsMessageHandshake::ServerHello(t) => {
+                        let o = ServerHello::parse(body).unwrap_or_else(|| {
+                            panic!("{at_str}: ours refuses a hello tls-parser reads")
+                        });
+                        assert_eq!((o.version, o.cipher), (t.version.0, t.cipher.0), "{at_str}");
+                        assert_eq!(o.session_id, t.session_id.unwrap_or_default(), "{at_str}");
+                        assert_eq!(o.exts, t.ext.unwrap_or_default(), "{at_str}");
+                        compared += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(traces > 90, "{traces} traces read");
+    assert!(compared > 250, "{compared} hellos compared");
+    eprintln!("tls-parser: {compared} hellos of {traces} traces agree");
 }
