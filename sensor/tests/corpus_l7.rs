@@ -1391,6 +1391,20 @@ const SURICATA_KEYS: &[&str] = &[
     "dns.aa",
     "dns.tc",
     "dns.answers.__len",
+    "tls.sni",
+    "tls.version",
+    "tls.subject",
+    "tls.issuerdn",
+    "tls.serial",
+    "tls.notbefore",
+    "tls.notafter",
+    "tls.ja3.hash",
+    "tls.ja3s.hash",
+    "tls.ja4",
+    "tls.session_resumed",
+    "tls.client_alpns[0]",
+    "tls.client_alpns[1]",
+    "tls.server_alpns[0]",
 ];
 
 /// Keys that only narrow down events in Suricata's own numbering (packet
@@ -1402,10 +1416,20 @@ const SURICATA_IGNORED: &[&str] = &[
     "dns.version",
     "dns.qr",
     "pkt_src",
+    // Compared through the hash beside it: wirelog logs JA3's hash.
+    "tls.ja3.string",
+    // SHA-1 of the certificate: wirelog logs its SHA-256 (`cert_sha256`);
+    // the check's names, serial and times are compared.
+    "tls.fingerprint",
 ];
 
 /// Why checks of a test fail: (pcap path part, part of the check, reason).
 const SURICATA_NOTES: &[(&str, &str, &str)] = &[
+    (
+        "tls13-draft14/",
+        "",
+        "draft 14 of TLS 1.3 named itself 0x0304, the final version's number: wirelog logs TLSv13, Suricata TLS 1.3 draft-<16 (its JA3 hash is checked in corpus_tls.rs)",
+    ),
     (
         "dns-over-http2",
         "",
@@ -1521,10 +1545,105 @@ fn eve_events(recs: &[Value]) -> Vec<BTreeMap<&'static str, String>> {
                     out.push(a);
                 }
             }
+            Some("tls") => {
+                put("event_type", Some("tls".into()));
+                put("tls.sni", s(r, "sni"));
+                put("tls.version", s(r, "version").map(|v| suricata_version(&v)));
+                put(
+                    "tls.subject",
+                    s(r, "cert_subject").map(|n| suricata_name(&n)),
+                );
+                put(
+                    "tls.issuerdn",
+                    s(r, "cert_issuer").map(|n| suricata_name(&n)),
+                );
+                put(
+                    "tls.serial",
+                    s(r, "cert_serial").map(|h| suricata_serial(&h)),
+                );
+                let t = |v: String| {
+                    v.trim_end_matches('Z')
+                        .trim_end_matches(".000000")
+                        .to_string()
+                };
+                put("tls.notbefore", s(r, "cert_not_before").map(t));
+                put("tls.notafter", s(r, "cert_not_after").map(t));
+                put("tls.ja3.hash", s(r, "ja3"));
+                put("tls.ja3s.hash", s(r, "ja3s"));
+                put("tls.ja4", s(r, "ja4"));
+                put(
+                    "tls.session_resumed",
+                    (r["resumed"] == true).then(|| "True".to_string()),
+                );
+                for (i, k) in ["tls.client_alpns[0]", "tls.client_alpns[1]"]
+                    .into_iter()
+                    .enumerate()
+                {
+                    put(k, r["alpn_offered"][i].as_str().map(String::from));
+                }
+                put("tls.server_alpns[0]", s(r, "alpn"));
+                ends(&mut e, &client, &server);
+                out.push(e);
+            }
             _ => {}
         }
     }
     out
+}
+
+/// Suricata's version names.
+fn suricata_version(v: &str) -> String {
+    match v {
+        "TLSv13" => "TLS 1.3".into(),
+        "TLSv12" => "TLS 1.2".into(),
+        "TLSv11" => "TLS 1.1".into(),
+        "TLSv10" => "TLSv1".into(),
+        _ => match v
+            .strip_prefix("TLSv13-draft")
+            .and_then(|d| d.parse::<u8>().ok())
+        {
+            Some(d) if d < 16 => "TLS 1.3 draft-<16".into(),
+            Some(d) => format!("TLS 1.3 draft-{d}"),
+            None => v.into(),
+        },
+    }
+}
+
+/// Suricata's distinguished names: the attributes in the certificate's
+/// order (RFC 4514, which wirelog writes, reverses it), joined by `, `,
+/// without RFC 4514's escapes.
+fn suricata_name(n: &str) -> String {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut esc = false;
+    for c in n.chars() {
+        match (esc, c) {
+            (true, c) => {
+                cur.push(c);
+                esc = false;
+            }
+            (false, '\\') => esc = true,
+            (false, ',') => parts.push(std::mem::take(&mut cur)),
+            (false, c) => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    parts.reverse();
+    parts.join(", ")
+}
+
+/// Suricata's serial numbers: the bytes in upper-case hex, `:` between.
+fn suricata_serial(h: &str) -> String {
+    let h = if h.len() % 2 == 1 {
+        format!("0{h}")
+    } else {
+        h.to_string()
+    };
+    h.as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Suricata's `hostname`: the Host header without its port, lower case.
@@ -1567,7 +1686,22 @@ struct SuricataTally {
     lines: Vec<String>,
 }
 
-fn run_suricata(runs: &mut Runs) -> SuricataTally {
+/// Prints a suricata-verify tally and every failing check; returns the
+/// pass rate.
+fn report_suricata(label: &str, sv: &SuricataTally) -> f64 {
+    let rate = 100.0 * sv.passed as f64 / sv.checks.max(1) as f64;
+    println!(
+        "suricata-verify {label}: {} of {} checks pass ({rate:.1}%); {} of the failures \
+         explained; {} checks left out (fields wirelog does not log, or other EVE settings)",
+        sv.passed, sv.checks, sv.explained, sv.skipped
+    );
+    for l in &sv.lines {
+        println!("{l}");
+    }
+    rate
+}
+
+fn run_suricata(runs: &mut Runs, types: &[&str]) -> SuricataTally {
     let root = corpus().join("suricata-verify");
     let mut t = SuricataTally::default();
     for (pcap, checks) in suricata_tests() {
@@ -1576,7 +1710,7 @@ fn run_suricata(runs: &mut Runs) -> SuricataTally {
             .filter(|c| {
                 c.fields
                     .iter()
-                    .any(|(k, v)| k == "event_type" && (v == "http" || v == "dns"))
+                    .any(|(k, v)| k == "event_type" && types.contains(&v.as_str()))
             })
             .collect();
         if ours.is_empty() {
@@ -1649,19 +1783,11 @@ fn http_and_dns_records_match_zeek_and_suricata() {
     let mut runs = Runs::default();
     let http = run_zeek(&HTTP, is_http_log, &mut runs);
     let dns = run_zeek(&DNS, is_dns_log, &mut runs);
-    let sv = run_suricata(&mut runs);
+    let sv = run_suricata(&mut runs, &["http", "dns"]);
 
     let http_rate = report("http.log", &http);
     let dns_rate = report("dns.log", &dns);
-    let sv_rate = 100.0 * sv.passed as f64 / sv.checks.max(1) as f64;
-    println!(
-        "suricata-verify http/dns: {} of {} checks pass ({sv_rate:.1}%); {} of the failures \
-         explained; {} checks left out (fields wirelog does not log, or other EVE settings)",
-        sv.passed, sv.checks, sv.explained, sv.skipped
-    );
-    for l in &sv.lines {
-        println!("{l}");
-    }
+    let sv_rate = report_suricata("http/dns", &sv);
 
     assert!(
         runs.failures.is_empty(),
@@ -1737,4 +1863,25 @@ fn tls_records_match_zeek() {
         rate >= TLS_FLOOR,
         "ssl.log: {rate:.1}% of rows match, the floor is {TLS_FLOOR}%"
     );
+}
+
+/// suricata-verify's TLS checks (the EVE `tls` events its tests expect)
+/// against wirelog's tls records, names, versions, serials and times in
+/// Suricata's forms; every failing check explained.
+#[test]
+fn tls_records_match_suricata_verify() {
+    let mut runs = Runs::default();
+    let sv = run_suricata(&mut runs, &["tls"]);
+    report_suricata("tls", &sv);
+    assert!(
+        runs.failures.is_empty(),
+        "wirelog failed on:\n{}",
+        runs.failures.join("\n")
+    );
+    assert!(
+        sv.checks > 20,
+        "too few suricata-verify tls checks: {}",
+        sv.checks
+    );
+    assert_eq!(sv.passed + sv.explained, sv.checks, "unexplained failures");
 }

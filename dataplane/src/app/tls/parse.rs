@@ -263,9 +263,14 @@ impl<'a> ServerHello<'a> {
         let mut r = Rd(body);
         let version = r.u16()?;
         let random = r.take(32)?;
-        let session_id = r.vec(1)?;
+        // TLS 1.3 drafts before 22 name themselves here, and their
+        // ServerHello has no session id and no compression method.
+        let early_draft = version == 0x0304 || (0x7f00..0x7f16).contains(&version);
+        let session_id = if early_draft { &[][..] } else { r.vec(1)? };
         let cipher = r.u16()?;
-        let _compression = r.u8()?;
+        if !early_draft {
+            let _compression = r.u8()?;
+        }
         let exts = if r.0.is_empty() { &[][..] } else { r.vec(2)? };
         Some(Self {
             version,

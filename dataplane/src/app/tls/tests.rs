@@ -791,3 +791,36 @@ fn hellos_agree_with_tls_parser_on_the_corpus() {
     assert!(compared > 250, "{compared} hellos compared");
     eprintln!("tls-parser: {compared} hellos of {traces} traces agree");
 }
+
+/// TLS 1.3 drafts before 22 name themselves in the ServerHello, which has
+/// no session id and no compression method then (suricata-verify's
+/// draft traces).
+#[test]
+fn an_early_draft_server_hello_is_read() {
+    let offer = Offer {
+        versions: vec![0x7f12, 0x0303],
+        ..Offer::default()
+    };
+    let mut b = u16b(0x7f12).to_vec();
+    b.extend([0x22; 32]);
+    b.extend(u16b(0x1301));
+    b.extend(vec_of(2, &ext(51, &[0, 0x1d, 0, 1, 5])));
+    let mut sflight = rec(22, &hs(parse::SERVER_HELLO, &b));
+    sflight.extend(rec(23, &[0x33; 200]));
+    let mut c = Conv::tcp(40021, 443);
+    c.segment(0, &rec(22, &offer.message()))
+        .segment(1, &sflight)
+        .segment(0, &rec(23, &[1; 40]))
+        .segment(0, &rec(23, &[2; 40]))
+        .close();
+    let r = run(&c);
+    assert_eq!(
+        (&r[0]["version"], &r[0]["cipher"], &r[0]["established"]),
+        (
+            &"TLSv13-draft18".into(),
+            &"TLS_AES_128_GCM_SHA256".into(),
+            &true.into()
+        ),
+        "{r:#?}"
+    );
+}
