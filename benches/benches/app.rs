@@ -173,6 +173,7 @@ fn recorded(c: &mut Criterion) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
     let mut g = c.benchmark_group("recorded");
     g.measurement_time(Duration::from_secs(5));
+    let (enterprise, made_tls) = enterprise_trace();
     // (name, trace, the record type whose records are the throughput's
     // elements: none for packets).
     for (name, file, per) in [
@@ -200,8 +201,25 @@ fn recorded(c: &mut Criterion) {
             "zeek/Traces/tls/google-cert-repeat.pcap",
             Some("tls"),
         ),
+        // The generator's enterprise mix, written to a file here: the
+        // established tls records must be its handshakes.
+        (
+            "tls_enterprise_handshakes",
+            enterprise.as_str(),
+            Some("tls"),
+        ),
     ] {
-        let Ok(t) = Traces::load(&[format!("{dir}/{file}")]) else {
+        let path = if file.starts_with('/') {
+            file.to_string()
+        } else {
+            format!("{dir}/{file}")
+        };
+        let loaded = Traces::load(&[path]);
+        if file == enterprise {
+            // Loaded in memory: the file is not needed any more.
+            let _ = std::fs::remove_file(file);
+        }
+        let Ok(t) = loaded else {
             eprintln!("recorded: {file} not found, skipped");
             continue;
         };
@@ -263,6 +281,18 @@ fn recorded(c: &mut Criterion) {
                     .filter(|l| l.contains(&tag))
                     .count() as u64;
                 eprintln!("recorded: {name}: {n} {kind} records per pass");
+                if name == "tls_enterprise_handshakes" {
+                    let established = std::str::from_utf8(&count.0)
+                        .unwrap_or("")
+                        .lines()
+                        .filter(|l| l.contains(&tag) && l.contains("\"established\":true"))
+                        .count() as u64;
+                    eprintln!("recorded: {name}: {established} established, the generator made {made_tls} handshakes");
+                    assert_eq!(
+                        established, made_tls,
+                        "established tls records and the generator's handshakes"
+                    );
+                }
                 n.max(1)
             }
         };
@@ -270,6 +300,28 @@ fn recorded(c: &mut Criterion) {
         g.bench_function(name, |b| b.iter(|| one_pass(&mut out)));
     }
     g.finish();
+}
+
+/// The enterprise profile (200 conversations open, 100,000 frames) as a
+/// capture file, and the TLS handshakes the generator completed in it.
+fn enterprise_trace() -> (String, u64) {
+    use benches::profile::{Generator, Profile};
+    use dataplane::capture::{pcap, LinkType};
+    let path = std::env::temp_dir().join(format!(
+        "wirelog-bench-enterprise-{}.pcap",
+        std::process::id()
+    ));
+    let mut g = Generator::new(Profile::Enterprise, 200, 0, 1_000_000, 1);
+    let mut bytes = Vec::with_capacity(80 << 20);
+    pcap::write_header(&mut bytes, LinkType::Ethernet, 65535);
+    let mut frame = Vec::with_capacity(2048);
+    for _ in 0..100_000 {
+        frame.clear();
+        let ts = g.next_frame(&mut frame);
+        pcap::write_record(&mut bytes, ts, &frame, frame.len() as u32);
+    }
+    std::fs::write(&path, &bytes).expect("a temporary file");
+    (path.display().to_string(), g.made.tls)
 }
 
 criterion_group!(benches, http, dns, recorded);

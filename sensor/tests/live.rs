@@ -1369,7 +1369,10 @@ impl Tcpdump {
         let c = Command::new("ip")
             .args(["netns", "exec", ns, "tcpdump", "-i", ifname, "-w"])
             .arg(pcap)
-            .args(["-U", "-s", "0", "-n"])
+            // A 64 MiB kernel buffer: on a loaded machine tcpdump fell
+            // behind with the default 2 MiB and lost a few hundred frames
+            // of a 10 MB download, which wirelog had.
+            .args(["-U", "-s", "0", "-n", "-B", "65536"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
