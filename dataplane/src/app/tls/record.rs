@@ -24,9 +24,14 @@ const TEXT: usize = 256;
 /// Bytes of a raw JA4 form at most.
 const RAW: usize = 2048;
 
-/// Transaction buffer bytes one handshake's fields take at most: the
-/// bounds above, with room to spare.
+/// Transaction buffer bytes of one handshake's fields. Without the raw
+/// JA4 forms and the SAN list, the bounds above keep a handshake under
+/// 8 KiB (both hellos and two certificates); those two are written only
+/// while room is left, so the buffer never grows.
 pub const FRAG_BYTES: usize = 16 * 1024;
+/// Room kept, while the ClientHello's raw JA4 forms are written, for what
+/// the ServerHello and the certificates write after them.
+const LATER: usize = 6 * 1024;
 
 /// The name of `v` (a TLS 1.3 draft as Zeek names it: `TLSv13-draft23`),
 /// or its hex value.
@@ -71,6 +76,7 @@ pub fn client_hello<O: RecordOut>(t: &Tls, ch: &ClientHello<'_>, cx: &mut Cx<'_,
     let Some(tb) = cx.txn.get(t.buf) else {
         return;
     };
+    let cap = tb.frag.capacity();
     let mut w = JsonWriter::fragment(&mut tb.frag);
     w.text("client_version", version_text(ch.version).as_bytes());
     let versions = ch.versions().filter(|&v| !parse::grease(v));
@@ -113,7 +119,9 @@ pub fn client_hello<O: RecordOut>(t: &Tls, ch: &ClientHello<'_>, cx: &mut Cx<'_,
     };
     for &(key, form) in forms {
         let mut text = Text::<RAW>::default();
-        if parse::ja4(ch, form, &mut text) {
+        // The raw forms are long: each is written only while the buffer
+        // keeps room for everything after it (the buffer never grows).
+        if parse::ja4(ch, form, &mut text) && w.len() + text.as_bytes().len() + 16 + LATER <= cap {
             w.text(key, text.as_bytes());
         }
     }
@@ -159,6 +167,7 @@ pub fn certificate<O: RecordOut>(t: &Tls, dir: usize, c: &x509::Cert<'_>, cx: &m
     };
     let server = dir == 1;
     let key = |k: &'static str, c: &'static str| if server { k } else { c };
+    let cap = tb.frag.capacity();
     let mut w = JsonWriter::fragment(&mut tb.frag);
     let mut name = Text::<TEXT>::default();
     c.subject.write(&mut |b| name.put(b));
@@ -219,6 +228,11 @@ pub fn certificate<O: RecordOut>(t: &Tls, dir: usize, c: &x509::Cert<'_>, cx: &m
         if sans.peek().is_some() {
             w.begin_list("cert_sans");
             for s in sans.take(MAX_SANS) {
+                // A name is at most 128 bytes escaped, with its quotes
+                // and comma; the fields after the list need 64.
+                if w.len() + 131 + 64 > cap {
+                    break;
+                }
                 let mut b = [0u8; 40];
                 let text = match s {
                     x509::San::Dns(v) | x509::San::Email(v) | x509::San::Uri(v) => v,
