@@ -235,7 +235,7 @@ pub fn certificate<O: RecordOut>(t: &Tls, dir: usize, c: &x509::Cert<'_>, cx: &m
                 }
                 let mut b = [0u8; 40];
                 let text = match s {
-                    x509::San::Dns(v) | x509::San::Email(v) | x509::San::Uri(v) => v,
+                    x509::San::DnsName(v) | x509::San::Email(v) | x509::San::Uri(v) => v,
                     x509::San::Ip(ip) => x509::ip_to_str(ip, &mut b).map_or(&[][..], str::as_bytes),
                     _ => continue,
                 };

@@ -341,13 +341,11 @@ impl Tls {
         cx: &mut Cx<'_, O>,
     ) -> Option<Step> {
         let rec_left = self.side[dir].rec_left as usize;
-        let g = gather(data, *at, rec_left, 2, cx);
-        let (b, used, left) = match g {
-            Gathered::Here(b, used, left) => ([b[0], b[1]], used, left),
-            Gathered::Copied(used, left) => ([cx.scratch[0], cx.scratch[1]], used, left),
-            Gathered::Need(min) => return Some(Step::Need { consumed: *at, min }),
+        let (b, used, left) = match gather_array::<2, O>(data, *at, rec_left, cx) {
+            Ok(got) => got,
+            Err(Gathered::Need(min)) => return Some(Step::Need { consumed: *at, min }),
             // A one-byte alert (SSL 2 style or cut): passed over.
-            Gathered::TooLarge | Gathered::Bad => return self.skip_record(dir, data, at),
+            Err(_) => return self.skip_record(dir, data, at),
         };
         *at += used;
         self.side[dir].rec_left = left as u32;
@@ -374,14 +372,10 @@ impl Tls {
         let rec_left = s.rec_left as usize;
         match s.hs {
             Hs::Header => {
-                let (h, used, left) = match gather(data, *at, rec_left, 4, cx) {
-                    Gathered::Here(b, used, left) => ([b[0], b[1], b[2], b[3]], used, left),
-                    Gathered::Copied(used, left) => {
-                        let c = &cx.scratch;
-                        ([c[0], c[1], c[2], c[3]], used, left)
-                    }
-                    Gathered::Need(min) => return Some(Step::Need { consumed: *at, min }),
-                    Gathered::TooLarge | Gathered::Bad => return Some(self.not_tls(cx)),
+                let (h, used, left) = match gather_array::<4, O>(data, *at, rec_left, cx) {
+                    Ok(got) => got,
+                    Err(Gathered::Need(min)) => return Some(Step::Need { consumed: *at, min }),
+                    Err(_) => return Some(self.not_tls(cx)),
                 };
                 *at += used;
                 let side = &mut self.side[dir];
@@ -514,14 +508,10 @@ impl Tls {
             set(self, Hs::Skip { n: left });
             return None;
         }
-        let (l, used, rl) = match gather(data, *at, rec_left, 3, cx) {
-            Gathered::Here(b, used, rl) => ([b[0], b[1], b[2]], used, rl),
-            Gathered::Copied(used, rl) => {
-                let c = &cx.scratch;
-                ([c[0], c[1], c[2]], used, rl)
-            }
-            Gathered::Need(min) => return Some(Step::Need { consumed: *at, min }),
-            Gathered::TooLarge | Gathered::Bad => return Some(self.not_tls(cx)),
+        let (l, used, rl) = match gather_array::<3, O>(data, *at, rec_left, cx) {
+            Ok(got) => got,
+            Err(Gathered::Need(min)) => return Some(Step::Need { consumed: *at, min }),
+            Err(_) => return Some(self.not_tls(cx)),
         };
         let n = u32::from_be_bytes([0, l[0], l[1], l[2]]);
         if !started {
@@ -772,6 +762,29 @@ enum Gathered<'d> {
     TooLarge,
     /// A record on the way is not a handshake record.
     Bad,
+}
+
+/// [`gather`] of a few bytes (a length, a header) as an array, with the
+/// raw bytes used and the payload left; or the gather's other outcome.
+fn gather_array<'d, const N: usize, O>(
+    data: &'d [u8],
+    at: usize,
+    rec_left: usize,
+    cx: &mut Cx<'_, O>,
+) -> Result<([u8; N], usize, usize), Gathered<'d>> {
+    let mut a = [0u8; N];
+    let (used, left) = match gather(data, at, rec_left, N, cx) {
+        Gathered::Here(b, used, left) => {
+            a.copy_from_slice(b);
+            (used, left)
+        }
+        Gathered::Copied(used, left) => {
+            a.copy_from_slice(&cx.scratch[..N]);
+            (used, left)
+        }
+        other => return Err(other),
+    };
+    Ok((a, used, left))
 }
 
 fn gather<'d, O>(

@@ -1509,7 +1509,7 @@ pub struct Sans<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum San<'a> {
     /// dNSName (IA5String octets as on the wire).
-    Dns(&'a [u8]),
+    DnsName(&'a [u8]),
     /// iPAddress: 4 or 16 octets (other lengths are `Other`).
     Ip(&'a [u8]),
     /// rfc822Name.
@@ -1547,7 +1547,7 @@ impl<'a> Iterator for SanIter<'a> {
         let t = self.r.next_tlv()?;
         Some(match t.tag {
             0x81 => San::Email(t.content),
-            0x82 => San::Dns(t.content),
+            0x82 => San::DnsName(t.content),
             0x86 => San::Uri(t.content),
             0x87 if t.content.len() == 4 || t.content.len() == 16 => San::Ip(t.content),
             0xa4 => {
@@ -1705,7 +1705,7 @@ pub fn matches_host(pattern: &[u8], host: &[u8]) -> bool {
 pub fn sni_matches(cert: &Cert<'_>, sni: &[u8]) -> bool {
     let mut any_dns = false;
     for san in cert.sans.iter() {
-        if let San::Dns(d) = san {
+        if let San::DnsName(d) = san {
             any_dns = true;
             if matches_host(d, sni) {
                 return true;
@@ -1782,7 +1782,7 @@ mod tests {
         c.sans
             .iter()
             .map(|s| match s {
-                San::Dns(d) => format!("dns:{}", String::from_utf8_lossy(d)),
+                San::DnsName(d) => format!("dns:{}", String::from_utf8_lossy(d)),
                 San::Email(d) => format!("email:{}", String::from_utf8_lossy(d)),
                 San::Uri(d) => format!("uri:{}", String::from_utf8_lossy(d)),
                 San::Ip(d) => format!("ip:{}", hex(d)),
@@ -2153,7 +2153,7 @@ mod tests {
             chk(
                 "san.dns",
                 list(&|s| {
-                    if let San::Dns(d) = s {
+                    if let San::DnsName(d) = s {
                         Some(d.to_vec())
                     } else {
                         None
@@ -2241,7 +2241,7 @@ mod tests {
         let c = parse(&der).unwrap();
         let sans: Vec<San<'_>> = c.sans.iter().collect();
         assert_eq!(sans.len(), 11);
-        assert_eq!(sans[0], San::Dns(b"dns.example"));
+        assert_eq!(sans[0], San::DnsName(b"dns.example"));
         assert_eq!(sans[2], San::Email(b"user@example.com"));
         assert_eq!(sans[3], San::Uri(b"http://example.com/x"));
         assert_eq!(sans[4], San::Ip(&[10, 0, 0, 1]));
