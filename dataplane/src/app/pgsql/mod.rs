@@ -52,7 +52,10 @@ impl Analyzer for Pgsql {
         match parse::probe(dir, data) {
             parse::Probe::Yes => Probe::Yes,
             parse::Probe::Maybe if on_port => Probe::Maybe,
-            parse::Probe::Wait if on_port => Probe::Wait,
+            // Too few bytes to tell (a startup cut short): the port
+            // decides.
+            parse::Probe::Wait if on_port => Probe::Maybe,
+            parse::Probe::Wait => Probe::Wait,
             _ => Probe::No,
         }
     }

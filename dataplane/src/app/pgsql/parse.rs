@@ -121,6 +121,20 @@ pub fn typed_frame(dir: usize, data: &[u8]) -> Frame {
     Frame::Msg { ty, hdr: 5, body }
 }
 
+/// Whether a chunk that follows a gap starts at a message boundary: a
+/// message that frames and ends inside the chunk, followed by the end of
+/// the chunk or by another message's header (or the start of one). Bytes
+/// in the middle of a message rarely pass both.
+pub fn resyncs(dir: usize, data: &[u8]) -> bool {
+    let Frame::Msg { hdr, body, .. } = typed_frame(dir, data) else {
+        return false;
+    };
+    let Some(rest) = data.get(hdr + body..) else {
+        return false;
+    };
+    rest.is_empty() || !matches!(typed_frame(dir, rest), Frame::Bad)
+}
+
 /// A NUL-terminated string at `at`: the string and the index after its
 /// NUL, or `None` when the NUL is not in `b`.
 pub fn cstr(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
@@ -512,6 +526,11 @@ mod tests {
         assert_eq!(typed_frame(1, &[b'?', 0, 0, 0, 4]), Frame::Bad);
         assert_eq!(typed_frame(1, &[b'Z', 0, 0]), Frame::Need(5));
         assert_eq!(typed_frame(1, &[]), Frame::Need(5));
+        // After a gap: a whole message, then a header or the end.
+        assert!(resyncs(1, &[b'Z', 0, 0, 0, 5, b'I']));
+        assert!(resyncs(1, &[b'Z', 0, 0, 0, 5, b'I', b'Z']));
+        assert!(!resyncs(1, &[b'Z', 0, 0, 0, 5, b'I', b'?']));
+        assert!(!resyncs(1, b"c0\0\0\0\0"));
         // Field parsers on truncated or lying bodies.
         assert_eq!(bind(b"p\0s\0\xff\xff"), Some((&b"p"[..], &b"s"[..], None)));
         assert_eq!(bind(b"p\0"), None);

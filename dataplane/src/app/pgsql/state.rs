@@ -44,6 +44,8 @@ pub struct Parked(pub u8);
 impl Parked {
     /// Typed messages (the startup is over).
     pub const TYPED: u8 = 1;
+    /// An SSLRequest was answered `N`: the login to come says so.
+    pub const SSL_REFUSED: u8 = 2;
 }
 
 /// Where the connection is.
@@ -117,7 +119,10 @@ impl Pgsql {
             } else {
                 Phase::Startup
             },
-            login: Login::default(),
+            login: Login {
+                ssl_refused: parked.0 & Parked::SSL_REFUSED != 0,
+                ..Login::default()
+            },
             open: Fifo::new(OPEN_CAP),
             answer: Answer::default(),
             slots: [Slot::default(); SLOTS],
@@ -144,11 +149,14 @@ impl Pgsql {
             && self.portals.iter().all(|p| !p.used)
             && self.phase != Phase::SslWait
             && self.phase != Phase::GssWait;
-        idle.then_some(Parked(if self.phase == Phase::Typed {
-            Parked::TYPED
-        } else {
-            0
-        }))
+        let mut bits = 0;
+        if self.phase == Phase::Typed {
+            bits |= Parked::TYPED;
+        }
+        if self.login.ssl_refused {
+            bits |= Parked::SSL_REFUSED;
+        }
+        idle.then_some(Parked(bits))
     }
 
     /// The text of slot `s`, if any.
@@ -238,7 +246,7 @@ impl Pgsql {
         }
         if self.lost[dir] {
             // After a gap: read again at a chunk that starts a message.
-            if !matches!(parse::typed_frame(dir, data), Frame::Msg { .. }) {
+            if !parse::resyncs(dir, data) {
                 return Step::Consumed(data.len());
             }
             self.lost[dir] = false;
