@@ -33,7 +33,7 @@ pub const WHOLE: usize = 2048;
 /// Client messages waiting for answers at most.
 pub const OPEN_CAP: usize = 16;
 /// Statement texts kept at once.
-pub const SLOTS: usize = 6;
+pub const SLOTS: usize = 5;
 /// Portals remembered at once.
 pub const PORTALS: usize = 4;
 

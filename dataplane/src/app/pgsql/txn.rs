@@ -4,7 +4,7 @@
 //! the other's types.
 
 /// Bytes of a statement's text kept.
-pub const TEXT_KEEP: usize = 160;
+pub const TEXT_KEEP: usize = 128;
 /// Bytes of a login string (user, database, application name) kept.
 pub const NAME_KEEP: usize = 32;
 /// Bytes of a command tag kept.
