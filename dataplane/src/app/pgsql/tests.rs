@@ -550,3 +550,140 @@ fn a_connection_seen_after_its_startup_is_read() {
         .close();
     assert_eq!(run(&c).len(), 1);
 }
+
+/// The records the corpus trace `file` (under shared/corpus) gives, or
+/// `None` when the corpus is not there.
+fn replay(file: &str) -> Option<Vec<Value>> {
+    use crate::capture::pcap::PcapReader;
+    use crate::capture::{Batch, Capture};
+    use crate::decode::{DecodeConfig, Decoded, Decoder, Outcome};
+    use crate::record::VecOut;
+    use crate::worker::{FlatPayloads, Worker, WorkerConfig};
+
+    let rel = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/");
+    let root = if std::path::Path::new(rel).exists() {
+        rel.to_string()
+    } else {
+        "/work/shared/corpus/".to_string()
+    };
+    let mut r = PcapReader::open(format!("{root}{file}")).ok()?;
+    let mut dec = Decoder::new(DecodeConfig::default()).unwrap();
+    let mut batch = Batch::with_capacity(64);
+    let (mut pkts, mut flat) = (Vec::new(), Vec::new());
+    while r.next_batch(&mut batch).is_ok() {
+        if batch.frames().is_empty() {
+            break;
+        }
+        for f in batch.frames() {
+            let frame = r.frame(f);
+            let mut d = Decoded::EMPTY;
+            if dec.decode(frame, f.link, f.ts_ns, &mut d) == Outcome::Packet {
+                let pay = dec.payload(frame, &d.payload).to_vec();
+                d.payload.off = flat.len() as u32;
+                d.payload.len = pay.len() as u32;
+                flat.extend(pay);
+                pkts.push(d);
+            }
+        }
+    }
+    let mut w = Worker::new(WorkerConfig {
+        flows: 64,
+        huge_pages: false,
+        app: AppConfig::sized(4 << 20),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut out = VecOut::default();
+    for chunk in pkts.chunks(7) {
+        w.process(chunk, &FlatPayloads(&flat), &mut out);
+    }
+    w.flush_all(&mut out);
+    let text = std::str::from_utf8(&out.buf).unwrap();
+    Some(
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    )
+}
+
+/// Zeek's PostgreSQL traces: what each gives, against Zeek's
+/// postgresql.log (`cargo test pgsql::tests::corpus -- --nocapture`
+/// prints them).
+#[test]
+fn corpus_traces_against_zeeks_baselines() {
+    let dir = "zeek/Traces/postgresql/";
+    let Some(r) = replay(&format!("{dir}psql-create-insert-select-delete-drop.pcap")) else {
+        return;
+    };
+    let pg = of(&r, "pgsql");
+    let ops: Vec<(&str, &str)> = pg
+        .iter()
+        .map(|x| {
+            (
+                x["op"].as_str().unwrap_or(""),
+                x["statement"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("login", ""),
+            ("query", "DROP TABLE IF EXISTS t;"),
+            (
+                "query",
+                "CREATE TABLE IF NOT EXISTS t (i int, s varchar, t time);"
+            ),
+            ("query", "INSERT INTO t VALUES (42, 'forty-two', now());"),
+            ("query", "INSERT INTO t VALUES (86, 'eighty-six', now());"),
+            ("query", "SELECT * from t;"),
+            ("query", "DELETE FROM t;"),
+            ("query", "DROP TABLE t;"),
+        ],
+        "{pg:#?}"
+    );
+    assert_eq!(
+        (&pg[0]["user"], &pg[0]["auth_method"], &pg[0]["success"]),
+        (&"postgres".into(), &"sasl".into(), &true.into())
+    );
+    assert_eq!(pg[5]["rows"], 2);
+    for t in [
+        "psql-login.pcap",
+        "psql-login-fail.pcap",
+        "psql-login-wrong.pcap",
+        "psql-login-no-role.pcap",
+        "psql-login-no-sslrequest.pcap",
+        "psql-select-now.pcap",
+        "psql-insert-fail-drop-fail.pcap",
+        "psql-aws-ssl-disable.pcap",
+        "psql-aws-ssl-preferred.pcap",
+        "psql-aws-ssl-require.pcap",
+        "greenhouse-app.pcap",
+        "bad-backend-message-1.pcap",
+        "bad-startup-message-1.pcap",
+        "http-on-port-5432.pcap",
+        "mysql-on-port-5432.pcap",
+    ] {
+        let r = replay(&format!("{dir}{t}")).unwrap();
+        println!("== {t}");
+        for x in of(&r, "pgsql").iter().chain(&of(&r, "tls")) {
+            let mut x = x.clone();
+            for k in [
+                "ts",
+                "src_ip",
+                "dst_ip",
+                "community_id",
+                "sensor",
+                "proto",
+                "ip_proto",
+                "rtt_client_us",
+                "rtt_server_us",
+                "src_net_delay_avg_us",
+                "dst_net_delay_avg_us",
+            ] {
+                x.as_object_mut().unwrap().remove(k);
+            }
+            println!("{x}");
+        }
+    }
+}
