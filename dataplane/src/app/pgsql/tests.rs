@@ -687,3 +687,47 @@ fn corpus_traces_against_zeeks_baselines() {
         }
     }
 }
+
+#[test]
+fn gssenc_request_answered_g_stops_and_n_goes_on() {
+    let gss = [0, 0, 0, 8, 4, 210, 22, 48];
+    let mut c = Conv::tcp(41000, 5432);
+    c.segment(0, &gss)
+        .segment(1, b"G")
+        .segment(0, &[0x60, 0x82, 1, 2, 3, 4, 5, 6])
+        .segment(1, &[0x60, 0x82, 9, 9])
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(
+        (&r[0]["op"], &r[0]["reply"], &r[0]["encrypted"]),
+        (&"gssenc_request".into(), &"G".into(), &true.into())
+    );
+    let (c1, s1, c2, s2) = login();
+    let mut c = Conv::tcp(41001, 5432);
+    c.segment(0, &gss)
+        .segment(1, b"N")
+        .segment(0, &c1)
+        .segment(1, &s1)
+        .segment(0, &c2)
+        .segment(1, &s2)
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 2, "{r:#?}");
+    assert_eq!(
+        (&r[1]["op"], &r[1]["success"]),
+        (&"login".into(), &true.into())
+    );
+}
+
+/// Direct SSL (PostgreSQL 17's `sslnegotiation=direct`): a ClientHello
+/// first on the port is TLS's, not an error of PostgreSQL's.
+#[test]
+fn a_client_hello_first_on_the_port_is_tls() {
+    let (ch, sh) = hellos();
+    let mut c = Conv::tcp(41100, 5432);
+    c.segment(0, &ch).segment(1, &sh).close();
+    let all = c.run_with(AppConfig::sized(4 << 20));
+    assert!(of(&all, "pgsql").is_empty(), "{all:#?}");
+    assert_eq!(of(&all, "tls").len(), 1, "{all:#?}");
+}
