@@ -153,6 +153,109 @@ pub fn cstr_prefix(b: &[u8], at: usize) -> (&[u8], bool) {
     }
 }
 
+/// The next statement of a simple Query's text from `from`: its range
+/// (its first byte that is not blank or a comment, up to and with its
+/// `;`, or to the end), or `None` when only blanks, comments and empty
+/// statements are left. Quoted strings and identifiers, dollar-quoted
+/// strings and comments (`--`, nested `/* */`) hide their `;`.
+pub fn next_statement(t: &[u8], from: usize) -> Option<(usize, usize)> {
+    let n = t.len();
+    let mut i = from;
+    let mut start = None;
+    while i < n {
+        let c = t[i];
+        let next = t.get(i + 1).copied();
+        match c {
+            b'-' if next == Some(b'-') => {
+                i = t[i..]
+                    .iter()
+                    .position(|&x| x == b'\n')
+                    .map_or(n, |p| i + p + 1);
+            }
+            b'/' if next == Some(b'*') => {
+                let mut depth = 1u32;
+                i += 2;
+                while i < n && depth > 0 {
+                    match (t[i], t.get(i + 1).copied()) {
+                        (b'/', Some(b'*')) => {
+                            depth += 1;
+                            i += 2;
+                        }
+                        (b'*', Some(b'/')) => {
+                            depth -= 1;
+                            i += 2;
+                        }
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'\'' | b'"' => {
+                start.get_or_insert(i);
+                i += 1;
+                while i < n {
+                    if t[i] == c {
+                        if t.get(i + 1) == Some(&c) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'$' => {
+                start.get_or_insert(i);
+                let mut j = i + 1;
+                while j < n
+                    && (t[j] == b'_'
+                        || t[j].is_ascii_alphabetic()
+                        || (j > i + 1 && t[j].is_ascii_digit()))
+                {
+                    j += 1;
+                }
+                if t.get(j) == Some(&b'$') {
+                    // A dollar-quoted string: up to the same tag.
+                    let tag = &t[i..=j];
+                    i = t[j + 1..]
+                        .windows(tag.len())
+                        .position(|w| w == tag)
+                        .map_or(n, |p| j + 1 + p + tag.len());
+                } else {
+                    i += 1;
+                }
+            }
+            b';' => {
+                if let Some(s) = start {
+                    return Some((s, i + 1));
+                }
+                i += 1;
+            }
+            c if c.is_ascii_whitespace() => i += 1,
+            _ => {
+                start.get_or_insert(i);
+                i += 1;
+            }
+        }
+    }
+    start.map(|s| (s, n))
+}
+
+/// The `k`-th statement (from 0) of a simple Query's text: its range, and
+/// whether another follows it.
+pub fn statement_at(t: &[u8], k: usize) -> Option<(usize, usize, bool)> {
+    let mut at = 0;
+    let mut i = 0;
+    while let Some((s, e)) = next_statement(t, at) {
+        if i == k {
+            return Some((s, e, next_statement(t, e).is_some()));
+        }
+        i += 1;
+        at = e;
+    }
+    None
+}
+
 /// What a StartupMessage says.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Startup<'a> {
@@ -599,6 +702,41 @@ mod tests {
     }
 
     #[test]
+    fn a_query_is_split_into_its_statements() {
+        let all = |t: &[u8]| {
+            let mut v = Vec::new();
+            let mut at = 0;
+            while let Some((s, e)) = next_statement(t, at) {
+                v.push(String::from_utf8_lossy(&t[s..e]).into_owned());
+                at = e;
+            }
+            v
+        };
+        assert_eq!(all(b"SELECT 1;"), ["SELECT 1;"]);
+        assert_eq!(
+            all(b"BEGIN; SELECT 1;\n COMMIT"),
+            ["BEGIN;", "SELECT 1;", "COMMIT"]
+        );
+        assert_eq!(
+            all(b" ;; -- nothing;\n /* a; /* b; */ c; */ "),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            all(b"SELECT 'a;''b'; SELECT \"x;\" FROM t; SELECT $f$ ; $f$, $1; DO $$ ; $$"),
+            [
+                "SELECT 'a;''b';",
+                "SELECT \"x;\" FROM t;",
+                "SELECT $f$ ; $f$, $1;",
+                "DO $$ ; $$"
+            ]
+        );
+        assert_eq!(all(b"SELECT 'open;"), ["SELECT 'open;"]);
+        assert_eq!(statement_at(b"A; B; C", 1), Some((3, 5, true)));
+        assert_eq!(statement_at(b"A; B; C", 2), Some((6, 7, false)));
+        assert_eq!(statement_at(b"A; B; C", 3), None);
+    }
+
+    #[test]
     fn total_on_any_bytes() {
         let mut x: u32 = 1;
         for n in 0..2000usize {
@@ -613,6 +751,7 @@ mod tests {
             let _ = (startup_frame(b), typed_frame(n & 1, b), probe(n & 1, b));
             let _ = (startup(b), parse_msg(b), bind(b), execute(b), target(b));
             let _ = (command_complete(b), fields(b), parameter_status(b), auth(b));
+            let _ = (statement_at(b, n % 4), next_statement(b, n % 7));
         }
     }
 }
