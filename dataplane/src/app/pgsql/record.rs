@@ -5,7 +5,7 @@
 //! read, so never logged.
 
 use super::parse;
-use super::txn::{Answer, Login, Pending, Short, TEXT_KEEP};
+use super::txn::{Answer, Login, Pending};
 use super::Pgsql;
 use crate::app::{write_unanswered, Cx};
 use crate::record::json::JsonWriter;
@@ -48,11 +48,22 @@ fn error(w: &mut JsonWriter, a: &Answer) {
     }
 }
 
+/// A statement's text as logged.
+#[derive(Clone, Copy, Debug)]
+pub struct Text<'a> {
+    /// The bytes kept.
+    pub text: &'a [u8],
+    /// Cut short.
+    pub cut: bool,
+    /// Its place in a Query of several statements.
+    pub index: Option<u32>,
+}
+
 /// Logs a statement (or a failed message) and its answer; `how`: why it
 /// has none.
 pub fn statement<O: RecordOut>(
     p: &Pending,
-    text: Option<&Short<TEXT_KEEP>>,
+    text: Option<Text<'_>>,
     a: &Answer,
     how: Option<End>,
     login: &Login,
@@ -69,9 +80,12 @@ pub fn statement<O: RecordOut>(
         who(w, login);
         match text {
             Some(t) => {
-                w.text("statement", t.get());
+                w.text("statement", t.text);
                 if t.cut {
                     w.bool("statement_truncated", true);
+                }
+                if let Some(i) = t.index {
+                    w.u64("statement_index", u64::from(i));
                 }
             }
             None => w.bool("statement_unknown", true),
@@ -92,9 +106,6 @@ pub fn statement<O: RecordOut>(
                 }
                 if let Some(c) = a.columns {
                     w.u64("columns", u64::from(c));
-                }
-                if a.statements > 1 {
-                    w.u64("statements", u64::from(a.statements));
                 }
                 if a.empty {
                     w.bool("empty_query", true);

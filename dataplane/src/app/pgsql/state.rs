@@ -539,17 +539,116 @@ impl Pgsql {
             self.answer = Answer::default();
             return;
         };
-        let logged = matches!(p.op, Op::Query | Op::Execute | Op::Function)
-            || (how.is_none() && self.answer.failed());
-        if logged {
-            let text = self.text(p.slot).copied();
-            if how == Some(End::Skipped) {
-                self.answer = Answer::default();
-            }
-            record::statement(&p, text.as_ref(), &self.answer, how, &self.login, cx);
+        if how == Some(End::Skipped) {
+            self.answer = Answer::default();
+        }
+        if p.op == Op::Query {
+            self.finish_query(&p, how, cx);
+        } else if matches!(p.op, Op::Execute | Op::Function)
+            || (how.is_none() && self.answer.failed())
+        {
+            let t = self.text(p.slot).copied();
+            let text = t.as_ref().map(|t| record::Text {
+                text: t.get(),
+                cut: t.cut,
+                index: None,
+            });
+            record::statement(&p, text, &self.answer, how, &self.login, cx);
         }
         self.release(p.slot);
         self.answer = Answer::default();
+    }
+
+    /// The text of statement `k` of Query `p`, and whether another
+    /// follows it in the text.
+    fn query_part(&self, p: &Pending, k: u32) -> (Option<record::Text<'_>>, bool) {
+        let Some(t) = self.text(p.slot) else {
+            return (None, false);
+        };
+        let all = t.get();
+        match parse::statement_at(all, k as usize) {
+            Some((s, e, more)) => {
+                let multi = more || k > 0;
+                let text = record::Text {
+                    text: &all[s..e],
+                    cut: t.cut && e == all.len(),
+                    index: multi.then_some(k),
+                };
+                // A text cut short may hold more statements than kept.
+                (Some(text), more || (t.cut && e == all.len()))
+            }
+            None if k == 0 => (
+                Some(record::Text {
+                    text: b"",
+                    cut: t.cut,
+                    index: None,
+                }),
+                false,
+            ),
+            None => (None, t.cut),
+        }
+    }
+
+    /// Logs the statement of a Query whose answer is complete: at its
+    /// CommandComplete when more statements follow in the text, else at
+    /// ReadyForQuery (`last`). After an error, the statements of the text
+    /// that the server did not run are logged as skipped.
+    fn finish_query<O: RecordOut>(&mut self, p: &Pending, how: Option<End>, cx: &mut Cx<'_, O>) {
+        let a = self.answer;
+        if how.is_none() && a.statements > 0 && !a.held && !a.failed() {
+            // Every statement was logged at its CommandComplete.
+            return;
+        }
+        let k = if a.failed() || a.held {
+            a.statements.saturating_sub(u32::from(a.held))
+        } else {
+            a.statements
+        };
+        let (text, _) = self.query_part(p, k);
+        record::statement(p, text, &a, how, &self.login, cx);
+        if how.is_none() && a.failed() {
+            let mut j = k + 1;
+            while j < k + 64 {
+                let (Some(t), _) = self.query_part(p, j) else {
+                    break;
+                };
+                record::statement(
+                    p,
+                    Some(t),
+                    &Answer::default(),
+                    Some(End::Skipped),
+                    &self.login,
+                    cx,
+                );
+                j += 1;
+            }
+        }
+    }
+
+    /// A statement of the Query in front completed: logged now when more
+    /// statements follow it in the text, else held for ReadyForQuery.
+    fn query_statement_done<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        let Some(p) = self.open.front().copied() else {
+            return;
+        };
+        if self.answer.held {
+            // The text said this statement was the last, yet another
+            // came: the held one is logged first.
+            let k = self.answer.statements.saturating_sub(2);
+            let (text, _) = self.query_part(&p, k);
+            let mut a = self.answer;
+            a.held = false;
+            record::statement(&p, text, &a, None, &self.login, cx);
+        }
+        let k = self.answer.statements.saturating_sub(1);
+        let (text, more) = self.query_part(&p, k);
+        if more {
+            record::statement(&p, text, &self.answer, None, &self.login, cx);
+            self.answer.clear_statement();
+            self.answer.held = false;
+        } else {
+            self.answer.held = true;
+        }
     }
 
     /// A server message of type `ty`.
@@ -646,8 +745,10 @@ impl Pgsql {
                         a.rows = Some(a.rows.unwrap_or(0).saturating_add(r));
                     }
                 }
-                if front == Some(Op::Execute) {
-                    self.finish(None, cx);
+                match front {
+                    Some(Op::Execute) => self.finish(None, cx),
+                    Some(Op::Query) => self.query_statement_done(cx),
+                    _ => {}
                 }
             }
             b's' if front == Some(Op::Execute) => {

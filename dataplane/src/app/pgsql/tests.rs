@@ -731,3 +731,75 @@ fn a_client_hello_first_on_the_port_is_tls() {
     assert!(of(&all, "pgsql").is_empty(), "{all:#?}");
     assert_eq!(of(&all, "tls").len(), 1, "{all:#?}");
 }
+
+#[test]
+fn a_query_of_several_statements_gives_a_record_each() {
+    let q = query("BEGIN; INSERT INTO t VALUES (1, ';'); SELECT * FROM t");
+    let resp = cat(&[
+        complete("BEGIN"),
+        complete("INSERT 0 1"),
+        row_desc(2),
+        data_row("1"),
+        complete("SELECT 1"),
+        z(b'T'),
+    ]);
+    let mut c = logged_in(41200);
+    c.segment(0, &q).segment(1, &resp);
+    // The second of three fails: the third is skipped.
+    c.segment(0, &query("SELECT 1; SELECT x; SELECT 3;"))
+        .segment(
+            1,
+            &cat(&[
+                row_desc(1),
+                data_row("1"),
+                complete("SELECT 1"),
+                error("ERROR", "42703", "column \"x\" does not exist"),
+                z(b'E'),
+            ]),
+        )
+        .close();
+    let r = run(&c);
+    let got: Vec<(String, String, String, bool)> = r[1..]
+        .iter()
+        .map(|x| {
+            (
+                x["statement"].as_str().unwrap_or("").to_string(),
+                x["tag"].as_str().unwrap_or("").to_string(),
+                x["sqlstate"].as_str().unwrap_or("").to_string(),
+                x["skipped"] == true,
+            )
+        })
+        .collect();
+    let s = |a: &str, b: &str, c: &str, d: bool| (a.to_string(), b.to_string(), c.to_string(), d);
+    assert_eq!(
+        got,
+        [
+            s("BEGIN;", "BEGIN", "", false),
+            s("INSERT INTO t VALUES (1, ';');", "INSERT 0 1", "", false),
+            s("SELECT * FROM t", "SELECT 1", "", false),
+            s("SELECT 1;", "SELECT 1", "", false),
+            s("SELECT x;", "", "42703", false),
+            s("SELECT 3;", "", "", true),
+        ],
+        "{r:#?}"
+    );
+    assert_eq!((&r[3]["rows"], &r[3]["data_rows"]), (&1.into(), &1.into()));
+    assert_eq!(
+        (&r[3]["tx_status"], &r[3]["statement_index"]),
+        (&"transaction".into(), &2.into())
+    );
+    assert_eq!(
+        (&r[2]["rows"], &r[2]["statement_index"]),
+        (&1.into(), &1.into())
+    );
+    assert!(r[1].get("tx_status").is_none());
+    assert_eq!(r[5]["tx_status"], "failed");
+    // A single statement has no index.
+    let mut c = logged_in(41201);
+    c.segment(0, &query("SELECT 1;"))
+        .segment(1, &cat(&[complete("SELECT 1"), z(b'I')]))
+        .close();
+    let r = run(&c);
+    assert!(r[1].get("statement_index").is_none(), "{r:#?}");
+    assert_eq!(r[1]["tx_status"], "idle");
+}

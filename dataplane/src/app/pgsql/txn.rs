@@ -139,9 +139,20 @@ pub struct Answer {
     pub message: Short<MESSAGE_KEEP>,
     /// ReadyForQuery's status.
     pub tx_status: Option<&'static str>,
+    /// A Query's statement is complete and waits for ReadyForQuery.
+    pub held: bool,
 }
 
 impl Answer {
+    /// Forgets one statement's results (a Query's next statement begins),
+    /// keeping the count of statements done.
+    pub fn clear_statement(&mut self) {
+        *self = Answer {
+            statements: self.statements,
+            ..Answer::default()
+        };
+    }
+
     /// An ErrorResponse came.
     pub fn failed(&self) -> bool {
         self.code.set || self.severity.set
