@@ -91,6 +91,8 @@ pub struct Pgsql {
     answer: Answer,
     slots: [Slot; SLOTS],
     portals: [Portal; PORTALS],
+    /// The next prepared statement to forget when every slot is taken.
+    hand: u8,
     /// Per direction: a gap lost the place.
     lost: [bool; 2],
     /// Answers to read and not log (their messages were not tracked).
@@ -127,6 +129,7 @@ impl Pgsql {
             answer: Answer::default(),
             slots: [Slot::default(); SLOTS],
             portals: [Portal::default(); PORTALS],
+            hand: 0,
             lost: [false; 2],
             untracked: 0,
             over: false,
@@ -191,7 +194,16 @@ impl Pgsql {
                 }
             }
         }
-        let Some(i) = self.slots.iter().position(|s| !s.named && s.refs == 0) else {
+        // A free slot, else the next prepared statement no message uses
+        // (in turn): forgotten, so that the newest statements are known.
+        let free = self.slots.iter().position(|s| !s.named && s.refs == 0);
+        let Some(i) = free.or_else(|| {
+            let i = (0..SLOTS)
+                .map(|k| (usize::from(self.hand) + k) % SLOTS)
+                .find(|&k| self.slots[k].refs == 0)?;
+            self.hand = ((i + 1) % SLOTS) as u8;
+            Some(i)
+        }) else {
             return NO_SLOT;
         };
         let s = &mut self.slots[i];

@@ -803,3 +803,53 @@ fn a_query_of_several_statements_gives_a_record_each() {
     assert!(r[1].get("statement_index").is_none(), "{r:#?}");
     assert_eq!(r[1]["tx_status"], "idle");
 }
+
+/// More prepared statements than slots: the oldest are forgotten, the
+/// newest found (a driver preparing every statement it runs).
+#[test]
+fn the_newest_prepared_statements_are_kept() {
+    let mut c = logged_in(41300);
+    for i in 0..12 {
+        let parse = msg(b'P', format!("s{i}\0SELECT {i}\0\0\0").as_bytes());
+        let bind = msg(b'B', format!("\0s{i}\0\0\0\0\0\0\0").as_bytes());
+        let exec = msg(b'E', b"\0\0\0\0\0");
+        c.segment(0, &cat(&[parse, bind, exec, msg(b'S', b"")]));
+        c.segment(
+            1,
+            &cat(&[
+                msg(b'1', b""),
+                msg(b'2', b""),
+                complete("SELECT 1"),
+                z(b'I'),
+            ]),
+        );
+    }
+    // The first again, by name only: forgotten long ago.
+    c.segment(
+        0,
+        &cat(&[
+            msg(b'B', b"\0s0\0\0\0\0\0\0\0"),
+            msg(b'E', b"\0\0\0\0\0"),
+            msg(b'S', b""),
+        ]),
+    )
+    .segment(1, &cat(&[msg(b'2', b""), complete("SELECT 1"), z(b'I')]));
+    // The last again: known.
+    c.segment(
+        0,
+        &cat(&[
+            msg(b'B', b"\0s11\0\0\0\0\0\0\0"),
+            msg(b'E', b"\0\0\0\0\0"),
+            msg(b'S', b""),
+        ]),
+    )
+    .segment(1, &cat(&[msg(b'2', b""), complete("SELECT 1"), z(b'I')]))
+    .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 15, "{r:#?}");
+    for (i, x) in r[1..13].iter().enumerate() {
+        assert_eq!(x["statement"], format!("SELECT {i}"));
+    }
+    assert_eq!(r[13]["statement_unknown"], true, "{:#?}", r[13]);
+    assert_eq!(r[14]["statement"], "SELECT 11");
+}
