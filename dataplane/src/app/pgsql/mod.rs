@@ -93,14 +93,17 @@ impl Analyzer for Pgsql {
         self.at_rest()
     }
 
-    const PACKED: bool = true;
-
-    /// The phase is a bit: kept in the flow's word.
+    /// Without a login seen, the phase is a few bits kept in the flow's
+    /// word; with one, the user, database and application take a parked
+    /// slot.
     fn pack(p: &state::Parked) -> Option<u32> {
-        Some(u32::from(p.0))
+        (!p.user.set && !p.database.set && !p.application.set).then_some(u32::from(p.bits))
     }
 
     fn unpack(v: u32) -> state::Parked {
-        state::Parked(v as u8)
+        state::Parked {
+            bits: v as u8,
+            ..state::Parked::default()
+        }
     }
 }

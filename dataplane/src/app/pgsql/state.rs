@@ -21,7 +21,7 @@
 
 use super::parse::{self, Frame};
 use super::record::{self, End};
-use super::txn::{Answer, Login, Op, Pending, Short, NO_SLOT, TEXT_KEEP};
+use super::txn::{Answer, Login, Op, Pending, Short, NAME_KEEP, NO_SLOT, TEXT_KEEP};
 use super::{Pgsql as P, STOPPED};
 use crate::app::open::Fifo;
 use crate::app::{Cx, Proto, Step};
@@ -37,9 +37,20 @@ pub const SLOTS: usize = 5;
 /// Portals remembered at once.
 pub const PORTALS: usize = 4;
 
-/// What a connection keeps at rest: its phase.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Parked(pub u8);
+/// What a connection keeps at rest: its phase, and who it is (the user,
+/// database and application its startup named), so every statement after
+/// the rest still says it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Parked {
+    /// [`Parked::TYPED`], [`Parked::SSL_REFUSED`].
+    pub bits: u8,
+    /// `user`.
+    pub user: Short<NAME_KEEP>,
+    /// `database`.
+    pub database: Short<NAME_KEEP>,
+    /// `application_name`.
+    pub application: Short<NAME_KEEP>,
+}
 
 impl Parked {
     /// Typed messages (the startup is over).
@@ -116,13 +127,16 @@ impl Pgsql {
     /// A connection resuming from `parked`.
     pub fn new(parked: Parked) -> Self {
         Self {
-            phase: if parked.0 & Parked::TYPED != 0 {
+            phase: if parked.bits & Parked::TYPED != 0 {
                 Phase::Typed
             } else {
                 Phase::Startup
             },
             login: Login {
-                ssl_refused: parked.0 & Parked::SSL_REFUSED != 0,
+                ssl_refused: parked.bits & Parked::SSL_REFUSED != 0,
+                user: parked.user,
+                database: parked.database,
+                application: parked.application,
                 ..Login::default()
             },
             open: Fifo::new(OPEN_CAP),
@@ -142,12 +156,12 @@ impl Pgsql {
         self.over
     }
 
-    /// The state to keep at rest, when nothing is held: no message waits,
-    /// no statement is prepared, no login is known.
+    /// The state to keep at rest, when nothing is held but who the
+    /// connection is: no message waits, no login is open, no statement is
+    /// prepared (a driver's prepared statements keep the session).
     pub fn at_rest(&self) -> Option<Parked> {
         let idle = self.open.is_empty()
             && !self.login.open
-            && self.login.ts == 0
             && self.slots.iter().all(|s| !s.named && s.refs == 0)
             && self.portals.iter().all(|p| !p.used)
             && self.phase != Phase::SslWait
@@ -159,7 +173,12 @@ impl Pgsql {
         if self.login.ssl_refused {
             bits |= Parked::SSL_REFUSED;
         }
-        idle.then_some(Parked(bits))
+        idle.then_some(Parked {
+            bits,
+            user: self.login.user,
+            database: self.login.database,
+            application: self.login.application,
+        })
     }
 
     /// The text of slot `s`, if any.

@@ -853,3 +853,48 @@ fn the_newest_prepared_statements_are_kept() {
     assert_eq!(r[13]["statement_unknown"], true, "{:#?}", r[13]);
     assert_eq!(r[14]["statement"], "SELECT 11");
 }
+
+/// A connection at rest after its login gives its session back and keeps
+/// who it is in a parked slot: the statements after the rest still name
+/// the user. Without a free parked slot it keeps its session (counted).
+#[test]
+fn a_connection_at_rest_parks_with_its_user() {
+    use crate::worker::{Worker, WorkerConfig};
+    let conv = || {
+        let mut c = logged_in(41400);
+        c.wait(1_000_000_000)
+            .segment(0, &query("SELECT 1"))
+            .segment(1, &cat(&[complete("SELECT 1"), z(b'I')]))
+            .wait(1_000_000_000)
+            .segment(0, &query("SELECT 2"))
+            .segment(1, &cat(&[complete("SELECT 1"), z(b'I')]))
+            .close();
+        c
+    };
+    let run_parked = |slots: Option<usize>| {
+        let mut app = AppConfig::sized(4 << 20);
+        if let Some(n) = slots {
+            app.protos.pgsql.parked = n;
+        }
+        let mut w = Worker::new(WorkerConfig {
+            flows: 64,
+            huge_pages: false,
+            app,
+            ..Default::default()
+        })
+        .unwrap();
+        let r = of(&conv().run_on(&mut w), "pgsql");
+        let st = *w.app_stats().proto(crate::app::Proto::Pgsql);
+        (r, st.parked_full)
+    };
+    let (r, full) = run_parked(None);
+    assert_eq!(r.len(), 3, "{r:#?}");
+    assert!(r
+        .iter()
+        .all(|x| x["user"] == "alice" && x["database"] == "shop"));
+    assert_eq!(full, 0);
+    let (r2, full) = run_parked(Some(0));
+    assert!(full > 0);
+    let strip = |v: &[Value]| v.iter().map(timeless).collect::<Vec<_>>();
+    assert_eq!(strip(&r2), strip(&r));
+}
