@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = parse::probe(dir, data);
         let _ = parse::resyncs(dir, data);
+        let _ = parse::fingerprint(data, &mut [0; 64]);
         let _ = parse::statement_at(data, usize::from(data.first().copied().unwrap_or(0) % 8));
     }
     if let Frame::Msg { body, .. } = parse::startup_frame(data) {

@@ -256,6 +256,142 @@ pub fn statement_at(t: &[u8], k: usize) -> Option<(usize, usize, bool)> {
     None
 }
 
+/// A statement's fingerprint, written into `out`: literals (strings,
+/// dollar-quoted strings, numbers) replaced by `?`, comments dropped,
+/// blanks folded to one space; parameters (`$1`) and quoted identifiers
+/// kept. Returns the bytes written; it stops at `out`'s end.
+pub fn fingerprint(t: &[u8], out: &mut [u8]) -> usize {
+    let n = t.len();
+    let mut o = 0;
+    let mut i = 0;
+    let mut space = false;
+    let mut put = |o: &mut usize, space: &mut bool, b: &[u8]| {
+        if *space && *o > 0 {
+            if let Some(c) = out.get_mut(*o) {
+                *c = b' ';
+                *o += 1;
+            }
+        }
+        *space = false;
+        for &c in b {
+            if let Some(x) = out.get_mut(*o) {
+                *x = c;
+                *o += 1;
+            }
+        }
+    };
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
+    while i < n {
+        let c = t[i];
+        let next = t.get(i + 1).copied();
+        match c {
+            b'-' if next == Some(b'-') => {
+                i = t[i..]
+                    .iter()
+                    .position(|&x| x == b'\n')
+                    .map_or(n, |p| i + p + 1);
+                space = true;
+            }
+            b'/' if next == Some(b'*') => {
+                let mut depth = 1u32;
+                i += 2;
+                while i < n && depth > 0 {
+                    match (t[i], t.get(i + 1).copied()) {
+                        (b'/', Some(b'*')) => {
+                            depth += 1;
+                            i += 2;
+                        }
+                        (b'*', Some(b'/')) => {
+                            depth -= 1;
+                            i += 2;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                space = true;
+            }
+            c if c.is_ascii_whitespace() => {
+                space = true;
+                i += 1;
+            }
+            b'\'' => {
+                i += 1;
+                while i < n {
+                    if t[i] == b'\'' {
+                        if t.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    // E'' strings escape with backslashes.
+                    i += if t[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                put(&mut o, &mut space, b"?");
+            }
+            b'"' => {
+                let s = i;
+                i += 1;
+                while i < n {
+                    if t[i] == b'"' {
+                        if t.get(i + 1) == Some(&b'"') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i = (i + 1).min(n);
+                put(&mut o, &mut space, &t[s..i]);
+            }
+            b'$' if next.is_some_and(|x| x == b'$' || x == b'_' || x.is_ascii_alphabetic()) => {
+                let mut j = i + 1;
+                while j < n && (t[j] == b'_' || t[j].is_ascii_alphanumeric()) {
+                    j += 1;
+                }
+                if t.get(j) == Some(&b'$') {
+                    let tag = &t[i..=j];
+                    i = t[j + 1..]
+                        .windows(tag.len())
+                        .position(|w| w == tag)
+                        .map_or(n, |p| j + 1 + p + tag.len());
+                    put(&mut o, &mut space, b"?");
+                } else {
+                    put(&mut o, &mut space, &t[i..j]);
+                    i = j;
+                }
+            }
+            c if c.is_ascii_digit() || (c == b'.' && next.is_some_and(|x| x.is_ascii_digit())) => {
+                i += 1;
+                while i < n {
+                    let d = t[i];
+                    let exp_sign = (d == b'+' || d == b'-') && matches!(t[i - 1], b'e' | b'E');
+                    if d.is_ascii_alphanumeric() || d == b'.' || d == b'_' || exp_sign {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                put(&mut o, &mut space, b"?");
+            }
+            c if ident(c) => {
+                let s = i;
+                while i < n && ident(t[i]) {
+                    i += 1;
+                }
+                put(&mut o, &mut space, &t[s..i]);
+            }
+            _ => {
+                put(&mut o, &mut space, &[c]);
+                i += 1;
+            }
+        }
+    }
+    o
+}
+
 /// What a StartupMessage says.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Startup<'a> {
@@ -737,6 +873,35 @@ mod tests {
     }
 
     #[test]
+    fn fingerprints_replace_literals_and_fold_blanks() {
+        let fp = |t: &[u8]| {
+            let mut out = [0u8; 256];
+            let n = fingerprint(t, &mut out);
+            String::from_utf8_lossy(&out[..n]).into_owned()
+        };
+        assert_eq!(
+            fp(b"SELECT *  FROM t\n  WHERE id = 42 AND name = 'o''brien' -- why\n"),
+            "SELECT * FROM t WHERE id = ? AND name = ?"
+        );
+        assert_eq!(
+            fp(b"select a1, \"Col 2\" from t2 where x in (1, 2.5e-3, .5)"),
+            "select a1, \"Col 2\" from t2 where x in (?, ?, ?)"
+        );
+        assert_eq!(
+            fp(b"SELECT $1, $body$ x; y $body$ /* c */ ,E'a\\'b'"),
+            "SELECT $1, ? ,E?"
+        );
+        assert_eq!(
+            fp(b"INSERT INTO t VALUES (42, 'forty-two', now());"),
+            "INSERT INTO t VALUES (?, ?, now());"
+        );
+        // Bounded by its buffer, whatever the text.
+        let mut small = [0u8; 4];
+        assert_eq!(fingerprint(b"SELECT 1", &mut small), 4);
+        assert_eq!(fingerprint(b"'unterminated", &mut small), 1);
+    }
+
+    #[test]
     fn total_on_any_bytes() {
         let mut x: u32 = 1;
         for n in 0..2000usize {
@@ -752,6 +917,7 @@ mod tests {
             let _ = (startup(b), parse_msg(b), bind(b), execute(b), target(b));
             let _ = (command_complete(b), fields(b), parameter_status(b), auth(b));
             let _ = (statement_at(b, n % 4), next_statement(b, n % 7));
+            let _ = fingerprint(b, &mut [0; 16]);
         }
     }
 }

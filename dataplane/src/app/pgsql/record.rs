@@ -5,7 +5,7 @@
 //! read, so never logged.
 
 use super::parse;
-use super::txn::{Answer, Login, Pending};
+use super::txn::{Answer, Login, Pending, TEXT_KEEP};
 use super::Pgsql;
 use crate::app::{write_unanswered, Cx};
 use crate::record::json::JsonWriter;
@@ -86,6 +86,12 @@ pub fn statement<O: RecordOut>(
                 }
                 if let Some(i) = t.index {
                     w.u64("statement_index", u64::from(i));
+                }
+                // On the stack: a fingerprint is never longer than its text.
+                let mut fp = [0u8; TEXT_KEEP];
+                let n = parse::fingerprint(t.text, &mut fp);
+                if n > 0 {
+                    w.text("fingerprint", &fp[..n]);
                 }
             }
             None => w.bool("statement_unknown", true),

@@ -172,6 +172,7 @@ fn a_login_and_a_query_at_every_split_point() {
         (&2.into(), &1.into(), &true.into(), &"idle".into())
     );
     assert_eq!(s["user"], "alice");
+    assert_eq!(s["fingerprint"], "SELECT name FROM users");
     // The password is never read, so never logged.
     assert!(!format!("{whole:?}").contains("secret"));
     let want: Vec<Value> = recs.iter().map(timeless).collect();
@@ -233,6 +234,7 @@ fn extended_protocol_finds_the_text_by_statement_name() {
     for (r, rows) in whole[1..].iter().zip([2, 1]) {
         assert_eq!(r["op"], "execute");
         assert_eq!(r["statement"], "SELECT * FROM t WHERE id = $1");
+        assert_eq!(r["fingerprint"], "SELECT * FROM t WHERE id = $1");
         assert_eq!(r["rows"], rows);
         assert_eq!(r["params"], 1);
         assert_eq!(r["success"], true);
@@ -647,6 +649,7 @@ fn corpus_traces_against_zeeks_baselines() {
         (&"postgres".into(), &"sasl".into(), &true.into())
     );
     assert_eq!(pg[5]["rows"], 2);
+    assert_eq!(pg[3]["fingerprint"], "INSERT INTO t VALUES (?, ?, now());");
     for t in [
         "psql-login.pcap",
         "psql-login-fail.pcap",
