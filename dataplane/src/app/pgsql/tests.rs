@@ -901,3 +901,78 @@ fn a_connection_at_rest_parks_with_its_user() {
     let strip = |v: &[Value]| v.iter().map(timeless).collect::<Vec<_>>();
     assert_eq!(strip(&r2), strip(&r));
 }
+
+/// COPY in both ways: its data counted, never kept; the Query logged at
+/// its ReadyForQuery with the tag's count.
+#[test]
+fn copy_data_is_counted_not_kept() {
+    let mut c = logged_in(41500);
+    c.segment(0, &query("COPY t FROM STDIN"))
+        .segment(1, &msg(b'G', b"\0\0\x01\0\0"))
+        .segment(
+            0,
+            &cat(&[
+                msg(b'd', b"1\tsecret-a\n"),
+                msg(b'd', b"2\tsecret-b\n"),
+                msg(b'c', b""),
+            ]),
+        )
+        .segment(1, &cat(&[complete("COPY 2"), z(b'I')]))
+        .segment(0, &query("COPY t TO STDOUT"))
+        .segment(
+            1,
+            &cat(&[
+                msg(b'H', b"\0\0\x01\0\0"),
+                msg(b'd', b"1\tsecret-a\n"),
+                msg(b'c', b""),
+                complete("COPY 1"),
+                z(b'I'),
+            ]),
+        )
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 3, "{r:#?}");
+    assert_eq!(
+        (&r[1]["rows"], &r[1]["copy_bytes"]),
+        (&2.into(), &22.into())
+    );
+    assert_eq!(
+        (&r[2]["rows"], &r[2]["copy_bytes"]),
+        (&1.into(), &11.into())
+    );
+    assert!(!format!("{r:?}").contains("secret"));
+}
+
+/// Notices and notifications come between answers without moving the
+/// pairing; an empty Query is answered EmptyQueryResponse.
+#[test]
+fn notices_and_empty_queries() {
+    let mut c = logged_in(41600);
+    c.segment(0, &query("DROP TABLE IF EXISTS t;"))
+        .segment(
+            1,
+            &cat(&[
+                msg(
+                    b'N',
+                    b"SNOTICE\0VNOTICE\0C00000\0Mtable \"t\" does not exist, skipping\0\0",
+                ),
+                complete("DROP TABLE"),
+                msg(b'A', b"\0\0\0\x01chan\0payload\0"),
+                z(b'I'),
+            ]),
+        )
+        .segment(0, &query(""))
+        .segment(1, &cat(&[msg(b'I', b""), z(b'I')]))
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 3, "{r:#?}");
+    assert_eq!(
+        (&r[1]["tag"], &r[1]["success"]),
+        (&"DROP TABLE".into(), &true.into())
+    );
+    assert!(r[1].get("sqlstate").is_none());
+    assert_eq!(
+        (&r[2]["empty_query"], &r[2]["statement"]),
+        (&true.into(), &"".into())
+    );
+}
