@@ -22,6 +22,23 @@ pub enum End {
     Gap,
     /// An earlier message failed: the server discarded it (up to Sync).
     Skipped,
+    /// Bytes that are not PostgreSQL came: the analysis stopped.
+    Malformed,
+}
+
+/// Marks a message logged without its answer, and why.
+fn unanswered(w: &mut JsonWriter, how: End) {
+    match how {
+        End::Gap => {
+            w.bool("unanswered", true);
+            w.token("unanswered_reason", "gap");
+        }
+        End::Malformed => {
+            w.bool("unanswered", true);
+            w.token("unanswered_reason", "malformed");
+        }
+        _ => write_unanswered(w, how == End::Timeout),
+    }
 }
 
 fn who(w: &mut JsonWriter, l: &Login) {
@@ -71,7 +88,10 @@ pub fn statement<O: RecordOut>(
 ) {
     let st = cx.stats.of::<Pgsql>();
     st.transactions += 1;
-    if matches!(how, Some(End::Timeout | End::FlowEnd | End::Gap)) {
+    if matches!(
+        how,
+        Some(End::Timeout | End::FlowEnd | End::Gap | End::Malformed)
+    ) {
         st.unanswered += 1;
     }
     let now = cx.now;
@@ -133,11 +153,7 @@ pub fn statement<O: RecordOut>(
                 w.bool("skipped", true);
                 w.bool("success", false);
             }
-            Some(End::Gap) => {
-                w.bool("unanswered", true);
-                w.token("unanswered_reason", "gap");
-            }
-            Some(e) => write_unanswered(w, e == End::Timeout),
+            Some(e) => unanswered(w, e),
         }
     });
 }
@@ -185,12 +201,7 @@ pub fn login_unanswered<O: RecordOut>(l: &Login, how: End, cx: &mut Cx<'_, O>) {
     st.unanswered += 1;
     cx.record("pgsql", l.ts, |w| {
         login_fields(w, l);
-        if how == End::Gap {
-            w.bool("unanswered", true);
-            w.token("unanswered_reason", "gap");
-        } else {
-            write_unanswered(w, how == End::Timeout);
-        }
+        unanswered(w, how);
     });
 }
 

@@ -341,7 +341,7 @@ impl Pgsql {
         let st = cx.stats.of::<P>();
         st.errors += 1;
         st.extra[STOPPED] += 1;
-        self.flush(End::FlowEnd, cx);
+        self.flush(End::Malformed, cx);
         self.over = true;
         Step::Fatal
     }

@@ -479,7 +479,10 @@ fn hostile_lengths_are_skipped_not_buffered() {
         .close();
     let r = run(&c);
     assert_eq!(r.len(), 2, "{r:#?}");
-    assert_eq!(r[1]["unanswered"], true);
+    assert_eq!(
+        (&r[1]["unanswered"], &r[1]["unanswered_reason"]),
+        (&true.into(), &"malformed".into())
+    );
 }
 
 #[test]
