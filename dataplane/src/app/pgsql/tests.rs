@@ -979,3 +979,51 @@ fn notices_and_empty_queries() {
         (&true.into(), &"".into())
     );
 }
+
+/// The fuzz target's parser half (fuzz/fuzz_targets/pgsql.rs), kept the
+/// same here so that it builds with the crate, on a conversation's bytes
+/// and their prefixes.
+#[test]
+fn the_fuzz_targets_parser_half() {
+    use crate::app::pgsql::parse::{self, Frame};
+    let (c1, s1, c2, s2) = login();
+    let all = cat(&[c1, s1, c2, s2, query("SELECT 'a'; SELECT 2")]);
+    for n in 0..all.len() {
+        let data = &all[n..];
+
+        // Message by message: every frame consumes bytes, and no body is
+        // read past the bytes at hand.
+        for dir in 0..2 {
+            let mut rest = data;
+            while let Frame::Msg { hdr, body, .. } = parse::typed_frame(dir, rest) {
+                assert!(hdr == 5 && body <= parse::MAX_LEN as usize);
+                let b = rest.get(hdr..).unwrap_or_default();
+                let b = &b[..body.min(b.len())];
+                let _ = (
+                    parse::parse_msg(b),
+                    parse::bind(b),
+                    parse::execute(b),
+                    parse::target(b),
+                );
+                let _ = (parse::command_complete(b), parse::fields(b), parse::auth(b));
+                let _ = (
+                    parse::parameter_status(b),
+                    parse::row_description(b),
+                    parse::backend_pid(b),
+                );
+                let Some(r) = rest.get(hdr + body..) else {
+                    break;
+                };
+                rest = r;
+            }
+            let _ = parse::probe(dir, data);
+            let _ = parse::resyncs(dir, data);
+            let _ = parse::fingerprint(data, &mut [0; 64]);
+            let _ = parse::statement_at(data, usize::from(data.first().copied().unwrap_or(0) % 8));
+        }
+        if let Frame::Msg { body, .. } = parse::startup_frame(data) {
+            assert!(body + 4 <= parse::MAX_STARTUP);
+            let _ = parse::startup(data.get(4..).unwrap_or_default());
+        }
+    }
+}
