@@ -168,7 +168,7 @@ impl AppConfig {
             ));
         }));
         // Parked slots only for protocols whose parked state does not fit
-        // the flow's word (none of today's).
+        // the flow's word (PostgreSQL's, once a login named its user).
         let share = if parking > 0 { memory / 100 * 3 } else { 0 };
         let parked = share / parking.max(1);
         registry::protocols!(registry::each_proto!({

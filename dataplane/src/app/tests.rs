@@ -1135,9 +1135,10 @@ fn session_slots_are_as_large_as_http_needs() {
     let http = std::mem::size_of::<super::http::Http>();
     let redis = std::mem::size_of::<super::redis::Redis>();
     let dns = std::mem::size_of::<super::dns::Dns>();
+    let pgsql = std::mem::size_of::<super::pgsql::Pgsql>();
     assert!(
-        redis <= http && dns <= http,
-        "http {http}, redis {redis}, dns {dns}"
+        redis <= http && dns <= http && pgsql <= http,
+        "http {http}, redis {redis}, dns {dns}, pgsql {pgsql}"
     );
 }
 

@@ -1,0 +1,189 @@
+//! What the PostgreSQL state machine and its record share: a client
+//! message waiting for its answer, the answer being gathered, the login,
+//! and the bounded texts they keep. Apart from both, so neither imports
+//! the other's types.
+
+/// Bytes of a statement's text kept.
+pub const TEXT_KEEP: usize = 128;
+/// Bytes of a login string (user, database, application name) kept.
+pub const NAME_KEEP: usize = 32;
+/// Bytes of a command tag kept.
+pub const TAG_KEEP: usize = 32;
+/// Bytes of an error's message kept.
+pub const MESSAGE_KEEP: usize = 96;
+
+/// A short text cut at `N` bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Short<const N: usize> {
+    buf: [u8; N],
+    len: u16,
+    /// Longer than kept.
+    pub cut: bool,
+    /// Set (even if empty).
+    pub set: bool,
+}
+
+impl<const N: usize> Default for Short<N> {
+    fn default() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+            cut: false,
+            set: false,
+        }
+    }
+}
+
+impl<const N: usize> Short<N> {
+    /// Keeps `v`'s first `N` bytes; `whole`: `v` is all of it.
+    pub fn put(&mut self, v: &[u8], whole: bool) {
+        let n = v.len().min(N);
+        self.buf[..n].copy_from_slice(&v[..n]);
+        self.len = n as u16;
+        self.cut = n < v.len() || !whole;
+        self.set = true;
+    }
+
+    /// The bytes kept.
+    pub fn get(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len).min(N)]
+    }
+
+    /// Unset.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.cut = false;
+        self.set = false;
+    }
+}
+
+/// What a client message is, for the pairing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Op {
+    /// Query (`Q`): answered up to ReadyForQuery.
+    #[default]
+    Query,
+    /// Parse (`P`): ParseComplete.
+    Parse,
+    /// Bind (`B`): BindComplete.
+    Bind,
+    /// Describe (`D`): (ParameterDescription and) RowDescription or NoData.
+    Describe,
+    /// Execute (`E`): CommandComplete, EmptyQueryResponse or
+    /// PortalSuspended.
+    Execute,
+    /// Close (`C`): CloseComplete.
+    Close,
+    /// Sync (`S`): ReadyForQuery.
+    Sync,
+    /// FunctionCall (`F`): FunctionCallResponse, ReadyForQuery.
+    Function,
+}
+
+impl Op {
+    /// Its name in a record.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Query => "query",
+            Op::Parse => "parse",
+            Op::Bind => "bind",
+            Op::Describe => "describe",
+            Op::Execute => "execute",
+            Op::Close => "close",
+            Op::Sync => "sync",
+            Op::Function => "function_call",
+        }
+    }
+}
+
+/// No statement slot.
+pub const NO_SLOT: u8 = u8::MAX;
+
+/// A client message waiting for its answer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pending {
+    /// When it came (ns).
+    pub ts: u64,
+    /// What it is.
+    pub op: Op,
+    /// The statement slot holding its text, or [`NO_SLOT`].
+    pub slot: u8,
+    /// Bind parameters (Bind and Execute of its portal).
+    pub params: u16,
+}
+
+/// The answer to the front message, as it is read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Answer {
+    /// The last CommandComplete tag.
+    pub tag: Short<TAG_KEEP>,
+    /// Rows the tags counted.
+    pub rows: Option<u64>,
+    /// DataRow messages.
+    pub data_rows: u64,
+    /// Columns of the last RowDescription.
+    pub columns: Option<u16>,
+    /// CommandComplete and EmptyQueryResponse messages (statements done).
+    pub statements: u32,
+    /// EmptyQueryResponse came.
+    pub empty: bool,
+    /// PortalSuspended came: more rows wait for another Execute.
+    pub suspended: bool,
+    /// COPY data bytes, either way.
+    pub copy_bytes: u64,
+    /// The error's severity, SQLSTATE and message.
+    pub severity: Short<16>,
+    /// SQLSTATE.
+    pub code: Short<5>,
+    /// The primary message.
+    pub message: Short<MESSAGE_KEEP>,
+    /// ReadyForQuery's status.
+    pub tx_status: Option<&'static str>,
+    /// A Query's statement is complete and waits for ReadyForQuery.
+    pub held: bool,
+}
+
+impl Answer {
+    /// Forgets one statement's results (a Query's next statement begins),
+    /// keeping the count of statements done.
+    pub fn clear_statement(&mut self) {
+        *self = Answer {
+            statements: self.statements,
+            ..Answer::default()
+        };
+    }
+
+    /// An ErrorResponse came.
+    pub fn failed(&self) -> bool {
+        self.code.set || self.severity.set
+    }
+}
+
+/// The login: what the StartupMessage said and how the server answered.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Login {
+    /// When the StartupMessage came; 0: none seen.
+    pub ts: u64,
+    /// A StartupMessage is waiting for ReadyForQuery (or an error).
+    pub open: bool,
+    /// `user`.
+    pub user: Short<NAME_KEEP>,
+    /// `database`.
+    pub database: Short<NAME_KEEP>,
+    /// `application_name`.
+    pub application: Short<NAME_KEEP>,
+    /// Parameters sent.
+    pub params: u32,
+    /// Protocol version asked.
+    pub version: u32,
+    /// The first authentication method the server asked for (its code).
+    pub auth: Option<u32>,
+    /// SASL's first mechanism.
+    pub mechanism: Short<NAME_KEEP>,
+    /// `server_version` from ParameterStatus.
+    pub server_version: Short<NAME_KEEP>,
+    /// BackendKeyData's process id.
+    pub pid: Option<u32>,
+    /// The SSLRequest before it was refused (`N`).
+    pub ssl_refused: bool,
+}
