@@ -39,6 +39,7 @@ pub mod open;
 pub mod pool;
 mod registry;
 mod slab;
+pub mod sql;
 pub mod stream;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@
 use super::parse;
 use super::txn::{Answer, Login, Pending, TEXT_KEEP};
 use super::Pgsql;
+use crate::app::sql::{self, Dialect};
 use crate::app::{write_unanswered, Cx};
 use crate::record::json::JsonWriter;
 use crate::record::{FieldSink, RecordOut};
@@ -109,7 +110,7 @@ pub fn statement<O: RecordOut>(
                 }
                 // On the stack: a fingerprint is never longer than its text.
                 let mut fp = [0u8; TEXT_KEEP];
-                let n = parse::fingerprint(t.text, &mut fp);
+                let n = sql::fingerprint(Dialect::Postgres, t.text, &mut fp);
                 if n > 0 {
                     w.text("fingerprint", &fp[..n]);
                 }

@@ -24,6 +24,7 @@ use super::record::{self, End};
 use super::txn::{Answer, Login, Op, Pending, Short, NAME_KEEP, NO_SLOT, TEXT_KEEP};
 use super::{Pgsql as P, STOPPED};
 use crate::app::open::Fifo;
+use crate::app::sql::{self, Dialect};
 use crate::app::{Cx, Proto, Step};
 use crate::record::RecordOut;
 
@@ -597,7 +598,7 @@ impl Pgsql {
             return (None, false);
         };
         let all = t.get();
-        match parse::statement_at(all, k as usize) {
+        match sql::statement_at(Dialect::Postgres, all, k as usize) {
             Some((s, e, more)) => {
                 let multi = more || k > 0;
                 let text = record::Text {

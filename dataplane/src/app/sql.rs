@@ -1,0 +1,420 @@
+//! SQL text as the database analyzers see it: a lexer that knows each
+//! dialect's quotes and comments, and on it the split of a text into its
+//! statements and a statement's fingerprint (its literals replaced by `?`,
+//! the KPI key of a statement whatever its values).
+//!
+//! Nothing here allocates: the lexer walks the bytes it is given and the
+//! fingerprint is written into the caller's buffer, cut at its end. Any
+//! bytes are accepted; an unterminated quote or comment runs to the end.
+
+/// Whose quoting and comment rules a text follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL: `--` and nested `/* */` comments; `'…'` strings with
+    /// `''` (backslash escapes only in `E'…'`), dollar-quoted strings
+    /// (`$tag$…$tag$`), `"…"` identifiers, `$1` parameters.
+    Postgres,
+    /// MySQL and MariaDB: `#`, `-- ` (a blank after the dashes) and
+    /// `/* */` comments (not nested; `/*! … */` version comments are
+    /// comments too); `'…'` and `"…"` strings with backslash escapes and
+    /// doubled quotes; `` `…` `` identifiers; `?` placeholders.
+    MySql,
+}
+
+/// What a token is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Blanks.
+    Blank,
+    /// A comment.
+    Comment,
+    /// A literal: a string (with its prefix), a number.
+    Literal,
+    /// A word, a quoted identifier, a parameter: kept as written.
+    Word,
+    /// One byte of anything else (operators, `;`, `?`).
+    Punct,
+}
+
+/// The end of a quoted run opened at `i` by `q`: past its closing `q`,
+/// a doubled `q` inside it; with `backslash`, `\` escapes the next byte.
+fn quoted(t: &[u8], i: usize, q: u8, backslash: bool) -> usize {
+    let n = t.len();
+    let mut j = i + 1;
+    while j < n {
+        let c = t[j];
+        if c == q {
+            if t.get(j + 1) == Some(&q) {
+                j += 2;
+                continue;
+            }
+            return j + 1;
+        }
+        j += if backslash && c == b'\\' { 2 } else { 1 };
+    }
+    n
+}
+
+/// Past the end of the line from `i`.
+fn line(t: &[u8], i: usize) -> usize {
+    t[i..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(t.len(), |p| i + p + 1)
+}
+
+/// Past a `/* */` comment opened at `i` (nested when `nest`).
+fn block(t: &[u8], i: usize, nest: bool) -> usize {
+    let n = t.len();
+    let mut depth = 1u32;
+    let mut j = i + 2;
+    while j < n {
+        match (t[j], t.get(j + 1).copied()) {
+            (b'/', Some(b'*')) if nest => {
+                depth += 1;
+                j += 2;
+            }
+            (b'*', Some(b'/')) => {
+                depth -= 1;
+                j += 2;
+                if depth == 0 {
+                    return j;
+                }
+            }
+            _ => j += 1,
+        }
+    }
+    n
+}
+
+fn word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// The token at `i` (`i < t.len()`): its kind and its end.
+fn token(d: Dialect, t: &[u8], i: usize) -> (Kind, usize) {
+    let n = t.len();
+    let c = t[i];
+    let next = t.get(i + 1).copied();
+    let pg = d == Dialect::Postgres;
+    match c {
+        c if c.is_ascii_whitespace() => {
+            let e = t[i..]
+                .iter()
+                .position(|x| !x.is_ascii_whitespace())
+                .map_or(n, |p| i + p);
+            (Kind::Blank, e)
+        }
+        b'-' if next == Some(b'-')
+            && (pg
+                || t.get(i + 2)
+                    .is_none_or(|&x| x.is_ascii_whitespace() || x < 0x20)) =>
+        {
+            (Kind::Comment, line(t, i))
+        }
+        b'#' if !pg => (Kind::Comment, line(t, i)),
+        b'/' if next == Some(b'*') => (Kind::Comment, block(t, i, pg)),
+        b'\'' => (Kind::Literal, quoted(t, i, b'\'', !pg)),
+        b'"' if pg => (Kind::Word, quoted(t, i, b'"', false)),
+        b'"' => (Kind::Literal, quoted(t, i, b'"', true)),
+        b'`' if !pg => (Kind::Word, quoted(t, i, b'`', false)),
+        b'$' if pg => {
+            // `$1`: a parameter; `$tag$` or `$$`: a dollar-quoted string.
+            if next.is_some_and(|x| x.is_ascii_digit()) {
+                let e = t[i + 1..]
+                    .iter()
+                    .position(|x| !x.is_ascii_digit())
+                    .map_or(n, |p| i + 1 + p);
+                return (Kind::Word, e);
+            }
+            let mut j = i + 1;
+            while j < n
+                && (t[j] == b'_'
+                    || t[j].is_ascii_alphabetic()
+                    || (j > i + 1 && t[j].is_ascii_digit()))
+            {
+                j += 1;
+            }
+            if t.get(j) == Some(&b'$') {
+                let tag = &t[i..=j];
+                let e = t[j + 1..]
+                    .windows(tag.len())
+                    .position(|w| w == tag)
+                    .map_or(n, |p| j + 1 + p + tag.len());
+                (Kind::Literal, e)
+            } else {
+                (Kind::Punct, i + 1)
+            }
+        }
+        c if c.is_ascii_digit() || (c == b'.' && next.is_some_and(|x| x.is_ascii_digit())) => {
+            let mut j = i + 1;
+            while j < n {
+                let x = t[j];
+                let exp_sign = (x == b'+' || x == b'-') && matches!(t[j - 1], b'e' | b'E');
+                if x.is_ascii_alphanumeric() || x == b'.' || x == b'_' || exp_sign {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            (Kind::Literal, j)
+        }
+        c if word_byte(c) => {
+            let e = t[i..]
+                .iter()
+                .position(|&x| !word_byte(x))
+                .map_or(n, |p| i + p);
+            // A string's prefix: E'…' (backslash escapes), B'…', X'…',
+            // N'…', U&'…' and MySQL's charset introducers (_utf8mb4'…').
+            let w = &t[i..e];
+            let prefix = matches!(w, [b'e' | b'E' | b'b' | b'B' | b'x' | b'X' | b'n' | b'N'])
+                || (!pg && w.len() > 1 && w[0] == b'_');
+            match t.get(e) {
+                Some(b'\'') if prefix => {
+                    let escapes = !pg || matches!(w, [b'e' | b'E']);
+                    (Kind::Literal, quoted(t, e, b'\'', escapes))
+                }
+                Some(b'&') if pg && matches!(w, [b'u' | b'U']) && t.get(e + 1) == Some(&b'\'') => {
+                    (Kind::Literal, quoted(t, e + 1, b'\'', false))
+                }
+                _ => (Kind::Word, e),
+            }
+        }
+        _ => (Kind::Punct, i + 1),
+    }
+}
+
+/// The next statement of a text from `from`: its range (its first byte
+/// that is not blank or a comment, up to and with its `;`, or to the
+/// end), or `None` when only blanks, comments and empty statements are
+/// left. Quotes and comments hide their `;`.
+pub fn next_statement(d: Dialect, t: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut i = from;
+    let mut start = None;
+    while i < t.len() {
+        let (k, e) = token(d, t, i);
+        match k {
+            Kind::Blank | Kind::Comment => {}
+            Kind::Punct if t[i] == b';' => {
+                if let Some(s) = start {
+                    return Some((s, e));
+                }
+            }
+            _ => {
+                start.get_or_insert(i);
+            }
+        }
+        i = e;
+    }
+    start.map(|s| (s, t.len()))
+}
+
+/// The `k`-th statement (from 0) of a text: its range, and whether
+/// another follows it.
+pub fn statement_at(d: Dialect, t: &[u8], k: usize) -> Option<(usize, usize, bool)> {
+    let mut at = 0;
+    let mut i = 0;
+    while let Some((s, e)) = next_statement(d, t, at) {
+        if i == k {
+            return Some((s, e, next_statement(d, t, e).is_some()));
+        }
+        i += 1;
+        at = e;
+    }
+    None
+}
+
+/// A statement's fingerprint, written into `out`: literals (strings with
+/// their prefixes, numbers) replaced by `?`, comments dropped, blanks
+/// folded to one space; words, parameters and quoted identifiers kept.
+/// Never longer than the text. Returns the bytes written; it stops at
+/// `out`'s end.
+pub fn fingerprint(d: Dialect, t: &[u8], out: &mut [u8]) -> usize {
+    let mut o = 0;
+    let mut space = false;
+    let mut i = 0;
+    while i < t.len() && o < out.len() {
+        let (k, e) = token(d, t, i);
+        let b: &[u8] = match k {
+            Kind::Blank | Kind::Comment => {
+                space = true;
+                i = e;
+                continue;
+            }
+            Kind::Literal => b"?",
+            Kind::Word | Kind::Punct => &t[i..e],
+        };
+        if space && o > 0 {
+            out[o] = b' ';
+            o += 1;
+        }
+        space = false;
+        let m = b.len().min(out.len() - o);
+        out[o..o + m].copy_from_slice(&b[..m]);
+        o += m;
+        i = e;
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(d: Dialect, t: &[u8]) -> Vec<String> {
+        let mut v = Vec::new();
+        let mut at = 0;
+        while let Some((s, e)) = next_statement(d, t, at) {
+            v.push(String::from_utf8_lossy(&t[s..e]).into_owned());
+            at = e;
+        }
+        v
+    }
+
+    fn fp(d: Dialect, t: &[u8]) -> String {
+        let mut out = [0u8; 256];
+        let n = fingerprint(d, t, &mut out);
+        assert!(
+            n <= t.len(),
+            "longer than its text: {:?}",
+            String::from_utf8_lossy(t)
+        );
+        String::from_utf8_lossy(&out[..n]).into_owned()
+    }
+
+    use Dialect::{MySql, Postgres};
+
+    #[test]
+    fn a_text_is_split_into_its_statements() {
+        assert_eq!(all(Postgres, b"SELECT 1;"), ["SELECT 1;"]);
+        assert_eq!(
+            all(Postgres, b"BEGIN; SELECT 1;\n COMMIT"),
+            ["BEGIN;", "SELECT 1;", "COMMIT"]
+        );
+        assert_eq!(
+            all(Postgres, b" ;; -- nothing;\n /* a; /* b; */ c; */ "),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            all(
+                Postgres,
+                b"SELECT 'a;''b'; SELECT \"x;\" FROM t; SELECT $f$ ; $f$, $1; DO $$ ; $$"
+            ),
+            [
+                "SELECT 'a;''b';",
+                "SELECT \"x;\" FROM t;",
+                "SELECT $f$ ; $f$, $1;",
+                "DO $$ ; $$"
+            ]
+        );
+        assert_eq!(all(Postgres, b"SELECT 'open;"), ["SELECT 'open;"]);
+        // A backslash is an ordinary byte in a standard string, an
+        // escape in E'…'.
+        assert_eq!(
+            all(Postgres, br"SELECT 'C:\'; SELECT E'\';'; SELECT 2"),
+            [r"SELECT 'C:\';", r"SELECT E'\';';", "SELECT 2"]
+        );
+        assert_eq!(statement_at(Postgres, b"A; B; C", 1), Some((3, 5, true)));
+        assert_eq!(statement_at(Postgres, b"A; B; C", 2), Some((6, 7, false)));
+        assert_eq!(statement_at(Postgres, b"A; B; C", 3), None);
+    }
+
+    #[test]
+    fn mysql_quotes_and_comments_hide_their_semicolons() {
+        assert_eq!(
+            all(
+                MySql,
+                b"SELECT 'it\\'s;'; SELECT \"a;\"\"b\"; SELECT `c;` # x;\n; SELECT 1 -- y;\n"
+            ),
+            [
+                "SELECT 'it\\'s;';",
+                "SELECT \"a;\"\"b\";",
+                "SELECT `c;` # x;\n;",
+                "SELECT 1 -- y;\n"
+            ]
+        );
+        // `--` without a blank after it is two minus signs.
+        assert_eq!(
+            all(MySql, b"SELECT 1--1; SELECT 2"),
+            ["SELECT 1--1;", "SELECT 2"]
+        );
+        // Comments do not nest.
+        assert_eq!(
+            all(
+                MySql,
+                b"/* a /* b */ SELECT 1; /*!40101 SET x=1; */ SELECT 2"
+            ),
+            ["SELECT 1;", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn fingerprints_replace_literals_and_fold_blanks() {
+        assert_eq!(
+            fp(
+                Postgres,
+                b"SELECT *  FROM t\n  WHERE id = 42 AND name = 'o''brien' -- why\n"
+            ),
+            "SELECT * FROM t WHERE id = ? AND name = ?"
+        );
+        assert_eq!(
+            fp(
+                Postgres,
+                b"select a1, \"Col 2\" from t2 where x in (1, 2.5e-3, .5)"
+            ),
+            "select a1, \"Col 2\" from t2 where x in (?, ?, ?)"
+        );
+        assert_eq!(
+            fp(
+                Postgres,
+                b"SELECT $1, $body$ x; y $body$ /* c */ ,E'a\\'b', U&'d', x'1f'"
+            ),
+            "SELECT $1, ? ,?, ?, ?"
+        );
+        assert_eq!(
+            fp(Postgres, b"INSERT INTO t VALUES (42, 'forty-two', now());"),
+            "INSERT INTO t VALUES (?, ?, now());"
+        );
+        assert_eq!(
+            fp(
+                MySql,
+                b"SELECT `a`, \"s\\\"t\", _utf8mb4'x', 0x1F, X'ab' FROM t WHERE id = ? # c\n LIMIT 10"
+            ),
+            "SELECT `a`, ?, ?, ?, ? FROM t WHERE id = ? LIMIT ?"
+        );
+        // Bounded by its buffer, whatever the text.
+        let mut small = [0u8; 4];
+        assert_eq!(fingerprint(Postgres, b"SELECT 1", &mut small), 4);
+        assert_eq!(fingerprint(Postgres, b"'unterminated", &mut small), 1);
+    }
+
+    #[test]
+    fn total_on_any_bytes() {
+        let mut x: u32 = 1;
+        for n in 0..4000usize {
+            let mut b = [0u8; 24];
+            for v in b.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                // Mostly the bytes the lexer cares about.
+                *v = b"'\"`$-#/*;\\ eE1_xU&?"[(x as usize) % 19];
+                if x & 0x100 != 0 {
+                    *v = x as u8;
+                }
+            }
+            let b = &b[..n % 25];
+            for d in [Postgres, MySql] {
+                let _ = (statement_at(d, b, n % 4), next_statement(d, b, n % 7));
+                let mut out = [0; 32];
+                assert!(fingerprint(d, b, &mut out) <= b.len());
+                // Statements cover the text in order, without overlap.
+                let mut at = 0;
+                while let Some((s, e)) = next_statement(d, b, at) {
+                    assert!(at <= s && s < e && e <= b.len());
+                    at = e;
+                }
+            }
+        }
+    }
+}
