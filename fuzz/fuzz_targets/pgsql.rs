@@ -22,6 +22,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = (parse::parse_msg(b), parse::bind(b), parse::execute(b), parse::target(b));
             let _ = (parse::command_complete(b), parse::fields(b), parse::auth(b));
             let _ = (parse::parameter_status(b), parse::row_description(b), parse::backend_pid(b));
+            // Values never reach past the body.
+            for (v, _) in parse::bind_values(b) {
+                if let sql::Value::Text(x) | sql::Value::Binary(x) = v {
+                    assert!(x.len() <= b.len());
+                }
+            }
             let Some(r) = rest.get(hdr + body..) else { break };
             rest = r;
         }

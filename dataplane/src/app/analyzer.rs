@@ -209,6 +209,23 @@ pub const REDACT: Setting = Setting {
     shared: true,
 };
 
+/// `--sql-literals`, shared by the database analyzers.
+pub const SQL_LITERALS: Setting = Setting {
+    name: "sql-literals",
+    help: "What SQL records keep of values: `keep` logs statements as sent and their parameter values; `mask` logs only the statement's fingerprint (literals replaced by ?), no parameter values and no server error messages (which can quote values) [default: keep]",
+    list: false,
+    shared: true,
+};
+
+/// `keep` (false) or `mask` (true), for [`SQL_LITERALS`].
+pub fn parse_sql_literals(s: &str) -> Result<bool, String> {
+    match s.trim() {
+        "keep" => Ok(false),
+        "mask" => Ok(true),
+        _ => Err(format!("must be keep or mask, not {s}")),
+    }
+}
+
 /// A size such as `128M`, `1G`, `512K`, `65536` (`B`/`iB` suffixes
 /// allowed).
 pub fn parse_size(s: &str) -> Result<usize, String> {

@@ -3,9 +3,15 @@
 //! statements and a statement's fingerprint (its literals replaced by `?`,
 //! the KPI key of a statement whatever its values).
 //!
+//! It also keeps statements' parameter values between the message that
+//! binds them and the record ([`Values`]).
+//!
 //! Nothing here allocates: the lexer walks the bytes it is given and the
 //! fingerprint is written into the caller's buffer, cut at its end. Any
 //! bytes are accepted; an unterminated quote or comment runs to the end.
+
+use crate::record::json::JsonWriter;
+use crate::record::FieldSink;
 
 /// Whose quoting and comment rules a text follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,6 +263,160 @@ pub fn fingerprint(d: Dialect, t: &[u8], out: &mut [u8]) -> usize {
     o
 }
 
+/// Bytes of one parameter value kept.
+pub const VALUE_KEEP: usize = 64;
+/// Parameter values kept per statement.
+pub const VALUES_MAX: usize = 16;
+
+/// A bound parameter's value as sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// SQL NULL.
+    Null,
+    /// Text (or a number or a date the driver sent as text).
+    Text(&'a [u8]),
+    /// Binary, logged as `\x` and its hex digits.
+    Binary(&'a [u8]),
+}
+
+/// An item's flags: its kind and whether it was cut.
+const NULL: u8 = 0;
+const TEXT: u8 = 1;
+const BINARY: u8 = 2;
+const CUT: u8 = 0x80;
+/// An entry's header: its key (u32) and its items' length (u16).
+const ENTRY: usize = 6;
+/// The most bytes one entry takes.
+pub const VALUES_ENTRY_MAX: usize = ENTRY + VALUES_MAX * (2 + VALUE_KEEP);
+
+/// Parameter values kept between the message that binds them and the
+/// record that logs them, in a transaction buffer's fragment: entries of
+/// a key and items (`[flags][len][bytes]`, each value cut at
+/// [`VALUE_KEEP`]). Raw bytes are kept, not JSON, so an entry's size is
+/// known before it is written, and the buffer never grows past its
+/// capacity.
+pub struct Values;
+
+impl Values {
+    /// Appends an entry of `key` holding what `values` yields (at most
+    /// [`VALUES_MAX`], as many as there is room for; `cut`: more were
+    /// sent than kept). Returns false when not even its header fits.
+    pub fn put<'a>(
+        frag: &mut Vec<u8>,
+        key: u32,
+        values: impl Iterator<Item = (Value<'a>, bool)>,
+    ) -> bool {
+        let room = |f: &Vec<u8>| f.capacity() - f.len();
+        if room(frag) < ENTRY {
+            return false;
+        }
+        let at = frag.len();
+        frag.extend_from_slice(&key.to_le_bytes());
+        frag.extend_from_slice(&[0, 0]);
+        for (n, (v, whole)) in values.enumerate() {
+            let (kind, b) = match v {
+                Value::Null => (NULL, &[][..]),
+                Value::Text(b) => (TEXT, b),
+                Value::Binary(b) => (BINARY, b),
+            };
+            let keep = b.len().min(VALUE_KEEP);
+            if n == VALUES_MAX || room(frag) < 2 + keep {
+                // Marks the last item kept: more followed.
+                if let Some(f) = Self::last_flags(&mut frag[at + ENTRY..]) {
+                    *f |= CUT;
+                }
+                break;
+            }
+            let cut = if keep < b.len() || !whole { CUT } else { 0 };
+            frag.extend_from_slice(&[kind | cut, keep as u8]);
+            frag.extend_from_slice(&b[..keep]);
+        }
+        let len = (frag.len() - at - ENTRY) as u16;
+        frag[at + 4..at + ENTRY].copy_from_slice(&len.to_le_bytes());
+        true
+    }
+
+    fn last_flags(items: &mut [u8]) -> Option<&mut u8> {
+        let mut i = 0;
+        let mut last = None;
+        while i + 2 <= items.len() {
+            last = Some(i);
+            i += 2 + usize::from(items[i + 1]);
+        }
+        items.get_mut(last?)
+    }
+
+    fn entries(frag: &[u8]) -> impl Iterator<Item = (u32, std::ops::Range<usize>)> + '_ {
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            let h = frag.get(i..i + ENTRY)?;
+            let key = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+            let len = usize::from(u16::from_le_bytes([h[4], h[5]]));
+            let r = i + ENTRY..(i + ENTRY + len).min(frag.len());
+            i = r.end;
+            Some((key, r))
+        })
+    }
+
+    /// The items of entry `key`.
+    pub fn find(frag: &[u8], key: u32) -> Option<&[u8]> {
+        Self::entries(frag)
+            .find(|(k, _)| *k == key)
+            .map(|(_, r)| &frag[r])
+    }
+
+    /// Drops the entries whose key `keep` refuses, moving the others to
+    /// the front.
+    pub fn retain(frag: &mut Vec<u8>, keep: impl Fn(u32) -> bool) {
+        let mut w = 0;
+        let mut r = 0;
+        loop {
+            let Some((key, items)) = Self::entries(&frag[r..]).next() else {
+                break;
+            };
+            let end = r + items.end;
+            if keep(key) {
+                frag.copy_within(r..end, w);
+                w += end - r;
+            }
+            r = end;
+        }
+        frag.truncate(w);
+    }
+
+    /// Writes `items` as the list `key`: text as text, binary as `\x`
+    /// and hex, NULL as null; and `cut_key` true when a value or the list
+    /// was cut.
+    pub fn write(w: &mut JsonWriter, key: &str, cut_key: &str, items: &[u8]) {
+        let mut cut = false;
+        w.begin_list(key);
+        let mut i = 0;
+        while i + 2 <= items.len() {
+            let (f, len) = (items[i], usize::from(items[i + 1]));
+            let v = items.get(i + 2..i + 2 + len).unwrap_or_default();
+            cut |= f & CUT != 0;
+            match f & !CUT {
+                NULL => w.null(""),
+                BINARY => {
+                    let mut hex = [0u8; 2 + 2 * VALUE_KEEP];
+                    hex[..2].copy_from_slice(b"\\x");
+                    for (k, b) in v.iter().enumerate() {
+                        hex[2 + 2 * k] = b"0123456789abcdef"[usize::from(b >> 4)];
+                        hex[3 + 2 * k] = b"0123456789abcdef"[usize::from(b & 15)];
+                    }
+                    w.text("", &hex[..2 + 2 * v.len()]);
+                }
+                _ => w.text("", v),
+            }
+            i += 2 + len;
+        }
+        w.end_list();
+        if cut {
+            w.bool(cut_key, true);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,6 +546,61 @@ mod tests {
         let mut small = [0u8; 4];
         assert_eq!(fingerprint(Postgres, b"SELECT 1", &mut small), 4);
         assert_eq!(fingerprint(Postgres, b"'unterminated", &mut small), 1);
+    }
+
+    #[test]
+    fn values_are_kept_found_and_dropped_within_the_capacity() {
+        let mut frag = Vec::with_capacity(150);
+        let v = |b: &'static [u8]| (Value::Text(b), true);
+        assert!(Values::put(
+            &mut frag,
+            1,
+            [v(b"a"), (Value::Null, true)].into_iter()
+        ));
+        let long = [7u8; 100];
+        assert!(Values::put(
+            &mut frag,
+            2,
+            [(Value::Binary(&long), true), v(b"b"), v(b"c")].into_iter()
+        ));
+        // No room for all of the third: what fits, marked cut.
+        assert!(Values::put(
+            &mut frag,
+            3,
+            [v(b"d"), (Value::Binary(&long), true)].into_iter()
+        ));
+        assert!(frag.len() <= 150 && frag.capacity() == 150);
+        let json = |items: &[u8]| {
+            let mut out = Vec::new();
+            let mut w = JsonWriter::new(&mut out);
+            Values::write(&mut w, "v", "cut", items);
+            w.finish();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            json(Values::find(&frag, 1).unwrap()),
+            "{\"v\":[\"a\",null]}\n"
+        );
+        let two = json(Values::find(&frag, 2).unwrap());
+        assert!(
+            two.starts_with("{\"v\":[\"\\\\x0707")
+                && two.ends_with(",\"b\",\"c\"],\"cut\":true}\n"),
+            "{two}"
+        );
+        assert_eq!(
+            json(Values::find(&frag, 3).unwrap()),
+            "{\"v\":[\"d\"],\"cut\":true}\n"
+        );
+        Values::retain(&mut frag, |k| k == 3);
+        assert!(Values::find(&frag, 1).is_none() && Values::find(&frag, 2).is_none());
+        assert_eq!(
+            json(Values::find(&frag, 3).unwrap()),
+            "{\"v\":[\"d\"],\"cut\":true}\n"
+        );
+        // A buffer without room for a header takes nothing.
+        let mut full = Vec::with_capacity(4);
+        assert!(!Values::put(&mut full, 9, [v(b"x")].into_iter()));
+        assert!(full.is_empty());
     }
 
     #[test]

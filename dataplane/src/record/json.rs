@@ -59,6 +59,12 @@ impl<'a> JsonWriter<'a> {
         }
     }
 
+    /// Writes `key` as JSON `null` (a list item when `key` is empty in a
+    /// list).
+    pub fn null(&mut self, key: &str) {
+        self.member(key.as_bytes(), b"null", false);
+    }
+
     /// Closes what a fragment left open.
     pub fn end_fragment(mut self) {
         self.close_all();

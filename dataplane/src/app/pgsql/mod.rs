@@ -19,13 +19,22 @@ pub mod txn;
 
 pub use state::Pgsql;
 
-use crate::app::analyzer::{Analyzer, Probe, Severity};
+use crate::app::analyzer::{parse_sql_literals, Analyzer, Probe, Setting, Severity, SQL_LITERALS};
+use crate::app::txn::TxnSize;
 use crate::app::{AppConfig, Cx, Step};
 use crate::record::RecordOut;
 
 /// Index of the count of connections whose analysis stopped (bytes that
 /// are not PostgreSQL, a gap in the startup, GSSAPI encryption).
 pub const STOPPED: usize = 0;
+
+/// What PostgreSQL records keep.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// `--sql-literals mask`: statements logged only as fingerprints, no
+    /// parameter values, no error messages (default off).
+    pub mask: bool,
+}
 
 impl Analyzer for Pgsql {
     const NAME: &'static str = "pgsql";
@@ -41,7 +50,8 @@ impl Analyzer for Pgsql {
         ranges: &[(0, 0, 5)],
         otherwise: 6,
     };
-    type Limits = ();
+    const SETTINGS: &'static [Setting] = &[SQL_LITERALS];
+    type Limits = Limits;
     type Parked = state::Parked;
 
     /// A startup-phase message is sure; typed messages only on the port.
@@ -60,8 +70,25 @@ impl Analyzer for Pgsql {
         }
     }
 
-    fn new(_tcp: bool, _cfg: &AppConfig, parked: state::Parked) -> Self {
-        Pgsql::new(parked)
+    fn set(l: &mut Limits, name: &str, value: &str) -> Result<(), String> {
+        match name {
+            "sql-literals" => l.mask = parse_sql_literals(value)?,
+            _ => return Err(format!("PostgreSQL has no setting `{name}`")),
+        }
+        Ok(())
+    }
+
+    fn new(_tcp: bool, cfg: &AppConfig, parked: state::Parked) -> Self {
+        Pgsql::new(cfg.protos.pgsql.limits.mask, parked)
+    }
+
+    /// Bind parameter values wait in a transaction buffer for their
+    /// Execute's record.
+    fn txn_size(_: &Limits) -> TxnSize {
+        TxnSize {
+            frag: state::VALUES_ROOM,
+            body: 0,
+        }
     }
 
     #[inline]

@@ -13,6 +13,8 @@
 //! int32 code. Every later message is a type byte and an int32 length
 //! (itself included, the type byte not).
 
+use crate::app::sql::Value;
+
 /// SSLRequest's code.
 pub const SSL_REQUEST: u32 = 80_877_103;
 /// GSSENCRequest's code.
@@ -224,6 +226,54 @@ pub fn bind(body: &[u8]) -> Option<(&[u8], &[u8], Option<u16>)> {
         .and_then(|n| at.checked_add(2)?.checked_add(n.checked_mul(2)?))
         .and_then(|p| be16(body, p));
     Some((portal, stmt, values))
+}
+
+/// Bind (`B`): its parameter values in order, each with whether it is
+/// whole in `body` (a body cut short ends the values it reaches). The
+/// format codes say text or binary: none means all text, one applies to
+/// all.
+pub fn bind_values(body: &[u8]) -> impl Iterator<Item = (Value<'_>, bool)> + '_ {
+    let head = (|| {
+        let (_, at) = cstr(body, 0)?;
+        let (_, at) = cstr(body, at)?;
+        let nfmt = usize::from(be16(body, at)?);
+        let fmts = at + 2;
+        let vals = fmts.checked_add(nfmt * 2)?;
+        let n = be16(body, vals)?;
+        Some((nfmt, fmts, n, vals + 2))
+    })();
+    let (nfmt, fmts, n, mut at) = head.unwrap_or((0, 0, 0, body.len()));
+    let mut i = 0u16;
+    std::iter::from_fn(move || {
+        if i >= n {
+            return None;
+        }
+        let k = match nfmt {
+            0 => None,
+            1 => Some(0),
+            _ => Some(usize::from(i)),
+        };
+        let binary = k.and_then(|k| be16(body, fmts + 2 * k)) == Some(1);
+        let len = be32(body, at)? as i32;
+        at += 4;
+        i += 1;
+        if len < 0 {
+            return Some((Value::Null, true));
+        }
+        let len = len as usize;
+        let end = at.saturating_add(len);
+        let v = &body[at.min(body.len())..end.min(body.len())];
+        let whole = end <= body.len();
+        at = end;
+        Some((
+            if binary {
+                Value::Binary(v)
+            } else {
+                Value::Text(v)
+            },
+            whole,
+        ))
+    })
 }
 
 /// Execute (`E`): the portal's name and the most rows asked (0: all).

@@ -7,7 +7,7 @@
 use super::parse;
 use super::txn::{Answer, Login, Pending, TEXT_KEEP};
 use super::Pgsql;
-use crate::app::sql::{self, Dialect};
+use crate::app::sql::{self, Dialect, Values};
 use crate::app::{write_unanswered, Cx};
 use crate::record::json::JsonWriter;
 use crate::record::{FieldSink, RecordOut};
@@ -54,16 +54,28 @@ fn who(w: &mut JsonWriter, l: &Login) {
     }
 }
 
-fn error(w: &mut JsonWriter, a: &Answer) {
+/// The error; its message (which can quote values) not when `mask`.
+fn error(w: &mut JsonWriter, a: &Answer, mask: bool) {
     if a.severity.set {
         w.text("severity", a.severity.get());
     }
     if a.code.set {
         w.text("sqlstate", a.code.get());
     }
-    if a.message.set {
+    if a.message.set && !mask {
         w.text("error", a.message.get());
     }
+}
+
+/// The connection a statement record names, and what it may keep.
+#[derive(Clone, Copy)]
+pub struct Conn<'a> {
+    /// Who logged in.
+    pub login: &'a Login,
+    /// `--sql-literals mask`.
+    pub mask: bool,
+    /// The transaction buffer holding parameter values.
+    pub buf: u32,
 }
 
 /// A statement's text as logged.
@@ -84,7 +96,7 @@ pub fn statement<O: RecordOut>(
     text: Option<Text<'_>>,
     a: &Answer,
     how: Option<End>,
-    login: &Login,
+    conn: Conn<'_>,
     cx: &mut Cx<'_, O>,
 ) {
     let st = cx.stats.of::<Pgsql>();
@@ -96,12 +108,20 @@ pub fn statement<O: RecordOut>(
         st.unanswered += 1;
     }
     let now = cx.now;
-    cx.record("pgsql", p.ts, |w| {
+    // The values wait in the transaction buffer; the record is written
+    // beside it.
+    let vals = match (p.vals, cx.txn.get(conn.buf)) {
+        (0, _) | (_, None) => None,
+        (k, Some(tb)) => Values::find(&tb.frag, k),
+    };
+    let rec = |w: &mut JsonWriter| {
         w.token("op", p.op.name());
-        who(w, login);
+        who(w, conn.login);
         match text {
             Some(t) => {
-                w.text("statement", t.text);
+                if !conn.mask {
+                    w.text("statement", t.text);
+                }
                 if t.cut {
                     w.bool("statement_truncated", true);
                 }
@@ -119,6 +139,9 @@ pub fn statement<O: RecordOut>(
         }
         if p.params > 0 {
             w.u64("params", u64::from(p.params));
+        }
+        if let Some(v) = vals {
+            Values::write(w, "param_values", "param_values_truncated", v);
         }
         match how {
             None => {
@@ -143,7 +166,7 @@ pub fn statement<O: RecordOut>(
                 if a.copy_bytes > 0 {
                     w.u64("copy_bytes", a.copy_bytes);
                 }
-                error(w, a);
+                error(w, a, conn.mask);
                 if let Some(s) = a.tx_status {
                     w.token("tx_status", s);
                 }
@@ -156,7 +179,8 @@ pub fn statement<O: RecordOut>(
             }
             Some(e) => unanswered(w, e),
         }
-    });
+    };
+    crate::app::write_record(cx.out, cx.stats, cx.flow, cx.names, "pgsql", p.ts, rec);
 }
 
 fn login_fields(w: &mut JsonWriter, l: &Login) {
@@ -188,7 +212,8 @@ pub fn login<O: RecordOut>(l: &Login, err: Option<&Answer>, cx: &mut Cx<'_, O>) 
             w.u64("backend_pid", u64::from(pid));
         }
         if let Some(a) = err {
-            error(w, a);
+            // A login's errors name roles and databases, not values.
+            error(w, a, false);
         }
         w.bool("success", err.is_none());
         w.u64("latency_us", now.saturating_sub(l.ts) / 1000);

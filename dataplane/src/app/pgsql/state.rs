@@ -24,7 +24,8 @@ use super::record::{self, End};
 use super::txn::{Answer, Login, Op, Pending, Short, NAME_KEEP, NO_SLOT, TEXT_KEEP};
 use super::{Pgsql as P, STOPPED};
 use crate::app::open::Fifo;
-use crate::app::sql::{self, Dialect};
+use crate::app::pool::NONE;
+use crate::app::sql::{self, Dialect, Values};
 use crate::app::{Cx, Proto, Step};
 use crate::record::RecordOut;
 
@@ -37,6 +38,11 @@ pub const OPEN_CAP: usize = 16;
 pub const SLOTS: usize = 5;
 /// Portals remembered at once.
 pub const PORTALS: usize = 4;
+/// Bytes of a transaction buffer the bind parameter values waiting for
+/// their records may take (a Bind's values, cut at
+/// [`sql::VALUE_KEEP`] bytes each and [`sql::VALUES_MAX`] in all, take at
+/// most 1,062).
+pub const VALUES_ROOM: usize = 2048;
 
 /// What a connection keeps at rest: its phase, and who it is (the user,
 /// database and application its startup named), so every statement after
@@ -92,6 +98,11 @@ struct Portal {
     used: bool,
     slot: u8,
     params: u16,
+    /// Its parameter values' key (0: none kept).
+    vals: u32,
+    /// Sync and Query messages sent before its Bind: the ReadyForQuery
+    /// answering the next one ends its transaction.
+    epoch: u32,
 }
 
 /// PostgreSQL state of one connection.
@@ -113,20 +124,36 @@ pub struct Pgsql {
     over: bool,
     /// The connection goes on in TLS.
     pub(super) next: Option<Proto>,
+    /// `--sql-literals mask`.
+    mask: bool,
+    /// The transaction buffer holding bind parameter values, or
+    /// [`NONE`].
+    buf: u32,
+    /// The last parameter values' key.
+    vseq: u32,
+    /// Sync and Query messages sent, and ReadyForQuery messages read:
+    /// which transaction a portal belongs to.
+    syncs_sent: u32,
+    syncs_answered: u32,
 }
 
 /// A stable 64-bit hash of a name (FNV-1a).
-fn hash(b: &[u8]) -> u64 {
+const fn hash(b: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &c in b {
-        h = (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3);
+    let mut i = 0;
+    while i < b.len() {
+        h = (h ^ b[i] as u64).wrapping_mul(0x100_0000_01b3);
+        i += 1;
     }
     h
 }
 
+/// The unnamed statement's name.
+const UNNAMED: u64 = hash(b"");
+
 impl Pgsql {
     /// A connection resuming from `parked`.
-    pub fn new(parked: Parked) -> Self {
+    pub fn new(mask: bool, parked: Parked) -> Self {
         Self {
             phase: if parked.bits & Parked::TYPED != 0 {
                 Phase::Typed
@@ -149,6 +176,11 @@ impl Pgsql {
             untracked: 0,
             over: false,
             next: None,
+            mask,
+            buf: NONE,
+            vseq: 0,
+            syncs_sent: 0,
+            syncs_answered: 0,
         }
     }
 
@@ -158,12 +190,19 @@ impl Pgsql {
     }
 
     /// The state to keep at rest, when nothing is held but who the
-    /// connection is: no message waits, no login is open, no statement is
-    /// prepared (a driver's prepared statements keep the session).
+    /// connection is: no message waits, no login is open, no portal is
+    /// open, no named statement is prepared (a driver's prepared
+    /// statements keep the session). The unnamed statement does not: it
+    /// lasts until the next Parse, which drivers send with every query,
+    /// so idle connections give their sessions back; a Bind of it after
+    /// a rest is logged `statement_unknown`.
     pub fn at_rest(&self) -> Option<Parked> {
         let idle = self.open.is_empty()
             && !self.login.open
-            && self.slots.iter().all(|s| !s.named && s.refs == 0)
+            && self
+                .slots
+                .iter()
+                .all(|s| (!s.named || s.name == UNNAMED) && s.refs == 0)
             && self.portals.iter().all(|p| !p.used)
             && self.phase != Phase::SslWait
             && self.phase != Phase::GssWait;
@@ -458,12 +497,14 @@ impl Pgsql {
             op,
             slot,
             params,
+            vals: 0,
         };
         match ty {
             b'Q' => {
                 let (text, nul) = parse::cstr_prefix(b, 0);
                 let slot = self.store(None, text, whole && nul);
                 let slot = self.retain(slot);
+                self.syncs_sent = self.syncs_sent.wrapping_add(1);
                 self.push(p(Op::Query, slot, 0), cx);
             }
             b'P' => {
@@ -485,19 +526,36 @@ impl Pgsql {
                 };
                 let slot = self.find_statement(stmt);
                 let params = params.unwrap_or(0);
-                self.bind_portal(hash(portal), slot, params);
+                let vals = if params > 0 {
+                    self.keep_values(b, cx)
+                } else {
+                    0
+                };
+                self.bind_portal(hash(portal), slot, params, vals);
                 let slot = self.retain(slot);
-                self.push(p(Op::Bind, slot, params), cx);
+                self.push(
+                    Pending {
+                        vals,
+                        ..p(Op::Bind, slot, params)
+                    },
+                    cx,
+                );
             }
             b'E' => {
                 let h = parse::execute(b).map_or(hash(b""), |(n, _)| hash(n));
-                let (slot, params) = self
+                let (slot, params, vals) = self
                     .portals
                     .iter()
                     .find(|x| x.used && x.name == h)
-                    .map_or((NO_SLOT, 0), |x| (x.slot, x.params));
+                    .map_or((NO_SLOT, 0, 0), |x| (x.slot, x.params, x.vals));
                 let slot = self.retain(slot);
-                self.push(p(Op::Execute, slot, params), cx);
+                self.push(
+                    Pending {
+                        vals,
+                        ..p(Op::Execute, slot, params)
+                    },
+                    cx,
+                );
             }
             b'D' => {
                 let slot = match parse::target(b) {
@@ -529,7 +587,10 @@ impl Pgsql {
                 }
                 self.push(p(Op::Close, NO_SLOT, 0), cx);
             }
-            b'S' => self.push(p(Op::Sync, NO_SLOT, 0), cx),
+            b'S' => {
+                self.syncs_sent = self.syncs_sent.wrapping_add(1);
+                self.push(p(Op::Sync, NO_SLOT, 0), cx);
+            }
             b'F' => self.push(p(Op::Function, NO_SLOT, 0), cx),
             // Terminate, Flush, CopyDone, CopyFail: nothing answers them
             // alone.
@@ -540,6 +601,7 @@ impl Pgsql {
     fn close_portal(&mut self, h: u64) {
         if let Some(i) = self.portals.iter().position(|x| x.used && x.name == h) {
             self.portals[i].used = false;
+            self.portals[i].vals = 0;
             let s = self.portals[i].slot;
             self.release(s);
         }
@@ -547,7 +609,7 @@ impl Pgsql {
 
     /// Binds portal `h` to slot `slot`, replacing a portal of that name
     /// (or, the table full, the first one).
-    fn bind_portal(&mut self, h: u64, slot: u8, params: u16) {
+    fn bind_portal(&mut self, h: u64, slot: u8, params: u16, vals: u32) {
         self.close_portal(h);
         let i = self.portals.iter().position(|x| !x.used).unwrap_or(0);
         if self.portals[i].used {
@@ -560,7 +622,67 @@ impl Pgsql {
             used: true,
             slot,
             params,
+            vals,
+            epoch: self.syncs_sent,
         };
+    }
+
+    /// Keeps a Bind's parameter values (unless masked) in the
+    /// connection's transaction buffer until the records that log them;
+    /// returns their key, or 0 when none are kept (no buffer free: counted
+    /// in `txn_buffers_full`).
+    fn keep_values<O: RecordOut>(&mut self, bind: &[u8], cx: &mut Cx<'_, O>) -> u32 {
+        if self.mask {
+            return 0;
+        }
+        if self.buf == NONE {
+            match cx.txn.take() {
+                Some(h) => self.buf = h,
+                None => {
+                    cx.stats.txn_buffers_full += 1;
+                    return 0;
+                }
+            }
+        }
+        let Some(tb) = cx.txn.get(self.buf) else {
+            return 0;
+        };
+        let key = self.vseq.wrapping_add(1).max(1);
+        self.vseq = key;
+        let room = VALUES_ROOM.min(tb.frag.capacity());
+        if tb.frag.len() + sql::VALUES_ENTRY_MAX > room {
+            // Values no portal or waiting message names any more leave.
+            let (portals, open) = (&self.portals, &self.open);
+            Values::retain(&mut tb.frag, |k| {
+                portals.iter().any(|p| p.used && p.vals == k) || open.iter().any(|p| p.vals == k)
+            });
+        }
+        if Values::put(&mut tb.frag, key, parse::bind_values(bind)) {
+            key
+        } else {
+            0
+        }
+    }
+
+    /// Gives the transaction buffer back once no values in it are
+    /// wanted.
+    fn give_values<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        if self.buf != NONE
+            && self.portals.iter().all(|p| !p.used || p.vals == 0)
+            && self.open.iter().all(|p| p.vals == 0)
+        {
+            cx.txn.give(self.buf);
+            self.buf = NONE;
+        }
+    }
+
+    /// Who the records name, and what they may keep.
+    fn conn(&self) -> record::Conn<'_> {
+        record::Conn {
+            login: &self.login,
+            mask: self.mask,
+            buf: self.buf,
+        }
     }
 
     /// Takes the front message: logged when it is a statement (or
@@ -585,10 +707,13 @@ impl Pgsql {
                 cut: t.cut,
                 index: None,
             });
-            record::statement(&p, text, &self.answer, how, &self.login, cx);
+            record::statement(&p, text, &self.answer, how, self.conn(), cx);
         }
         self.release(p.slot);
         self.answer = Answer::default();
+        if p.vals != 0 {
+            self.give_values(cx);
+        }
     }
 
     /// The text of statement `k` of Query `p`, and whether another
@@ -637,7 +762,7 @@ impl Pgsql {
             a.statements
         };
         let (text, _) = self.query_part(p, k);
-        record::statement(p, text, &a, how, &self.login, cx);
+        record::statement(p, text, &a, how, self.conn(), cx);
         if how.is_none() && a.failed() {
             let mut j = k + 1;
             while j < k + 64 {
@@ -649,7 +774,7 @@ impl Pgsql {
                     Some(t),
                     &Answer::default(),
                     Some(End::Skipped),
-                    &self.login,
+                    self.conn(),
                     cx,
                 );
                 j += 1;
@@ -670,12 +795,12 @@ impl Pgsql {
             let (text, _) = self.query_part(&p, k);
             let mut a = self.answer;
             a.held = false;
-            record::statement(&p, text, &a, None, &self.login, cx);
+            record::statement(&p, text, &a, None, self.conn(), cx);
         }
         let k = self.answer.statements.saturating_sub(1);
         let (text, more) = self.query_part(&p, k);
         if more {
-            record::statement(&p, text, &self.answer, None, &self.login, cx);
+            record::statement(&p, text, &self.answer, None, self.conn(), cx);
             self.answer.clear_statement();
             self.answer.held = false;
         } else {
@@ -727,6 +852,19 @@ impl Pgsql {
                     self.untracked -= 1;
                 }
                 self.answer = Answer::default();
+                self.syncs_answered = self.syncs_answered.wrapping_add(1);
+                if b.first() == Some(&b'I') {
+                    // Out of a transaction: its portals are gone (those
+                    // bound after a later Sync stay).
+                    let done = self.syncs_answered;
+                    for i in 0..PORTALS {
+                        let p = self.portals[i];
+                        if p.used && done.wrapping_sub(p.epoch) as i32 > 0 {
+                            self.close_portal(p.name);
+                        }
+                    }
+                    self.give_values(cx);
+                }
             }
             b'E' => {
                 let f = parse::fields(b);
@@ -799,6 +937,13 @@ impl Pgsql {
             self.finish(Some(how), cx);
         }
         self.untracked = 0;
+        for p in &mut self.portals {
+            p.vals = 0;
+            p.epoch = 0;
+        }
+        self.syncs_sent = 0;
+        self.syncs_answered = 0;
+        self.give_values(cx);
         if self.login.open {
             self.login.open = false;
             record::login_unanswered(&self.login, how, cx);
@@ -830,6 +975,10 @@ impl Pgsql {
     /// The connection ended.
     pub fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
         if self.next.is_some() {
+            if self.buf != NONE {
+                cx.txn.give(self.buf);
+                self.buf = NONE;
+            }
             return;
         }
         self.flush(End::FlowEnd, cx);

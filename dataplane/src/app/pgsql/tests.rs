@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::app::analyzer::Analyzer;
 use crate::app::tests::{of, Conv};
 use crate::app::AppConfig;
 
@@ -237,6 +238,7 @@ fn extended_protocol_finds_the_text_by_statement_name() {
         assert_eq!(r["fingerprint"], "SELECT * FROM t WHERE id = $1");
         assert_eq!(r["rows"], rows);
         assert_eq!(r["params"], 1);
+        assert_eq!(r["param_values"], serde_json::json!(["42"]));
         assert_eq!(r["success"], true);
         assert_eq!(r["database"], "shop");
     }
@@ -258,6 +260,105 @@ fn extended_protocol_finds_the_text_by_statement_name() {
         .close();
     let got: Vec<Value> = run(&c).iter().map(timeless).collect();
     assert_eq!(got, want);
+}
+
+/// A Bind of `vals` (None: NULL) to the unnamed portal of statement
+/// `stmt`, in `fmt` (0 text, 1 binary) for all.
+fn bind_of(stmt: &str, fmts: &[u16], vals: &[Option<&[u8]>]) -> Vec<u8> {
+    let mut b = format!("\0{stmt}\0").into_bytes();
+    b.extend((fmts.len() as u16).to_be_bytes());
+    for f in fmts {
+        b.extend(f.to_be_bytes());
+    }
+    b.extend((vals.len() as u16).to_be_bytes());
+    for v in vals {
+        match v {
+            None => b.extend((-1i32).to_be_bytes()),
+            Some(v) => {
+                b.extend((v.len() as u32).to_be_bytes());
+                b.extend(*v);
+            }
+        }
+    }
+    b.extend(0u16.to_be_bytes());
+    msg(b'B', &b)
+}
+
+/// Pipelined Binds of the unnamed portal, each Execute logged with its
+/// own Bind's values (text, NULL, binary as hex, long ones cut), and the
+/// transaction buffer holding them given back.
+#[test]
+fn each_execute_is_logged_with_its_binds_values() {
+    let parse = msg(b'P', b"\0INSERT INTO t VALUES ($1, $2, $3)\0\0\0");
+    let exec = msg(b'E', b"\0\0\0\0\0");
+    let sync = msg(b'S', b"");
+    let long = vec![b'x'; 100];
+    let req = cat(&[
+        parse,
+        bind_of("", &[], &[Some(b"1"), Some(b"o'brien"), None]),
+        exec.clone(),
+        bind_of("", &[1], &[Some(b"\0\0\0\x02"), Some(b"\xff"), Some(&long)]),
+        exec.clone(),
+        bind_of("", &[0, 1, 0], &[Some(b"3"), None, Some(b"\xc3\xa9")]),
+        exec,
+        sync,
+    ]);
+    let one = cat(&[msg(b'2', b""), complete("INSERT 0 1")]);
+    let resp = cat(&[msg(b'1', b""), one.clone(), one.clone(), one, z(b'I')]);
+    let want = [
+        serde_json::json!(["1", "o'brien", null]),
+        serde_json::json!(["\\x00000002", "\\xff", format!("\\x{}", "78".repeat(64))]),
+        serde_json::json!(["3", null, "\u{e9}"]),
+    ];
+    for cut in [0, 7, 40, 80, req.len() - 1] {
+        let mut c = logged_in(40150);
+        if cut == 0 {
+            c.segment(0, &req).segment(1, &resp);
+        } else {
+            c.send(0, &req, &[cut]).send(1, &resp, &[]);
+        }
+        c.close();
+        let r = run(&c);
+        assert_eq!(r.len(), 4, "{r:#?}");
+        for (x, v) in r[1..].iter().zip(&want) {
+            assert_eq!(x["op"], "execute");
+            assert_eq!(x["statement"], "INSERT INTO t VALUES ($1, $2, $3)");
+            assert_eq!(&x["param_values"], v, "cut at {cut}");
+        }
+        assert_eq!(r[2]["param_values_truncated"], true);
+        assert!(r[1].get("param_values_truncated").is_none());
+    }
+    // Masked: the fingerprint only, no values, no error message.
+    let mut app = AppConfig::sized(4 << 20);
+    <super::Pgsql as Analyzer>::set(&mut app.protos.pgsql.limits, "sql-literals", "mask").unwrap();
+    let mut c = logged_in(40151);
+    c.segment(0, &req)
+        .segment(1, &resp)
+        .segment(0, &query("SELECT 'secret' FROM nowhere"))
+        .segment(
+            1,
+            &cat(&[
+                error("ERROR", "42P01", "relation \"nowhere\" does not exist"),
+                z(b'I'),
+            ]),
+        )
+        .close();
+    let r = of(&c.run_with(app), "pgsql");
+    assert_eq!(r.len(), 5, "{r:#?}");
+    for x in &r[1..] {
+        let text = x.to_string();
+        assert!(
+            x.get("statement").is_none() && x.get("param_values").is_none(),
+            "{x}"
+        );
+        assert!(!text.contains("brien") && !text.contains("secret"), "{x}");
+        assert!(x.get("error").is_none(), "{x}");
+    }
+    assert_eq!(r[1]["fingerprint"], "INSERT INTO t VALUES ($1, $2, $3)");
+    assert_eq!(r[4]["fingerprint"], "SELECT ? FROM nowhere");
+    assert_eq!(r[4]["sqlstate"], "42P01");
+    let refused = <super::Pgsql as Analyzer>::set(&mut Default::default(), "sql-literals", "hide");
+    assert_eq!(refused.unwrap_err(), "must be keep or mask, not hide");
 }
 
 #[test]
@@ -905,6 +1006,49 @@ fn a_connection_at_rest_parks_with_its_user() {
     assert_eq!(strip(&r2), strip(&r));
 }
 
+/// The unnamed portal ends with its transaction: a driver's connection
+/// idle between extended queries parks like one of simple queries.
+#[test]
+fn a_connection_idle_after_the_extended_protocol_parks() {
+    use crate::worker::{Worker, WorkerConfig};
+    let flight = cat(&[
+        msg(b'P', b"\0SELECT $1\0\0\0"),
+        bind_of("", &[], &[Some(b"7")]),
+        msg(b'E', b"\0\0\0\0\0"),
+        msg(b'S', b""),
+    ]);
+    let answer = cat(&[
+        msg(b'1', b""),
+        msg(b'2', b""),
+        data_row("7"),
+        complete("SELECT 1"),
+        z(b'I'),
+    ]);
+    let mut c = logged_in(41450);
+    c.wait(1_000_000_000)
+        .segment(0, &flight)
+        .segment(1, &answer)
+        .wait(1_000_000_000)
+        .segment(0, &flight)
+        .segment(1, &answer)
+        .close();
+    let mut app = AppConfig::sized(4 << 20);
+    // No parked slots: each attempt to park is counted.
+    app.protos.pgsql.parked = 0;
+    let mut w = Worker::new(WorkerConfig {
+        flows: 64,
+        huge_pages: false,
+        app,
+        ..Default::default()
+    })
+    .unwrap();
+    let r = of(&c.run_on(&mut w), "pgsql");
+    assert_eq!(r.len(), 3, "{r:#?}");
+    assert_eq!(r[2]["param_values"], serde_json::json!(["7"]));
+    let st = *w.app_stats().proto(crate::app::Proto::Pgsql);
+    assert!(st.parked_full >= 2, "{}", st.parked_full);
+}
+
 /// COPY in both ways: its data counted, never kept; the Query logged at
 /// its ReadyForQuery with the tag's count.
 #[test]
@@ -1012,6 +1156,12 @@ fn the_fuzz_targets_parser_half() {
                     parse::row_description(b),
                     parse::backend_pid(b),
                 );
+                // Values never reach past the body.
+                for (v, _) in parse::bind_values(b) {
+                    if let sql::Value::Text(x) | sql::Value::Binary(x) = v {
+                        assert!(x.len() <= b.len());
+                    }
+                }
                 let Some(r) = rest.get(hdr + body..) else {
                     break;
                 };

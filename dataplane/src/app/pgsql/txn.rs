@@ -110,6 +110,9 @@ pub struct Pending {
     pub slot: u8,
     /// Bind parameters (Bind and Execute of its portal).
     pub params: u16,
+    /// The key of its parameter values in the connection's transaction
+    /// buffer (0: none kept).
+    pub vals: u32,
 }
 
 /// The answer to the front message, as it is read.
