@@ -4,7 +4,8 @@
 //! the KPI key of a statement whatever its values).
 //!
 //! It also keeps statements' parameter values between the message that
-//! binds them and the record ([`Values`]).
+//! binds them and the record ([`Kept`]), with texts too long to keep in
+//! a session.
 //!
 //! Nothing here allocates: the lexer walks the bytes it is given and the
 //! fingerprint is written into the caller's buffer, cut at its end. Any
@@ -289,19 +290,35 @@ const ENTRY: usize = 6;
 /// The most bytes one entry takes.
 pub const VALUES_ENTRY_MAX: usize = ENTRY + VALUES_MAX * (2 + VALUE_KEEP);
 
-/// Parameter values kept between the message that binds them and the
-/// record that logs them, in a transaction buffer's fragment: entries of
-/// a key and items (`[flags][len][bytes]`, each value cut at
-/// [`VALUE_KEEP`]). Raw bytes are kept, not JSON, so an entry's size is
-/// known before it is written, and the buffer never grows past its
-/// capacity.
-pub struct Values;
+/// What a connection keeps in a transaction buffer's fragment between
+/// the message that brings it and the record that logs it: statement
+/// texts too long for the session state, and parameter values. Entries
+/// of a key (u32) and a length (u16), then the bytes: a text as sent, or
+/// values as items (`[flags][len][bytes]`, each cut at [`VALUE_KEEP`]).
+/// Raw bytes are kept, not JSON, so an entry's size is known before it
+/// is written, and the buffer never grows past its capacity.
+pub struct Kept;
 
-impl Values {
+impl Kept {
+    /// Appends an entry of `key` holding `bytes`; false (and nothing
+    /// written) when it does not fit.
+    pub fn put_bytes(frag: &mut Vec<u8>, key: u32, bytes: &[u8]) -> bool {
+        let Ok(len) = u16::try_from(bytes.len()) else {
+            return false;
+        };
+        if frag.capacity() - frag.len() < ENTRY + bytes.len() {
+            return false;
+        }
+        frag.extend_from_slice(&key.to_le_bytes());
+        frag.extend_from_slice(&len.to_le_bytes());
+        frag.extend_from_slice(bytes);
+        true
+    }
+
     /// Appends an entry of `key` holding what `values` yields (at most
     /// [`VALUES_MAX`], as many as there is room for; `cut`: more were
     /// sent than kept). Returns false when not even its header fits.
-    pub fn put<'a>(
+    pub fn put_values<'a>(
         frag: &mut Vec<u8>,
         key: u32,
         values: impl Iterator<Item = (Value<'a>, bool)>,
@@ -358,7 +375,7 @@ impl Values {
         })
     }
 
-    /// The items of entry `key`.
+    /// The bytes of entry `key`.
     pub fn find(frag: &[u8], key: u32) -> Option<&[u8]> {
         Self::entries(frag)
             .find(|(k, _)| *k == key)
@@ -387,7 +404,7 @@ impl Values {
     /// Writes `items` as the list `key`: text as text, binary as `\x`
     /// and hex, NULL as null; and `cut_key` true when a value or the list
     /// was cut.
-    pub fn write(w: &mut JsonWriter, key: &str, cut_key: &str, items: &[u8]) {
+    pub fn write_values(w: &mut JsonWriter, key: &str, cut_key: &str, items: &[u8]) {
         let mut cut = false;
         w.begin_list(key);
         let mut i = 0;
@@ -552,19 +569,19 @@ mod tests {
     fn values_are_kept_found_and_dropped_within_the_capacity() {
         let mut frag = Vec::with_capacity(150);
         let v = |b: &'static [u8]| (Value::Text(b), true);
-        assert!(Values::put(
+        assert!(Kept::put_values(
             &mut frag,
             1,
             [v(b"a"), (Value::Null, true)].into_iter()
         ));
         let long = [7u8; 100];
-        assert!(Values::put(
+        assert!(Kept::put_values(
             &mut frag,
             2,
             [(Value::Binary(&long), true), v(b"b"), v(b"c")].into_iter()
         ));
         // No room for all of the third: what fits, marked cut.
-        assert!(Values::put(
+        assert!(Kept::put_values(
             &mut frag,
             3,
             [v(b"d"), (Value::Binary(&long), true)].into_iter()
@@ -573,34 +590,37 @@ mod tests {
         let json = |items: &[u8]| {
             let mut out = Vec::new();
             let mut w = JsonWriter::new(&mut out);
-            Values::write(&mut w, "v", "cut", items);
+            Kept::write_values(&mut w, "v", "cut", items);
             w.finish();
             String::from_utf8(out).unwrap()
         };
         assert_eq!(
-            json(Values::find(&frag, 1).unwrap()),
+            json(Kept::find(&frag, 1).unwrap()),
             "{\"v\":[\"a\",null]}\n"
         );
-        let two = json(Values::find(&frag, 2).unwrap());
+        let two = json(Kept::find(&frag, 2).unwrap());
         assert!(
             two.starts_with("{\"v\":[\"\\\\x0707")
                 && two.ends_with(",\"b\",\"c\"],\"cut\":true}\n"),
             "{two}"
         );
         assert_eq!(
-            json(Values::find(&frag, 3).unwrap()),
+            json(Kept::find(&frag, 3).unwrap()),
             "{\"v\":[\"d\"],\"cut\":true}\n"
         );
-        Values::retain(&mut frag, |k| k == 3);
-        assert!(Values::find(&frag, 1).is_none() && Values::find(&frag, 2).is_none());
+        Kept::retain(&mut frag, |k| k == 3);
+        assert!(Kept::find(&frag, 1).is_none() && Kept::find(&frag, 2).is_none());
         assert_eq!(
-            json(Values::find(&frag, 3).unwrap()),
+            json(Kept::find(&frag, 3).unwrap()),
             "{\"v\":[\"d\"],\"cut\":true}\n"
         );
         // A buffer without room for a header takes nothing.
         let mut full = Vec::with_capacity(4);
-        assert!(!Values::put(&mut full, 9, [v(b"x")].into_iter()));
-        assert!(full.is_empty());
+        assert!(!Kept::put_values(&mut full, 9, [v(b"x")].into_iter()) && full.is_empty());
+        let mut full = Vec::with_capacity(8);
+        // A text whole or not at all.
+        assert!(!Kept::put_bytes(&mut full, 9, b"abc") && full.is_empty());
+        assert!(Kept::put_bytes(&mut full, 9, b"ab") && Kept::find(&full, 9) == Some(&b"ab"[..]));
     }
 
     #[test]

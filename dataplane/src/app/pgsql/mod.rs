@@ -86,7 +86,7 @@ impl Analyzer for Pgsql {
     /// Execute's record.
     fn txn_size(_: &Limits) -> TxnSize {
         TxnSize {
-            frag: state::VALUES_ROOM,
+            frag: state::KEPT_ROOM,
             body: 0,
         }
     }

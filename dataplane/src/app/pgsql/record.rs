@@ -5,9 +5,9 @@
 //! read, so never logged.
 
 use super::parse;
-use super::txn::{Answer, Login, Pending, TEXT_KEEP};
+use super::txn::{Answer, Login, Pending};
 use super::Pgsql;
-use crate::app::sql::{self, Dialect, Values};
+use crate::app::sql::{self, Dialect, Kept};
 use crate::app::{write_unanswered, Cx};
 use crate::record::json::JsonWriter;
 use crate::record::{FieldSink, RecordOut};
@@ -112,7 +112,7 @@ pub fn statement<O: RecordOut>(
     // beside it.
     let vals = match (p.vals, cx.txn.get(conn.buf)) {
         (0, _) | (_, None) => None,
-        (k, Some(tb)) => Values::find(&tb.frag, k),
+        (k, Some(tb)) => Kept::find(&tb.frag, k),
     };
     let rec = |w: &mut JsonWriter| {
         w.token("op", p.op.name());
@@ -129,7 +129,7 @@ pub fn statement<O: RecordOut>(
                     w.u64("statement_index", u64::from(i));
                 }
                 // On the stack: a fingerprint is never longer than its text.
-                let mut fp = [0u8; TEXT_KEEP];
+                let mut fp = [0u8; super::state::TEXT_LONG];
                 let n = sql::fingerprint(Dialect::Postgres, t.text, &mut fp);
                 if n > 0 {
                     w.text("fingerprint", &fp[..n]);
@@ -141,7 +141,7 @@ pub fn statement<O: RecordOut>(
             w.u64("params", u64::from(p.params));
         }
         if let Some(v) = vals {
-            Values::write(w, "param_values", "param_values_truncated", v);
+            Kept::write_values(w, "param_values", "param_values_truncated", v);
         }
         match how {
             None => {

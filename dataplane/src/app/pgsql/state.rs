@@ -25,7 +25,7 @@ use super::txn::{Answer, Login, Op, Pending, Short, NAME_KEEP, NO_SLOT, TEXT_KEE
 use super::{Pgsql as P, STOPPED};
 use crate::app::open::Fifo;
 use crate::app::pool::NONE;
-use crate::app::sql::{self, Dialect, Values};
+use crate::app::sql::{self, Dialect, Kept};
 use crate::app::{Cx, Proto, Step};
 use crate::record::RecordOut;
 
@@ -38,11 +38,15 @@ pub const OPEN_CAP: usize = 16;
 pub const SLOTS: usize = 5;
 /// Portals remembered at once.
 pub const PORTALS: usize = 4;
-/// Bytes of a transaction buffer the bind parameter values waiting for
-/// their records may take (a Bind's values, cut at
-/// [`sql::VALUE_KEEP`] bytes each and [`sql::VALUES_MAX`] in all, take at
-/// most 1,062).
-pub const VALUES_ROOM: usize = 2048;
+/// A statement text longer than the session state keeps
+/// ([`TEXT_KEEP`]) is kept whole up to this many bytes in the
+/// connection's transaction buffer, while one is free.
+pub const TEXT_LONG: usize = WHOLE;
+/// Bytes of a transaction buffer a connection asks for: its long texts
+/// and bind parameter values (cut at [`sql::VALUE_KEEP`] bytes each and
+/// [`sql::VALUES_MAX`] in all, at most 1,062 bytes a Bind) until their
+/// records. Past it, what nothing names any more is dropped.
+pub const KEPT_ROOM: usize = 8192;
 
 /// What a connection keeps at rest: its phase, and who it is (the user,
 /// database and application its startup named), so every statement after
@@ -89,6 +93,18 @@ struct Slot {
     /// Portals and waiting messages using it.
     refs: u8,
     text: Short<TEXT_KEEP>,
+    /// The key of the whole text (up to [`TEXT_LONG`] bytes) in the
+    /// transaction buffer, when longer than `text` keeps (0: none).
+    long: u32,
+    /// The whole text was cut all the same (longer than [`WHOLE`]).
+    long_cut: bool,
+}
+
+impl Slot {
+    /// Holds a statement: prepared, or used by a portal or a message.
+    fn in_use(&self) -> bool {
+        self.named || self.refs > 0
+    }
 }
 
 /// A portal: its name (a hash), its statement and its parameters.
@@ -135,6 +151,32 @@ pub struct Pgsql {
     /// which transaction a portal belongs to.
     syncs_sent: u32,
     syncs_answered: u32,
+}
+
+/// Statement `k` of a Query's text `all` (`cut`: kept only in part), and
+/// whether another follows it in the text.
+fn query_part(all: &[u8], cut: bool, k: u32) -> (Option<record::Text<'_>>, bool) {
+    match sql::statement_at(Dialect::Postgres, all, k as usize) {
+        Some((s, e, more)) => {
+            let multi = more || k > 0;
+            let text = record::Text {
+                text: &all[s..e],
+                cut: cut && e == all.len(),
+                index: multi.then_some(k),
+            };
+            // A text cut short may hold more statements than kept.
+            (Some(text), more || (cut && e == all.len()))
+        }
+        None if k == 0 => (
+            Some(record::Text {
+                text: b"",
+                cut,
+                index: None,
+            }),
+            false,
+        ),
+        None => (None, cut),
+    }
 }
 
 /// A stable 64-bit hash of a name (FNV-1a).
@@ -221,11 +263,6 @@ impl Pgsql {
         })
     }
 
-    /// The text of slot `s`, if any.
-    pub(super) fn text(&self, s: u8) -> Option<&Short<TEXT_KEEP>> {
-        self.slots.get(usize::from(s)).map(|s| &s.text)
-    }
-
     fn release(&mut self, s: u8) {
         if let Some(x) = self.slots.get_mut(usize::from(s)) {
             x.refs = x.refs.saturating_sub(1);
@@ -244,7 +281,13 @@ impl Pgsql {
 
     /// A free slot for a new text (`name`: the statement's, prepared), or
     /// [`NO_SLOT`] when every one is in use.
-    fn store(&mut self, name: Option<u64>, text: &[u8], whole: bool) -> u8 {
+    fn store<O: RecordOut>(
+        &mut self,
+        name: Option<u64>,
+        text: &[u8],
+        whole: bool,
+        cx: &mut Cx<'_, O>,
+    ) -> u8 {
         if let Some(h) = name {
             // Parsing a name again replaces the statement.
             for s in &mut self.slots {
@@ -269,6 +312,7 @@ impl Pgsql {
         s.text.put(text, whole);
         s.named = name.is_some();
         s.name = name.unwrap_or(0);
+        self.keep_text(i, text, whole, cx);
         i as u8
     }
 
@@ -502,7 +546,7 @@ impl Pgsql {
         match ty {
             b'Q' => {
                 let (text, nul) = parse::cstr_prefix(b, 0);
-                let slot = self.store(None, text, whole && nul);
+                let slot = self.store(None, text, whole && nul, cx);
                 let slot = self.retain(slot);
                 self.syncs_sent = self.syncs_sent.wrapping_add(1);
                 self.push(p(Op::Query, slot, 0), cx);
@@ -512,7 +556,7 @@ impl Pgsql {
                     cx.stats.of::<P>().errors += 1;
                     return;
                 };
-                let slot = self.store(Some(hash(name)), text, whole && nul);
+                let slot = self.store(Some(hash(name)), text, whole && nul, cx);
                 let slot = self.retain(slot);
                 self.push(p(Op::Parse, slot, 0), cx);
             }
@@ -627,53 +671,108 @@ impl Pgsql {
         };
     }
 
-    /// Keeps a Bind's parameter values (unless masked) in the
-    /// connection's transaction buffer until the records that log them;
-    /// returns their key, or 0 when none are kept (no buffer free: counted
-    /// in `txn_buffers_full`).
-    fn keep_values<O: RecordOut>(&mut self, bind: &[u8], cx: &mut Cx<'_, O>) -> u32 {
-        if self.mask {
-            return 0;
-        }
+    /// The transaction buffer, taken if none is held (none free:
+    /// counted in `txn_buffers_full`), with room made for `need` bytes
+    /// by dropping what nothing names any more.
+    fn kept<'c, O: RecordOut>(
+        &mut self,
+        need: usize,
+        cx: &'c mut Cx<'_, O>,
+    ) -> Option<&'c mut crate::app::txn::TxnBuf> {
         if self.buf == NONE {
             match cx.txn.take() {
                 Some(h) => self.buf = h,
                 None => {
                     cx.stats.txn_buffers_full += 1;
-                    return 0;
+                    return None;
                 }
             }
         }
-        let Some(tb) = cx.txn.get(self.buf) else {
-            return 0;
-        };
-        let key = self.vseq.wrapping_add(1).max(1);
-        self.vseq = key;
-        let room = VALUES_ROOM.min(tb.frag.capacity());
-        if tb.frag.len() + sql::VALUES_ENTRY_MAX > room {
-            // Values no portal or waiting message names any more leave.
-            let (portals, open) = (&self.portals, &self.open);
-            Values::retain(&mut tb.frag, |k| {
-                portals.iter().any(|p| p.used && p.vals == k) || open.iter().any(|p| p.vals == k)
+        let tb = cx.txn.get(self.buf)?;
+        if tb.frag.len() + need > KEPT_ROOM.min(tb.frag.capacity()) {
+            let (portals, open, slots) = (&self.portals, &self.open, &self.slots);
+            Kept::retain(&mut tb.frag, |k| {
+                portals.iter().any(|p| p.used && p.vals == k)
+                    || open.iter().any(|p| p.vals == k)
+                    || slots.iter().any(|s| s.in_use() && s.long == k)
             });
         }
-        if Values::put(&mut tb.frag, key, parse::bind_values(bind)) {
+        Some(tb)
+    }
+
+    /// A new key for what is kept.
+    fn key(&mut self) -> u32 {
+        self.vseq = self.vseq.wrapping_add(1).max(1);
+        self.vseq
+    }
+
+    /// Keeps a Bind's parameter values (unless masked) until the records
+    /// that log them; returns their key, or 0 when none are kept.
+    fn keep_values<O: RecordOut>(&mut self, bind: &[u8], cx: &mut Cx<'_, O>) -> u32 {
+        if self.mask {
+            return 0;
+        }
+        let key = self.key();
+        let kept = self
+            .kept(sql::VALUES_ENTRY_MAX, cx)
+            .is_some_and(|tb| Kept::put_values(&mut tb.frag, key, parse::bind_values(bind)));
+        if kept {
             key
         } else {
             0
         }
     }
 
-    /// Gives the transaction buffer back once no values in it are
-    /// wanted.
-    fn give_values<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+    /// Keeps the whole of slot `i`'s text when the slot keeps only its
+    /// start.
+    fn keep_text<O: RecordOut>(&mut self, i: usize, text: &[u8], whole: bool, cx: &mut Cx<'_, O>) {
+        self.slots[i].long = 0;
+        if text.len() <= TEXT_KEEP {
+            return;
+        }
+        let text = &text[..text.len().min(TEXT_LONG)];
+        let key = self.key();
+        if let Some(tb) = self.kept(text.len() + 8, cx) {
+            if Kept::put_bytes(&mut tb.frag, key, text) {
+                self.slots[i].long = key;
+                self.slots[i].long_cut = !whole || text.len() == TEXT_LONG;
+            }
+        }
+    }
+
+    /// Gives the transaction buffer back once nothing in it is wanted.
+    fn give_back<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
         if self.buf != NONE
             && self.portals.iter().all(|p| !p.used || p.vals == 0)
             && self.open.iter().all(|p| p.vals == 0)
+            && self.slots.iter().all(|s| !s.in_use() || s.long == 0)
         {
             cx.txn.give(self.buf);
             self.buf = NONE;
         }
+    }
+
+    /// Slot `s`'s text: the whole one from the transaction buffer (copied
+    /// into `tmp`) when it was kept there, else the slot's start; and
+    /// whether it was cut.
+    fn text_of<'a>(
+        &'a self,
+        s: u8,
+        txn: &mut crate::app::txn::TxnPool,
+        tmp: &'a mut [u8; TEXT_LONG],
+    ) -> Option<(&'a [u8], bool)> {
+        let slot = self.slots.get(usize::from(s))?;
+        if slot.long != 0 {
+            if let Some(t) = txn
+                .get(self.buf)
+                .and_then(|tb| Kept::find(&tb.frag, slot.long))
+            {
+                let n = t.len().min(TEXT_LONG);
+                tmp[..n].copy_from_slice(&t[..n]);
+                return Some((&tmp[..n], slot.long_cut));
+            }
+        }
+        Some((slot.text.get(), slot.text.cut))
     }
 
     /// Who the records name, and what they may keep.
@@ -701,48 +800,20 @@ impl Pgsql {
         } else if matches!(p.op, Op::Execute | Op::Function)
             || (how.is_none() && self.answer.failed())
         {
-            let t = self.text(p.slot).copied();
-            let text = t.as_ref().map(|t| record::Text {
-                text: t.get(),
-                cut: t.cut,
-                index: None,
-            });
+            let mut tmp = [0; TEXT_LONG];
+            let text = self
+                .text_of(p.slot, cx.txn, &mut tmp)
+                .map(|(text, cut)| record::Text {
+                    text,
+                    cut,
+                    index: None,
+                });
             record::statement(&p, text, &self.answer, how, self.conn(), cx);
         }
         self.release(p.slot);
         self.answer = Answer::default();
         if p.vals != 0 {
-            self.give_values(cx);
-        }
-    }
-
-    /// The text of statement `k` of Query `p`, and whether another
-    /// follows it in the text.
-    fn query_part(&self, p: &Pending, k: u32) -> (Option<record::Text<'_>>, bool) {
-        let Some(t) = self.text(p.slot) else {
-            return (None, false);
-        };
-        let all = t.get();
-        match sql::statement_at(Dialect::Postgres, all, k as usize) {
-            Some((s, e, more)) => {
-                let multi = more || k > 0;
-                let text = record::Text {
-                    text: &all[s..e],
-                    cut: t.cut && e == all.len(),
-                    index: multi.then_some(k),
-                };
-                // A text cut short may hold more statements than kept.
-                (Some(text), more || (t.cut && e == all.len()))
-            }
-            None if k == 0 => (
-                Some(record::Text {
-                    text: b"",
-                    cut: t.cut,
-                    index: None,
-                }),
-                false,
-            ),
-            None => (None, t.cut),
+            self.give_back(cx);
         }
     }
 
@@ -761,12 +832,15 @@ impl Pgsql {
         } else {
             a.statements
         };
-        let (text, _) = self.query_part(p, k);
+        let mut tmp = [0; TEXT_LONG];
+        let t = self.text_of(p.slot, cx.txn, &mut tmp);
+        let part = |k| t.map_or((None, false), |(all, cut)| query_part(all, cut, k));
+        let (text, _) = part(k);
         record::statement(p, text, &a, how, self.conn(), cx);
         if how.is_none() && a.failed() {
             let mut j = k + 1;
             while j < k + 64 {
-                let (Some(t), _) = self.query_part(p, j) else {
+                let (Some(t), _) = part(j) else {
                     break;
                 };
                 record::statement(
@@ -788,17 +862,20 @@ impl Pgsql {
         let Some(p) = self.open.front().copied() else {
             return;
         };
+        let mut tmp = [0; TEXT_LONG];
+        let t = self.text_of(p.slot, cx.txn, &mut tmp);
+        let part = |k| t.map_or((None, false), |(all, cut)| query_part(all, cut, k));
         if self.answer.held {
             // The text said this statement was the last, yet another
             // came: the held one is logged first.
             let k = self.answer.statements.saturating_sub(2);
-            let (text, _) = self.query_part(&p, k);
+            let (text, _) = part(k);
             let mut a = self.answer;
             a.held = false;
             record::statement(&p, text, &a, None, self.conn(), cx);
         }
         let k = self.answer.statements.saturating_sub(1);
-        let (text, more) = self.query_part(&p, k);
+        let (text, more) = part(k);
         if more {
             record::statement(&p, text, &self.answer, None, self.conn(), cx);
             self.answer.clear_statement();
@@ -863,7 +940,7 @@ impl Pgsql {
                             self.close_portal(p.name);
                         }
                     }
-                    self.give_values(cx);
+                    self.give_back(cx);
                 }
             }
             b'E' => {
@@ -943,7 +1020,7 @@ impl Pgsql {
         }
         self.syncs_sent = 0;
         self.syncs_answered = 0;
-        self.give_values(cx);
+        self.give_back(cx);
         if self.login.open {
             self.login.open = false;
             record::login_unanswered(&self.login, how, cx);
@@ -974,13 +1051,13 @@ impl Pgsql {
 
     /// The connection ended.
     pub fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
-        if self.next.is_some() {
-            if self.buf != NONE {
-                cx.txn.give(self.buf);
-                self.buf = NONE;
-            }
-            return;
+        if self.next.is_none() {
+            self.flush(End::FlowEnd, cx);
         }
-        self.flush(End::FlowEnd, cx);
+        // Prepared statements' texts too: nothing is read any more.
+        if self.buf != NONE {
+            cx.txn.give(self.buf);
+            self.buf = NONE;
+        }
     }
 }

@@ -361,6 +361,78 @@ fn each_execute_is_logged_with_its_binds_values() {
     assert_eq!(refused.unwrap_err(), "must be keep or mask, not hide");
 }
 
+/// Statements longer than the session keeps are logged whole from the
+/// transaction buffer (up to 2 KiB), a prepared one at every Execute;
+/// without a free buffer, their first 128 bytes, marked cut.
+#[test]
+fn long_statements_are_logged_whole() {
+    let cols: Vec<String> = (0..40).map(|i| format!("column_{i:02}")).collect();
+    let long = format!("SELECT {} FROM t WHERE a = 'x'", cols.join(", "));
+    let huge = format!("SELECT '{}'", "y".repeat(3000));
+    assert!(long.len() > 300);
+    let two = format!("{long}; {long};");
+    let prepared = format!("{long} AND b = $1");
+    let exec = cat(&[
+        bind_of("s9", &[], &[Some(b"1")]).into_iter().collect(),
+        msg(b'E', b"\0\0\0\0\0"),
+        msg(b'S', b""),
+    ]);
+    let mut parse = b"s9\0".to_vec();
+    parse.extend(prepared.as_bytes());
+    parse.extend(b"\0\0\0");
+    let answered = cat(&[msg(b'2', b""), complete("SELECT 0"), z(b'I')]);
+    let conv = || {
+        let mut c = logged_in(40170);
+        c.segment(0, &query(&two))
+            .segment(
+                1,
+                &cat(&[complete("SELECT 0"), complete("SELECT 0"), z(b'I')]),
+            )
+            .segment(0, &cat(&[msg(b'P', &parse), msg(b'S', b"")]))
+            .segment(1, &cat(&[msg(b'1', b""), z(b'I')]))
+            .segment(0, &exec)
+            .segment(1, &answered)
+            .segment(0, &query(&huge))
+            .segment(1, &cat(&[complete("SELECT 1"), z(b'I')]))
+            .segment(0, &exec)
+            .segment(1, &answered)
+            .close();
+        c
+    };
+    let r = run(&conv());
+    assert_eq!(r.len(), 6, "{r:#?}");
+    let texts: Vec<&str> = r[1..]
+        .iter()
+        .map(|x| x["statement"].as_str().unwrap())
+        .collect();
+    let first = format!("{long};");
+    assert_eq!(texts[..2], [first.as_str(), first.as_str()]);
+    assert_eq!(texts[2], prepared);
+    assert_eq!(texts[4], prepared);
+    assert!(r[1..3]
+        .iter()
+        .all(|x| x.get("statement_truncated").is_none()));
+    // Only what the analyzer reads of a long message: its first 2 KiB.
+    assert_eq!(r[4]["statement_truncated"], true);
+    assert!(texts[3].len() <= 2048 && texts[3].starts_with("SELECT 'yyy"));
+    assert_eq!(r[4]["fingerprint"], "SELECT ?");
+    assert!(r[3]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .ends_with("FROM t WHERE a = ? AND b = $1"));
+    // No transaction buffer: the slots' 128 bytes.
+    let mut app = AppConfig::sized(4 << 20);
+    app.txn_buffers = 0;
+    let r = of(&conv().run_with(app), "pgsql");
+    assert_eq!(r.len(), 6, "{r:#?}");
+    for x in [&r[1], &r[3], &r[4], &r[5]] {
+        assert_eq!(x["statement_truncated"], true, "{x}");
+        assert_eq!(x["statement"].as_str().unwrap().len(), 128);
+    }
+    // The Query's second statement starts past the bytes kept.
+    assert_eq!(r[2]["statement_unknown"], true);
+}
+
 #[test]
 fn after_an_error_the_rest_up_to_sync_is_skipped() {
     let req = cat(&[
