@@ -580,7 +580,7 @@ impl Pgsql {
         {
             let t = self.text(p.slot).copied();
             let text = t.as_ref().map(|t| record::Text {
-                text: t.get(),
+                text: Some(t.get()),
                 cut: t.cut,
                 index: None,
             });
@@ -601,7 +601,7 @@ impl Pgsql {
             Some((s, e, more)) => {
                 let multi = more || k > 0;
                 let text = record::Text {
-                    text: &all[s..e],
+                    text: Some(&all[s..e]),
                     cut: t.cut && e == all.len(),
                     index: multi.then_some(k),
                 };
@@ -610,13 +610,23 @@ impl Pgsql {
             }
             None if k == 0 => (
                 Some(record::Text {
-                    text: b"",
+                    text: Some(b""),
                     cut: t.cut,
                     index: None,
                 }),
                 false,
             ),
-            None => (None, t.cut),
+            // Past the bytes kept of a text cut short: a statement whose
+            // text is not known, only its place.
+            None if t.cut => (
+                Some(record::Text {
+                    text: None,
+                    cut: false,
+                    index: Some(k),
+                }),
+                true,
+            ),
+            None => (None, false),
         }
     }
 
@@ -640,7 +650,10 @@ impl Pgsql {
         if how.is_none() && a.failed() {
             let mut j = k + 1;
             while j < k + 64 {
-                let (Some(t), _) = self.query_part(p, j) else {
+                // Only the statements whose text is kept are known to
+                // exist.
+                let (Some(t @ record::Text { text: Some(_), .. }), _) = self.query_part(p, j)
+                else {
                     break;
                 };
                 record::statement(

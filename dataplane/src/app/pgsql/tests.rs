@@ -810,6 +810,80 @@ fn a_query_of_several_statements_gives_a_record_each() {
     assert_eq!(r[1]["tx_status"], "idle");
 }
 
+/// A Query longer than the text kept (psql -c with several statements):
+/// the statement across the limit is cut, the ones past it have no text,
+/// and every one of them still says its place in the Query.
+#[test]
+fn statements_past_the_kept_text_keep_their_index() {
+    let parts = [
+        "CREATE TABLE wl_psql (k text PRIMARY KEY, v int);",
+        "INSERT INTO wl_psql VALUES ('a', 1), ('b;', 2);",
+        "SELECT * FROM wl_psql ORDER BY k;",
+        "UPDATE wl_psql SET v = v + 1;",
+        "DELETE FROM wl_psql WHERE k = 'a'",
+    ];
+    let text = parts.join(" ");
+    assert!(text.find("UPDATE").unwrap() > super::txn::TEXT_KEEP);
+    let mut c = logged_in(41210);
+    c.segment(0, &query(&text))
+        .segment(
+            1,
+            &cat(&[
+                complete("CREATE TABLE"),
+                complete("INSERT 0 2"),
+                row_desc(2),
+                data_row("a"),
+                data_row("b;"),
+                complete("SELECT 2"),
+                complete("UPDATE 2"),
+                complete("DELETE 1"),
+                z(b'I'),
+            ]),
+        )
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 6, "{r:#?}");
+    for (i, x) in r[1..].iter().enumerate() {
+        assert_eq!(x["statement_index"], i, "{x:#}");
+    }
+    assert_eq!(r[3]["statement"], "SELECT * FROM wl_psql ORDER BY");
+    assert_eq!(r[3]["statement_truncated"], true);
+    for x in &r[4..] {
+        assert_eq!(x["statement_unknown"], true, "{x:#}");
+        assert!(x.get("statement").is_none() && x.get("fingerprint").is_none());
+    }
+    assert_eq!(
+        (&r[4]["tag"], &r[5]["tag"]),
+        (&"UPDATE 2".into(), &"DELETE 1".into())
+    );
+    // After an error past the kept text, what the server skipped cannot
+    // be told: nothing is logged for it.
+    let mut c = logged_in(41211);
+    c.segment(0, &query(&text))
+        .segment(
+            1,
+            &cat(&[
+                complete("CREATE TABLE"),
+                complete("INSERT 0 2"),
+                row_desc(2),
+                complete("SELECT 0"),
+                error("ERROR", "42P01", "relation does not exist"),
+                z(b'I'),
+            ]),
+        )
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 5, "{r:#?}");
+    assert_eq!(
+        (
+            &r[4]["statement_index"],
+            &r[4]["sqlstate"],
+            &r[4]["statement_unknown"]
+        ),
+        (&3.into(), &"42P01".into(), &true.into())
+    );
+}
+
 /// More prepared statements than slots: the oldest are forgotten, the
 /// newest found (a driver preparing every statement it runs).
 #[test]
