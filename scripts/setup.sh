@@ -16,6 +16,18 @@ command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v python3 >/dev/null || need+=(python3)
+# The database testbed (scripts/db-testbed.sh, the drivers, the live
+# tests): servers run from scratch in a test's directory, and clients that
+# take the protocols' less common paths (psycopg: PostgreSQL's extended
+# protocol; DBD::MariaDB with server-side prepare: MySQL's binary one).
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+command -v psql >/dev/null || need+=(postgresql-client)
+command -v mariadbd >/dev/null || need+=(mariadb-server)
+command -v mariadb >/dev/null || need+=(mariadb-client)
+command -v openssl >/dev/null || need+=(openssl)
+for pkg in python3-psycopg libdbd-mariadb-perl; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
+done
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v go >/dev/null || need+=(golang-go)

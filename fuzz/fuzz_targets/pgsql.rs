@@ -23,8 +23,8 @@ fuzz_target!(|data: &[u8]| {
             let _ = (parse::command_complete(b), parse::fields(b), parse::auth(b));
             let _ = (parse::parameter_status(b), parse::row_description(b), parse::backend_pid(b));
             // Values never reach past the body.
-            for (v, _) in parse::bind_values(b) {
-                if let sql::Value::Text(x) | sql::Value::Binary(x) = v {
+            for (v, _) in parse::bind_values(b, &[sql::Binary::Int; 3]) {
+                if let sql::Value::Text(x) | sql::Value::Binary(x, _) = v {
                     assert!(x.len() <= b.len());
                 }
             }

@@ -2461,3 +2461,581 @@ fn tls_handshakes_match_the_clients_manifest() {
         assert_eq!(app[k], 0, "{k}: {app}");
     }
 }
+
+/// The database servers `scripts/db-testbed.sh` makes in the testbed's
+/// directory; stopped on drop (declared after the testbed, so before it
+/// goes; the testbed's removal kills what would be left in its
+/// namespaces).
+struct DbServers(PathBuf);
+
+impl DbServers {
+    /// Starts `which` (`pgsql`, `mariadb`) in the server namespace and
+    /// waits until each takes logins.
+    fn start(tb: &Testbed, which: &[&str]) -> Self {
+        let s = DbServers(tb.dir.join("db"));
+        for w in which {
+            sh(&format!(
+                "{} start {w} {} {} {}",
+                root().join("scripts/db-testbed.sh").display(),
+                tb.v("SRV"),
+                tb.v("SRV_IP"),
+                s.0.display()
+            ));
+        }
+        s
+    }
+}
+
+impl Drop for DbServers {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join("scripts/db-testbed.sh"))
+            .arg("stop")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Fails listing every difference found, the records no manifest line
+/// took (`used` false) among them.
+fn assert_no_differences(mut bad: Vec<String>, recs: &[&Value], used: &[bool], kind: &str) {
+    for (r, _) in recs.iter().zip(used).filter(|(_, u)| !**u) {
+        bad.push(format!("a record of no manifest session: {r}"));
+    }
+    assert!(
+        bad.is_empty(),
+        "{} differences ({} {kind} records):\n{}",
+        bad.len(),
+        recs.len(),
+        bad.join("\n")
+    );
+}
+
+/// The bytes of a message the pgsql analyzer reads (`WHOLE`): a Query's
+/// statements that start past them are logged without their text.
+const PG_TEXT_KEEP: usize = 2048;
+
+/// The record a manifest's statement line should give: the fields a
+/// `pgsql` record has for it (null: absent).
+fn pgsql_expected(m: &Value, session: &Value) -> serde_json::Map<String, Value> {
+    let mut e = serde_json::Map::new();
+    let set = |e: &mut serde_json::Map<String, Value>, k: &str, v: Value| {
+        e.insert(k.to_string(), v);
+    };
+    let extended = m["extended"] == true;
+    let op = if !extended {
+        "query"
+    } else if m["failed_at"] == "parse" && m["skipped"] != true {
+        "parse"
+    } else {
+        "execute"
+    };
+    set(&mut e, "op", op.into());
+    for k in ["user", "database", "application_name"] {
+        set(&mut e, k, session[k].clone());
+    }
+    // A Query's text is read up to PG_TEXT_KEEP bytes: a statement across
+    // that point is cut, one past it has no text.
+    let text = m["statement"].as_str().unwrap();
+    let off = m["offset"].as_u64().unwrap_or(0) as usize;
+    let kept = PG_TEXT_KEEP.saturating_sub(off);
+    let cut = off >= PG_TEXT_KEEP || text.len() > kept;
+    if off >= PG_TEXT_KEEP {
+        set(&mut e, "statement", Value::Null);
+        set(&mut e, "statement_unknown", true.into());
+    } else if text.len() > kept {
+        set(&mut e, "statement", text[..kept].into());
+        set(&mut e, "statement_truncated", true.into());
+    } else {
+        set(&mut e, "statement", text.into());
+        set(&mut e, "statement_truncated", Value::Null);
+        set(&mut e, "statement_unknown", Value::Null);
+    }
+    set(&mut e, "statement_index", m["index"].clone());
+    let skipped = m["skipped"] == true;
+    let failed = !m["sqlstate"].is_null();
+    set(&mut e, "success", (!skipped && !failed).into());
+    set(
+        &mut e,
+        "skipped",
+        if skipped { true.into() } else { Value::Null },
+    );
+    set(&mut e, "sqlstate", m["sqlstate"].clone());
+    set(&mut e, "tag", m["tag"].clone());
+    set(&mut e, "rows", m["rows"].clone());
+    // DataRows are counted when there were some.
+    let dr = m["data_rows"].as_u64().filter(|&n| n > 0);
+    set(&mut e, "data_rows", dr.map_or(Value::Null, Value::from));
+    set(
+        &mut e,
+        "empty_query",
+        if m["empty"] == true {
+            true.into()
+        } else {
+            Value::Null
+        },
+    );
+    set(&mut e, "copy_bytes", m["copy_bytes"].clone());
+    // An Execute's bind parameters (counted); a failed Parse has none.
+    let params = m["params"].as_array().map_or(0, Vec::len);
+    set(
+        &mut e,
+        "params",
+        if op == "execute" && params > 0 {
+            params.into()
+        } else {
+            Value::Null
+        },
+    );
+    // Their values as PostgreSQL writes them as text (psycopg sends
+    // numbers and booleans in binary, which the Parse's types read), NULL
+    // as null.
+    let values = m["params"].as_array().map(|v| {
+        v.iter()
+            .map(|x| match x {
+                Value::Null => Value::Null,
+                Value::String(s) => s.clone().into(),
+                Value::Bool(b) => if *b { "t" } else { "f" }.into(),
+                other => other.to_string().into(),
+            })
+            .collect::<Vec<Value>>()
+    });
+    set(
+        &mut e,
+        "param_values",
+        match values {
+            Some(v) if op == "execute" && params > 0 => v.into(),
+            _ => Value::Null,
+        },
+    );
+    // A Query's ReadyForQuery status, on its last statement's record (a
+    // statement cut short cannot be known to be the last: none).
+    set(
+        &mut e,
+        "tx_status",
+        if cut {
+            Value::Null
+        } else {
+            m["tx_status"].clone()
+        },
+    );
+    e
+}
+
+/// Real PostgreSQL 15 and clients (psycopg 3 over the extended protocol,
+/// named and unnamed statements, a pipeline; simple Queries of one and of
+/// several statements; ClientCursor; psql; COPY; a CancelRequest; failed
+/// logins), captured live: with TLS off every statement the driver sent is
+/// one `pgsql` record with its outcome (rows, tag, SQLSTATE, skipped after
+/// an error up to Sync), in order, none missing and none extra, and every
+/// session one login record; with TLS on (sslmode=require) a session gives
+/// its SSLRequest, exactly one `tls` record upgraded from pgsql, and no
+/// statement records.
+#[test]
+fn pgsql_statements_match_the_clients_manifest() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tb = Testbed::up(74, 1);
+    let _db = DbServers::start(&tb, &["pgsql"]);
+    let (recs, want, summary) = with_manifest(
+        &tb,
+        &["--source", "afpacket", "--records", "flow,pgsql,tls"],
+        &format!(
+            "/usr/bin/python3 {}",
+            root().join("scripts/pgsql-driver.py").display()
+        ),
+    );
+    let of = |t: &str| -> Vec<&Value> { recs.iter().filter(|r| r["type"] == t).collect() };
+    let (pg, tls, flows) = (of("pgsql"), of("tls"), of("flow"));
+    let sessions: Vec<&Value> = want.iter().filter(|m| m["kind"] == "session").collect();
+    let statements = |s: &Value| -> Vec<&Value> {
+        want.iter()
+            .filter(|m| m["kind"] == "statement" && m["session"] == s["session"])
+            .collect()
+    };
+    let mut used = vec![false; pg.len()];
+    let mut bad = Vec::new();
+    let (mut n_stmt, mut n_tls) = (0, 0);
+    for s in &sessions {
+        let name = s["session"].as_str().unwrap();
+        let port = &s["src_port"];
+        if !port.is_null()
+            && !flows
+                .iter()
+                .any(|f| f["src_port"] == *port && f["dst_port"] == 5432)
+        {
+            bad.push(format!("{name}: no flow record from port {port}"));
+        }
+        if s["tls"] == true {
+            // An SSLRequest answered S, then one TLS handshake; nothing of
+            // the statements.
+            n_tls += 1;
+            let mine: Vec<usize> = (0..pg.len())
+                .filter(|&i| pg[i]["src_port"] == *port)
+                .collect();
+            let ssl = mine
+                .iter()
+                .filter(|&&i| pg[i]["op"] == "ssl_request")
+                .count();
+            for &i in &mine {
+                used[i] = true;
+                let r = pg[i];
+                if r["op"] != "ssl_request" || r["reply"] != "S" || r["encrypted"] != true {
+                    bad.push(format!(
+                        "{name} (TLS): a pgsql record other than its SSLRequest: {r}"
+                    ));
+                }
+            }
+            if ssl != 1 {
+                bad.push(format!("{name} (TLS): {ssl} ssl_request records"));
+            }
+            let t: Vec<&&Value> = tls.iter().filter(|r| r["src_port"] == *port).collect();
+            if t.len() != 1 || t[0]["upgraded_from"] != "pgsql" || t[0]["dst_port"] != 5432 {
+                bad.push(format!("{name} (TLS): tls records {t:?}"));
+            }
+            continue;
+        }
+        // Clear text: the session's records by its application_name (a
+        // failed login has no port left to ask).
+        let app = &s["application_name"];
+        let mine: Vec<usize> = (0..pg.len())
+            .filter(|&i| pg[i]["application_name"] == *app)
+            .collect();
+        for &i in &mine {
+            used[i] = true;
+            if !port.is_null() && pg[i]["src_port"] != *port {
+                bad.push(format!("{name}: a record from another port: {}", pg[i]));
+            }
+        }
+        let logins: Vec<&Value> = mine
+            .iter()
+            .map(|&i| pg[i])
+            .filter(|r| r["op"] == "login")
+            .collect();
+        match logins[..] {
+            [l] => {
+                let ok = s["login_sqlstate"].is_null();
+                let mut e = vec![
+                    ("user", s["user"].clone()),
+                    ("database", s["database"].clone()),
+                    ("success", ok.into()),
+                    ("sqlstate", s["login_sqlstate"].clone()),
+                    ("auth_method", s["auth"].clone()),
+                    ("backend_pid", s["backend_pid"].clone()),
+                ];
+                if s["auth"] == "sasl" {
+                    e.push(("sasl_mechanism", "SCRAM-SHA-256".into()));
+                }
+                for (k, v) in e {
+                    if l[k] != v {
+                        bad.push(format!(
+                            "{name}: login {k} is {} in the record, {v} in the manifest",
+                            l[k]
+                        ));
+                    }
+                }
+            }
+            _ => bad.push(format!("{name}: {} login records", logins.len())),
+        }
+        let got: Vec<&Value> = mine
+            .iter()
+            .map(|&i| pg[i])
+            .filter(|r| r["op"] != "login")
+            .collect();
+        let exp: Vec<_> = statements(s).iter().map(|m| pgsql_expected(m, s)).collect();
+        n_stmt += exp.len();
+        if got.len() != exp.len() {
+            bad.push(format!(
+                "{name}: {} statement records, {} in the manifest",
+                got.len(),
+                exp.len()
+            ));
+        }
+        for (k, (r, e)) in got.iter().zip(&exp).enumerate() {
+            for (f, v) in e {
+                let g = r.get(f).unwrap_or(&Value::Null);
+                if g != v {
+                    bad.push(format!(
+                        "{name} #{k} ({}): {f} is {g} in the record, {v} in the manifest",
+                        e["statement"]
+                    ));
+                }
+            }
+        }
+    }
+    // The CancelRequest: its own connection, naming the backend.
+    for c in want.iter().filter(|m| m["kind"] == "cancel") {
+        let hits: Vec<usize> = (0..pg.len())
+            .filter(|&i| pg[i]["op"] == "cancel" && pg[i]["backend_pid"] == c["backend_pid"])
+            .collect();
+        if hits.len() != 1 {
+            bad.push(format!(
+                "cancel of {}: {} records",
+                c["backend_pid"],
+                hits.len()
+            ));
+        }
+        hits.iter().for_each(|&i| used[i] = true);
+    }
+    assert_no_differences(bad, &pg, &used, "pgsql");
+    // The manifest covers what it is meant to.
+    let count = |f: &dyn Fn(&Value) -> bool| {
+        want.iter()
+            .filter(|m| m["kind"] == "statement" && f(m))
+            .count()
+    };
+    for (what, n, min) in [
+        ("extended", count(&|m| m["extended"] == true), 20),
+        ("named", count(&|m| !m["prepared"].is_null()), 5),
+        ("simple", count(&|m| m["extended"] == false), 15),
+        (
+            "in a Query of several",
+            count(&|m| !m["index"].is_null()),
+            8,
+        ),
+        ("skipped", count(&|m| m["skipped"] == true), 4),
+        ("failed at Parse", count(&|m| m["failed_at"] == "parse"), 2),
+        ("COPY", count(&|m| !m["copy"].is_null()), 2),
+    ] {
+        assert!(
+            n >= min,
+            "the manifest has {n} statements {what}, wants {min}"
+        );
+    }
+    assert!(n_tls >= 3, "{n_tls} TLS sessions");
+    let app = &summary["app"];
+    assert_eq!(app["pgsql"], pg.len(), "{app}");
+    assert_eq!(app["tls"], n_tls, "{app}");
+    for k in [
+        "pgsql_errors",
+        "pgsql_stopped",
+        "pgsql_unanswered",
+        "txn_limit",
+        "tls_errors",
+    ] {
+        assert_eq!(app[k], 0, "{k}: {app}");
+    }
+    eprintln!(
+        "live pgsql: {n_stmt} statements of {} clear-text sessions match the clients' manifest \
+         one to one; {n_tls} TLS sessions give one tls record each and no statements",
+        sessions.len() - n_tls
+    );
+}
+
+/// How a `mysql` record shows a manifest's bound value: text as text,
+/// numbers as their decimal text, NULL as null; a blob is not compared
+/// (None).
+fn mysql_param_shown(v: &Value) -> Option<Value> {
+    match v {
+        Value::Null => Some(Value::Null),
+        Value::String(s) => Some(s.as_str().into()),
+        Value::Number(n) => Some(n.to_string().into()),
+        _ => None,
+    }
+}
+
+/// Real MariaDB 10.11 and clients (DBD::MariaDB with server-side prepare:
+/// COM_STMT_PREPARE/EXECUTE/RESET/CLOSE with int, text, NULL and blob
+/// values; without it: COM_QUERY, several statements in one; the mariadb
+/// client with its COM_INIT_DB; COM_PING; a refused login; ed25519's
+/// AuthSwitchRequest), captured live: with TLS off every command the
+/// driver sent is one `mysql` record with its outcome, in order, none
+/// missing and none extra; with TLS on a session gives exactly one `tls`
+/// record upgraded from mysql and no command records.
+#[test]
+#[ignore = "needs the mysql analyzer (branch mysql-analyzer)"]
+fn mysql_commands_match_the_clients_manifest() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tb = Testbed::up(75, 1);
+    let _db = DbServers::start(&tb, &["mariadb"]);
+    let (recs, want, summary) = with_manifest(
+        &tb,
+        &["--source", "afpacket", "--records", "flow,mysql,tls"],
+        &format!("perl {}", root().join("scripts/mysql-driver.pl").display()),
+    );
+    let of = |t: &str| -> Vec<&Value> { recs.iter().filter(|r| r["type"] == t).collect() };
+    let (my, tls, flows) = (of("mysql"), of("tls"), of("flow"));
+    let commands = [
+        "query",
+        "stmt_prepare",
+        "stmt_execute",
+        "stmt_reset",
+        "stmt_close",
+        "init_db",
+        "ping",
+    ];
+    let sessions: Vec<&Value> = want.iter().filter(|m| m["kind"] == "session").collect();
+    let mut used = vec![false; my.len()];
+    let mut bad = Vec::new();
+    let (mut n_cmd, mut n_tls) = (0, 0);
+    for s in &sessions {
+        let name = s["session"].as_str().unwrap();
+        let port = &s["src_port"];
+        if port.is_null() {
+            // The refused login: its record by user and error.
+            let hits: Vec<usize> = (0..my.len())
+                .filter(|&i| {
+                    my[i]["op"] == "login"
+                        && my[i]["success"] == false
+                        && my[i]["error_code"] == s["login_error"]
+                        && my[i]["user"] == s["user"]
+                })
+                .collect();
+            if hits.len() != 1 {
+                bad.push(format!("{name}: {} refused login records", hits.len()));
+            }
+            hits.iter().for_each(|&i| used[i] = true);
+            continue;
+        }
+        if !flows
+            .iter()
+            .any(|f| f["src_port"] == *port && f["dst_port"] == 3306)
+        {
+            bad.push(format!("{name}: no flow record from port {port}"));
+        }
+        let mine: Vec<usize> = (0..my.len())
+            .filter(|&i| my[i]["src_port"] == *port)
+            .collect();
+        mine.iter().for_each(|&i| used[i] = true);
+        let recs: Vec<&Value> = mine.iter().map(|&i| my[i]).collect();
+        if s["tls"] == true {
+            n_tls += 1;
+            for r in recs
+                .iter()
+                .filter(|r| commands.contains(&r["op"].as_str().unwrap_or("")))
+            {
+                bad.push(format!("{name} (TLS): a command record: {r}"));
+            }
+            let t: Vec<&&Value> = tls.iter().filter(|r| r["src_port"] == *port).collect();
+            if t.len() != 1 || t[0]["upgraded_from"] != "mysql" {
+                bad.push(format!("{name} (TLS): tls records {t:?}"));
+            }
+            continue;
+        }
+        let logins: Vec<&&Value> = recs.iter().filter(|r| r["op"] == "login").collect();
+        match logins[..] {
+            [l] if l["success"] == true
+                && l["user"] == s["user"]
+                && l["database"] == s["database"] => {}
+            _ => bad.push(format!("{name}: login records {logins:?}")),
+        }
+        // The commands in order; those the server does not answer
+        // (COM_STMT_CLOSE, COM_QUIT) may have no record, and a statement
+        // the server never ran (after an error in a COM_QUERY of several)
+        // none or one marked skipped.
+        let mut got = recs.iter().filter(|r| r["op"] != "login").peekable();
+        for m in want
+            .iter()
+            .filter(|m| m["kind"] == "command" && m["session"] == s["session"])
+        {
+            let op = m["op"].as_str().unwrap();
+            let what = format!("{name} #{} {op} {}", m["seq"], m["statement"]);
+            let optional = m["result"].is_null() || m["result"] == "skipped";
+            let next_op = got.peek().map(|r| r["op"].clone());
+            if optional && next_op.as_ref() != Some(&m["op"]) {
+                continue;
+            }
+            let Some(r) = got.next() else {
+                bad.push(format!("{what}: no record"));
+                continue;
+            };
+            n_cmd += 1;
+            if r["op"] != m["op"] {
+                bad.push(format!("{what}: the record is {r}"));
+                continue;
+            }
+            if m["result"] == "skipped" {
+                if r["skipped"] != true {
+                    bad.push(format!("{what}: not skipped: {r}"));
+                }
+                continue;
+            }
+            if r["user"] != s["user"] {
+                bad.push(format!("{what}: user {} ", r["user"]));
+            }
+            if op == "init_db" {
+                if r["database"] != m["statement"] {
+                    bad.push(format!("{what}: database {}", r["database"]));
+                }
+            } else if let Some(t) = m["statement"].as_str() {
+                // The text, or its beginning when cut (a reset or close may
+                // name its statement by id only).
+                let by_id = matches!(op, "stmt_reset" | "stmt_close") && r["statement"].is_null();
+                let g = r["statement"].as_str().unwrap_or("");
+                let cut = r["statement_truncated"] == true;
+                let same = g == t || (cut && t.starts_with(g) && !g.is_empty());
+                if !by_id && !same {
+                    bad.push(format!("{what}: statement {:?}", r["statement"]));
+                }
+            }
+            let mut fields = vec!["statement_index", "error_code", "sqlstate"];
+            if !optional {
+                fields.push("success");
+            }
+            // Affected rows or the rows of a result set: of statements.
+            if matches!(op, "query" | "stmt_execute") {
+                fields.push("rows");
+            }
+            for f in fields {
+                let (g, v) = (
+                    r.get(f).unwrap_or(&Value::Null),
+                    &m[if f == "statement_index" { "index" } else { f }],
+                );
+                if g != v {
+                    bad.push(format!(
+                        "{what}: {f} is {g} in the record, {v} in the manifest"
+                    ));
+                }
+            }
+            if op == "stmt_execute" {
+                let ps = m["params"].as_array().unwrap();
+                let shown = r["param_values"].as_array().cloned().unwrap_or_default();
+                if shown.len() != ps.len() {
+                    bad.push(format!("{what}: param_values {}", r["param_values"]));
+                } else {
+                    for (p, g) in ps.iter().zip(&shown) {
+                        if let Some(v) = mysql_param_shown(p) {
+                            if *g != v {
+                                bad.push(format!("{what}: param {g}, the manifest {v}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for r in got {
+            bad.push(format!("{name}: an extra record {r}"));
+        }
+    }
+    assert_no_differences(bad, &my, &used, "mysql");
+    let count = |op: &str| {
+        want.iter()
+            .filter(|m| m["kind"] == "command" && m["op"] == op && m["tls"] == false)
+            .count()
+    };
+    for (op, min) in [
+        ("stmt_prepare", 5),
+        ("stmt_execute", 8),
+        ("query", 15),
+        ("init_db", 1),
+        ("ping", 2),
+    ] {
+        assert!(
+            count(op) >= min,
+            "the manifest has {} {op}, wants {min}",
+            count(op)
+        );
+    }
+    assert!(n_tls >= 3, "{n_tls} TLS sessions");
+    let app = &summary["app"];
+    assert_eq!(app["tls"], n_tls, "{app}");
+    for k in [
+        "mysql_errors",
+        "mysql_unanswered",
+        "txn_limit",
+        "tls_errors",
+    ] {
+        assert_eq!(app[k], 0, "{k}: {app}");
+    }
+    eprintln!(
+        "live mysql: {n_cmd} commands match the clients' manifest; {n_tls} TLS sessions give one tls record each"
+    );
+}

@@ -276,11 +276,114 @@ pub enum Value<'a> {
     Null,
     /// Text (or a number or a date the driver sent as text).
     Text(&'a [u8]),
-    /// Binary, logged as `\x` and its hex digits.
-    Binary(&'a [u8]),
+    /// Binary, logged as the type says (its hex digits after `\x` when
+    /// the type is not one read here).
+    Binary(&'a [u8], Binary),
 }
 
-/// An item's flags: its kind and whether it was cut.
+/// How a value sent in binary reads as text: the type the statement
+/// declared for its parameter, as far as it is read here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Binary {
+    /// Unknown, or bytes: `\x` and hex digits.
+    #[default]
+    Hex = 0,
+    /// A signed big-endian integer of 2, 4 or 8 bytes.
+    Int = 1,
+    /// An IEEE 754 float of 4 or 8 bytes.
+    Float = 2,
+    /// One byte: `t` or `f`.
+    Bool = 3,
+    /// 16 bytes, written 8-4-4-4-12.
+    Uuid = 4,
+    /// Text as it is.
+    Text = 5,
+}
+
+impl Binary {
+    /// The value `code` (`self as u8`) stands for.
+    pub fn of(code: u8) -> Self {
+        match code {
+            1 => Binary::Int,
+            2 => Binary::Float,
+            3 => Binary::Bool,
+            4 => Binary::Uuid,
+            5 => Binary::Text,
+            _ => Binary::Hex,
+        }
+    }
+
+    /// Writes `v` as text into `out` (at least 2 + 2 * [`VALUE_KEEP`]
+    /// bytes); `whole`: `v` is all of the value.
+    fn text<'o>(self, v: &[u8], whole: bool, out: &'o mut [u8]) -> &'o [u8] {
+        use std::io::Write;
+        let n = {
+            let mut c = std::io::Cursor::new(&mut *out);
+            let ok = match (self, v.len(), whole) {
+                (Binary::Int, 2, true) => write!(c, "{}", i16::from_be_bytes([v[0], v[1]])).is_ok(),
+                (Binary::Int, 4, true) => {
+                    write!(c, "{}", i32::from_be_bytes([v[0], v[1], v[2], v[3]])).is_ok()
+                }
+                (Binary::Int, 8, true) => {
+                    let mut b = [0; 8];
+                    b.copy_from_slice(v);
+                    write!(c, "{}", i64::from_be_bytes(b)).is_ok()
+                }
+                (Binary::Float, 4 | 8, true) => {
+                    let x = if v.len() == 4 {
+                        f64::from(f32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+                    } else {
+                        let mut b = [0; 8];
+                        b.copy_from_slice(v);
+                        f64::from_be_bytes(b)
+                    };
+                    // PostgreSQL's spellings of the special values.
+                    match x {
+                        x if x.is_nan() => write!(c, "NaN"),
+                        x if x == f64::INFINITY => write!(c, "Infinity"),
+                        x if x == f64::NEG_INFINITY => write!(c, "-Infinity"),
+                        x if v.len() == 4 => write!(c, "{}", x as f32),
+                        x => write!(c, "{x}"),
+                    }
+                    .is_ok()
+                }
+                (Binary::Bool, 1, true) => c.write_all(if v[0] != 0 { b"t" } else { b"f" }).is_ok(),
+                (Binary::Uuid, 16, true) => {
+                    let h = |b: &[u8]| b.iter().fold(0u64, |a, &x| a << 8 | u64::from(x));
+                    write!(
+                        c,
+                        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                        h(&v[..4]),
+                        h(&v[4..6]),
+                        h(&v[6..8]),
+                        h(&v[8..10]),
+                        h(&v[10..])
+                    )
+                    .is_ok()
+                }
+                (Binary::Text, _, _) => c.write_all(v).is_ok(),
+                _ => false,
+            };
+            if ok {
+                c.position() as usize
+            } else {
+                0
+            }
+        };
+        if n > 0 || (self == Binary::Text && v.is_empty()) {
+            return &out[..n];
+        }
+        out[..2].copy_from_slice(b"\\x");
+        for (k, b) in v.iter().enumerate() {
+            out[2 + 2 * k] = b"0123456789abcdef"[usize::from(b >> 4)];
+            out[3 + 2 * k] = b"0123456789abcdef"[usize::from(b & 15)];
+        }
+        &out[..2 + 2 * v.len()]
+    }
+}
+
+/// An item's flags: its kind (bits 0-1), a binary value's [`Binary`]
+/// (bits 2-4) and whether it was cut.
 const NULL: u8 = 0;
 const TEXT: u8 = 1;
 const BINARY: u8 = 2;
@@ -334,7 +437,7 @@ impl Kept {
             let (kind, b) = match v {
                 Value::Null => (NULL, &[][..]),
                 Value::Text(b) => (TEXT, b),
-                Value::Binary(b) => (BINARY, b),
+                Value::Binary(b, t) => (BINARY | (t as u8) << 2, b),
             };
             let keep = b.len().min(VALUE_KEEP);
             if n == VALUES_MAX || room(frag) < 2 + keep {
@@ -401,9 +504,9 @@ impl Kept {
         frag.truncate(w);
     }
 
-    /// Writes `items` as the list `key`: text as text, binary as `\x`
-    /// and hex, NULL as null; and `cut_key` true when a value or the list
-    /// was cut.
+    /// Writes `items` as the list `key`: text as text, binary as its
+    /// type reads (see [`Binary`]), NULL as null; and `cut_key` true when
+    /// a value or the list was cut.
     pub fn write_values(w: &mut JsonWriter, key: &str, cut_key: &str, items: &[u8]) {
         let mut cut = false;
         w.begin_list(key);
@@ -412,16 +515,12 @@ impl Kept {
             let (f, len) = (items[i], usize::from(items[i + 1]));
             let v = items.get(i + 2..i + 2 + len).unwrap_or_default();
             cut |= f & CUT != 0;
-            match f & !CUT {
+            match f & 3 {
                 NULL => w.null(""),
                 BINARY => {
-                    let mut hex = [0u8; 2 + 2 * VALUE_KEEP];
-                    hex[..2].copy_from_slice(b"\\x");
-                    for (k, b) in v.iter().enumerate() {
-                        hex[2 + 2 * k] = b"0123456789abcdef"[usize::from(b >> 4)];
-                        hex[3 + 2 * k] = b"0123456789abcdef"[usize::from(b & 15)];
-                    }
-                    w.text("", &hex[..2 + 2 * v.len()]);
+                    let mut out = [0u8; 2 + 2 * VALUE_KEEP];
+                    let t = Binary::of((f >> 2) & 7);
+                    w.text("", t.text(v, f & CUT == 0, &mut out));
                 }
                 _ => w.text("", v),
             }
@@ -578,13 +677,13 @@ mod tests {
         assert!(Kept::put_values(
             &mut frag,
             2,
-            [(Value::Binary(&long), true), v(b"b"), v(b"c")].into_iter()
+            [(Value::Binary(&long, Binary::Hex), true), v(b"b"), v(b"c")].into_iter()
         ));
         // No room for all of the third: what fits, marked cut.
         assert!(Kept::put_values(
             &mut frag,
             3,
-            [v(b"d"), (Value::Binary(&long), true)].into_iter()
+            [v(b"d"), (Value::Binary(&long, Binary::Hex), true)].into_iter()
         ));
         assert!(frag.len() <= 150 && frag.capacity() == 150);
         let json = |items: &[u8]| {
@@ -621,6 +720,46 @@ mod tests {
         // A text whole or not at all.
         assert!(!Kept::put_bytes(&mut full, 9, b"abc") && full.is_empty());
         assert!(Kept::put_bytes(&mut full, 9, b"ab") && Kept::find(&full, 9) == Some(&b"ab"[..]));
+    }
+
+    #[test]
+    fn binary_values_read_as_their_types() {
+        let t = |b: Binary, v: &[u8], whole: bool| {
+            let mut out = [0u8; 2 + 2 * VALUE_KEEP];
+            String::from_utf8(b.text(v, whole, &mut out).to_vec()).unwrap()
+        };
+        assert_eq!(t(Binary::Int, &(-2i16).to_be_bytes(), true), "-2");
+        assert_eq!(t(Binary::Int, &70000i32.to_be_bytes(), true), "70000");
+        assert_eq!(
+            t(Binary::Int, &i64::MIN.to_be_bytes(), true),
+            i64::MIN.to_string()
+        );
+        assert_eq!(t(Binary::Float, &1.5f64.to_be_bytes(), true), "1.5");
+        assert_eq!(t(Binary::Float, &20f64.to_be_bytes(), true), "20");
+        assert_eq!(t(Binary::Float, &0.1f32.to_be_bytes(), true), "0.1");
+        assert_eq!(t(Binary::Float, &f64::NAN.to_be_bytes(), true), "NaN");
+        assert_eq!(
+            t(Binary::Float, &f64::NEG_INFINITY.to_be_bytes(), true),
+            "-Infinity"
+        );
+        assert_eq!(t(Binary::Bool, &[1], true), "t");
+        let uuid = [
+            0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3, 4, 5, 6, 7,
+        ];
+        assert_eq!(
+            t(Binary::Uuid, &uuid, true),
+            "12345678-9abc-def0-0001-020304050607"
+        );
+        assert_eq!(t(Binary::Text, "é".as_bytes(), true), "é");
+        assert_eq!(t(Binary::Text, b"", true), "");
+        // A length the type does not have, or a value cut: its bytes.
+        assert_eq!(t(Binary::Int, &[0, 0, 1], true), "\\x000001");
+        assert_eq!(t(Binary::Int, &[0, 0, 0, 1], false), "\\x00000001");
+        assert_eq!(t(Binary::Hex, &[0xff], true), "\\xff");
+        assert_eq!(t(Binary::Hex, &[], true), "\\x");
+        for c in 0..8 {
+            assert_eq!(Binary::of(Binary::of(c) as u8), Binary::of(c));
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! int32 code. Every later message is a type byte and an int32 length
 //! (itself included, the type byte not).
 
-use crate::app::sql::Value;
+use crate::app::sql::{Binary, Value, VALUES_MAX};
 
 /// SSLRequest's code.
 pub const SSL_REQUEST: u32 = 80_877_103;
@@ -228,11 +228,45 @@ pub fn bind(body: &[u8]) -> Option<(&[u8], &[u8], Option<u16>)> {
     Some((portal, stmt, values))
 }
 
+/// How a binary value of type `oid` reads (the types PostgreSQL's
+/// catalogue gives these numbers, `pg_type.dat`).
+pub fn binary_of(oid: u32) -> Binary {
+    match oid {
+        20 | 21 | 23 => Binary::Int,
+        700 | 701 => Binary::Float,
+        16 => Binary::Bool,
+        2950 => Binary::Uuid,
+        // text, varchar, bpchar, name, json, xml, unknown
+        25 | 1043 | 1042 | 19 | 114 | 142 | 705 => Binary::Text,
+        _ => Binary::Hex,
+    }
+}
+
+/// Parse (`P`): how each of its first [`VALUES_MAX`] declared parameter
+/// types reads in binary, written into `out`; returns how many were
+/// declared (0 when the body at hand does not reach them).
+pub fn parse_types(body: &[u8], out: &mut [Binary; VALUES_MAX]) -> usize {
+    let Some((_, at)) = cstr(body, 0) else {
+        return 0;
+    };
+    let Some((_, at)) = cstr(body, at) else {
+        return 0;
+    };
+    let n = be16(body, at).map_or(0, usize::from);
+    for (i, t) in out.iter_mut().enumerate().take(n) {
+        *t = be32(body, at + 2 + 4 * i).map_or(Binary::Hex, binary_of);
+    }
+    n.min(VALUES_MAX)
+}
+
 /// Bind (`B`): its parameter values in order, each with whether it is
 /// whole in `body` (a body cut short ends the values it reaches). The
 /// format codes say text or binary: none means all text, one applies to
-/// all.
-pub fn bind_values(body: &[u8]) -> impl Iterator<Item = (Value<'_>, bool)> + '_ {
+/// all; `types` says how the binary ones read (see [`parse_types`]).
+pub fn bind_values<'a>(
+    body: &'a [u8],
+    types: &'a [Binary],
+) -> impl Iterator<Item = (Value<'a>, bool)> + 'a {
     let head = (|| {
         let (_, at) = cstr(body, 0)?;
         let (_, at) = cstr(body, at)?;
@@ -265,9 +299,10 @@ pub fn bind_values(body: &[u8]) -> impl Iterator<Item = (Value<'_>, bool)> + '_ 
         let v = &body[at.min(body.len())..end.min(body.len())];
         let whole = end <= body.len();
         at = end;
+        let t = types.get(usize::from(i - 1)).copied().unwrap_or_default();
         Some((
             if binary {
-                Value::Binary(v)
+                Value::Binary(v, t)
             } else {
                 Value::Text(v)
             },

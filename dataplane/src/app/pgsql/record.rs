@@ -81,8 +81,10 @@ pub struct Conn<'a> {
 /// A statement's text as logged.
 #[derive(Clone, Copy, Debug)]
 pub struct Text<'a> {
-    /// The bytes kept.
-    pub text: &'a [u8],
+    /// The bytes kept; `None` for a statement of a Query that starts past
+    /// the bytes kept of its text (logged `statement_unknown`, with its
+    /// index).
+    pub text: Option<&'a [u8]>,
     /// Cut short.
     pub cut: bool,
     /// Its place in a Query of several statements.
@@ -118,21 +120,33 @@ pub fn statement<O: RecordOut>(
         w.token("op", p.op.name());
         who(w, conn.login);
         match text {
-            Some(t) => {
+            Some(Text {
+                text: Some(b),
+                cut,
+                index,
+            }) => {
                 if !conn.mask {
-                    w.text("statement", t.text);
+                    w.text("statement", b);
                 }
-                if t.cut {
+                if cut {
                     w.bool("statement_truncated", true);
                 }
-                if let Some(i) = t.index {
+                if let Some(i) = index {
                     w.u64("statement_index", u64::from(i));
                 }
                 // On the stack: a fingerprint is never longer than its text.
                 let mut fp = [0u8; super::state::TEXT_LONG];
-                let n = sql::fingerprint(Dialect::Postgres, t.text, &mut fp);
+                let n = sql::fingerprint(Dialect::Postgres, b, &mut fp);
                 if n > 0 {
                     w.text("fingerprint", &fp[..n]);
+                }
+            }
+            Some(Text {
+                text: None, index, ..
+            }) => {
+                w.bool("statement_unknown", true);
+                if let Some(i) = index {
+                    w.u64("statement_index", u64::from(i));
                 }
             }
             None => w.bool("statement_unknown", true),

@@ -25,7 +25,7 @@ use super::txn::{Answer, Login, Op, Pending, Short, NAME_KEEP, NO_SLOT, TEXT_KEE
 use super::{Pgsql as P, STOPPED};
 use crate::app::open::Fifo;
 use crate::app::pool::NONE;
-use crate::app::sql::{self, Dialect, Kept};
+use crate::app::sql::{self, Binary, Dialect, Kept};
 use crate::app::{Cx, Proto, Step};
 use crate::record::RecordOut;
 
@@ -98,6 +98,9 @@ struct Slot {
     long: u32,
     /// The whole text was cut all the same (longer than [`WHOLE`]).
     long_cut: bool,
+    /// The key of its declared parameter types (how binary values read),
+    /// in the transaction buffer (0: none).
+    types: u32,
 }
 
 impl Slot {
@@ -160,7 +163,7 @@ fn query_part(all: &[u8], cut: bool, k: u32) -> (Option<record::Text<'_>>, bool)
         Some((s, e, more)) => {
             let multi = more || k > 0;
             let text = record::Text {
-                text: &all[s..e],
+                text: Some(&all[s..e]),
                 cut: cut && e == all.len(),
                 index: multi.then_some(k),
             };
@@ -169,13 +172,23 @@ fn query_part(all: &[u8], cut: bool, k: u32) -> (Option<record::Text<'_>>, bool)
         }
         None if k == 0 => (
             Some(record::Text {
-                text: b"",
+                text: Some(b""),
                 cut,
                 index: None,
             }),
             false,
         ),
-        None => (None, cut),
+        // Past the bytes kept of a text cut short: a statement whose text
+        // is not known, only its place.
+        None if cut => (
+            Some(record::Text {
+                text: None,
+                cut: false,
+                index: Some(k),
+            }),
+            true,
+        ),
+        None => (None, false),
     }
 }
 
@@ -247,7 +260,8 @@ impl Pgsql {
                 .all(|s| (!s.named || s.name == UNNAMED) && s.refs == 0)
             && self.portals.iter().all(|p| !p.used)
             && self.phase != Phase::SslWait
-            && self.phase != Phase::GssWait;
+            && self.phase != Phase::GssWait
+            && self.buf == NONE;
         let mut bits = 0;
         if self.phase == Phase::Typed {
             bits |= Parked::TYPED;
@@ -312,6 +326,7 @@ impl Pgsql {
         s.text.put(text, whole);
         s.named = name.is_some();
         s.name = name.unwrap_or(0);
+        s.types = 0;
         self.keep_text(i, text, whole, cx);
         i as u8
     }
@@ -557,6 +572,7 @@ impl Pgsql {
                     return;
                 };
                 let slot = self.store(Some(hash(name)), text, whole && nul, cx);
+                self.keep_types(slot, b, cx);
                 let slot = self.retain(slot);
                 self.push(p(Op::Parse, slot, 0), cx);
             }
@@ -571,7 +587,7 @@ impl Pgsql {
                 let slot = self.find_statement(stmt);
                 let params = params.unwrap_or(0);
                 let vals = if params > 0 {
-                    self.keep_values(b, cx)
+                    self.keep_values(slot, b, cx)
                 } else {
                     0
                 };
@@ -694,7 +710,9 @@ impl Pgsql {
             Kept::retain(&mut tb.frag, |k| {
                 portals.iter().any(|p| p.used && p.vals == k)
                     || open.iter().any(|p| p.vals == k)
-                    || slots.iter().any(|s| s.in_use() && s.long == k)
+                    || slots
+                        .iter()
+                        .any(|s| s.in_use() && (s.long == k || s.types == k))
             });
         }
         Some(tb)
@@ -708,18 +726,50 @@ impl Pgsql {
 
     /// Keeps a Bind's parameter values (unless masked) until the records
     /// that log them; returns their key, or 0 when none are kept.
-    fn keep_values<O: RecordOut>(&mut self, bind: &[u8], cx: &mut Cx<'_, O>) -> u32 {
+    fn keep_values<O: RecordOut>(&mut self, slot: u8, bind: &[u8], cx: &mut Cx<'_, O>) -> u32 {
         if self.mask {
             return 0;
         }
         let key = self.key();
-        let kept = self
-            .kept(sql::VALUES_ENTRY_MAX, cx)
-            .is_some_and(|tb| Kept::put_values(&mut tb.frag, key, parse::bind_values(bind)));
+        let types_key = self.slots.get(usize::from(slot)).map_or(0, |s| s.types);
+        let kept = self.kept(sql::VALUES_ENTRY_MAX, cx).is_some_and(|tb| {
+            // The statement's declared types, copied out of the buffer the
+            // values go into.
+            let mut types = [Binary::Hex; sql::VALUES_MAX];
+            let known = Kept::find(&tb.frag, types_key).unwrap_or_default();
+            for (t, &c) in types.iter_mut().zip(known) {
+                *t = Binary::of(c);
+            }
+            Kept::put_values(&mut tb.frag, key, parse::bind_values(bind, &types))
+        });
         if kept {
             key
         } else {
             0
+        }
+    }
+
+    /// Keeps how slot `s`'s parameters read in binary, from its Parse
+    /// `body` (unless masked: no values are kept then).
+    fn keep_types<O: RecordOut>(&mut self, s: u8, body: &[u8], cx: &mut Cx<'_, O>) {
+        let Some(slot) = self.slots.get_mut(usize::from(s)) else {
+            return;
+        };
+        slot.types = 0;
+        let mut types = [Binary::Hex; sql::VALUES_MAX];
+        let n = parse::parse_types(body, &mut types);
+        if self.mask || types[..n].iter().all(|&t| t == Binary::Hex) {
+            return;
+        }
+        let mut codes = [0u8; sql::VALUES_MAX];
+        for (c, t) in codes.iter_mut().zip(&types[..n]) {
+            *c = *t as u8;
+        }
+        let key = self.key();
+        if let Some(tb) = self.kept(n + 8, cx) {
+            if Kept::put_bytes(&mut tb.frag, key, &codes[..n]) {
+                self.slots[usize::from(s)].types = key;
+            }
         }
     }
 
@@ -745,7 +795,10 @@ impl Pgsql {
         if self.buf != NONE
             && self.portals.iter().all(|p| !p.used || p.vals == 0)
             && self.open.iter().all(|p| p.vals == 0)
-            && self.slots.iter().all(|s| !s.in_use() || s.long == 0)
+            && self
+                .slots
+                .iter()
+                .all(|s| !s.in_use() || (s.long == 0 && s.types == 0))
         {
             cx.txn.give(self.buf);
             self.buf = NONE;
@@ -804,7 +857,7 @@ impl Pgsql {
             let text = self
                 .text_of(p.slot, cx.txn, &mut tmp)
                 .map(|(text, cut)| record::Text {
-                    text,
+                    text: Some(text),
                     cut,
                     index: None,
                 });
@@ -840,7 +893,9 @@ impl Pgsql {
         if how.is_none() && a.failed() {
             let mut j = k + 1;
             while j < k + 64 {
-                let (Some(t), _) = part(j) else {
+                // Only the statements whose text is kept are known to
+                // exist.
+                let (Some(t @ record::Text { text: Some(_), .. }), _) = part(j) else {
                     break;
                 };
                 record::statement(
@@ -938,6 +993,14 @@ impl Pgsql {
                         let p = self.portals[i];
                         if p.used && done.wrapping_sub(p.epoch) as i32 > 0 {
                             self.close_portal(p.name);
+                        }
+                    }
+                    // Nor does the unnamed statement keep the buffer: its
+                    // start stays in the session.
+                    for s in &mut self.slots {
+                        if s.named && s.name == UNNAMED && s.refs == 0 {
+                            s.long = 0;
+                            s.types = 0;
                         }
                     }
                     self.give_back(cx);

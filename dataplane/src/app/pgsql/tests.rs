@@ -361,6 +361,61 @@ fn each_execute_is_logged_with_its_binds_values() {
     assert_eq!(refused.unwrap_err(), "must be keep or mask, not hide");
 }
 
+/// Values a driver sends in binary read as the types its Parse declared
+/// (psycopg sends numbers so): integers, floats, booleans, UUIDs, text;
+/// bytes and undeclared types as hex.
+#[test]
+fn binary_values_read_as_the_declared_types() {
+    let mut parse = b"\0SELECT $1, $2, $3, $4, $5, $6, $7\0".to_vec();
+    parse.extend(7u16.to_be_bytes());
+    for oid in [21u32, 701, 16, 2950, 25, 17, 0] {
+        parse.extend(oid.to_be_bytes());
+    }
+    let uuid = [0xa0u8; 16];
+    let f = 2.25f64.to_be_bytes();
+    let req = cat(&[
+        msg(b'P', &parse),
+        bind_of(
+            "",
+            &[1],
+            &[
+                Some(&7i16.to_be_bytes()),
+                Some(&f),
+                Some(&[0]),
+                Some(&uuid),
+                Some("naïve".as_bytes()),
+                Some(&[0xde, 0xad]),
+                Some(&[1, 2]),
+            ],
+        ),
+        msg(b'E', b"\0\0\0\0\0"),
+        msg(b'S', b""),
+    ]);
+    let resp = cat(&[
+        msg(b'1', b""),
+        msg(b'2', b""),
+        data_row("x"),
+        complete("SELECT 1"),
+        z(b'I'),
+    ]);
+    let mut c = logged_in(40160);
+    c.segment(0, &req).segment(1, &resp).close();
+    let r = run(&c);
+    assert_eq!(r.len(), 2, "{r:#?}");
+    assert_eq!(
+        r[1]["param_values"],
+        serde_json::json!([
+            "7",
+            "2.25",
+            "f",
+            "a0a0a0a0-a0a0-a0a0-a0a0-a0a0a0a0a0a0",
+            "naïve",
+            "\\xdead",
+            "\\x0102"
+        ])
+    );
+}
+
 /// Statements longer than the session keeps are logged whole from the
 /// transaction buffer (up to 2 KiB), a prepared one at every Execute;
 /// without a free buffer, their first 128 bytes, marked cut.
@@ -983,6 +1038,86 @@ fn a_query_of_several_statements_gives_a_record_each() {
     assert_eq!(r[1]["tx_status"], "idle");
 }
 
+/// A Query longer than the text kept (psql -c with several statements):
+/// the statement across the limit is cut, the ones past it have no text,
+/// and every one of them still says its place in the Query.
+#[test]
+fn statements_past_the_kept_text_keep_their_index() {
+    let parts = [
+        "CREATE TABLE wl_psql (k text PRIMARY KEY, v int);",
+        "INSERT INTO wl_psql VALUES ('a', 1), ('b;', 2);",
+        "SELECT * FROM wl_psql ORDER BY k;",
+        "UPDATE wl_psql SET v = v + 1;",
+        "DELETE FROM wl_psql WHERE k = 'a'",
+    ];
+    let text = parts.join(" ");
+    assert!(text.find("UPDATE").unwrap() > super::txn::TEXT_KEEP);
+    // Without a transaction buffer: the session's 128 bytes only.
+    let run = |c: &Conv| {
+        let mut app = AppConfig::sized(4 << 20);
+        app.txn_buffers = 0;
+        of(&c.run_with(app), "pgsql")
+    };
+    let mut c = logged_in(41210);
+    c.segment(0, &query(&text))
+        .segment(
+            1,
+            &cat(&[
+                complete("CREATE TABLE"),
+                complete("INSERT 0 2"),
+                row_desc(2),
+                data_row("a"),
+                data_row("b;"),
+                complete("SELECT 2"),
+                complete("UPDATE 2"),
+                complete("DELETE 1"),
+                z(b'I'),
+            ]),
+        )
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 6, "{r:#?}");
+    for (i, x) in r[1..].iter().enumerate() {
+        assert_eq!(x["statement_index"], i, "{x:#}");
+    }
+    assert_eq!(r[3]["statement"], "SELECT * FROM wl_psql ORDER BY");
+    assert_eq!(r[3]["statement_truncated"], true);
+    for x in &r[4..] {
+        assert_eq!(x["statement_unknown"], true, "{x:#}");
+        assert!(x.get("statement").is_none() && x.get("fingerprint").is_none());
+    }
+    assert_eq!(
+        (&r[4]["tag"], &r[5]["tag"]),
+        (&"UPDATE 2".into(), &"DELETE 1".into())
+    );
+    // After an error past the kept text, what the server skipped cannot
+    // be told: nothing is logged for it.
+    let mut c = logged_in(41211);
+    c.segment(0, &query(&text))
+        .segment(
+            1,
+            &cat(&[
+                complete("CREATE TABLE"),
+                complete("INSERT 0 2"),
+                row_desc(2),
+                complete("SELECT 0"),
+                error("ERROR", "42P01", "relation does not exist"),
+                z(b'I'),
+            ]),
+        )
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 5, "{r:#?}");
+    assert_eq!(
+        (
+            &r[4]["statement_index"],
+            &r[4]["sqlstate"],
+            &r[4]["statement_unknown"]
+        ),
+        (&3.into(), &"42P01".into(), &true.into())
+    );
+}
+
 /// More prepared statements than slots: the oldest are forgotten, the
 /// newest found (a driver preparing every statement it runs).
 #[test]
@@ -1229,8 +1364,8 @@ fn the_fuzz_targets_parser_half() {
                     parse::backend_pid(b),
                 );
                 // Values never reach past the body.
-                for (v, _) in parse::bind_values(b) {
-                    if let sql::Value::Text(x) | sql::Value::Binary(x) = v {
+                for (v, _) in parse::bind_values(b, &[sql::Binary::Int; 3]) {
+                    if let sql::Value::Text(x) | sql::Value::Binary(x, _) = v {
                         assert!(x.len() <= b.len());
                     }
                 }
