@@ -1163,9 +1163,10 @@ fn session_slots_are_as_large_as_http_needs() {
     let redis = std::mem::size_of::<super::redis::Redis>();
     let dns = std::mem::size_of::<super::dns::Dns>();
     let pgsql = std::mem::size_of::<super::pgsql::Pgsql>();
+    let mysql = std::mem::size_of::<super::mysql::Mysql>();
     assert!(
-        redis <= http && dns <= http && pgsql <= http,
-        "http {http}, redis {redis}, dns {dns}, pgsql {pgsql}"
+        redis <= http && dns <= http && pgsql <= http && mysql <= http,
+        "http {http}, redis {redis}, dns {dns}, pgsql {pgsql}, mysql {mysql}"
     );
 }
 
