@@ -92,7 +92,7 @@ fn statement<'a>(m: &'a Mysql, p: &Pending, k: Option<u32>) -> Option<(&'a [u8],
         }
     }
     Some(match part {
-        Some((s, e)) => (&all[s..e], t.cut && e == all.len(), n > 1 || t.cut),
+        Some((s, e)) => (&all[s..e], t.cut && e == all.len(), n > 1),
         None => (all, t.cut, false),
     })
 }
@@ -208,7 +208,10 @@ pub fn command<O: RecordOut>(
                 }
                 if let Some(c) = a.columns {
                     w.u64("columns", c);
-                    w.u64("data_rows", a.data_rows);
+                    // COM_FIELD_LIST's answer is columns only.
+                    if p.cmd != 0x04 {
+                        w.u64("data_rows", a.data_rows);
+                    }
                 }
                 if a.names.set {
                     w.text("column_names", a.names.get());

@@ -448,8 +448,9 @@ impl Mysql {
             g.user.put(u, true);
         }
         match l.database {
-            Some(d) => g.database.put(d, true),
-            None => g.database.clear(),
+            // An empty name is no database.
+            Some(d) if !d.is_empty() => g.database.put(d, true),
+            _ => g.database.clear(),
         }
         if let Some(p) = l.auth_plugin {
             g.auth_plugin.put(p, true);

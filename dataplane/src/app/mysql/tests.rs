@@ -1093,3 +1093,55 @@ fn the_fuzz_targets_parser_half() {
         }
     }
 }
+
+/// Zeek's MySQL traces as wirelog reads them (`cargo test
+/// mysql::tests::corpus -- --nocapture` prints them); sensor/tests/corpus_l7.rs
+/// holds them against Zeek's mysql.log.
+#[test]
+fn corpus_traces_print() {
+    let dir = "zeek/Traces/mysql/";
+    let Ok(list) = std::fs::read_dir("/work/shared/corpus/zeek/Traces/mysql") else {
+        return;
+    };
+    let mut names: Vec<String> = list
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names.push("../postgresql/mysql-on-port-5432.pcap".into());
+    for t in names {
+        let Some(r) = crate::app::pgsql::tests::replay(&format!("{dir}{t}")) else {
+            continue;
+        };
+        println!("== {t}");
+        for x in of(&r, "mysql").iter().chain(&of(&r, "tls")) {
+            let keep = [
+                "type",
+                "op",
+                "user",
+                "database",
+                "statement",
+                "table",
+                "success",
+                "rows",
+                "data_rows",
+                "error",
+                "error_code",
+                "unanswered_reason",
+                "statement_index",
+                "auth_switch",
+                "auth_result",
+                "param_values",
+                "server_version",
+            ];
+            let m: serde_json::Map<String, Value> = x
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| keep.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            println!("{}", Value::Object(m));
+        }
+    }
+}

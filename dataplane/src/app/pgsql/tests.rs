@@ -524,7 +524,7 @@ fn a_connection_seen_after_its_startup_is_read() {
 
 /// The records the corpus trace `file` (under shared/corpus) gives, or
 /// `None` when the corpus is not there.
-fn replay(file: &str) -> Option<Vec<Value>> {
+pub(in crate::app) fn replay(file: &str) -> Option<Vec<Value>> {
     use crate::capture::pcap::PcapReader;
     use crate::capture::{Batch, Capture};
     use crate::decode::{DecodeConfig, Decoded, Decoder, Outcome};
