@@ -22,7 +22,7 @@ import sys
 CORPUS, OUT = sys.argv[1], sys.argv[2]
 MAX_SEED = 4096
 PER_TARGET = 64
-PORTS = {"http": {80, 8080}, "dns": {53}, "redis": {6379}, "pgsql": {5432}, "tls": {443}}
+PORTS = {"http": {80, 8080}, "dns": {53}, "redis": {6379}, "mysql": {3306}, "pgsql": {5432}, "tls": {443}}
 
 
 def frames(path):

@@ -16,6 +16,8 @@ use super::analyzer::{Analyzer, ProtoConfig, Setting, Severity};
 pub mod dns;
 #[path = "http/mod.rs"]
 pub mod http;
+#[path = "mysql/mod.rs"]
+pub mod mysql;
 #[path = "pgsql/mod.rs"]
 pub mod pgsql;
 #[path = "redis/mod.rs"]
@@ -33,6 +35,7 @@ macro_rules! protocols {
             Http http: $crate::app::http::Http,
             Dns dns: $crate::app::dns::Dns,
             Redis redis: $crate::app::redis::Redis,
+            Mysql mysql: $crate::app::mysql::Mysql,
             Pgsql pgsql: $crate::app::pgsql::Pgsql,
             Tls tls: $crate::app::tls::Tls,
             #[cfg(test)] Template template: $crate::app::template::Lines,

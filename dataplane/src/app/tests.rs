@@ -137,14 +137,7 @@ impl Conv {
 
     /// Runs the packets through a worker with `app`; every record.
     pub fn run_with(&self, app: AppConfig) -> Vec<Value> {
-        let mut w = Worker::new(WorkerConfig {
-            flows: 64,
-            huge_pages: false,
-            app,
-            ..Default::default()
-        })
-        .unwrap();
-        self.run_on(&mut w)
+        self.run_on(&mut worker(app))
     }
 
     /// Runs the packets through `w` (its counters stay to be read); every
@@ -171,6 +164,39 @@ impl Conv {
     }
 }
 
+/// A worker of 64 flows with `app`, its counters to be read after a
+/// [`Conv::run_on`].
+pub fn worker(app: AppConfig) -> Worker {
+    Worker::new(WorkerConfig {
+        flows: 64,
+        huge_pages: false,
+        app,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// A minimal TLS 1.2 ClientHello and ServerHello, each in one record (for
+/// a protocol's hand-over to TLS).
+pub fn tls_hellos() -> (Vec<u8>, Vec<u8>) {
+    let rec = |hs_ty: u8, body: &[u8]| {
+        let mut h = vec![hs_ty];
+        h.extend(&(body.len() as u32).to_be_bytes()[1..]);
+        h.extend(body);
+        let mut r = vec![22, 3, 1];
+        r.extend((h.len() as u16).to_be_bytes());
+        r.extend(h);
+        r
+    };
+    let mut ch = vec![3, 3];
+    ch.extend([0x11; 32]);
+    ch.extend([0, 0, 2, 0xc0, 0x2f, 1, 0]);
+    let mut sh = vec![3, 3];
+    sh.extend([0x22; 32]);
+    sh.extend([0, 0xc0, 0x2f, 0]);
+    (rec(1, &ch), rec(2, &sh))
+}
+
 /// The records of one type.
 pub fn of(recs: &[Value], t: &str) -> Vec<Value> {
     recs.iter().filter(|r| r["type"] == t).cloned().collect()
@@ -194,7 +220,8 @@ fn http_timeless(recs: &[Value]) -> Value {
     timeless(&of(recs, "http")[0])
 }
 
-fn timeless(r: &Value) -> Value {
+/// A record without its times (and durations).
+pub fn timeless(r: &Value) -> Value {
     let mut r = r.clone();
     if let Some(m) = r.as_object_mut() {
         m.retain(|k, _| {
@@ -1136,9 +1163,10 @@ fn session_slots_are_as_large_as_http_needs() {
     let redis = std::mem::size_of::<super::redis::Redis>();
     let dns = std::mem::size_of::<super::dns::Dns>();
     let pgsql = std::mem::size_of::<super::pgsql::Pgsql>();
+    let mysql = std::mem::size_of::<super::mysql::Mysql>();
     assert!(
-        redis <= http && dns <= http && pgsql <= http,
-        "http {http}, redis {redis}, dns {dns}, pgsql {pgsql}"
+        redis <= http && dns <= http && pgsql <= http && mysql <= http,
+        "http {http}, redis {redis}, dns {dns}, pgsql {pgsql}, mysql {mysql}"
     );
 }
 

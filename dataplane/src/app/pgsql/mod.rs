@@ -14,7 +14,7 @@ pub mod parse;
 pub mod record;
 pub mod state;
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 pub mod txn;
 
 pub use state::Pgsql;

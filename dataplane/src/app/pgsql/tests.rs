@@ -5,25 +5,11 @@
 use serde_json::Value;
 
 use crate::app::analyzer::Analyzer;
-use crate::app::tests::{of, Conv};
+use crate::app::tests::{of, timeless, tls_hellos, worker, Conv};
 use crate::app::AppConfig;
 
 fn run(c: &Conv) -> Vec<Value> {
     of(&c.run_with(AppConfig::sized(4 << 20)), "pgsql")
-}
-
-/// A record without its times.
-fn timeless(r: &Value) -> Value {
-    let mut r = r.clone();
-    for k in [
-        "ts",
-        "latency_us",
-        "src_net_delay_avg_us",
-        "dst_net_delay_avg_us",
-    ] {
-        r.as_object_mut().unwrap().remove(k);
-    }
-    r
 }
 
 fn startup(pairs: &[(&str, &str)]) -> Vec<u8> {
@@ -585,29 +571,9 @@ fn a_failed_login_says_why() {
 
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 4, 210, 22, 47];
 
-/// A minimal TLS 1.2 ClientHello and ServerHello, each in one record.
-fn hellos() -> (Vec<u8>, Vec<u8>) {
-    let rec = |hs_ty: u8, body: &[u8]| {
-        let mut h = vec![hs_ty];
-        h.extend(&(body.len() as u32).to_be_bytes()[1..]);
-        h.extend(body);
-        let mut r = vec![22, 3, 1];
-        r.extend((h.len() as u16).to_be_bytes());
-        r.extend(h);
-        r
-    };
-    let mut ch = vec![3, 3];
-    ch.extend([0x11; 32]);
-    ch.extend([0, 0, 2, 0xc0, 0x2f, 1, 0]);
-    let mut sh = vec![3, 3];
-    sh.extend([0x22; 32]);
-    sh.extend([0, 0xc0, 0x2f, 0]);
-    (rec(1, &ch), rec(2, &sh))
-}
-
 #[test]
 fn ssl_request_answered_s_hands_over_to_tls() {
-    let (ch, sh) = hellos();
+    let (ch, sh) = tls_hellos();
     let mut c = Conv::tcp(40400, 5432);
     c.segment(0, &SSL_REQUEST)
         .segment(1, b"S")
@@ -786,12 +752,12 @@ fn a_connection_seen_after_its_startup_is_read() {
 
 /// The records the corpus trace `file` (under shared/corpus) gives, or
 /// `None` when the corpus is not there.
-fn replay(file: &str) -> Option<Vec<Value>> {
+pub(in crate::app) fn replay(file: &str) -> Option<Vec<Value>> {
     use crate::capture::pcap::PcapReader;
     use crate::capture::{Batch, Capture};
     use crate::decode::{DecodeConfig, Decoded, Decoder, Outcome};
     use crate::record::VecOut;
-    use crate::worker::{FlatPayloads, Worker, WorkerConfig};
+    use crate::worker::FlatPayloads;
 
     let rel = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/");
     let root = if std::path::Path::new(rel).exists() {
@@ -819,13 +785,7 @@ fn replay(file: &str) -> Option<Vec<Value>> {
             }
         }
     }
-    let mut w = Worker::new(WorkerConfig {
-        flows: 64,
-        huge_pages: false,
-        app: AppConfig::sized(4 << 20),
-        ..Default::default()
-    })
-    .unwrap();
+    let mut w = worker(AppConfig::sized(4 << 20));
     let mut out = VecOut::default();
     for chunk in pkts.chunks(7) {
         w.process(chunk, &FlatPayloads(&flat), &mut out);
@@ -958,7 +918,7 @@ fn gssenc_request_answered_g_stops_and_n_goes_on() {
 /// first on the port is TLS's, not an error of PostgreSQL's.
 #[test]
 fn a_client_hello_first_on_the_port_is_tls() {
-    let (ch, sh) = hellos();
+    let (ch, sh) = tls_hellos();
     let mut c = Conv::tcp(41100, 5432);
     c.segment(0, &ch).segment(1, &sh).close();
     let all = c.run_with(AppConfig::sized(4 << 20));
@@ -1173,7 +1133,6 @@ fn the_newest_prepared_statements_are_kept() {
 /// the user. Without a free parked slot it keeps its session (counted).
 #[test]
 fn a_connection_at_rest_parks_with_its_user() {
-    use crate::worker::{Worker, WorkerConfig};
     let conv = || {
         let mut c = logged_in(41400);
         c.wait(1_000_000_000)
@@ -1190,13 +1149,7 @@ fn a_connection_at_rest_parks_with_its_user() {
         if let Some(n) = slots {
             app.protos.pgsql.parked = n;
         }
-        let mut w = Worker::new(WorkerConfig {
-            flows: 64,
-            huge_pages: false,
-            app,
-            ..Default::default()
-        })
-        .unwrap();
+        let mut w = worker(app);
         let r = of(&conv().run_on(&mut w), "pgsql");
         let st = *w.app_stats().proto(crate::app::Proto::Pgsql);
         (r, st.parked_full)
