@@ -311,6 +311,17 @@ def extended_session():
         s.stmt("INSERT INTO wl_items (id, name, price) VALUES ($1, $2, $3)",
                params=list(b), extended=True, prepared=name, tag="INSERT 0 1",
                rows=1)
+    # A batch of 60 rows in one pipeline: some 180 messages waiting at
+    # once, past the 16 the sensor keeps in a session (the others wait in
+    # its transaction buffer).
+    ex("CREATE TABLE wl_batch (id int PRIMARY KEY, v text)", tag="CREATE TABLE")
+    big = [(i, f"v{i}") for i in range(60)]
+    cur.executemany("INSERT INTO wl_batch VALUES (%s, %s)", big)
+    want(cur.rowcount == 60, f"executemany: rowcount {cur.rowcount}")
+    name = s.prepared_name(cur._query)
+    for b in big:
+        s.stmt("INSERT INTO wl_batch VALUES ($1, $2)", params=list(b), extended=True,
+               prepared=name, tag="INSERT 0 1", rows=1)
     ex("SELECT id, name FROM wl_items WHERE id > %s ORDER BY id", [2], rows=3, data_rows=3)
     # A named statement: Parse once, then Bind/Execute by its name.
     for i, n in [(1, 1), (3, 1), (99, 0)]:

@@ -32,8 +32,11 @@ use crate::record::RecordOut;
 /// A message up to this long is waited for whole; of a longer one this
 /// much is read and the rest skipped.
 pub const WHOLE: usize = 2048;
-/// Client messages waiting for answers at most.
+/// Client messages waiting for answers in the session; more (a driver's
+/// pipelined batch) wait in the transaction buffer.
 pub const OPEN_CAP: usize = 16;
+/// The key bit of a waiting message kept in the transaction buffer.
+const SPILLED: u32 = 1 << 31;
 /// Statement texts kept at once.
 pub const SLOTS: usize = 5;
 /// Portals remembered at once.
@@ -154,6 +157,12 @@ pub struct Pgsql {
     /// which transaction a portal belongs to.
     syncs_sent: u32,
     syncs_answered: u32,
+    /// Waiting messages past the session's [`OPEN_CAP`], kept in order in
+    /// the transaction buffer: the first and one past the last.
+    spill_head: u32,
+    spill_tail: u32,
+    /// The oldest parameter values those may name.
+    spill_vals: u32,
 }
 
 /// Statement `k` of a Query's text `all` (`cut`: kept only in part), and
@@ -236,6 +245,9 @@ impl Pgsql {
             vseq: 0,
             syncs_sent: 0,
             syncs_answered: 0,
+            spill_head: 0,
+            spill_tail: 0,
+            spill_vals: 0,
         }
     }
 
@@ -339,13 +351,80 @@ impl Pgsql {
             .map_or(NO_SLOT, |i| i as u8)
     }
 
+    /// Opens `p` behind the messages waiting: in the session, else in
+    /// the transaction buffer; else (no buffer, or no room in it) its
+    /// answer is read and not logged, counted in `txn_limit`, as is every
+    /// message after it until the answers catch up, so pairing stays in
+    /// order.
     fn push<O: RecordOut>(&mut self, p: Pending, cx: &mut Cx<'_, O>) {
-        if self.open.push(p).is_err() {
-            // Too many waiting: its answer is read, not logged.
-            cx.stats.txn_limit += 1;
-            self.release(p.slot);
-            self.untracked = self.untracked.saturating_add(1);
+        if self.untracked == 0 {
+            if self.spill_head == self.spill_tail && self.open.push(p).is_ok() {
+                return;
+            }
+            if self.spill(p, cx) {
+                return;
+            }
         }
+        cx.stats.txn_limit += 1;
+        self.release(p.slot);
+        self.untracked = self.untracked.saturating_add(1);
+    }
+
+    /// Keeps `p` waiting in the transaction buffer.
+    fn spill<O: RecordOut>(&mut self, p: Pending, cx: &mut Cx<'_, O>) -> bool {
+        let key = SPILLED | self.spill_tail;
+        let b = p.to_bytes();
+        let kept = self
+            .kept(b.len() + 8, cx)
+            .is_some_and(|tb| Kept::put_bytes(&mut tb.frag, key, &b));
+        if kept {
+            if p.vals != 0 && self.spill_vals == 0 {
+                self.spill_vals = p.vals;
+            }
+            self.spill_tail = self.spill_tail.wrapping_add(1) & !SPILLED;
+        }
+        kept
+    }
+
+    /// Moves the oldest messages kept in the transaction buffer into the
+    /// session as it makes room.
+    fn unspill<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        while self.spill_head != self.spill_tail && !self.open.is_full() {
+            let key = SPILLED | self.spill_head;
+            let p = cx
+                .txn
+                .get(self.buf)
+                .and_then(|tb| Kept::find(&tb.frag, key))
+                .and_then(Pending::from_bytes);
+            self.spill_head = self.spill_head.wrapping_add(1) & !SPILLED;
+            match p {
+                Some(p) => {
+                    let _ = self.open.push(p);
+                }
+                None => {
+                    cx.stats.txn_limit += 1;
+                    self.untracked = self.untracked.saturating_add(1);
+                }
+            }
+        }
+        if self.spill_head == self.spill_tail {
+            self.spill_vals = 0;
+        }
+    }
+
+    /// Whether `k` is still wanted by a message kept in the transaction
+    /// buffer (itself, or values it may name).
+    fn spill_wants(&self, k: u32) -> bool {
+        let (h, t) = (self.spill_head, self.spill_tail);
+        if h == t {
+            return false;
+        }
+        if k & SPILLED != 0 {
+            return (k & !SPILLED).wrapping_sub(h) & !SPILLED < t.wrapping_sub(h) & !SPILLED;
+        }
+        // Keys grow: the values a waiting Execute names are no older than
+        // the oldest any of them named.
+        self.spill_vals != 0 && k.wrapping_sub(self.spill_vals) & !SPILLED < 1 << 30
     }
 
     /// Parses bytes of direction `dir`.
@@ -707,12 +786,14 @@ impl Pgsql {
         let tb = cx.txn.get(self.buf)?;
         if tb.frag.len() + need > KEPT_ROOM.min(tb.frag.capacity()) {
             let (portals, open, slots) = (&self.portals, &self.open, &self.slots);
+            let spilled = |k| self.spill_wants(k);
             Kept::retain(&mut tb.frag, |k| {
                 portals.iter().any(|p| p.used && p.vals == k)
                     || open.iter().any(|p| p.vals == k)
                     || slots
                         .iter()
                         .any(|s| s.in_use() && (s.long == k || s.types == k))
+                    || spilled(k)
             });
         }
         Some(tb)
@@ -720,7 +801,7 @@ impl Pgsql {
 
     /// A new key for what is kept.
     fn key(&mut self) -> u32 {
-        self.vseq = self.vseq.wrapping_add(1).max(1);
+        self.vseq = (self.vseq.wrapping_add(1) & !SPILLED).max(1);
         self.vseq
     }
 
@@ -793,6 +874,7 @@ impl Pgsql {
     /// Gives the transaction buffer back once nothing in it is wanted.
     fn give_back<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
         if self.buf != NONE
+            && self.spill_head == self.spill_tail
             && self.portals.iter().all(|p| !p.used || p.vals == 0)
             && self.open.iter().all(|p| p.vals == 0)
             && self
@@ -845,6 +927,7 @@ impl Pgsql {
             self.answer = Answer::default();
             return;
         };
+        self.unspill(cx);
         if how == Some(End::Skipped) {
             self.answer = Answer::default();
         }

@@ -347,6 +347,57 @@ fn each_execute_is_logged_with_its_binds_values() {
     assert_eq!(refused.unwrap_err(), "must be keep or mask, not hide");
 }
 
+/// A driver's batch pipelined in one flight (psycopg's executemany, a
+/// JDBC batch: Parse, then Bind and Execute per row, one Sync) waits past
+/// the session's ring in the transaction buffer: every Execute is logged,
+/// in order, with its own values. Without a buffer the ones past the
+/// ring are counted, not logged, and the pairing stays in order.
+#[test]
+fn a_pipelined_batch_of_a_hundred_rows_is_logged_whole() {
+    use crate::app::tests::worker;
+    let mut req = msg(b'P', b"\0INSERT INTO t VALUES ($1)\0\0\0");
+    let mut resp = msg(b'1', b"");
+    for i in 0..100 {
+        let v = i.to_string();
+        req.extend(bind_of("", &[], &[Some(v.as_bytes())]));
+        req.extend(msg(b'E', b"\0\0\0\0\0"));
+        resp.extend(msg(b'2', b""));
+        resp.extend(complete("INSERT 0 1"));
+    }
+    req.extend(msg(b'S', b""));
+    resp.extend(z(b'I'));
+    let conv = |sport| {
+        let mut c = logged_in(sport);
+        c.segment(0, &req).segment(1, &resp);
+        // The next flight pairs as usual.
+        c.segment(0, &query("SELECT 1"))
+            .segment(1, &cat(&[data_row("1"), complete("SELECT 1"), z(b'I')]))
+            .close();
+        c
+    };
+    let r = run(&conv(40180));
+    assert_eq!(r.len(), 1 + 100 + 1, "{}", r.len());
+    for (i, x) in r[1..101].iter().enumerate() {
+        assert_eq!(x["op"], "execute");
+        assert_eq!(x["param_values"], serde_json::json!([i.to_string()]), "{x}");
+        assert_eq!(x["success"], true);
+    }
+    assert_eq!(r[101]["statement"], "SELECT 1");
+    // No transaction buffer: the first ones, then counted.
+    let mut app = AppConfig::sized(4 << 20);
+    app.txn_buffers = 0;
+    let mut w = worker(app);
+    let r = of(&conv(40181).run_on(&mut w), "pgsql");
+    let limited = w.app_stats().txn_limit;
+    let executes = r.iter().filter(|x| x["op"] == "execute").count();
+    // The ring holds the Parse and the first 7 rows' Bind and Execute
+    // (and the 8th Bind); every message after them is counted.
+    assert_eq!(executes, 7);
+    assert_eq!(limited, 1 + 200 + 1 - 16);
+    assert_eq!(r.last().unwrap()["statement"], "SELECT 1");
+    assert_eq!(r.last().unwrap()["rows"], 1);
+}
+
 /// Values a driver sends in binary read as the types its Parse declared
 /// (psycopg sends numbers so): integers, floats, booleans, UUIDs, text;
 /// bytes and undeclared types as hex.

@@ -96,6 +96,19 @@ impl Op {
     }
 }
 
+impl Op {
+    const ALL: [Op; 8] = [
+        Op::Query,
+        Op::Parse,
+        Op::Bind,
+        Op::Describe,
+        Op::Execute,
+        Op::Close,
+        Op::Sync,
+        Op::Function,
+    ];
+}
+
 /// No statement slot.
 pub const NO_SLOT: u8 = u8::MAX;
 
@@ -113,6 +126,33 @@ pub struct Pending {
     /// The key of its parameter values in the connection's transaction
     /// buffer (0: none kept).
     pub vals: u32,
+}
+
+impl Pending {
+    /// Its bytes, to wait in a transaction buffer.
+    pub fn to_bytes(&self) -> [u8; 16] {
+        let mut b = [0; 16];
+        b[..8].copy_from_slice(&self.ts.to_le_bytes());
+        b[8] = Op::ALL.iter().position(|&o| o == self.op).unwrap_or(0) as u8;
+        b[9] = self.slot;
+        b[10..12].copy_from_slice(&self.params.to_le_bytes());
+        b[12..].copy_from_slice(&self.vals.to_le_bytes());
+        b
+    }
+
+    /// What [`Pending::to_bytes`] wrote.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let b: &[u8; 16] = b.try_into().ok()?;
+        let mut ts = [0; 8];
+        ts.copy_from_slice(&b[..8]);
+        Some(Pending {
+            ts: u64::from_le_bytes(ts),
+            op: *Op::ALL.get(usize::from(b[8]))?,
+            slot: b[9],
+            params: u16::from_le_bytes([b[10], b[11]]),
+            vals: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
+        })
+    }
 }
 
 /// The answer to the front message, as it is read.
