@@ -173,7 +173,11 @@ fn recorded(c: &mut Criterion) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
     let mut g = c.benchmark_group("recorded");
     g.measurement_time(Duration::from_secs(5));
-    let (enterprise, made_tls) = enterprise_trace();
+    let (enterprise, made) = enterprise_trace(None);
+    let made_tls = made.tls;
+    // The same mix's database conversations alone, so the time is theirs.
+    let (pg_trace, pg_made) = enterprise_trace(Some(5432));
+    let (my_trace, my_made) = enterprise_trace(Some(3306));
     // (name, trace, the record type whose records are the throughput's
     // elements: none for packets).
     for (name, file, per) in [
@@ -208,6 +212,21 @@ fn recorded(c: &mut Criterion) {
             enterprise.as_str(),
             Some("tls"),
         ),
+        // A pooled application's two long connections, 100 statements
+        // (BEGIN, SELECT, ROLLBACK and the like).
+        (
+            "pgsql_greenhouse_statements",
+            "zeek/Traces/postgresql/greenhouse-app.pcap",
+            Some("pgsql"),
+        ),
+        // The enterprise mix's PostgreSQL and MySQL conversations: each
+        // query record must be one the generator made.
+        (
+            "pgsql_enterprise_statements",
+            pg_trace.as_str(),
+            Some("pgsql"),
+        ),
+        ("mysql_enterprise_queries", my_trace.as_str(), Some("mysql")),
     ] {
         let path = if file.starts_with('/') {
             file.to_string()
@@ -215,7 +234,7 @@ fn recorded(c: &mut Criterion) {
             format!("{dir}/{file}")
         };
         let loaded = Traces::load(&[path]);
-        if file == enterprise {
+        if file.starts_with('/') {
             // Loaded in memory: the file is not needed any more.
             let _ = std::fs::remove_file(file);
         }
@@ -281,6 +300,27 @@ fn recorded(c: &mut Criterion) {
                     .filter(|l| l.contains(&tag))
                     .count() as u64;
                 eprintln!("recorded: {name}: {n} {kind} records per pass");
+                let lines = || std::str::from_utf8(&count.0).unwrap_or("").lines();
+                let mut n = n;
+                for (bench, made) in [
+                    ("pgsql_enterprise_statements", pg_made.pgsql),
+                    ("mysql_enterprise_queries", my_made.mysql),
+                ] {
+                    if name == bench {
+                        // Statements: the query records (a login is one
+                        // too, and not counted as a statement).
+                        let q = lines()
+                            .filter(|l| l.contains(&tag) && l.contains("\"op\":\"query\""))
+                            .filter(|l| l.contains("\"success\":true"))
+                            .count() as u64;
+                        eprintln!(
+                            "recorded: {name}: {q} successful queries, the generator made {made}"
+                        );
+                        assert_eq!(q, made, "query records and the generator's queries");
+                        // The throughput's elements: statements.
+                        n = q;
+                    }
+                }
                 if name == "tls_enterprise_handshakes" {
                     let established = std::str::from_utf8(&count.0)
                         .unwrap_or("")
@@ -303,14 +343,25 @@ fn recorded(c: &mut Criterion) {
 }
 
 /// The enterprise profile (200 conversations open, 100,000 frames) as a
-/// capture file, and the TLS handshakes the generator completed in it.
-fn enterprise_trace() -> (String, u64) {
+/// capture file (with `port`, only the TCP frames to or from it), and
+/// what the generator completed in it.
+fn enterprise_trace(port: Option<u16>) -> (String, benches::profile::Generated) {
     use benches::profile::{Generator, Profile};
     use dataplane::capture::{pcap, LinkType};
     let path = std::env::temp_dir().join(format!(
-        "wirelog-bench-enterprise-{}.pcap",
-        std::process::id()
+        "wirelog-bench-enterprise-{}-{}.pcap",
+        std::process::id(),
+        port.unwrap_or(0)
     ));
+    // An untagged IPv4 TCP frame's ports.
+    let on = |f: &[u8], p: u16| {
+        let ihl = usize::from(f.get(14).map_or(0, |b| b & 15)) * 4;
+        f.get(12..14) == Some(&[8, 0])
+            && f.get(23) == Some(&6)
+            && f.get(14 + ihl..18 + ihl).is_some_and(|x| {
+                u16::from_be_bytes([x[0], x[1]]) == p || u16::from_be_bytes([x[2], x[3]]) == p
+            })
+    };
     let mut g = Generator::new(Profile::Enterprise, 200, 0, 1_000_000, 1);
     let mut bytes = Vec::with_capacity(80 << 20);
     pcap::write_header(&mut bytes, LinkType::Ethernet, 65535);
@@ -318,10 +369,12 @@ fn enterprise_trace() -> (String, u64) {
     for _ in 0..100_000 {
         frame.clear();
         let ts = g.next_frame(&mut frame);
-        pcap::write_record(&mut bytes, ts, &frame, frame.len() as u32);
+        if port.is_none_or(|p| on(&frame, p)) {
+            pcap::write_record(&mut bytes, ts, &frame, frame.len() as u32);
+        }
     }
     std::fs::write(&path, &bytes).expect("a temporary file");
-    (path.display().to_string(), g.made.tls)
+    (path.display().to_string(), g.made)
 }
 
 criterion_group!(benches, http, dns, recorded);
