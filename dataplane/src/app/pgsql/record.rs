@@ -112,9 +112,12 @@ pub fn statement<O: RecordOut>(
     let now = cx.now;
     // The values wait in the transaction buffer; the record is written
     // beside it.
-    let vals = match (p.vals, cx.txn.get(conn.buf)) {
-        (0, _) | (_, None) => None,
-        (k, Some(tb)) => Kept::find(&tb.frag, k),
+    let (vals, notice) = match cx.txn.get(conn.buf) {
+        None => (None, None),
+        Some(tb) => {
+            let find = |k| (k != 0).then(|| Kept::find(&tb.frag, k)).flatten();
+            (find(p.vals), find(a.notice))
+        }
     };
     let rec = |w: &mut JsonWriter| {
         w.token("op", p.op.name());
@@ -156,6 +159,18 @@ pub fn statement<O: RecordOut>(
         }
         if let Some(v) = vals {
             Kept::write_values(w, "param_values", "param_values_truncated", v);
+        }
+        if a.notices > 0 {
+            if let Some((sev, code, msg)) = notice.and_then(super::txn::notice_fields) {
+                w.text("notice_severity", sev);
+                w.text("notice_sqlstate", code);
+                if !msg.is_empty() {
+                    w.text("notice", msg);
+                }
+            }
+            if a.notices > 1 {
+                w.u64("notices", u64::from(a.notices));
+            }
         }
         match how {
             None => {

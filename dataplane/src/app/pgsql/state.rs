@@ -787,6 +787,7 @@ impl Pgsql {
         if tb.frag.len() + need > KEPT_ROOM.min(tb.frag.capacity()) {
             let (portals, open, slots) = (&self.portals, &self.open, &self.slots);
             let spilled = |k| self.spill_wants(k);
+            let notice = self.answer.notice;
             Kept::retain(&mut tb.frag, |k| {
                 portals.iter().any(|p| p.used && p.vals == k)
                     || open.iter().any(|p| p.vals == k)
@@ -794,6 +795,7 @@ impl Pgsql {
                         .iter()
                         .any(|s| s.in_use() && (s.long == k || s.types == k))
                     || spilled(k)
+                    || k == notice
             });
         }
         Some(tb)
@@ -875,6 +877,7 @@ impl Pgsql {
     fn give_back<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
         if self.buf != NONE
             && self.spill_head == self.spill_tail
+            && self.answer.notice == 0
             && self.portals.iter().all(|p| !p.used || p.vals == 0)
             && self.open.iter().all(|p| p.vals == 0)
             && self
@@ -948,7 +951,7 @@ impl Pgsql {
         }
         self.release(p.slot);
         self.answer = Answer::default();
-        if p.vals != 0 {
+        if self.buf != NONE {
             self.give_back(cx);
         }
     }
@@ -1027,6 +1030,28 @@ impl Pgsql {
     fn server<O: RecordOut>(&mut self, ty: u8, b: &[u8], cx: &mut Cx<'_, O>) {
         let front = self.open.front().map(|p| p.op);
         match ty {
+            // A notice in an answer (DROP … IF EXISTS: "does not exist,
+            // skipping"): the first one's fields are kept for the record.
+            b'N' if front.is_some() => {
+                self.answer.notices = self.answer.notices.saturating_add(1);
+                if self.answer.notices == 1 {
+                    let f = parse::fields(b);
+                    let mut buf = [0u8; 2 + 16 + 5 + super::txn::MESSAGE_KEEP];
+                    let n = super::txn::notice_bytes(
+                        f.severity().unwrap_or_default(),
+                        f.code.unwrap_or_default(),
+                        f.message.unwrap_or_default(),
+                        self.mask,
+                        &mut buf,
+                    );
+                    let key = self.key();
+                    if let Some(tb) = self.kept(n + 8, cx) {
+                        if Kept::put_bytes(&mut tb.frag, key, &buf[..n]) {
+                            self.answer.notice = key;
+                        }
+                    }
+                }
+            }
             b'R' => {
                 if let Some((code, mech)) = parse::auth(b) {
                     let l = &mut self.login;

@@ -1329,10 +1329,25 @@ fn notices_and_empty_queries() {
         (&"DROP TABLE".into(), &true.into())
     );
     assert!(r[1].get("sqlstate").is_none());
+    // The notice is the statement's, not an error.
+    assert_eq!(
+        (
+            &r[1]["notice_severity"],
+            &r[1]["notice_sqlstate"],
+            &r[1]["notice"]
+        ),
+        (
+            &"NOTICE".into(),
+            &"00000".into(),
+            &"table \"t\" does not exist, skipping".into()
+        )
+    );
+    assert!(r[1].get("notices").is_none());
     assert_eq!(
         (&r[2]["empty_query"], &r[2]["statement"]),
         (&true.into(), &"".into())
     );
+    assert!(r[2].get("notice").is_none());
 }
 
 /// The fuzz target's parser half (fuzz/fuzz_targets/pgsql.rs), kept the

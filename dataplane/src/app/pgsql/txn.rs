@@ -184,6 +184,51 @@ pub struct Answer {
     pub tx_status: Option<&'static str>,
     /// A Query's statement is complete and waits for ReadyForQuery.
     pub held: bool,
+    /// NoticeResponse messages in the answer.
+    pub notices: u16,
+    /// The key of the first one's fields in the connection's transaction
+    /// buffer (0: none kept; see [`notice_bytes`]).
+    pub notice: u32,
+}
+
+/// A notice's fields as kept: the severity's length, the severity, the
+/// SQLSTATE's length and SQLSTATE, then the message (cut at
+/// [`MESSAGE_KEEP`]; left out when `mask`). Returns the bytes used.
+pub fn notice_bytes(
+    severity: &[u8],
+    code: &[u8],
+    message: &[u8],
+    mask: bool,
+    out: &mut [u8; 2 + 16 + 5 + MESSAGE_KEEP],
+) -> usize {
+    let sev = &severity[..severity.len().min(16)];
+    let code = &code[..code.len().min(5)];
+    let msg = if mask {
+        &[][..]
+    } else {
+        &message[..message.len().min(MESSAGE_KEEP)]
+    };
+    let mut n = 0;
+    for part in [
+        &[sev.len() as u8][..],
+        sev,
+        &[code.len() as u8][..],
+        code,
+        msg,
+    ] {
+        out[n..n + part.len()].copy_from_slice(part);
+        n += part.len();
+    }
+    n
+}
+
+/// What [`notice_bytes`] wrote: severity, SQLSTATE, message.
+pub fn notice_fields(b: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let (&n, b) = b.split_first()?;
+    let (sev, b) = b.split_at_checked(usize::from(n))?;
+    let (&n, b) = b.split_first()?;
+    let (code, msg) = b.split_at_checked(usize::from(n))?;
+    Some((sev, code, msg))
 }
 
 impl Answer {
