@@ -801,14 +801,13 @@ fn a_connection_seen_after_its_startup_is_read() {
     assert_eq!(run(&c).len(), 1);
 }
 
-/// The records the corpus trace `file` (under shared/corpus) gives, or
+/// The packets of the corpus trace `file` (under shared/corpus) decoded,
+/// their payloads in one buffer (each packet's `payload` indexes it), or
 /// `None` when the corpus is not there.
-pub(in crate::app) fn replay(file: &str) -> Option<Vec<Value>> {
+pub(super) fn corpus_packets(file: &str) -> Option<(Vec<crate::decode::Decoded>, Vec<u8>)> {
     use crate::capture::pcap::PcapReader;
     use crate::capture::{Batch, Capture};
     use crate::decode::{DecodeConfig, Decoded, Decoder, Outcome};
-    use crate::record::VecOut;
-    use crate::worker::FlatPayloads;
 
     let rel = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/");
     let root = if std::path::Path::new(rel).exists() {
@@ -836,6 +835,16 @@ pub(in crate::app) fn replay(file: &str) -> Option<Vec<Value>> {
             }
         }
     }
+    Some((pkts, flat))
+}
+
+/// The records the corpus trace `file` (under shared/corpus) gives, or
+/// `None` when the corpus is not there.
+pub(in crate::app) fn replay(file: &str) -> Option<Vec<Value>> {
+    use crate::record::VecOut;
+    use crate::worker::FlatPayloads;
+
+    let (pkts, flat) = corpus_packets(file)?;
     let mut w = worker(AppConfig::sized(4 << 20));
     let mut out = VecOut::default();
     for chunk in pkts.chunks(7) {
