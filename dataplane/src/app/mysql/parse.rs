@@ -386,8 +386,9 @@ pub fn is_progress(p: &[u8]) -> bool {
 }
 
 /// A result set's first packet: the column count, and whether column
-/// definitions follow (CLIENT_OPTIONAL_RESULTSET_METADATA may leave them
-/// out: a byte 0 after the count).
+/// definitions follow (MySQL's CLIENT_OPTIONAL_RESULTSET_METADATA and
+/// MariaDB's MARIADB_CLIENT_CACHE_METADATA may leave them out: a byte 0
+/// after the count).
 pub fn column_count(p: &[u8]) -> Option<(u64, bool)> {
     let (n, at) = lenenc(p, 0)?;
     if n == 0 {

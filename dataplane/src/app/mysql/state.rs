@@ -1070,7 +1070,14 @@ impl Mysql {
             _ => match parse::column_count(b) {
                 Some((n, meta)) => {
                     self.answer.columns = Some(n);
-                    self.stage = if meta { Stage::Columns(n) } else { Stage::Rows };
+                    // Without the definitions (MariaDB's cached metadata,
+                    // MySQL's optional metadata) the EOF that ends them
+                    // still comes where CLIENT_DEPRECATE_EOF is off.
+                    self.stage = if meta {
+                        Stage::Columns(n)
+                    } else {
+                        Stage::ColumnsEnd
+                    };
                 }
                 None => self.malformed(cx),
             },

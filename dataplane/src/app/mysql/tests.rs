@@ -1385,3 +1385,47 @@ fn masked_literals_leave_fingerprints_only() {
     );
     assert_eq!(refused.unwrap_err(), "must be keep or mask, not hide");
 }
+
+/// A result set without its column definitions (MariaDB's cached
+/// metadata, as DBD::MariaDB gets for an execute: the count, a byte 0,
+/// then the EOF unless CLIENT_DEPRECATE_EOF) still counts its binary rows.
+#[test]
+fn rows_without_column_definitions_are_counted() {
+    for deprecate in [false, true] {
+        let caps = if deprecate {
+            BASE | cap::DEPRECATE_EOF
+        } else {
+            BASE
+        };
+        let mut resp = pkt(1, &[2, 0]);
+        let mut s = 2;
+        if !deprecate {
+            resp.extend(eof(s, 2));
+            s += 1;
+        }
+        for id in [1u8, 2, 3] {
+            resp.extend(pkt(s, &[0, 0, id, 0, 0, 0, 1, b'a']));
+            s += 1;
+        }
+        resp.extend(if deprecate { ok_fe(s, 2) } else { eof(s, 2) });
+        let mut c = logged_in(41330, caps);
+        c.segment(0, &prepare("SELECT id, name FROM t WHERE id >= ?"))
+            .segment(1, &prepare_ok(6, deprecate))
+            .segment(0, &execute(6, Some(&[0xfe, 0xfe]), b"\x011\x01x", 0))
+            .segment(1, &resp)
+            .segment(0, &query("SELECT 2"))
+            .segment(1, &result_set(&["2"], &[&["2"]], deprecate, 1, 2))
+            .close();
+        let r = run(&c);
+        assert_eq!(r.len(), 4, "{r:#?}");
+        assert_eq!(
+            (&r[2]["rows"], &r[2]["columns"], &r[2]["success"]),
+            (&3.into(), &2.into(), &true.into()),
+            "deprecate_eof {deprecate}"
+        );
+        assert_eq!(
+            (&r[3]["statement"], &r[3]["rows"]),
+            (&"SELECT 2".into(), &1.into())
+        );
+    }
+}
