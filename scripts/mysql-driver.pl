@@ -218,10 +218,13 @@ sub prepared {
 }
 
 # The text DBD::MariaDB sends for $sql with @$params inlined (its quoting).
+# A value bound as SQL_BLOB is quoted there as any string ('it\'s', as a
+# capture of the COM_QUERY shows), not as quote($v, SQL_BLOB) would write
+# it (X'69742773').
 sub inline {
     my ($dbh, $sql, $params) = @_;
     my @p = @$params;
-    $sql =~ s/\?/my $v = shift @p; ref $v eq 'HASH' ? $dbh->quote($v->{blob}, DBI::SQL_BLOB()) : $dbh->quote($v)/ge;
+    $sql =~ s/\?/my $v = shift @p; $dbh->quote(ref $v eq 'HASH' ? $v->{blob} : $v)/ge;
     return $sql;
 }
 

@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         let caps = u32::from(b.first().copied().unwrap_or(0)) << 15;
         let _ = parse::change_user(b, caps);
         let mut at = 0;
-        while let Some((_, next)) = parse::value(b, at, u16::from(b.get(at).copied().unwrap_or(0))) {
+        while let Some((_, _, next)) = parse::value(b, at, u16::from(b.get(at).copied().unwrap_or(0))) {
             if next <= at {
                 break;
             }

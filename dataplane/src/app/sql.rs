@@ -11,6 +11,8 @@
 //! fingerprint is written into the caller's buffer, cut at its end. Any
 //! bytes are accepted; an unterminated quote or comment runs to the end.
 
+use crate::app::pool::NONE;
+use crate::app::txn::{TxnBuf, TxnPool};
 use crate::record::json::JsonWriter;
 use crate::record::FieldSink;
 
@@ -264,6 +266,38 @@ pub fn fingerprint(d: Dialect, t: &[u8], out: &mut [u8]) -> usize {
     o
 }
 
+/// What a database analyzer's records keep (its `Analyzer::Limits`).
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// `--sql-literals mask`: statements logged only as fingerprints, no
+    /// parameter values, no error messages (default off).
+    pub mask: bool,
+}
+
+impl Limits {
+    /// Sets `name` to `value` (only [`SQL_LITERALS`] is known); `title`
+    /// names the protocol in the error.
+    ///
+    /// [`SQL_LITERALS`]: crate::app::analyzer::SQL_LITERALS
+    pub fn set(&mut self, title: &str, name: &str, value: &str) -> Result<(), String> {
+        match name {
+            "sql-literals" => self.mask = crate::app::analyzer::parse_sql_literals(value)?,
+            _ => return Err(format!("{title} has no setting `{name}`")),
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of a transaction buffer a database connection asks for: its
+/// long texts and parameter values (cut at [`VALUE_KEEP`] bytes each and
+/// [`VALUES_MAX`] in all, at most [`VALUES_ENTRY_MAX`] bytes a statement)
+/// until their records. Past it, what nothing names any more is dropped.
+pub const KEPT_ROOM: usize = 8192;
+
+/// A statement text longer than a session keeps is kept whole up to this
+/// many bytes (the most of a message the analyzers read) in the
+/// connection's transaction buffer, while one is free.
+pub const TEXT_LONG: usize = 2048;
 /// Bytes of one parameter value kept.
 pub const VALUE_KEEP: usize = 64;
 /// Parameter values kept per statement.
@@ -282,15 +316,17 @@ pub enum Value<'a> {
 }
 
 /// How a value sent in binary reads as text: the type the statement
-/// declared for its parameter, as far as it is read here.
+/// declared for its parameter (PostgreSQL: the Parse's; MySQL: the
+/// execute's type list), as far as it is read here. A value whose length
+/// the type does not have, or cut short, reads as its bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Binary {
     /// Unknown, or bytes: `\x` and hex digits.
     #[default]
     Hex = 0,
-    /// A signed big-endian integer of 2, 4 or 8 bytes.
+    /// A signed big-endian integer of 2, 4 or 8 bytes (PostgreSQL).
     Int = 1,
-    /// An IEEE 754 float of 4 or 8 bytes.
+    /// An IEEE 754 big-endian float of 4 or 8 bytes (PostgreSQL).
     Float = 2,
     /// One byte: `t` or `f`.
     Bool = 3,
@@ -298,6 +334,23 @@ pub enum Binary {
     Uuid = 4,
     /// Text as it is.
     Text = 5,
+    /// A signed little-endian integer of 1, 2, 4 or 8 bytes (MySQL).
+    IntLe = 6,
+    /// An unsigned little-endian integer of 1, 2, 4 or 8 bytes (MySQL).
+    UintLe = 7,
+    /// An IEEE 754 little-endian float of 4 or 8 bytes (MySQL).
+    FloatLe = 8,
+    /// MySQL's binary date (0 or 4 bytes and more: year u16, month, day),
+    /// written `YYYY-MM-DD`.
+    Date = 9,
+    /// MySQL's binary date-time (0, 4, 7 or 11 bytes: a date, then hour,
+    /// minute, second, then microseconds u32), written
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+    DateTime = 10,
+    /// MySQL's binary time (0, 8 or 12 bytes: negative, days u32, hour,
+    /// minute, second, then microseconds u32), written
+    /// `[-]HH:MM:SS[.ffffff]` (the days counted in the hours).
+    Time = 11,
 }
 
 impl Binary {
@@ -309,6 +362,12 @@ impl Binary {
             3 => Binary::Bool,
             4 => Binary::Uuid,
             5 => Binary::Text,
+            6 => Binary::IntLe,
+            7 => Binary::UintLe,
+            8 => Binary::FloatLe,
+            9 => Binary::Date,
+            10 => Binary::DateTime,
+            11 => Binary::Time,
             _ => Binary::Hex,
         }
     }
@@ -317,25 +376,24 @@ impl Binary {
     /// bytes); `whole`: `v` is all of the value.
     fn text<'o>(self, v: &[u8], whole: bool, out: &'o mut [u8]) -> &'o [u8] {
         use std::io::Write;
+        // The integer of `v`'s bytes, most significant first or last.
+        let be = |v: &[u8]| v.iter().fold(0u64, |a, &x| a << 8 | u64::from(x));
+        let le = |v: &[u8]| v.iter().rev().fold(0u64, |a, &x| a << 8 | u64::from(x));
+        let signed = |x: u64, n: usize| ((x << (64 - 8 * n)) as i64) >> (64 - 8 * n);
         let n = {
             let mut c = std::io::Cursor::new(&mut *out);
             let ok = match (self, v.len(), whole) {
-                (Binary::Int, 2, true) => write!(c, "{}", i16::from_be_bytes([v[0], v[1]])).is_ok(),
-                (Binary::Int, 4, true) => {
-                    write!(c, "{}", i32::from_be_bytes([v[0], v[1], v[2], v[3]])).is_ok()
+                (Binary::Int, n @ (2 | 4 | 8), true) => write!(c, "{}", signed(be(v), n)).is_ok(),
+                (Binary::IntLe, n @ (1 | 2 | 4 | 8), true) => {
+                    write!(c, "{}", signed(le(v), n)).is_ok()
                 }
-                (Binary::Int, 8, true) => {
-                    let mut b = [0; 8];
-                    b.copy_from_slice(v);
-                    write!(c, "{}", i64::from_be_bytes(b)).is_ok()
-                }
-                (Binary::Float, 4 | 8, true) => {
+                (Binary::UintLe, 1 | 2 | 4 | 8, true) => write!(c, "{}", le(v)).is_ok(),
+                (Binary::Float | Binary::FloatLe, 4 | 8, true) => {
+                    let bits = if self == Binary::Float { be(v) } else { le(v) };
                     let x = if v.len() == 4 {
-                        f64::from(f32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+                        f64::from(f32::from_bits(bits as u32))
                     } else {
-                        let mut b = [0; 8];
-                        b.copy_from_slice(v);
-                        f64::from_be_bytes(b)
+                        f64::from_bits(bits)
                     };
                     // PostgreSQL's spellings of the special values.
                     match x {
@@ -348,18 +406,44 @@ impl Binary {
                     .is_ok()
                 }
                 (Binary::Bool, 1, true) => c.write_all(if v[0] != 0 { b"t" } else { b"f" }).is_ok(),
-                (Binary::Uuid, 16, true) => {
-                    let h = |b: &[u8]| b.iter().fold(0u64, |a, &x| a << 8 | u64::from(x));
-                    write!(
+                (Binary::Uuid, 16, true) => write!(
+                    c,
+                    "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                    be(&v[..4]),
+                    be(&v[4..6]),
+                    be(&v[6..8]),
+                    be(&v[8..10]),
+                    be(&v[10..])
+                )
+                .is_ok(),
+                (Binary::Date | Binary::DateTime, 0 | 4 | 7 | 11, true) => {
+                    let at = |i: usize| v.get(i).copied().unwrap_or(0);
+                    let mut ok = write!(
                         c,
-                        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-                        h(&v[..4]),
-                        h(&v[4..6]),
-                        h(&v[6..8]),
-                        h(&v[8..10]),
-                        h(&v[10..])
+                        "{:04}-{:02}-{:02}",
+                        le(v.get(..2).unwrap_or_default()),
+                        at(2),
+                        at(3)
                     )
-                    .is_ok()
+                    .is_ok();
+                    if self == Binary::DateTime {
+                        ok &= write!(c, " {:02}:{:02}:{:02}", at(4), at(5), at(6)).is_ok();
+                        if v.len() == 11 {
+                            ok &= write!(c, ".{:06}", le(&v[7..])).is_ok();
+                        }
+                    }
+                    ok
+                }
+                (Binary::Time, 0 | 8 | 12, true) => {
+                    let at = |i: usize| v.get(i).copied().unwrap_or(0);
+                    let days = le(v.get(1..5).unwrap_or_default());
+                    let sign = if at(0) == 1 { "-" } else { "" };
+                    let hours = days * 24 + u64::from(at(5));
+                    let mut ok = write!(c, "{sign}{hours:02}:{:02}:{:02}", at(6), at(7)).is_ok();
+                    if v.len() == 12 {
+                        ok &= write!(c, ".{:06}", le(&v[8..])).is_ok();
+                    }
+                    ok
                 }
                 (Binary::Text, _, _) => c.write_all(v).is_ok(),
                 _ => false,
@@ -383,7 +467,7 @@ impl Binary {
 }
 
 /// An item's flags: its kind (bits 0-1), a binary value's [`Binary`]
-/// (bits 2-4) and whether it was cut.
+/// (bits 2-6) and whether it was cut.
 const NULL: u8 = 0;
 const TEXT: u8 = 1;
 const BINARY: u8 = 2;
@@ -519,7 +603,7 @@ impl Kept {
                 NULL => w.null(""),
                 BINARY => {
                     let mut out = [0u8; 2 + 2 * VALUE_KEEP];
-                    let t = Binary::of((f >> 2) & 7);
+                    let t = Binary::of((f >> 2) & 0x1f);
                     w.text("", t.text(v, f & CUT == 0, &mut out));
                 }
                 _ => w.text("", v),
@@ -529,6 +613,141 @@ impl Kept {
         w.end_list();
         if cut {
             w.bool(cut_key, true);
+        }
+    }
+}
+
+/// Where a session finds the whole of a text it keeps only the start of:
+/// its key in the [`Hold`]'s buffer (0: none), and whether the whole was
+/// cut all the same.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Long {
+    /// The entry's key.
+    pub key: u32,
+    /// Cut at [`TEXT_LONG`], or by the end of its message.
+    pub cut: bool,
+}
+
+/// A connection's hold on one transaction buffer for what [`Kept`]
+/// keeps: taken when something is first kept, given back when nothing
+/// kept is wanted any more, and always before the connection rests (it
+/// parks only without one) or ends.
+#[derive(Clone, Copy, Debug)]
+pub struct Hold {
+    /// The buffer, or [`NONE`].
+    pub buf: u32,
+    /// The last key given.
+    seq: u32,
+}
+
+impl Default for Hold {
+    fn default() -> Self {
+        Self { buf: NONE, seq: 0 }
+    }
+}
+
+impl Hold {
+    /// A buffer is held.
+    pub fn held(&self) -> bool {
+        self.buf != NONE
+    }
+
+    /// A new key for what is kept: never 0, which means none, and never
+    /// with the top bit set, which is left to the analyzer's own keys.
+    pub fn key(&mut self) -> u32 {
+        self.seq = (self.seq.wrapping_add(1) & !(1 << 31)).max(1);
+        self.seq
+    }
+
+    /// The buffer, taken if none is held (none free: counted in `full`),
+    /// with room made for `need` bytes within its first `room` by dropping
+    /// the entries whose keys `wanted` refuses.
+    pub fn buffer<'t>(
+        &mut self,
+        need: usize,
+        room: usize,
+        txn: &'t mut TxnPool,
+        full: &mut u64,
+        wanted: impl Fn(u32) -> bool,
+    ) -> Option<&'t mut TxnBuf> {
+        if self.buf == NONE {
+            match txn.take() {
+                Some(h) => self.buf = h,
+                None => {
+                    *full += 1;
+                    return None;
+                }
+            }
+        }
+        let tb = txn.get(self.buf)?;
+        if tb.frag.len() + need > room.min(tb.frag.capacity()) {
+            Kept::retain(&mut tb.frag, wanted);
+        }
+        Some(tb)
+    }
+
+    /// Keeps `text` whole up to [`TEXT_LONG`] bytes (`whole`: it is all
+    /// of the statement) under a new key, room made as [`Hold::buffer`]
+    /// makes it; `None` when it did not fit.
+    pub fn keep_text(
+        &mut self,
+        text: &[u8],
+        whole: bool,
+        room: usize,
+        txn: &mut TxnPool,
+        full: &mut u64,
+        wanted: impl Fn(u32) -> bool,
+    ) -> Option<Long> {
+        let text = &text[..text.len().min(TEXT_LONG)];
+        let key = self.key();
+        let tb = self.buffer(text.len() + ENTRY, room, txn, full, wanted)?;
+        Kept::put_bytes(&mut tb.frag, key, text).then_some(Long {
+            key,
+            cut: !whole || text.len() == TEXT_LONG,
+        })
+    }
+
+    /// The text to log: the whole one `long` names, copied into `tmp`,
+    /// when it is kept; else `short` (the start a session keeps, and
+    /// whether it is cut).
+    pub fn text<'a>(
+        &self,
+        long: Long,
+        short: (&'a [u8], bool),
+        txn: &mut TxnPool,
+        tmp: &'a mut [u8],
+    ) -> (&'a [u8], bool) {
+        if long.key == 0 {
+            return short;
+        }
+        match self.copy(long.key, txn, tmp) {
+            Some(t) => (t, long.cut),
+            None => short,
+        }
+    }
+
+    /// Entry `key`'s bytes copied into `tmp` (as many as fit), if it is
+    /// kept.
+    pub fn copy<'a>(&self, key: u32, txn: &mut TxnPool, tmp: &'a mut [u8]) -> Option<&'a [u8]> {
+        let t = Kept::find(&txn.get(self.buf)?.frag, key)?;
+        let n = t.len().min(tmp.len());
+        tmp[..n].copy_from_slice(&t[..n]);
+        Some(&tmp[..n])
+    }
+
+    /// Entry `key`'s bytes, if it is kept (0: none).
+    pub fn find<'t>(&self, key: u32, txn: &'t mut TxnPool) -> Option<&'t [u8]> {
+        if key == 0 {
+            return None;
+        }
+        Kept::find(&txn.get(self.buf)?.frag, key)
+    }
+
+    /// Gives the buffer back (what it keeps is gone).
+    pub fn give_back(&mut self, txn: &mut TxnPool) {
+        if self.buf != NONE {
+            txn.give(self.buf);
+            self.buf = NONE;
         }
     }
 }
@@ -757,8 +976,49 @@ mod tests {
         assert_eq!(t(Binary::Int, &[0, 0, 0, 1], false), "\\x00000001");
         assert_eq!(t(Binary::Hex, &[0xff], true), "\\xff");
         assert_eq!(t(Binary::Hex, &[], true), "\\x");
-        for c in 0..8 {
+        // MySQL's: little-endian, 1-byte and unsigned integers, dates
+        // and times from their structs.
+        assert_eq!(t(Binary::IntLe, &[0x80], true), "-128");
+        assert_eq!(t(Binary::IntLe, &(-3i16).to_le_bytes(), true), "-3");
+        assert_eq!(
+            t(Binary::UintLe, &u32::MAX.to_le_bytes(), true),
+            "4294967295"
+        );
+        assert_eq!(
+            t(Binary::UintLe, &u64::MAX.to_le_bytes(), true),
+            u64::MAX.to_string()
+        );
+        assert_eq!(t(Binary::FloatLe, &2.5f32.to_le_bytes(), true), "2.5");
+        assert_eq!(t(Binary::FloatLe, &(-0.25f64).to_le_bytes(), true), "-0.25");
+        assert_eq!(t(Binary::Date, &[0xe8, 7, 12, 31], true), "2024-12-31");
+        assert_eq!(t(Binary::Date, &[], true), "0000-00-00");
+        assert_eq!(
+            t(Binary::DateTime, &[0xe8, 7, 12, 31], true),
+            "2024-12-31 00:00:00"
+        );
+        assert_eq!(
+            t(
+                Binary::DateTime,
+                &[0xe8, 7, 12, 31, 23, 59, 58, 1, 0, 0, 0],
+                true
+            ),
+            "2024-12-31 23:59:58.000001"
+        );
+        assert_eq!(t(Binary::Time, &[], true), "00:00:00");
+        assert_eq!(t(Binary::Time, &[0, 0, 0, 0, 0, 1, 2, 3], true), "01:02:03");
+        assert_eq!(
+            t(
+                Binary::Time,
+                &[1, 2, 0, 0, 0, 1, 2, 3, 0x20, 0xa1, 0x07, 0],
+                true
+            ),
+            "-49:02:03.500000"
+        );
+        assert_eq!(t(Binary::Date, &[1, 2, 3], true), "\\x010203");
+        assert_eq!(t(Binary::IntLe, &[1, 2, 3], true), "\\x010203");
+        for c in 0..32 {
             assert_eq!(Binary::of(Binary::of(c) as u8), Binary::of(c));
+            assert!((Binary::of(c) as u8) < 32, "fits the item's flags");
         }
     }
 

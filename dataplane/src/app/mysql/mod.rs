@@ -19,7 +19,9 @@ pub mod txn;
 
 pub use state::Mysql;
 
-use crate::app::analyzer::{Analyzer, Probe, Severity};
+use crate::app::analyzer::{Analyzer, Probe, Setting, Severity, SQL_LITERALS};
+use crate::app::sql::{Limits, KEPT_ROOM};
+use crate::app::txn::TxnSize;
 use crate::app::{AppConfig, Cx, Step};
 use crate::record::RecordOut;
 
@@ -41,7 +43,8 @@ impl Analyzer for Mysql {
         ranges: &[(0, 0, 5)],
         otherwise: 6,
     };
-    type Limits = ();
+    const SETTINGS: &'static [Setting] = &[SQL_LITERALS];
+    type Limits = Limits;
     type Parked = state::Parked;
 
     /// The server's greeting is sure; a client's command or an answer only
@@ -60,8 +63,21 @@ impl Analyzer for Mysql {
         }
     }
 
-    fn new(_tcp: bool, _cfg: &AppConfig, parked: state::Parked) -> Self {
-        Mysql::new(parked)
+    fn set(l: &mut Limits, name: &str, value: &str) -> Result<(), String> {
+        l.set("MySQL", name, value)
+    }
+
+    fn new(_tcp: bool, cfg: &AppConfig, parked: state::Parked) -> Self {
+        Mysql::new(cfg.protos.mysql.limits.mask, parked)
+    }
+
+    /// Statement texts longer than the session keeps and parameter values
+    /// wait in a transaction buffer for their records.
+    fn txn_size(_: &Limits) -> TxnSize {
+        TxnSize {
+            frag: KEPT_ROOM,
+            body: 0,
+        }
     }
 
     #[inline]

@@ -14,6 +14,8 @@
 //! bytes of payload. A payload of 0xffffff bytes continues in the next
 //! packet (and so on, up to one shorter than that).
 
+use crate::app::sql::{self, Binary, Value};
+
 /// Bytes of a packet header.
 pub const HDR: usize = 4;
 /// The length of a packet that the next one continues.
@@ -384,8 +386,9 @@ pub fn is_progress(p: &[u8]) -> bool {
 }
 
 /// A result set's first packet: the column count, and whether column
-/// definitions follow (CLIENT_OPTIONAL_RESULTSET_METADATA may leave them
-/// out: a byte 0 after the count).
+/// definitions follow (MySQL's CLIENT_OPTIONAL_RESULTSET_METADATA and
+/// MariaDB's MARIADB_CLIENT_CACHE_METADATA may leave them out: a byte 0
+/// after the count).
 pub fn column_count(p: &[u8]) -> Option<(u64, bool)> {
     let (n, at) = lenenc(p, 0)?;
     if n == 0 {
@@ -463,7 +466,11 @@ pub fn query_attributes(p: &[u8]) -> Option<(usize, u64)> {
         let ty = le16(p, t)?;
         t = lenenc_str(p, t + 2)?.1;
         if nulls[i / 8] >> (i % 8) & 1 == 0 {
-            at = value(p, at, ty)?.1;
+            let (_, whole, next) = value(p, at, ty)?;
+            if !whole {
+                return None;
+            }
+            at = next;
         }
     }
     Some((at, n))
@@ -497,71 +504,90 @@ pub mod ty {
     pub const DATETIME: u8 = 0x0c;
     /// YEAR: two bytes.
     pub const YEAR: u8 = 0x0d;
+    /// BIT: length-encoded bytes.
+    pub const BIT: u8 = 0x10;
+    /// GEOMETRY: length-encoded bytes (0xf9 to 0xfc, the blobs, too).
+    pub const GEOMETRY: u8 = 0xff;
 }
 
-/// What a binary-protocol value is, for its text.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Value<'a> {
-    /// An integer (signed unless the type said unsigned).
-    Int(i64),
-    /// An unsigned integer.
-    Uint(u64),
-    /// A floating-point number.
-    Float(f64),
-    /// Bytes (strings, decimals, blobs, JSON, …).
-    Bytes(&'a [u8]),
-    /// A date, a date-time or a time: its length-prefixed bytes.
-    Temporal(u8, &'a [u8]),
-    /// NULL.
-    Null,
-}
-
-/// The binary value of type `ty` (its low byte the type, bit 15 unsigned)
-/// at `at`: the value and the index after it.
-pub fn value(p: &[u8], at: usize, ty: u16) -> Option<(Value<'_>, usize)> {
-    let unsigned = ty & 0x8000 != 0;
-    let fixed = |n: usize| -> Option<(u64, usize)> {
-        let s = p.get(at..at.checked_add(n)?)?;
-        let mut v = 0u64;
-        for (i, &x) in s.iter().enumerate() {
-            v |= u64::from(x) << (8 * i);
-        }
-        Some((v, at + n))
+/// The binary value of type `ty` (its low byte the type, bit 15
+/// unsigned) at `at`: the value as [`sql::Binary`] reads it (integers,
+/// floats, dates and times from their binary forms; blobs and bits as
+/// bytes; strings, decimals, JSON as the text they are), whether it is
+/// whole in `p`, and the index after it. A value that runs past `p` (a
+/// long packet's prefix) gives the bytes at hand, not whole, and
+/// `p.len()`; `None` when not even its length is there.
+pub fn value(p: &[u8], at: usize, ty: u16) -> Option<(Value<'_>, bool, usize)> {
+    let int = if ty & 0x8000 != 0 {
+        Binary::UintLe
+    } else {
+        Binary::IntLe
     };
-    let int = |n: usize| -> Option<(Value<'_>, usize)> {
-        let (v, end) = fixed(n)?;
-        let bits = 64 - 8 * n as u32;
-        Some(if unsigned {
-            (Value::Uint(v), end)
-        } else {
-            // Sign-extended from its width.
-            (Value::Int(((v << bits) as i64) >> bits), end)
-        })
-    };
-    match ty as u8 {
-        ty::NULL => Some((Value::Null, at)),
-        ty::TINY => int(1),
-        ty::SHORT | ty::YEAR => int(2),
-        ty::LONG | ty::INT24 => int(4),
-        ty::LONGLONG => int(8),
-        ty::FLOAT => {
-            let (v, end) = fixed(4)?;
-            Some((Value::Float(f64::from(f32::from_bits(v as u32))), end))
-        }
-        ty::DOUBLE => {
-            let (v, end) = fixed(8)?;
-            Some((Value::Float(f64::from_bits(v)), end))
-        }
+    let (start, n, t) = match ty as u8 {
+        ty::NULL => return Some((Value::Null, true, at)),
+        ty::TINY => (at, 1, int),
+        ty::SHORT | ty::YEAR => (at, 2, int),
+        ty::LONG | ty::INT24 => (at, 4, int),
+        ty::LONGLONG => (at, 8, int),
+        ty::FLOAT => (at, 4, Binary::FloatLe),
+        ty::DOUBLE => (at, 8, Binary::FloatLe),
+        // A length byte, then a date or a time.
         t @ (ty::DATE | ty::DATETIME | ty::TIMESTAMP | ty::TIME) => {
-            let n = usize::from(*p.get(at)?);
-            let s = p.get(at + 1..at + 1 + n)?;
-            Some((Value::Temporal(t, s), at + 1 + n))
+            let t = match t {
+                ty::DATE => Binary::Date,
+                ty::TIME => Binary::Time,
+                _ => Binary::DateTime,
+            };
+            (at.checked_add(1)?, usize::from(*p.get(at)?), t)
         }
-        _ => {
-            let (s, end) = lenenc_str(p, at)?;
-            Some((Value::Bytes(s), end))
+        // A length-encoded length, then the bytes.
+        t => {
+            let (n, start) = lenenc(p, at)?;
+            let bytes = matches!(t, ty::BIT | 0xf9..=0xfc | ty::GEOMETRY);
+            let t = if bytes { Binary::Hex } else { Binary::Text };
+            (start, usize::try_from(n).unwrap_or(usize::MAX), t)
         }
-    }
+    };
+    let end = start.saturating_add(n);
+    let v = p.get(start.min(p.len())..end.min(p.len()))?;
+    let whole = end <= p.len();
+    let v = match t {
+        Binary::Text => Value::Text(v),
+        t => Value::Binary(v, t),
+    };
+    Some((v, whole, end.min(p.len())))
+}
+
+/// COM_STMT_EXECUTE's `n` parameter values from `at` (after the types),
+/// their NULL bitmap at `nulls`, typed by `types` (the first
+/// [`sql::VALUES_MAX`]): each with whether it is whole in `p`. A value
+/// cut short is the last; past [`sql::VALUES_MAX`] one NULL stands for
+/// the rest (the list is cut there).
+pub fn execute_values<'a>(
+    p: &'a [u8],
+    nulls: usize,
+    mut at: usize,
+    n: u16,
+    types: [u16; sql::VALUES_MAX],
+) -> impl Iterator<Item = (Value<'a>, bool)> + 'a {
+    let mut k = 0usize;
+    std::iter::from_fn(move || {
+        if k >= usize::from(n) || k > sql::VALUES_MAX {
+            return None;
+        }
+        k += 1;
+        let i = k - 1;
+        let null = p.get(nulls + i / 8).is_some_and(|b| b >> (i % 8) & 1 != 0);
+        if i == sql::VALUES_MAX || null {
+            return Some((Value::Null, true));
+        }
+        let (v, whole, next) = value(p, at, types[i])?;
+        at = next;
+        if !whole {
+            k = usize::MAX;
+        }
+        Some((v, whole))
+    })
 }
 
 /// The statement id that COM_STMT_EXECUTE, COM_STMT_CLOSE, COM_STMT_RESET,
@@ -872,19 +898,57 @@ pub(super) mod tests {
 
     #[test]
     fn binary_values_and_query_attributes() {
-        assert_eq!(value(&[0xff], 0, 1), Some((Value::Int(-1), 1)));
-        assert_eq!(value(&[0xff], 0, 0x8001), Some((Value::Uint(255), 1)));
+        use Binary::{Date, Hex, IntLe, UintLe};
+        let bin = |v, t| Value::Binary(v, t);
+        assert_eq!(value(&[0xff], 0, 1), Some((bin(&[0xff], IntLe), true, 1)));
         assert_eq!(
-            value(&[0xfe, 0xff, 0xff, 0xff], 0, 3),
-            Some((Value::Int(-2), 4))
+            value(&[0xff], 0, 0x8001),
+            Some((bin(&[0xff], UintLe), true, 1))
         );
-        assert_eq!(value(b"\x03abc", 0, 0xfd), Some((Value::Bytes(b"abc"), 4)));
+        assert_eq!(
+            value(&[9, 0xfe, 0xff, 0xff, 0xff], 1, 3),
+            Some((bin(&[0xfe, 0xff, 0xff, 0xff], IntLe), true, 5))
+        );
+        assert_eq!(
+            value(b"\x03abc", 0, 0xfd),
+            Some((Value::Text(b"abc"), true, 4))
+        );
+        assert_eq!(
+            value(b"\x03\x00\x01\xff", 0, 0xfc),
+            Some((bin(&[0, 1, 0xff], Hex), true, 4))
+        );
         assert_eq!(
             value(&[4, 0xe8, 7, 1, 2], 0, 0x0a),
-            Some((Value::Temporal(0x0a, &[0xe8, 7, 1, 2]), 5))
+            Some((bin(&[0xe8, 7, 1, 2], Date), true, 5))
         );
-        assert_eq!(value(&[], 0, 6), Some((Value::Null, 0)));
-        assert_eq!(value(&[1, 2], 0, 8), None);
+        assert_eq!(value(&[], 0, 6), Some((Value::Null, true, 0)));
+        // Past the bytes at hand: what there is, not whole.
+        assert_eq!(value(&[1, 2], 0, 8), Some((bin(&[1, 2], IntLe), false, 2)));
+        assert_eq!(
+            value(b"\x05ab", 0, 0xfe),
+            Some((Value::Text(b"ab"), false, 3))
+        );
+        assert_eq!(value(&[], 0, 0xfe), None);
+        // NULL (bit 1), 7 and 'x', then a value cut short.
+        let mut types = [0u16; sql::VALUES_MAX];
+        types[..4].copy_from_slice(&[0x08, 0x08, 0xfe, 0xfe]);
+        let p = [0b10, 7, 0, 0, 0, 0, 0, 0, 0, 1, b'x', 9, b'y'];
+        let v: Vec<_> = execute_values(&p, 0, 1, 4, types).collect();
+        assert_eq!(
+            v,
+            [
+                (bin(&[7, 0, 0, 0, 0, 0, 0, 0], IntLe), true),
+                (Value::Null, true),
+                (Value::Text(b"x"), true),
+                (Value::Text(b"y"), false)
+            ]
+        );
+        // Past VALUES_MAX: one NULL for the rest.
+        let many = [0u8; 8];
+        assert_eq!(
+            execute_values(&many, 0, 8, 300, [ty::NULL as u16; sql::VALUES_MAX]).count(),
+            sql::VALUES_MAX + 1
+        );
         // One attribute `n1` = 'v1', then the text.
         let q = b"\x01\x01\x00\x01\xfe\x00\x02n1\x02v1select 1";
         let (at, n) = query_attributes(q).unwrap();
@@ -934,6 +998,7 @@ pub(super) mod tests {
             let _ = (
                 change_user(b, x),
                 value(b, n % 5, x as u16),
+                execute_values(b, n % 3, n % 7, x as u16, [x as u16; sql::VALUES_MAX]).count(),
                 execute(b),
                 eof(b),
             );

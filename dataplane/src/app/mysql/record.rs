@@ -3,9 +3,9 @@
 //! the fields. Auth responses are never read, so never logged.
 
 use super::parse;
-use super::txn::{Answer, Login, Pending, TEXT_KEEP};
+use super::txn::{Answer, Login, Pending};
 use super::Mysql;
-use crate::app::sql::{self, Dialect};
+use crate::app::sql::{self, Dialect, Kept};
 use crate::app::{write_unanswered, Cx};
 use crate::record::json::JsonWriter;
 use crate::record::{FieldSink, RecordOut};
@@ -56,26 +56,31 @@ fn who(w: &mut JsonWriter, l: &Login) {
     }
 }
 
-fn error(w: &mut JsonWriter, a: &Answer) {
+/// The error; its message (which can quote values) not when `mask`.
+fn error(w: &mut JsonWriter, a: &Answer, mask: bool) {
     if let Some(c) = a.code {
         w.u64("error_code", u64::from(c));
         if a.state.set {
             w.text("sqlstate", a.state.get());
         }
-        if a.message.set {
+        if a.message.set && !mask {
             w.text("error", a.message.get());
         }
     }
 }
 
-/// The text of statement `k` of command `p` (a query of several
-/// statements: the `k`th; past the last, a procedure's further results:
-/// the last), whether it was cut, and whether the text has several.
-fn statement<'a>(m: &'a Mysql, p: &Pending, k: Option<u32>) -> Option<(&'a [u8], bool, bool)> {
-    let t = m.text(p.slot)?;
-    let all = t.get();
+/// The text of statement `k` of command `p` whose text is `text` (a query
+/// of several statements: the `k`th; past the last, a procedure's
+/// further results: the last), whether it was cut, and whether the text
+/// has several.
+fn statement<'a>(
+    text: Option<(&'a [u8], bool)>,
+    p: &Pending,
+    k: Option<u32>,
+) -> Option<(&'a [u8], bool, bool)> {
+    let (all, cut) = text?;
     if p.cmd != 0x03 {
-        return Some((all, t.cut, false));
+        return Some((all, cut, false));
     }
     let k = k.unwrap_or(0) as usize;
     let mut part = None;
@@ -92,22 +97,23 @@ fn statement<'a>(m: &'a Mysql, p: &Pending, k: Option<u32>) -> Option<(&'a [u8],
         }
     }
     Some(match part {
-        Some((s, e)) => (&all[s..e], t.cut && e == all.len(), n > 1),
-        None => (all, t.cut, false),
+        Some((s, e)) => (&all[s..e], cut && e == all.len(), n > 1),
+        None => (all, cut, false),
     })
 }
 
 /// Whether a query's text holds a statement `k` (from 0).
-pub fn has_statement(m: &Mysql, p: &Pending, k: u32) -> bool {
-    m.text(p.slot)
-        .is_some_and(|t| sql::statement_at(Dialect::MySql, t.get(), k as usize).is_some())
+pub fn has_statement(text: Option<(&[u8], bool)>, k: u32) -> bool {
+    text.is_some_and(|(t, _)| sql::statement_at(Dialect::MySql, t, k as usize).is_some())
 }
 
-/// Logs command `p` and its answer `a` (`index`: its result's place among
-/// several); `how`: why it has none.
+/// Logs command `p` with its text (and whether it was cut) and its answer
+/// `a` (`index`: its result's place among several); `how`: why it has
+/// none.
 pub fn command<O: RecordOut>(
     p: &Pending,
     index: Option<u32>,
+    text: Option<(&[u8], bool)>,
     a: &Answer,
     how: Option<End>,
     m: &Mysql,
@@ -123,7 +129,14 @@ pub fn command<O: RecordOut>(
     }
     let now = cx.now;
     let op = parse::command_name(p.cmd).unwrap_or("unknown");
-    cx.record("mysql", p.ts, |w| {
+    let mask = m.mask;
+    // The values wait in the transaction buffer; the record is written
+    // beside it.
+    let vals = match (p.vals, cx.txn.get(m.buffer())) {
+        (0, _) | (_, None) => None,
+        (k, Some(tb)) => Kept::find(&tb.frag, k),
+    };
+    let rec = |w: &mut JsonWriter| {
         w.token("op", op);
         let l = &m.login;
         match p.cmd {
@@ -136,13 +149,16 @@ pub fn command<O: RecordOut>(
             }
             _ => who(w, l),
         }
-        if let Some((text, cut, multi)) = statement(m, p, index) {
+        if let Some((text, cut, multi)) = statement(text, p, index) {
             let key = match p.cmd {
                 0x02 | 0x05 | 0x06 => "database",
                 0x04 => "table",
                 _ => "statement",
             };
-            w.text(key, text);
+            // Under mask a statement is its fingerprint only.
+            if key != "statement" || !mask {
+                w.text(key, text);
+            }
             if key == "statement" {
                 if cut {
                     w.bool("statement_truncated", true);
@@ -151,7 +167,7 @@ pub fn command<O: RecordOut>(
                     w.u64("statement_index", u64::from(index.unwrap_or(0)));
                 }
                 // On the stack: a fingerprint is never longer than its text.
-                let mut fp = [0u8; TEXT_KEEP];
+                let mut fp = [0u8; sql::TEXT_LONG];
                 let n = sql::fingerprint(Dialect::MySql, text, &mut fp);
                 if n > 0 {
                     w.text("fingerprint", &fp[..n]);
@@ -175,17 +191,8 @@ pub fn command<O: RecordOut>(
                 u64::from(p.params),
             );
         }
-        if let Some(v) = m.values(p) {
-            if v.n > 0 {
-                w.begin_list("param_values");
-                for t in v.iter() {
-                    w.text("", t);
-                }
-                w.end_list();
-            }
-            if v.cut {
-                w.bool("param_values_truncated", true);
-            }
+        if let Some(v) = vals {
+            Kept::write_values(w, "param_values", "param_values_truncated", v);
         }
         if p.cmd == 0x17 {
             let long = m.long_data(p);
@@ -200,7 +207,13 @@ pub fn command<O: RecordOut>(
                     w.u64("params", u64::from(params));
                     w.u64("columns", u64::from(cols));
                 }
-                if let Some(r) = a.rows {
+                // An OK's affected rows, or the rows of a result set
+                // (COM_FIELD_LIST's answer is columns only).
+                let rows = match a.columns {
+                    Some(_) if p.cmd != 0x04 => Some(a.data_rows),
+                    _ => a.rows,
+                };
+                if let Some(r) = rows {
                     w.u64("rows", r);
                 }
                 if a.insert_id > 0 {
@@ -208,12 +221,9 @@ pub fn command<O: RecordOut>(
                 }
                 if let Some(c) = a.columns {
                     w.u64("columns", c);
-                    // COM_FIELD_LIST's answer is columns only.
-                    if p.cmd != 0x04 {
-                        w.u64("data_rows", a.data_rows);
-                    }
                 }
-                if a.names.set {
+                // Column names: a literal selected names its column.
+                if a.names.set && !mask {
                     w.text("column_names", a.names.get());
                     if a.names.cut {
                         w.bool("column_names_truncated", true);
@@ -229,13 +239,14 @@ pub fn command<O: RecordOut>(
                 if p.cmd == 0x11 && m.login.switched.set {
                     w.text("auth_switch", m.login.switched.get());
                 }
-                error(w, a);
+                error(w, a, mask);
                 w.bool("success", !a.failed());
                 w.u64("latency_us", now.saturating_sub(p.ts) / 1000);
             }
             Some(e) => unanswered(w, e),
         }
-    });
+    };
+    crate::app::write_record(cx.out, cx.stats, cx.flow, cx.names, "mysql", p.ts, rec);
 }
 
 fn login_fields(w: &mut JsonWriter, l: &Login) {
@@ -290,7 +301,8 @@ pub fn login<O: RecordOut>(l: &Login, err: Option<&Answer>, cx: &mut Cx<'_, O>) 
     cx.record("mysql", ts, |w| {
         login_fields(w, l);
         if let Some(a) = err {
-            error(w, a);
+            // A login's errors name users and databases, not values.
+            error(w, a, false);
         }
         w.bool("success", err.is_none());
         w.u64("latency_us", now.saturating_sub(ts) / 1000);

@@ -16,7 +16,12 @@
 //! Texts (a query's, a prepared statement's, a command's argument) are
 //! kept in a few slots of [`TEXT_KEEP`] bytes; a prepared statement's slot
 //! is found by the id its COM_STMT_PREPARE_OK gave, and remembers the
-//! parameter types of the first execute that bound them. Rows, the
+//! parameter types of the first execute that bound them. A text longer
+//! than its slot keeps is kept whole (up to the [`WHOLE`] bytes read of
+//! its packet), and an execute's parameter values until its record, in
+//! the connection's transaction buffer ([`sql::Kept`]), taken while they
+//! are wanted and given back when nothing names them; without a free
+//! buffer the slot's start is logged, and no values. Rows, the
 //! authentication exchange, LOCAL INFILE data and the rest of long packets
 //! are skipped, never buffered; of a long packet only its first [`WHOLE`]
 //! bytes are read. Passwords and auth responses are never read.
@@ -24,11 +29,13 @@
 //! A gap logs what waits as unanswered and each direction resumes at the
 //! first chunk that starts with a packet that frames as what it should be.
 
-use super::parse::{self, cap, Frame, Value, HDR, MAX_PACKET};
+use super::parse::{self, cap, Frame, HDR, MAX_PACKET};
 use super::record::{self, End};
-use super::txn::{Answer, Login, Pending, Short, Values, NAME_KEEP, NO_SLOT, TEXT_KEEP};
+use super::txn::{Answer, Login, Pending, Short, NAME_KEEP, NO_SLOT, TEXT_KEEP};
 use super::{Mysql as M, STOPPED};
 use crate::app::open::Fifo;
+use crate::app::sql::{self, Kept, KEPT_ROOM, TEXT_LONG};
+use crate::app::txn::{TxnBuf, TxnPool};
 use crate::app::{Cx, Proto, Step};
 use crate::record::RecordOut;
 
@@ -39,8 +46,10 @@ pub const WHOLE: usize = 2048;
 pub const OPEN_CAP: usize = 4;
 /// Texts kept at once (prepared statements and commands in flight).
 pub const SLOTS: usize = 5;
-/// Parameter types a prepared statement remembers.
-pub const TYPES_KEEP: usize = 8;
+/// Parameter types a prepared statement remembers: those of the values
+/// logged.
+pub const TYPES_KEEP: usize = sql::VALUES_MAX;
+const _: () = assert!(TEXT_LONG == WHOLE);
 /// Answers that do not parse, one after the other, before the bytes are
 /// taken for something else than MySQL.
 const BAD_MAX: u8 = 4;
@@ -123,12 +132,30 @@ struct Slot {
     refs: u8,
     /// Parameters of the prepared statement.
     params: u16,
-    /// Parameter types from the first execute that bound them.
-    types: [u16; TYPES_KEEP],
+    /// Parameter types from the last execute that bound them: each one's
+    /// type byte, and (bit `k`) whether parameter `k` is unsigned.
+    types: [u8; TYPES_KEEP],
+    unsigned: u16,
     typed: bool,
     /// Bytes COM_STMT_SEND_LONG_DATA sent for the next execute.
     long_data: u32,
     text: Short<TEXT_KEEP>,
+    /// The whole text (up to [`TEXT_LONG`] bytes) in the transaction
+    /// buffer, when longer than `text` keeps.
+    long: sql::Long,
+}
+
+impl Slot {
+    /// Holds a text: prepared, or used by a waiting command.
+    fn in_use(&self) -> bool {
+        self.prepared || self.refs > 0
+    }
+}
+
+/// Whether what is kept under `k` is still named: by a waiting command's
+/// values, or a slot's long text.
+fn wanted(open: &Fifo<Pending, OPEN_CAP>, slots: &[Slot], k: u32) -> bool {
+    open.iter().any(|p| p.vals == k) || slots.iter().any(|s| s.in_use() && s.long.key == k)
 }
 
 /// MySQL state of one connection.
@@ -144,9 +171,10 @@ pub struct Mysql {
     slots: [Slot; SLOTS],
     /// The next prepared statement to forget when every slot is taken.
     hand: u8,
-    values: Values,
-    /// The tag of the next execute's values.
-    values_tag: u8,
+    /// The transaction buffer holding long texts and parameter values.
+    hold: sql::Hold,
+    /// `--sql-literals mask`: no texts, values or error messages logged.
+    pub(super) mask: bool,
     /// Per direction: the next packet continues one of 0xffffff bytes.
     cont: [bool; 2],
     /// Per direction: a gap lost the place.
@@ -166,7 +194,7 @@ pub struct Mysql {
 
 impl Mysql {
     /// A connection resuming from `parked`.
-    pub fn new(parked: Parked) -> Self {
+    pub fn new(mask: bool, parked: Parked) -> Self {
         Self {
             phase: if parked.bits & Parked::COMMANDS != 0 {
                 Phase::Commands
@@ -184,8 +212,8 @@ impl Mysql {
             stage: Stage::First,
             slots: [Slot::default(); SLOTS],
             hand: 0,
-            values: Values::default(),
-            values_tag: 0,
+            hold: sql::Hold::default(),
+            mask,
             cont: [false; 2],
             lost: [false; 2],
             infile: false,
@@ -208,7 +236,8 @@ impl Mysql {
         let idle = self.open.is_empty()
             && !self.login.open
             && matches!(self.phase, Phase::Start | Phase::Commands)
-            && self.slots.iter().all(|s| !s.prepared && s.refs == 0)
+            && self.slots.iter().all(|s| !s.in_use())
+            && !self.hold.held()
             && !self.infile
             && self.cont == [false; 2];
         idle.then_some(Parked {
@@ -224,7 +253,7 @@ impl Mysql {
     }
 
     /// The text of slot `s`, if any.
-    pub(super) fn text(&self, s: u8) -> Option<&Short<TEXT_KEEP>> {
+    fn text(&self, s: u8) -> Option<&Short<TEXT_KEEP>> {
         self.slots.get(usize::from(s)).map(|s| &s.text)
     }
 
@@ -247,8 +276,8 @@ impl Mysql {
     /// A slot for a new text, taken by the command that brings it: a free
     /// one, else the next prepared statement no command uses (in turn:
     /// forgotten, so the newest are known), else none.
-    fn store(&mut self, text: &[u8], whole: bool) -> u8 {
-        let free = self.slots.iter().position(|s| !s.prepared && s.refs == 0);
+    fn store<O: RecordOut>(&mut self, text: &[u8], whole: bool, cx: &mut Cx<'_, O>) -> u8 {
+        let free = self.slots.iter().position(|s| !s.in_use());
         let Some(i) = free.or_else(|| {
             let i = (0..SLOTS)
                 .map(|k| (usize::from(self.hand) + k) % SLOTS)
@@ -262,7 +291,71 @@ impl Mysql {
         *s = Slot::default();
         s.text.put(text, whole);
         s.refs = 1;
+        if text.len() > TEXT_KEEP {
+            let (open, slots) = (&self.open, &self.slots);
+            let full = &mut cx.stats.txn_buffers_full;
+            let kept = self
+                .hold
+                .keep_text(text, whole, KEPT_ROOM, cx.txn, full, |k| {
+                    wanted(open, slots, k)
+                });
+            if let Some(long) = kept {
+                self.slots[i].long = long;
+            }
+        }
         i as u8
+    }
+
+    /// The transaction buffer (see [`sql::Hold::buffer`]), room made for
+    /// `need` bytes by dropping what nothing names any more.
+    fn kept<'c, O: RecordOut>(
+        &mut self,
+        need: usize,
+        cx: &'c mut Cx<'_, O>,
+    ) -> Option<&'c mut TxnBuf> {
+        let (open, slots) = (&self.open, &self.slots);
+        let full = &mut cx.stats.txn_buffers_full;
+        self.hold
+            .buffer(need, KEPT_ROOM, cx.txn, full, |k| wanted(open, slots, k))
+    }
+
+    /// Gives the transaction buffer back once nothing in it is wanted.
+    fn give_back<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
+        if self.hold.held()
+            && self.open.iter().all(|p| p.vals == 0)
+            && self.slots.iter().all(|s| !s.in_use() || s.long.key == 0)
+        {
+            self.hold.give_back(cx.txn);
+        }
+    }
+
+    /// Slot `s`'s text: the whole one from the transaction buffer (copied
+    /// into `tmp`) when it was kept there, else the slot's start; and
+    /// whether it was cut.
+    fn text_of<'a>(
+        &'a self,
+        s: u8,
+        txn: &mut TxnPool,
+        tmp: &'a mut [u8; TEXT_LONG],
+    ) -> Option<(&'a [u8], bool)> {
+        let slot = self.slots.get(usize::from(s))?;
+        let short = (slot.text.get(), slot.text.cut);
+        Some(self.hold.text(slot.long, short, txn, tmp))
+    }
+
+    /// Logs command `p` with its text (`index`: its result's place among
+    /// several) and answer `a`; `how`: why it has none.
+    fn log<O: RecordOut>(
+        &self,
+        p: &Pending,
+        index: Option<u32>,
+        a: &Answer,
+        how: Option<End>,
+        cx: &mut Cx<'_, O>,
+    ) {
+        let mut tmp = [0; TEXT_LONG];
+        let text = self.text_of(p.slot, cx.txn, &mut tmp);
+        record::command(p, index, text, a, how, self, cx);
     }
 
     fn find(&self, id: u32) -> u8 {
@@ -277,6 +370,7 @@ impl Mysql {
             // Too many waiting: its answer goes unpaired.
             cx.stats.txn_limit += 1;
             self.release(p.slot);
+            self.give_back(cx);
         }
     }
 
@@ -487,7 +581,7 @@ impl Mysql {
         match c {
             0x01 => {
                 // COM_QUIT: the server closes the connection.
-                record::command(&p, None, &Answer::default(), Some(End::NoAnswer), self, cx);
+                self.log(&p, None, &Answer::default(), Some(End::NoAnswer), cx);
                 return;
             }
             0x03 => {
@@ -504,13 +598,12 @@ impl Mysql {
                     }
                 }
                 let t = rest.get(at..).unwrap_or_default();
-                p.slot = self.store(t, whole && seen);
+                p.slot = self.store(t, whole && seen, cx);
             }
-            0x16 => p.slot = self.store(rest, whole),
-            0x02 | 0x05 | 0x06 => p.slot = self.store(rest, whole),
+            0x16 | 0x02 | 0x05 | 0x06 => p.slot = self.store(rest, whole, cx),
             0x04 => {
                 let (t, _) = parse::cstr_prefix(rest, 0);
-                p.slot = self.store(t, true);
+                p.slot = self.store(t, true, cx);
             }
             0x11 => {
                 // COM_CHANGE_USER: the records after it carry the new user.
@@ -544,10 +637,11 @@ impl Mysql {
                 }
                 p.stmt_id = id;
                 p.slot = i;
-                record::command(&p, None, &Answer::default(), Some(End::NoAnswer), self, cx);
+                self.log(&p, None, &Answer::default(), Some(End::NoAnswer), cx);
                 if let Some(s) = self.slots.get_mut(usize::from(i)) {
                     s.prepared = false;
                 }
+                self.give_back(cx);
                 return;
             }
             0x1a | 0x1c => {
@@ -557,7 +651,7 @@ impl Mysql {
             }
             0x12 | 0x1e => {
                 // A replica's binlog stream: events, not answers.
-                record::command(&p, None, &Answer::default(), Some(End::NoAnswer), self, cx);
+                self.log(&p, None, &Answer::default(), Some(End::NoAnswer), cx);
                 cx.stats.of::<M>().extra[STOPPED] += 1;
                 self.over = true;
                 return;
@@ -571,9 +665,9 @@ impl Mysql {
         self.push(p, cx);
     }
 
-    /// COM_STMT_EXECUTE: its statement, and its parameter values rendered
-    /// (types from this packet when it binds them, else those the
-    /// statement remembers).
+    /// COM_STMT_EXECUTE: its statement, and its parameter values kept
+    /// (unless masked) until its record, read as the types this packet
+    /// binds, else those the statement remembers (none known: no values).
     fn execute<O: RecordOut>(&mut self, p: &mut Pending, rest: &[u8], cx: &mut Cx<'_, O>) {
         let Some((id, flags)) = parse::execute(rest) else {
             cx.stats.of::<M>().errors += 1;
@@ -582,9 +676,6 @@ impl Mysql {
         p.stmt_id = Some(id);
         let i = self.find(id);
         p.slot = self.retain(i);
-        self.values_tag = self.values_tag.wrapping_add(1);
-        p.values = self.values_tag;
-        self.values.start(p.values);
         let qa = self.caps & cap::QUERY_ATTRIBUTES != 0;
         let known = self.slots.get(usize::from(i)).map(|s| s.params);
         let mut at = parse::EXECUTE_HEAD;
@@ -604,7 +695,6 @@ impl Mysql {
             known
         };
         let Some(n) = n else {
-            self.values.cut = true;
             return;
         };
         p.params = known.unwrap_or(n);
@@ -614,7 +704,6 @@ impl Mysql {
         let nulls_at = at;
         at += usize::from(n).div_ceil(8);
         let Some(&bound) = rest.get(at) else {
-            self.values.cut = true;
             return;
         };
         at += 1;
@@ -623,7 +712,6 @@ impl Mysql {
         if bound == 1 {
             for k in 0..usize::from(n) {
                 let Some(t) = rest.get(at..at + 2) else {
-                    self.values.cut = true;
                     return;
                 };
                 if let Some(x) = types.get_mut(k) {
@@ -632,43 +720,39 @@ impl Mysql {
                 at += 2;
                 if qa {
                     let Some((_, next)) = parse::lenenc_str(rest, at) else {
-                        self.values.cut = true;
                         return;
                     };
                     at = next;
                 }
             }
             if let Some(s) = slot {
-                s.types = types;
                 s.typed = true;
+                s.unsigned = 0;
+                for (k, (dst, &t)) in s.types.iter_mut().zip(&types).enumerate() {
+                    *dst = t as u8;
+                    s.unsigned |= (t >> 15) << k;
+                }
             }
         } else {
             match slot {
-                Some(s) if s.typed => types = s.types,
-                _ => {
-                    self.values.cut = true;
-                    return;
+                Some(s) if s.typed => {
+                    for (k, (t, &b)) in types.iter_mut().zip(&s.types).enumerate() {
+                        *t = u16::from(b) | (s.unsigned >> k & 1) << 15;
+                    }
                 }
+                _ => return,
             }
         }
-        if usize::from(n) > TYPES_KEEP {
-            self.values.cut = true;
+        if self.mask {
+            return;
         }
-        for (k, &t) in types.iter().enumerate().take(usize::from(n)) {
-            let null = rest
-                .get(nulls_at + k / 8)
-                .is_some_and(|b| b >> (k % 8) & 1 != 0);
-            if null {
-                self.values.push(Value::Null);
-                continue;
-            }
-            let Some((v, next)) = parse::value(rest, at, t) else {
-                // Past the prefix read, or long data sent apart.
-                self.values.cut = true;
-                return;
-            };
-            self.values.push(v);
-            at = next;
+        let key = self.hold.key();
+        let values = parse::execute_values(rest, nulls_at, at, n, types);
+        if self
+            .kept(sql::VALUES_ENTRY_MAX, cx)
+            .is_some_and(|tb| Kept::put_values(&mut tb.frag, key, values))
+        {
+            p.vals = key;
         }
     }
 
@@ -986,7 +1070,14 @@ impl Mysql {
             _ => match parse::column_count(b) {
                 Some((n, meta)) => {
                     self.answer.columns = Some(n);
-                    self.stage = if meta { Stage::Columns(n) } else { Stage::Rows };
+                    // Without the definitions (MariaDB's cached metadata,
+                    // MySQL's optional metadata) the EOF that ends them
+                    // still comes where CLIENT_DEPRECATE_EOF is off.
+                    self.stage = if meta {
+                        Stage::Columns(n)
+                    } else {
+                        Stage::ColumnsEnd
+                    };
                 }
                 None => self.malformed(cx),
             },
@@ -1030,7 +1121,7 @@ impl Mysql {
         let Some(p) = self.open.front().copied() else {
             return;
         };
-        record::command(&p, Some(self.answer.results), &self.answer, None, self, cx);
+        self.log(&p, Some(self.answer.results), &self.answer, None, cx);
         self.answer.next_result();
         self.stage = Stage::First;
     }
@@ -1061,20 +1152,16 @@ impl Mysql {
             self.bad = 0;
         }
         let k = self.answer.results;
-        record::command(&p, (k > 0).then_some(k), &self.answer, how, self, cx);
+        let mut tmp = [0; TEXT_LONG];
+        let text = self.text_of(p.slot, cx.txn, &mut tmp);
+        record::command(&p, (k > 0).then_some(k), text, &self.answer, how, self, cx);
         if how.is_none() && self.answer.failed() && p.cmd == 0x03 {
             // The server stops at the first error: the statements after it
             // in the text were not run.
             let mut j = k + 1;
-            while j < k + 64 && record::has_statement(self, &p, j) {
-                record::command(
-                    &p,
-                    Some(j),
-                    &Answer::default(),
-                    Some(End::Skipped),
-                    self,
-                    cx,
-                );
+            while j < k + 64 && record::has_statement(text, j) {
+                let none = Answer::default();
+                record::command(&p, Some(j), text, &none, Some(End::Skipped), self, cx);
                 j += 1;
             }
         }
@@ -1085,6 +1172,7 @@ impl Mysql {
         }
         self.release(p.slot);
         self.answer = Answer::default();
+        self.give_back(cx);
     }
 
     /// Bytes that are not MySQL: what waits is logged, the flow left.
@@ -1136,15 +1224,16 @@ impl Mysql {
 
     /// The connection ended.
     pub fn end<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
-        if self.next.is_some() {
-            return;
+        if self.next.is_none() {
+            self.flush(End::FlowEnd, cx);
         }
-        self.flush(End::FlowEnd, cx);
+        // Prepared statements' texts too: nothing is read any more.
+        self.hold.give_back(cx.txn);
     }
 
-    /// The values bound by command `p`, if they are the ones kept.
-    pub(super) fn values(&self, p: &Pending) -> Option<&Values> {
-        (p.cmd == 0x17 && self.values.tag == p.values).then_some(&self.values)
+    /// The transaction buffer holding parameter values.
+    pub(super) fn buffer(&self) -> u32 {
+        self.hold.buf
     }
 
     /// Long data sent for the statement of `p` (an execute).

@@ -229,7 +229,7 @@ fn a_login_and_a_query_at_every_split_point() {
     assert_eq!(l["deprecate_eof"], false);
     let s = &recs[1];
     assert_eq!(
-        (&s["op"], &s["statement"], &s["columns"], &s["data_rows"]),
+        (&s["op"], &s["statement"], &s["columns"], &s["rows"]),
         (
             &"query".into(),
             &"SELECT name FROM users WHERE id < 10".into(),
@@ -251,7 +251,7 @@ fn a_login_and_a_query_at_every_split_point() {
             &"alice".into()
         )
     );
-    assert!(s.get("rows").is_none() && s.get("statement_index").is_none());
+    assert!(s.get("data_rows").is_none() && s.get("statement_index").is_none());
     // The password's scramble is never read, so never logged.
     assert!(!format!("{whole:?}").contains("SECRET"));
     let want = timeless_all(&recs);
@@ -305,13 +305,10 @@ fn deprecate_eof_on_and_off_give_the_same_records() {
         assert_eq!(r.len(), 4, "{r:#?}");
         assert_eq!(r[0]["deprecate_eof"], deprecate);
         assert_eq!(
-            (&r[1]["data_rows"], &r[1]["column_names"]),
+            (&r[1]["rows"], &r[1]["column_names"]),
             (&3.into(), &"a,b".into())
         );
-        assert_eq!(
-            (&r[2]["data_rows"], &r[2]["columns"]),
-            (&0.into(), &1.into())
-        );
+        assert_eq!((&r[2]["rows"], &r[2]["columns"]), (&0.into(), &1.into()));
         assert_eq!((&r[3]["rows"], &r[3]["success"]), (&3.into(), &true.into()));
         all.push(timeless_all(&r[1..]));
     }
@@ -339,7 +336,7 @@ fn deprecate_eof_on_and_off_give_the_same_records() {
                 .map(|x| {
                     format!(
                         "{} {} {} {}",
-                        x["statement"], x["columns"], x["data_rows"], x["column_names"]
+                        x["statement"], x["columns"], x["rows"], x["column_names"]
                     )
                 })
                 .collect()
@@ -511,7 +508,7 @@ fn a_multi_statement_query_gives_a_record_per_result() {
         "{r:#?}"
     );
     assert_eq!((&r[2]["rows"], &r[2]["insert_id"]), (&1.into(), &9.into()));
-    assert_eq!(r[3]["data_rows"], 1);
+    assert_eq!(r[3]["rows"], 1);
     // Cut anywhere, the same.
     let want = timeless_all(&r[..4]);
     for cut in 1..resp.len() {
@@ -641,21 +638,12 @@ fn prepared_statements_with_their_texts_and_values() {
             );
             assert_eq!(x["statement_id"], 5);
         }
-        assert_eq!(
-            r[2]["param_values"],
-            serde_json::json!(["42", "'o''brien'"])
-        );
-        assert_eq!(
-            (&r[2]["params"], &r[2]["data_rows"]),
-            (&2.into(), &1.into())
-        );
-        assert_eq!(r[3]["param_values"], serde_json::json!(["7", "NULL"]));
+        assert_eq!(r[2]["param_values"], serde_json::json!(["42", "o'brien"]));
+        assert_eq!((&r[2]["params"], &r[2]["rows"]), (&2.into(), &1.into()));
+        assert_eq!(r[3]["param_values"], serde_json::json!(["7", null]));
         assert_eq!(r[3]["long_data_bytes"], 100);
         assert!(r[4].get("success").is_none());
-        assert_eq!(
-            (&r[5]["data_rows"], &r[5]["success"]),
-            (&1.into(), &true.into())
-        );
+        assert_eq!((&r[5]["rows"], &r[5]["success"]), (&1.into(), &true.into()));
     }
 }
 
@@ -743,7 +731,7 @@ fn a_packet_of_16_mib_and_its_continuation() {
         .close();
     let r = run(&c);
     assert_eq!(
-        (&r[1]["data_rows"], &r[1]["success"]),
+        (&r[1]["rows"], &r[1]["success"]),
         (&1.into(), &true.into()),
         "{r:#?}"
     );
@@ -768,7 +756,7 @@ fn a_gap_logs_what_waits_and_reading_resumes() {
         );
     }
     assert_eq!(
-        (&r[3]["statement"], &r[3]["data_rows"], &r[3]["user"]),
+        (&r[3]["statement"], &r[3]["rows"], &r[3]["user"]),
         (&"SELECT 3".into(), &1.into(), &"alice".into())
     );
     // A gap in the middle of a packet: the chunk after it does not start
@@ -1075,7 +1063,7 @@ fn the_fuzz_targets_parser_half() {
             let caps = u32::from(b.first().copied().unwrap_or(0)) << 15;
             let _ = parse::change_user(b, caps);
             let mut at = 0;
-            while let Some((_, next)) =
+            while let Some((_, _, next)) =
                 parse::value(b, at, u16::from(b.get(at).copied().unwrap_or(0)))
             {
                 if next <= at {
@@ -1124,7 +1112,6 @@ fn corpus_traces_print() {
                 "table",
                 "success",
                 "rows",
-                "data_rows",
                 "error",
                 "error_code",
                 "unanswered_reason",
@@ -1143,5 +1130,302 @@ fn corpus_traces_print() {
                 .collect();
             println!("{}", Value::Object(m));
         }
+    }
+}
+
+/// COM_STMT_PREPARE's OK for `params` parameters and no columns, with
+/// their definitions (and an EOF unless `deprecate`).
+fn prepared_ok(id: u32, params: u16, deprecate: bool) -> Vec<u8> {
+    let mut p = vec![0];
+    p.extend(id.to_le_bytes());
+    p.extend(0u16.to_le_bytes());
+    p.extend(params.to_le_bytes());
+    p.push(0);
+    p.extend(0u16.to_le_bytes());
+    let mut v = pkt(1, &p);
+    for k in 0..params {
+        v.extend(column(2 + k as u8, "?"));
+    }
+    if !deprecate {
+        v.extend(eof(2 + params as u8, 2));
+    }
+    v
+}
+
+fn prepare(text: &str) -> Vec<u8> {
+    let mut p = vec![0x16];
+    p.extend(text.as_bytes());
+    pkt(0, &p)
+}
+
+fn stmt_close(id: u32) -> Vec<u8> {
+    let mut p = vec![0x19];
+    p.extend(id.to_le_bytes());
+    pkt(0, &p)
+}
+
+/// Values sent in the binary protocol read as the execute's types say:
+/// integers signed and unsigned of every width, floats, dates, date-times
+/// and times from their structs, decimals and strings as text, blobs as
+/// hex, NULL as null; a value cut at 64 bytes; the same list format as
+/// PostgreSQL's.
+#[test]
+fn binary_values_read_as_their_types() {
+    let text = "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    let mut one = vec![0xff];
+    one.extend(u16::MAX.to_le_bytes());
+    one.extend((-2i32).to_le_bytes());
+    one.extend(i64::MIN.to_le_bytes());
+    one.extend(1.5f32.to_le_bytes());
+    one.extend(0.1f64.to_le_bytes());
+    one.extend([4, 0xe8, 0x07, 2, 29]);
+    one.extend([11, 0xe8, 0x07, 2, 29, 13, 4, 5]);
+    one.extend(123u32.to_le_bytes());
+    let mut two = vec![8, 1];
+    two.extend(1u32.to_le_bytes());
+    two.extend([2, 3, 4]);
+    two.extend(lenenc_str(&[0, 1, 0xff]));
+    two.extend(lenenc_str(b"12.50"));
+    two.extend(lenenc_str("é".as_bytes()));
+    two.extend(lenenc_str(&[b'z'; 70]));
+    two.push(0);
+    two.extend(u64::MAX.to_le_bytes());
+    let done = ok(1, 1, 0, 2);
+    let mut c = logged_in(41300, BASE | cap::DEPRECATE_EOF);
+    c.segment(0, &prepare(text))
+        .segment(1, &prepared_ok(3, 8, true))
+        .segment(
+            0,
+            &execute(
+                3,
+                Some(&[0x01, 0x8002, 0x03, 0x08, 0x04, 0x05, 0x0a, 0x0c]),
+                &one,
+                0,
+            ),
+        )
+        .segment(1, &done)
+        .segment(
+            0,
+            &execute(
+                3,
+                Some(&[0x0b, 0xfc, 0xf6, 0xfe, 0xfd, 0x06, 0x07, 0x8008]),
+                &two,
+                0,
+            ),
+        )
+        .segment(1, &done)
+        // No types: the last ones bound; the second value NULL.
+        .segment(0, &execute(3, None, &two[..9], 0b10))
+        .segment(1, &done)
+        .close();
+    let r = run(&c);
+    assert_eq!(r.len(), 5, "{r:#?}");
+    assert_eq!(
+        r[2]["param_values"],
+        serde_json::json!([
+            "-1",
+            "65535",
+            "-2",
+            "-9223372036854775808",
+            "1.5",
+            "0.1",
+            "2024-02-29",
+            "2024-02-29 13:04:05.000123"
+        ])
+    );
+    assert!(r[2].get("param_values_truncated").is_none());
+    assert_eq!(
+        r[3]["param_values"],
+        serde_json::json!([
+            "-26:03:04",
+            "\\x0001ff",
+            "12.50",
+            "\u{e9}",
+            "z".repeat(64),
+            null,
+            "0000-00-00 00:00:00",
+            "18446744073709551615"
+        ])
+    );
+    assert_eq!(r[3]["param_values_truncated"], true);
+    // The third execute's packet ends after its first value.
+    assert_eq!(r[4]["param_values"], serde_json::json!(["-26:03:04", null]));
+    assert!(r[2..].iter().all(|x| x["params"] == 8 && x["rows"] == 1));
+}
+
+/// Texts longer than the session keeps are logged whole from the
+/// transaction buffer (up to the packet's 2 KiB read), a prepared one at
+/// its prepare and every execute; without a free buffer, their first 128
+/// bytes, marked cut. The buffer is given back when nothing names it, so
+/// the connection still rests.
+#[test]
+fn long_statements_are_logged_whole() {
+    let cols: Vec<String> = (0..40).map(|i| format!("column_{i:02}")).collect();
+    let long = format!("SELECT {} FROM t WHERE a = 'x'", cols.join(", "));
+    let huge = format!("SELECT '{}'", "y".repeat(3000));
+    assert!(long.len() > 300);
+    let prepared = format!("{long} AND b = ?");
+    let conv = || {
+        let mut c = logged_in(41310, BASE | cap::DEPRECATE_EOF);
+        c.segment(0, &query(&long))
+            .segment(1, &result_set(&["a"], &[&["1"]], true, 1, 2))
+            .segment(0, &prepare(&prepared))
+            .segment(1, &prepared_ok(4, 1, true))
+            .segment(0, &execute(4, Some(&[0x08]), &7u64.to_le_bytes(), 0))
+            .segment(1, &result_set(&["a"], &[], true, 1, 2))
+            .segment(0, &stmt_close(4))
+            .segment(0, &query(&huge))
+            .segment(1, &result_set(&["y"], &[&["y"]], true, 1, 2))
+            .wait(1_000_000_000)
+            .segment(0, &query("SELECT 1"))
+            .segment(1, &ok(1, 0, 0, 2))
+            .close();
+        c
+    };
+    let mut app = AppConfig::sized(4 << 20);
+    app.protos.mysql.parked = 0;
+    let mut w = worker(app);
+    let r = of(&conv().run_on(&mut w), "mysql");
+    assert_eq!(r.len(), 7, "{r:#?}");
+    // At rest after the huge query: nothing held, so it tried to park.
+    assert!(w.app_stats().proto(crate::app::Proto::Mysql).parked_full > 0);
+    let texts: Vec<&str> = r[1..6]
+        .iter()
+        .map(|x| x["statement"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts[..4], [&long, &prepared, &prepared, &prepared]);
+    assert!(r[1..5]
+        .iter()
+        .all(|x| x.get("statement_truncated").is_none()));
+    assert_eq!(r[2]["statement_id"], 4);
+    assert_eq!(r[3]["param_values"], serde_json::json!(["7"]));
+    // Only what the analyzer reads of a long packet: its first 2 KiB.
+    assert_eq!(r[5]["statement_truncated"], true);
+    assert_eq!(texts[4].len(), 2047);
+    assert!(texts[4].starts_with("SELECT 'yyy"));
+    assert_eq!(r[5]["fingerprint"], "SELECT ?");
+    assert!(r[3]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .ends_with("FROM t WHERE a = ? AND b = ?"));
+    // No transaction buffer: the slots' 128 bytes, and no values.
+    let mut app = AppConfig::sized(4 << 20);
+    app.txn_buffers = 0;
+    let r = of(&conv().run_with(app), "mysql");
+    assert_eq!(r.len(), 7, "{r:#?}");
+    for x in &r[1..6] {
+        assert_eq!(x["statement_truncated"], true, "{x}");
+        assert_eq!(x["statement"].as_str().unwrap().len(), 128);
+    }
+    assert!(r[3].get("param_values").is_none() && r[3]["params"] == 1);
+}
+
+/// `--sql-literals mask`: a statement is its fingerprint only; no
+/// parameter values, no error message (its code and SQL state stay), no
+/// column names (a literal selected names its column).
+#[test]
+fn masked_literals_leave_fingerprints_only() {
+    let text = "SELECT id, name FROM users WHERE id = ? AND name = ?";
+    let mut vals = 42u64.to_le_bytes().to_vec();
+    vals.extend(lenenc_str(b"o'brien"));
+    let mut c = logged_in(41320, BASE);
+    c.segment(0, &prepare(text))
+        .segment(1, &prepare_ok(5, false))
+        .segment(0, &execute(5, Some(&[0x08, 0xfd]), &vals, 0))
+        .segment(1, &result_set(&["id", "name"], &[], false, 1, 2))
+        .segment(0, &query("SELECT 'secret' FROM nowhere"))
+        .segment(
+            1,
+            &err(1, 1146, "42S02", "Table 'shop.nowhere' doesn't exist"),
+        )
+        .segment(0, &query("SELECT 'secret'"))
+        .segment(1, &result_set(&["secret"], &[&["secret"]], false, 1, 2))
+        .close();
+    let keep = run(&c);
+    assert_eq!(
+        keep[2]["param_values"],
+        serde_json::json!(["42", "o'brien"])
+    );
+    assert_eq!(keep[3]["error"], "Table 'shop.nowhere' doesn't exist");
+    let mut app = AppConfig::sized(4 << 20);
+    <super::Mysql as crate::app::analyzer::Analyzer>::set(
+        &mut app.protos.mysql.limits,
+        "sql-literals",
+        "mask",
+    )
+    .unwrap();
+    let r = of(&c.run_with(app), "mysql");
+    assert_eq!(r.len(), keep.len(), "{r:#?}");
+    for x in &r[1..] {
+        let t = x.to_string();
+        assert!(
+            x.get("statement").is_none()
+                && x.get("param_values").is_none()
+                && x.get("error").is_none()
+                && x.get("column_names").is_none(),
+            "{x}"
+        );
+        assert!(!t.contains("brien") && !t.contains("secret"), "{x}");
+    }
+    assert_eq!(r[2]["fingerprint"], text);
+    assert_eq!(r[2]["params"], 2);
+    assert_eq!(
+        (&r[3]["fingerprint"], &r[3]["error_code"], &r[3]["sqlstate"]),
+        (
+            &"SELECT ? FROM nowhere".into(),
+            &1146.into(),
+            &"42S02".into()
+        )
+    );
+    assert_eq!((&r[4]["rows"], &r[4]["columns"]), (&1.into(), &1.into()));
+    let refused = <super::Mysql as crate::app::analyzer::Analyzer>::set(
+        &mut Default::default(),
+        "sql-literals",
+        "hide",
+    );
+    assert_eq!(refused.unwrap_err(), "must be keep or mask, not hide");
+}
+
+/// A result set without its column definitions (MariaDB's cached
+/// metadata, as DBD::MariaDB gets for an execute: the count, a byte 0,
+/// then the EOF unless CLIENT_DEPRECATE_EOF) still counts its binary rows.
+#[test]
+fn rows_without_column_definitions_are_counted() {
+    for deprecate in [false, true] {
+        let caps = if deprecate {
+            BASE | cap::DEPRECATE_EOF
+        } else {
+            BASE
+        };
+        let mut resp = pkt(1, &[2, 0]);
+        let mut s = 2;
+        if !deprecate {
+            resp.extend(eof(s, 2));
+            s += 1;
+        }
+        for id in [1u8, 2, 3] {
+            resp.extend(pkt(s, &[0, 0, id, 0, 0, 0, 1, b'a']));
+            s += 1;
+        }
+        resp.extend(if deprecate { ok_fe(s, 2) } else { eof(s, 2) });
+        let mut c = logged_in(41330, caps);
+        c.segment(0, &prepare("SELECT id, name FROM t WHERE id >= ?"))
+            .segment(1, &prepare_ok(6, deprecate))
+            .segment(0, &execute(6, Some(&[0xfe, 0xfe]), b"\x011\x01x", 0))
+            .segment(1, &resp)
+            .segment(0, &query("SELECT 2"))
+            .segment(1, &result_set(&["2"], &[&["2"]], deprecate, 1, 2))
+            .close();
+        let r = run(&c);
+        assert_eq!(r.len(), 4, "{r:#?}");
+        assert_eq!(
+            (&r[2]["rows"], &r[2]["columns"], &r[2]["success"]),
+            (&3.into(), &2.into(), &true.into()),
+            "deprecate_eof {deprecate}"
+        );
+        assert_eq!(
+            (&r[3]["statement"], &r[3]["rows"]),
+            (&"SELECT 2".into(), &1.into())
+        );
     }
 }

@@ -21,7 +21,7 @@ pub mod txn;
 
 pub use state::Pgsql;
 
-use crate::app::analyzer::{parse_sql_literals, Analyzer, Probe, Setting, Severity, SQL_LITERALS};
+use crate::app::analyzer::{Analyzer, Probe, Setting, Severity, SQL_LITERALS};
 use crate::app::txn::TxnSize;
 use crate::app::{AppConfig, Cx, Step};
 use crate::record::RecordOut;
@@ -30,13 +30,7 @@ use crate::record::RecordOut;
 /// are not PostgreSQL, a gap in the startup, GSSAPI encryption).
 pub const STOPPED: usize = 0;
 
-/// What PostgreSQL records keep.
-#[derive(Clone, Debug, Default)]
-pub struct Limits {
-    /// `--sql-literals mask`: statements logged only as fingerprints, no
-    /// parameter values, no error messages (default off).
-    pub mask: bool,
-}
+pub use crate::app::sql::Limits;
 
 impl Analyzer for Pgsql {
     const NAME: &'static str = "pgsql";
@@ -73,11 +67,7 @@ impl Analyzer for Pgsql {
     }
 
     fn set(l: &mut Limits, name: &str, value: &str) -> Result<(), String> {
-        match name {
-            "sql-literals" => l.mask = parse_sql_literals(value)?,
-            _ => return Err(format!("PostgreSQL has no setting `{name}`")),
-        }
-        Ok(())
+        l.set("PostgreSQL", name, value)
     }
 
     fn new(_tcp: bool, cfg: &AppConfig, parked: state::Parked) -> Self {
@@ -88,7 +78,7 @@ impl Analyzer for Pgsql {
     /// Execute's record.
     fn txn_size(_: &Limits) -> TxnSize {
         TxnSize {
-            frag: state::KEPT_ROOM,
+            frag: crate::app::sql::KEPT_ROOM,
             body: 0,
         }
     }

@@ -24,8 +24,7 @@ use super::record::{self, End};
 use super::txn::{Answer, Login, Op, Pending, Short, NAME_KEEP, NO_SLOT, TEXT_KEEP};
 use super::{Pgsql as P, STOPPED};
 use crate::app::open::Fifo;
-use crate::app::pool::NONE;
-use crate::app::sql::{self, Binary, Dialect, Kept};
+use crate::app::sql::{self, Binary, Dialect, Kept, KEPT_ROOM};
 use crate::app::{Cx, Proto, Step};
 use crate::record::RecordOut;
 
@@ -42,14 +41,10 @@ pub const SLOTS: usize = 5;
 /// Portals remembered at once.
 pub const PORTALS: usize = 4;
 /// A statement text longer than the session state keeps
-/// ([`TEXT_KEEP`]) is kept whole up to this many bytes in the
-/// connection's transaction buffer, while one is free.
-pub const TEXT_LONG: usize = WHOLE;
-/// Bytes of a transaction buffer a connection asks for: its long texts
-/// and bind parameter values (cut at [`sql::VALUE_KEEP`] bytes each and
-/// [`sql::VALUES_MAX`] in all, at most 1,062 bytes a Bind) until their
-/// records. Past it, what nothing names any more is dropped.
-pub const KEPT_ROOM: usize = 8192;
+/// ([`TEXT_KEEP`]) is kept whole up to this many bytes (all a message
+/// read gives) in the connection's transaction buffer, while one is free.
+pub const TEXT_LONG: usize = sql::TEXT_LONG;
+const _: () = assert!(TEXT_LONG == WHOLE);
 
 /// What a connection keeps at rest: its phase, and who it is (the user,
 /// database and application its startup named), so every statement after
@@ -96,11 +91,9 @@ struct Slot {
     /// Portals and waiting messages using it.
     refs: u8,
     text: Short<TEXT_KEEP>,
-    /// The key of the whole text (up to [`TEXT_LONG`] bytes) in the
-    /// transaction buffer, when longer than `text` keeps (0: none).
-    long: u32,
-    /// The whole text was cut all the same (longer than [`WHOLE`]).
-    long_cut: bool,
+    /// The whole text (up to [`TEXT_LONG`] bytes) in the transaction
+    /// buffer, when longer than `text` keeps.
+    long: sql::Long,
     /// The key of its declared parameter types (how binary values read),
     /// in the transaction buffer (0: none).
     types: u32,
@@ -148,21 +141,47 @@ pub struct Pgsql {
     pub(super) next: Option<Proto>,
     /// `--sql-literals mask`.
     mask: bool,
-    /// The transaction buffer holding bind parameter values, or
-    /// [`NONE`].
-    buf: u32,
-    /// The last parameter values' key.
-    vseq: u32,
+    /// The transaction buffer holding long texts, parameter types and
+    /// bind parameter values.
+    hold: sql::Hold,
     /// Sync and Query messages sent, and ReadyForQuery messages read:
     /// which transaction a portal belongs to.
     syncs_sent: u32,
     syncs_answered: u32,
-    /// Waiting messages past the session's [`OPEN_CAP`], kept in order in
-    /// the transaction buffer: the first and one past the last.
-    spill_head: u32,
-    spill_tail: u32,
+    /// Waiting messages past the session's [`OPEN_CAP`].
+    spill: Spill,
+}
+
+/// Waiting messages past the session's [`OPEN_CAP`], kept in order in the
+/// transaction buffer under keys with [`SPILLED`] set (the hold's own keys
+/// never have it): the first and one past the last.
+#[derive(Clone, Copy, Debug, Default)]
+struct Spill {
+    head: u32,
+    tail: u32,
     /// The oldest parameter values those may name.
-    spill_vals: u32,
+    vals: u32,
+}
+
+impl Spill {
+    fn is_empty(&self) -> bool {
+        self.head == self.tail
+    }
+
+    /// Whether `k` is wanted by a message kept here (itself, or values it
+    /// may name).
+    fn wants(&self, k: u32) -> bool {
+        let (h, t) = (self.head, self.tail);
+        if h == t {
+            return false;
+        }
+        if k & SPILLED != 0 {
+            return (k & !SPILLED).wrapping_sub(h) & !SPILLED < t.wrapping_sub(h) & !SPILLED;
+        }
+        // Keys grow: the values a waiting Execute names are no older than
+        // the oldest any of them named.
+        self.vals != 0 && k.wrapping_sub(self.vals) & !SPILLED < 1 << 30
+    }
 }
 
 /// Statement `k` of a Query's text `all` (`cut`: kept only in part), and
@@ -199,6 +218,16 @@ fn query_part(all: &[u8], cut: bool, k: u32) -> (Option<record::Text<'_>>, bool)
         ),
         None => (None, false),
     }
+}
+
+/// Whether what is kept under `k` is still named: by a portal's values,
+/// a waiting message's, or a statement's long text or types.
+fn wanted(portals: &[Portal], open: &Fifo<Pending, OPEN_CAP>, slots: &[Slot], k: u32) -> bool {
+    portals.iter().any(|p| p.used && p.vals == k)
+        || open.iter().any(|p| p.vals == k)
+        || slots
+            .iter()
+            .any(|s| s.in_use() && (s.long.key == k || s.types == k))
 }
 
 /// A stable 64-bit hash of a name (FNV-1a).
@@ -241,13 +270,10 @@ impl Pgsql {
             over: false,
             next: None,
             mask,
-            buf: NONE,
-            vseq: 0,
+            hold: sql::Hold::default(),
             syncs_sent: 0,
             syncs_answered: 0,
-            spill_head: 0,
-            spill_tail: 0,
-            spill_vals: 0,
+            spill: Spill::default(),
         }
     }
 
@@ -273,7 +299,7 @@ impl Pgsql {
             && self.portals.iter().all(|p| !p.used)
             && self.phase != Phase::SslWait
             && self.phase != Phase::GssWait
-            && self.buf == NONE;
+            && !self.hold.held();
         let mut bits = 0;
         if self.phase == Phase::Typed {
             bits |= Parked::TYPED;
@@ -358,7 +384,7 @@ impl Pgsql {
     /// order.
     fn push<O: RecordOut>(&mut self, p: Pending, cx: &mut Cx<'_, O>) {
         if self.untracked == 0 {
-            if self.spill_head == self.spill_tail && self.open.push(p).is_ok() {
+            if self.spill.is_empty() && self.open.push(p).is_ok() {
                 return;
             }
             if self.spill(p, cx) {
@@ -372,16 +398,16 @@ impl Pgsql {
 
     /// Keeps `p` waiting in the transaction buffer.
     fn spill<O: RecordOut>(&mut self, p: Pending, cx: &mut Cx<'_, O>) -> bool {
-        let key = SPILLED | self.spill_tail;
+        let key = SPILLED | self.spill.tail;
         let b = p.to_bytes();
         let kept = self
             .kept(b.len() + 8, cx)
             .is_some_and(|tb| Kept::put_bytes(&mut tb.frag, key, &b));
         if kept {
-            if p.vals != 0 && self.spill_vals == 0 {
-                self.spill_vals = p.vals;
+            if p.vals != 0 && self.spill.vals == 0 {
+                self.spill.vals = p.vals;
             }
-            self.spill_tail = self.spill_tail.wrapping_add(1) & !SPILLED;
+            self.spill.tail = self.spill.tail.wrapping_add(1) & !SPILLED;
         }
         kept
     }
@@ -389,14 +415,10 @@ impl Pgsql {
     /// Moves the oldest messages kept in the transaction buffer into the
     /// session as it makes room.
     fn unspill<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
-        while self.spill_head != self.spill_tail && !self.open.is_full() {
-            let key = SPILLED | self.spill_head;
-            let p = cx
-                .txn
-                .get(self.buf)
-                .and_then(|tb| Kept::find(&tb.frag, key))
-                .and_then(Pending::from_bytes);
-            self.spill_head = self.spill_head.wrapping_add(1) & !SPILLED;
+        while !self.spill.is_empty() && !self.open.is_full() {
+            let key = SPILLED | self.spill.head;
+            let p = self.hold.find(key, cx.txn).and_then(Pending::from_bytes);
+            self.spill.head = self.spill.head.wrapping_add(1) & !SPILLED;
             match p {
                 Some(p) => {
                     let _ = self.open.push(p);
@@ -407,24 +429,9 @@ impl Pgsql {
                 }
             }
         }
-        if self.spill_head == self.spill_tail {
-            self.spill_vals = 0;
+        if self.spill.is_empty() {
+            self.spill.vals = 0;
         }
-    }
-
-    /// Whether `k` is still wanted by a message kept in the transaction
-    /// buffer (itself, or values it may name).
-    fn spill_wants(&self, k: u32) -> bool {
-        let (h, t) = (self.spill_head, self.spill_tail);
-        if h == t {
-            return false;
-        }
-        if k & SPILLED != 0 {
-            return (k & !SPILLED).wrapping_sub(h) & !SPILLED < t.wrapping_sub(h) & !SPILLED;
-        }
-        // Keys grow: the values a waiting Execute names are no older than
-        // the oldest any of them named.
-        self.spill_vals != 0 && k.wrapping_sub(self.spill_vals) & !SPILLED < 1 << 30
     }
 
     /// Parses bytes of direction `dir`.
@@ -766,45 +773,19 @@ impl Pgsql {
         };
     }
 
-    /// The transaction buffer, taken if none is held (none free:
-    /// counted in `txn_buffers_full`), with room made for `need` bytes
-    /// by dropping what nothing names any more.
+    /// The transaction buffer (see [`sql::Hold::buffer`]), room made for
+    /// `need` bytes by dropping what nothing names any more.
     fn kept<'c, O: RecordOut>(
         &mut self,
         need: usize,
         cx: &'c mut Cx<'_, O>,
     ) -> Option<&'c mut crate::app::txn::TxnBuf> {
-        if self.buf == NONE {
-            match cx.txn.take() {
-                Some(h) => self.buf = h,
-                None => {
-                    cx.stats.txn_buffers_full += 1;
-                    return None;
-                }
-            }
-        }
-        let tb = cx.txn.get(self.buf)?;
-        if tb.frag.len() + need > KEPT_ROOM.min(tb.frag.capacity()) {
-            let (portals, open, slots) = (&self.portals, &self.open, &self.slots);
-            let spilled = |k| self.spill_wants(k);
-            let notice = self.answer.notice;
-            Kept::retain(&mut tb.frag, |k| {
-                portals.iter().any(|p| p.used && p.vals == k)
-                    || open.iter().any(|p| p.vals == k)
-                    || slots
-                        .iter()
-                        .any(|s| s.in_use() && (s.long == k || s.types == k))
-                    || spilled(k)
-                    || k == notice
-            });
-        }
-        Some(tb)
-    }
-
-    /// A new key for what is kept.
-    fn key(&mut self) -> u32 {
-        self.vseq = (self.vseq.wrapping_add(1) & !SPILLED).max(1);
-        self.vseq
+        let (portals, open, slots) = (&self.portals, &self.open, &self.slots);
+        let (spill, notice) = (&self.spill, self.answer.notice);
+        let full = &mut cx.stats.txn_buffers_full;
+        self.hold.buffer(need, KEPT_ROOM, cx.txn, full, |k| {
+            wanted(portals, open, slots, k) || spill.wants(k) || k == notice
+        })
     }
 
     /// Keeps a Bind's parameter values (unless masked) until the records
@@ -813,7 +794,7 @@ impl Pgsql {
         if self.mask {
             return 0;
         }
-        let key = self.key();
+        let key = self.hold.key();
         let types_key = self.slots.get(usize::from(slot)).map_or(0, |s| s.types);
         let kept = self.kept(sql::VALUES_ENTRY_MAX, cx).is_some_and(|tb| {
             // The statement's declared types, copied out of the buffer the
@@ -848,7 +829,7 @@ impl Pgsql {
         for (c, t) in codes.iter_mut().zip(&types[..n]) {
             *c = *t as u8;
         }
-        let key = self.key();
+        let key = self.hold.key();
         if let Some(tb) = self.kept(n + 8, cx) {
             if Kept::put_bytes(&mut tb.frag, key, &codes[..n]) {
                 self.slots[usize::from(s)].types = key;
@@ -859,34 +840,36 @@ impl Pgsql {
     /// Keeps the whole of slot `i`'s text when the slot keeps only its
     /// start.
     fn keep_text<O: RecordOut>(&mut self, i: usize, text: &[u8], whole: bool, cx: &mut Cx<'_, O>) {
-        self.slots[i].long = 0;
+        self.slots[i].long = sql::Long::default();
         if text.len() <= TEXT_KEEP {
             return;
         }
-        let text = &text[..text.len().min(TEXT_LONG)];
-        let key = self.key();
-        if let Some(tb) = self.kept(text.len() + 8, cx) {
-            if Kept::put_bytes(&mut tb.frag, key, text) {
-                self.slots[i].long = key;
-                self.slots[i].long_cut = !whole || text.len() == TEXT_LONG;
-            }
+        let (portals, open, slots) = (&self.portals, &self.open, &self.slots);
+        let (spill, notice) = (&self.spill, self.answer.notice);
+        let full = &mut cx.stats.txn_buffers_full;
+        let kept = self
+            .hold
+            .keep_text(text, whole, KEPT_ROOM, cx.txn, full, |k| {
+                wanted(portals, open, slots, k) || spill.wants(k) || k == notice
+            });
+        if let Some(long) = kept {
+            self.slots[i].long = long;
         }
     }
 
     /// Gives the transaction buffer back once nothing in it is wanted.
     fn give_back<O: RecordOut>(&mut self, cx: &mut Cx<'_, O>) {
-        if self.buf != NONE
-            && self.spill_head == self.spill_tail
+        if self.hold.held()
+            && self.spill.is_empty()
             && self.answer.notice == 0
             && self.portals.iter().all(|p| !p.used || p.vals == 0)
             && self.open.iter().all(|p| p.vals == 0)
             && self
                 .slots
                 .iter()
-                .all(|s| !s.in_use() || (s.long == 0 && s.types == 0))
+                .all(|s| !s.in_use() || (s.long.key == 0 && s.types == 0))
         {
-            cx.txn.give(self.buf);
-            self.buf = NONE;
+            self.hold.give_back(cx.txn);
         }
     }
 
@@ -900,17 +883,8 @@ impl Pgsql {
         tmp: &'a mut [u8; TEXT_LONG],
     ) -> Option<(&'a [u8], bool)> {
         let slot = self.slots.get(usize::from(s))?;
-        if slot.long != 0 {
-            if let Some(t) = txn
-                .get(self.buf)
-                .and_then(|tb| Kept::find(&tb.frag, slot.long))
-            {
-                let n = t.len().min(TEXT_LONG);
-                tmp[..n].copy_from_slice(&t[..n]);
-                return Some((&tmp[..n], slot.long_cut));
-            }
-        }
-        Some((slot.text.get(), slot.text.cut))
+        let short = (slot.text.get(), slot.text.cut);
+        Some(self.hold.text(slot.long, short, txn, tmp))
     }
 
     /// Who the records name, and what they may keep.
@@ -918,7 +892,7 @@ impl Pgsql {
         record::Conn {
             login: &self.login,
             mask: self.mask,
-            buf: self.buf,
+            buf: self.hold.buf,
         }
     }
 
@@ -951,7 +925,7 @@ impl Pgsql {
         }
         self.release(p.slot);
         self.answer = Answer::default();
-        if self.buf != NONE {
+        if self.hold.held() {
             self.give_back(cx);
         }
     }
@@ -1044,7 +1018,7 @@ impl Pgsql {
                         self.mask,
                         &mut buf,
                     );
-                    let key = self.key();
+                    let key = self.hold.key();
                     if let Some(tb) = self.kept(n + 8, cx) {
                         if Kept::put_bytes(&mut tb.frag, key, &buf[..n]) {
                             self.answer.notice = key;
@@ -1107,7 +1081,7 @@ impl Pgsql {
                     // start stays in the session.
                     for s in &mut self.slots {
                         if s.named && s.name == UNNAMED && s.refs == 0 {
-                            s.long = 0;
+                            s.long = sql::Long::default();
                             s.types = 0;
                         }
                     }
@@ -1226,9 +1200,6 @@ impl Pgsql {
             self.flush(End::FlowEnd, cx);
         }
         // Prepared statements' texts too: nothing is read any more.
-        if self.buf != NONE {
-            cx.txn.give(self.buf);
-            self.buf = NONE;
-        }
+        self.hold.give_back(cx.txn);
     }
 }
