@@ -558,17 +558,26 @@ pub fn value(p: &[u8], at: usize, ty: u16) -> Option<(Value<'_>, bool, usize)> {
     Some((v, whole, end.min(p.len())))
 }
 
+/// COM_STMT_SEND_LONG_DATA's parameter (after its command byte and the
+/// statement id).
+pub fn long_data_param(p: &[u8]) -> Option<u16> {
+    le16(p, 4)
+}
+
 /// COM_STMT_EXECUTE's `n` parameter values from `at` (after the types),
 /// their NULL bitmap at `nulls`, typed by `types` (the first
 /// [`sql::VALUES_MAX`]): each with whether it is whole in `p`. A value
 /// cut short is the last; past [`sql::VALUES_MAX`] one NULL stands for
-/// the rest (the list is cut there).
+/// the rest (the list is cut there). The parameters `long` names (bit
+/// `k`: parameter `k`) came by COM_STMT_SEND_LONG_DATA and are not in the
+/// packet: each is an empty value marked cut.
 pub fn execute_values<'a>(
     p: &'a [u8],
     nulls: usize,
     mut at: usize,
     n: u16,
     types: [u16; sql::VALUES_MAX],
+    long: u16,
 ) -> impl Iterator<Item = (Value<'a>, bool)> + 'a {
     let mut k = 0usize;
     std::iter::from_fn(move || {
@@ -580,6 +589,9 @@ pub fn execute_values<'a>(
         let null = p.get(nulls + i / 8).is_some_and(|b| b >> (i % 8) & 1 != 0);
         if i == sql::VALUES_MAX || null {
             return Some((Value::Null, true));
+        }
+        if i < 16 && long >> i & 1 != 0 {
+            return Some((Value::Binary(&[], Binary::Hex), false));
         }
         let (v, whole, next) = value(p, at, types[i])?;
         at = next;
@@ -933,7 +945,7 @@ pub(super) mod tests {
         let mut types = [0u16; sql::VALUES_MAX];
         types[..4].copy_from_slice(&[0x08, 0x08, 0xfe, 0xfe]);
         let p = [0b10, 7, 0, 0, 0, 0, 0, 0, 0, 1, b'x', 9, b'y'];
-        let v: Vec<_> = execute_values(&p, 0, 1, 4, types).collect();
+        let v: Vec<_> = execute_values(&p, 0, 1, 4, types, 0).collect();
         assert_eq!(
             v,
             [
@@ -946,7 +958,7 @@ pub(super) mod tests {
         // Past VALUES_MAX: one NULL for the rest.
         let many = [0u8; 8];
         assert_eq!(
-            execute_values(&many, 0, 8, 300, [ty::NULL as u16; sql::VALUES_MAX]).count(),
+            execute_values(&many, 0, 8, 300, [ty::NULL as u16; sql::VALUES_MAX], 0).count(),
             sql::VALUES_MAX + 1
         );
         // One attribute `n1` = 'v1', then the text.
@@ -998,7 +1010,15 @@ pub(super) mod tests {
             let _ = (
                 change_user(b, x),
                 value(b, n % 5, x as u16),
-                execute_values(b, n % 3, n % 7, x as u16, [x as u16; sql::VALUES_MAX]).count(),
+                execute_values(
+                    b,
+                    n % 3,
+                    n % 7,
+                    x as u16,
+                    [x as u16; sql::VALUES_MAX],
+                    x as u16,
+                )
+                .count(),
                 execute(b),
                 eof(b),
             );

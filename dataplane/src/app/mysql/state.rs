@@ -137,6 +137,9 @@ struct Slot {
     types: [u8; TYPES_KEEP],
     unsigned: u16,
     typed: bool,
+    /// Parameters (bit `k`: parameter `k`) COM_STMT_SEND_LONG_DATA sent
+    /// for the next execute: their values are not in it.
+    long_params: u16,
     /// Bytes COM_STMT_SEND_LONG_DATA sent for the next execute.
     long_data: u32,
     text: Short<TEXT_KEEP>,
@@ -632,6 +635,9 @@ impl Mysql {
                         s.long_data = s
                             .long_data
                             .saturating_add(rest.len().saturating_sub(6) as u32);
+                        if let Some(k) = parse::long_data_param(rest).filter(|&k| k < 16) {
+                            s.long_params |= 1 << k;
+                        }
                     }
                     return;
                 }
@@ -708,6 +714,7 @@ impl Mysql {
         };
         at += 1;
         let mut types = [0u16; TYPES_KEEP];
+        let long = self.slots.get(usize::from(i)).map_or(0, |s| s.long_params);
         let slot = self.slots.get_mut(usize::from(i));
         if bound == 1 {
             for k in 0..usize::from(n) {
@@ -747,7 +754,7 @@ impl Mysql {
             return;
         }
         let key = self.hold.key();
-        let values = parse::execute_values(rest, nulls_at, at, n, types);
+        let values = parse::execute_values(rest, nulls_at, at, n, types, long);
         if self
             .kept(sql::VALUES_ENTRY_MAX, cx)
             .is_some_and(|tb| Kept::put_values(&mut tb.frag, key, values))
@@ -1168,6 +1175,7 @@ impl Mysql {
         if p.cmd == 0x17 {
             if let Some(s) = self.slots.get_mut(usize::from(p.slot)) {
                 s.long_data = 0;
+                s.long_params = 0;
             }
         }
         self.release(p.slot);

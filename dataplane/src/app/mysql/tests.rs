@@ -584,6 +584,12 @@ fn prepared_statements_with_their_texts_and_values() {
         long.extend(5u32.to_le_bytes());
         long.extend(1u16.to_le_bytes());
         long.extend([b'z'; 100]);
+        // Long data for the first parameter: the execute after it holds
+        // only the second's value.
+        let mut long0 = vec![0x18];
+        long0.extend(5u32.to_le_bytes());
+        long0.extend(0u16.to_le_bytes());
+        long0.extend([b'y'; 10]);
         let mut close = vec![0x19];
         close.extend(5u32.to_le_bytes());
         c.segment(0, &pkt(0, &prep))
@@ -597,6 +603,9 @@ fn prepared_statements_with_their_texts_and_values() {
             // second value is NULL.
             .segment(0, &pkt(0, &long))
             .segment(0, &execute(5, None, &7u64.to_le_bytes(), 0b10))
+            .segment(1, &result_set(&["id", "name"], &[], deprecate, 1, 2))
+            .segment(0, &pkt(0, &long0))
+            .segment(0, &execute(5, None, &lenenc_str(b"x"), 0))
             .segment(1, &result_set(&["id", "name"], &[], deprecate, 1, 2))
             .segment(0, &pkt(0, &close))
             .segment(0, &query("SELECT 2"))
@@ -613,6 +622,7 @@ fn prepared_statements_with_their_texts_and_values() {
                 "stmt_prepare",
                 "stmt_execute",
                 "stmt_execute",
+                "stmt_execute",
                 "stmt_close",
                 "query"
             ],
@@ -627,7 +637,7 @@ fn prepared_statements_with_their_texts_and_values() {
             ),
             (&5.into(), &2.into(), &2.into(), &true.into())
         );
-        for x in &r[2..5] {
+        for x in &r[2..6] {
             assert_eq!(
                 x["statement"],
                 "SELECT id, name FROM users WHERE id = ? AND name = ?"
@@ -642,8 +652,12 @@ fn prepared_statements_with_their_texts_and_values() {
         assert_eq!((&r[2]["params"], &r[2]["rows"]), (&2.into(), &1.into()));
         assert_eq!(r[3]["param_values"], serde_json::json!(["7", null]));
         assert_eq!(r[3]["long_data_bytes"], 100);
-        assert!(r[4].get("success").is_none());
-        assert_eq!((&r[5]["rows"], &r[5]["success"]), (&1.into(), &true.into()));
+        // The long-data parameter is not in the execute: empty, cut.
+        assert_eq!(r[4]["param_values"], serde_json::json!(["\\x", "x"]));
+        assert_eq!(r[4]["param_values_truncated"], true);
+        assert_eq!(r[4]["long_data_bytes"], 10);
+        assert!(r[5].get("success").is_none());
+        assert_eq!((&r[6]["rows"], &r[6]["success"]), (&1.into(), &true.into()));
     }
 }
 
