@@ -10,6 +10,8 @@
 //! statements), `txn.rs` what both share with `record.rs`, which writes
 //! the records. docs/schema.md lists the fields.
 
+#[cfg(test)]
+mod diff_tests;
 pub mod parse;
 pub mod record;
 pub mod state;
