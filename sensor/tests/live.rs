@@ -1675,9 +1675,11 @@ fn afxdp_times_agree_with_afpacket() {
                 panic!("{k}: AF_XDP has no {f} where AF_PACKET has {a}");
             };
             // Two ports stamped at two points of the kernel's path: a value
-            // of 1 µs on one may round to 0 on the other; anything longer
-            // must not collapse to 0, as batch stamps made it.
-            assert!(*a <= 1 || *v != 0, "{k} {f}: AF_XDP 0, AF_PACKET {a}");
+            // of a few µs on one may be 0 on the other (a loaded CI host
+            // showed 2 µs against 0 for a network-delay average); anything
+            // longer must not collapse to 0, as batch stamps (a poll
+            // interval, tens of µs and more) made it.
+            assert!(*a <= 5 || *v != 0, "{k} {f}: AF_XDP 0, AF_PACKET {a}");
             zero_one += usize::from(*a == 1 && *v == 0);
             let d = (a - v).abs();
             // 60 µs, or 2 % of a longer value: see the bounds below.
