@@ -3,6 +3,9 @@
 //! statements and a statement's fingerprint (its literals replaced by `?`,
 //! the KPI key of a statement whatever its values).
 //!
+//! Both analyzers read NUL-terminated strings and keep short bounded
+//! texts ([`Short`]) with the helpers here.
+//!
 //! It also keeps statements' parameter values between the message that
 //! binds them and the record ([`Kept`]), with texts too long to keep in
 //! a session.
@@ -298,6 +301,71 @@ pub const KEPT_ROOM: usize = 8192;
 /// many bytes (the most of a message the analyzers read) in the
 /// connection's transaction buffer, while one is free.
 pub const TEXT_LONG: usize = 2048;
+// ------------------------------------------------ strings on the wire
+
+/// A NUL-terminated string at `at`: the string and the index after its
+/// NUL, or `None` when the NUL is not in `b`.
+pub fn cstr(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let rest = b.get(at..)?;
+    let n = rest.iter().position(|&c| c == 0)?;
+    Some((&rest[..n], at + n + 1))
+}
+
+/// A string at `at` that may be cut by the end of `b` (a prefix of a long
+/// message): the string, and whether its NUL was there.
+pub fn cstr_prefix(b: &[u8], at: usize) -> (&[u8], bool) {
+    let rest = b.get(at..).unwrap_or_default();
+    match rest.iter().position(|&c| c == 0) {
+        Some(n) => (&rest[..n], true),
+        None => (rest, false),
+    }
+}
+
+/// A short text cut at `N` bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Short<const N: usize> {
+    buf: [u8; N],
+    len: u16,
+    /// Longer than kept.
+    pub cut: bool,
+    /// Set (even if empty).
+    pub set: bool,
+}
+
+impl<const N: usize> Default for Short<N> {
+    fn default() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+            cut: false,
+            set: false,
+        }
+    }
+}
+
+impl<const N: usize> Short<N> {
+    /// Keeps `v`'s first `N` bytes; `whole`: `v` is all of it.
+    pub fn put(&mut self, v: &[u8], whole: bool) {
+        let n = v.len().min(N);
+        self.buf[..n].copy_from_slice(&v[..n]);
+        self.len = n as u16;
+        self.cut = n < v.len() || !whole;
+        self.set = true;
+    }
+
+    /// The bytes kept.
+    pub fn get(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len).min(N)]
+    }
+
+    /// Unset.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.cut = false;
+        self.set = false;
+    }
+}
+
 /// Bytes of one parameter value kept.
 pub const VALUE_KEEP: usize = 64;
 /// Parameter values kept per statement.

@@ -1268,3 +1268,58 @@ fn a_tunnel_gives_its_session_back_when_it_opens() {
         (&"GET".into(), &101.into())
     );
 }
+
+/// The packets of the corpus trace `file` (under shared/corpus) decoded,
+/// their payloads in one buffer (each packet's `payload` indexes it), or
+/// `None` when the corpus is not there.
+pub fn corpus_packets(file: &str) -> Option<(Vec<crate::decode::Decoded>, Vec<u8>)> {
+    use crate::capture::pcap::PcapReader;
+    use crate::capture::{Batch, Capture};
+    use crate::decode::{DecodeConfig, Decoder, Outcome};
+
+    let rel = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/");
+    let root = if std::path::Path::new(rel).exists() {
+        rel.to_string()
+    } else {
+        "/work/shared/corpus/".to_string()
+    };
+    let mut r = PcapReader::open(format!("{root}{file}")).ok()?;
+    let mut dec = Decoder::new(DecodeConfig::default()).unwrap();
+    let mut batch = Batch::with_capacity(64);
+    let (mut pkts, mut flat) = (Vec::new(), Vec::new());
+    while r.next_batch(&mut batch).is_ok() {
+        if batch.frames().is_empty() {
+            break;
+        }
+        for f in batch.frames() {
+            let frame = r.frame(f);
+            let mut d = Decoded::EMPTY;
+            if dec.decode(frame, f.link, f.ts_ns, &mut d) == Outcome::Packet {
+                let pay = dec.payload(frame, &d.payload).to_vec();
+                d.payload.off = flat.len() as u32;
+                d.payload.len = pay.len() as u32;
+                flat.extend(pay);
+                pkts.push(d);
+            }
+        }
+    }
+    Some((pkts, flat))
+}
+
+/// The records the corpus trace `file` (under shared/corpus) gives, or
+/// `None` when the corpus is not there.
+pub fn replay(file: &str) -> Option<Vec<Value>> {
+    let (pkts, flat) = corpus_packets(file)?;
+    let mut w = worker(AppConfig::sized(4 << 20));
+    let mut out = VecOut::default();
+    for chunk in pkts.chunks(7) {
+        w.process(chunk, &FlatPayloads(&flat), &mut out);
+    }
+    w.flush_all(&mut out);
+    let text = std::str::from_utf8(&out.buf).unwrap();
+    Some(
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    )
+}

@@ -45,7 +45,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 const SYN: u8 = 0x02;
 
-/// The corpus's folder, as `pgsql::tests::replay` finds it.
+/// The corpus's folder, as `app::tests::replay` finds it.
 fn corpus() -> Option<String> {
     let rel = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/");
     [rel, "/work/shared/corpus/"]

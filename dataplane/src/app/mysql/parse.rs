@@ -117,7 +117,7 @@ pub fn lenenc_str(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
 }
 
 // NUL-terminated strings are read as PostgreSQL's are.
-pub use crate::app::pgsql::parse::{cstr, cstr_prefix};
+pub use crate::app::sql::{cstr, cstr_prefix};
 
 /// The server's greeting (HandshakeV10).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1112,7 +1112,7 @@ fn corpus_traces_print() {
     names.sort();
     names.push("../postgresql/mysql-on-port-5432.pcap".into());
     for t in names {
-        let Some(r) = crate::app::pgsql::tests::replay(&format!("{dir}{t}")) else {
+        let Some(r) = crate::app::tests::replay(&format!("{dir}{t}")) else {
             continue;
         };
         println!("== {t}");

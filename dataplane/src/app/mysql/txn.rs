@@ -3,7 +3,7 @@
 //! texts they keep. Apart from both, so neither imports the other's
 //! types.
 
-pub use crate::app::pgsql::txn::Short;
+pub use crate::app::sql::Short;
 
 /// Bytes of a statement's text (or a command's argument) kept.
 pub const TEXT_KEEP: usize = 128;

@@ -27,7 +27,7 @@ use postgres_protocol::message::backend::{Header, Message};
 use postgres_protocol::message::frontend;
 
 use super::parse::{self, Frame};
-use super::tests::corpus_packets;
+use crate::app::tests::corpus_packets;
 
 /// The PostgreSQL traces of the corpus, and two that are other protocols
 /// on PostgreSQL's port (both parsers must reject them alike).

@@ -13,6 +13,7 @@
 //! int32 code. Every later message is a type byte and an int32 length
 //! (itself included, the type byte not).
 
+pub use crate::app::sql::{cstr, cstr_prefix};
 use crate::app::sql::{Binary, Value, VALUES_MAX};
 
 /// SSLRequest's code.
@@ -135,24 +136,6 @@ pub fn resyncs(dir: usize, data: &[u8]) -> bool {
         return false;
     };
     rest.is_empty() || !matches!(typed_frame(dir, rest), Frame::Bad)
-}
-
-/// A NUL-terminated string at `at`: the string and the index after its
-/// NUL, or `None` when the NUL is not in `b`.
-pub fn cstr(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
-    let rest = b.get(at..)?;
-    let n = rest.iter().position(|&c| c == 0)?;
-    Some((&rest[..n], at + n + 1))
-}
-
-/// A string at `at` that may be cut by the end of `b` (a prefix of a long
-/// message): the string, and whether its NUL was there.
-pub fn cstr_prefix(b: &[u8], at: usize) -> (&[u8], bool) {
-    let rest = b.get(at..).unwrap_or_default();
-    match rest.iter().position(|&c| c == 0) {
-        Some(n) => (&rest[..n], true),
-        None => (rest, false),
-    }
 }
 
 /// What a StartupMessage says.

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::app::analyzer::Analyzer;
-use crate::app::tests::{of, timeless, tls_hellos, worker, Conv};
+use crate::app::tests::{of, replay, timeless, tls_hellos, worker, Conv};
 use crate::app::AppConfig;
 
 fn run(c: &Conv) -> Vec<Value> {
@@ -799,64 +799,6 @@ fn a_connection_seen_after_its_startup_is_read() {
         .segment(1, &s2)
         .close();
     assert_eq!(run(&c).len(), 1);
-}
-
-/// The packets of the corpus trace `file` (under shared/corpus) decoded,
-/// their payloads in one buffer (each packet's `payload` indexes it), or
-/// `None` when the corpus is not there.
-pub(super) fn corpus_packets(file: &str) -> Option<(Vec<crate::decode::Decoded>, Vec<u8>)> {
-    use crate::capture::pcap::PcapReader;
-    use crate::capture::{Batch, Capture};
-    use crate::decode::{DecodeConfig, Decoded, Decoder, Outcome};
-
-    let rel = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/");
-    let root = if std::path::Path::new(rel).exists() {
-        rel.to_string()
-    } else {
-        "/work/shared/corpus/".to_string()
-    };
-    let mut r = PcapReader::open(format!("{root}{file}")).ok()?;
-    let mut dec = Decoder::new(DecodeConfig::default()).unwrap();
-    let mut batch = Batch::with_capacity(64);
-    let (mut pkts, mut flat) = (Vec::new(), Vec::new());
-    while r.next_batch(&mut batch).is_ok() {
-        if batch.frames().is_empty() {
-            break;
-        }
-        for f in batch.frames() {
-            let frame = r.frame(f);
-            let mut d = Decoded::EMPTY;
-            if dec.decode(frame, f.link, f.ts_ns, &mut d) == Outcome::Packet {
-                let pay = dec.payload(frame, &d.payload).to_vec();
-                d.payload.off = flat.len() as u32;
-                d.payload.len = pay.len() as u32;
-                flat.extend(pay);
-                pkts.push(d);
-            }
-        }
-    }
-    Some((pkts, flat))
-}
-
-/// The records the corpus trace `file` (under shared/corpus) gives, or
-/// `None` when the corpus is not there.
-pub(in crate::app) fn replay(file: &str) -> Option<Vec<Value>> {
-    use crate::record::VecOut;
-    use crate::worker::FlatPayloads;
-
-    let (pkts, flat) = corpus_packets(file)?;
-    let mut w = worker(AppConfig::sized(4 << 20));
-    let mut out = VecOut::default();
-    for chunk in pkts.chunks(7) {
-        w.process(chunk, &FlatPayloads(&flat), &mut out);
-    }
-    w.flush_all(&mut out);
-    let text = std::str::from_utf8(&out.buf).unwrap();
-    Some(
-        text.lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect(),
-    )
 }
 
 /// Zeek's PostgreSQL traces: what each gives, against Zeek's

@@ -3,6 +3,8 @@
 //! and the bounded texts they keep. Apart from both, so neither imports
 //! the other's types.
 
+pub use crate::app::sql::Short;
+
 /// Bytes of a statement's text kept.
 pub const TEXT_KEEP: usize = 128;
 /// Bytes of a login string (user, database, application name) kept.
@@ -11,51 +13,6 @@ pub const NAME_KEEP: usize = 32;
 pub const TAG_KEEP: usize = 32;
 /// Bytes of an error's message kept.
 pub const MESSAGE_KEEP: usize = 96;
-
-/// A short text cut at `N` bytes.
-#[derive(Clone, Copy, Debug)]
-pub struct Short<const N: usize> {
-    buf: [u8; N],
-    len: u16,
-    /// Longer than kept.
-    pub cut: bool,
-    /// Set (even if empty).
-    pub set: bool,
-}
-
-impl<const N: usize> Default for Short<N> {
-    fn default() -> Self {
-        Self {
-            buf: [0; N],
-            len: 0,
-            cut: false,
-            set: false,
-        }
-    }
-}
-
-impl<const N: usize> Short<N> {
-    /// Keeps `v`'s first `N` bytes; `whole`: `v` is all of it.
-    pub fn put(&mut self, v: &[u8], whole: bool) {
-        let n = v.len().min(N);
-        self.buf[..n].copy_from_slice(&v[..n]);
-        self.len = n as u16;
-        self.cut = n < v.len() || !whole;
-        self.set = true;
-    }
-
-    /// The bytes kept.
-    pub fn get(&self) -> &[u8] {
-        &self.buf[..usize::from(self.len).min(N)]
-    }
-
-    /// Unset.
-    pub fn clear(&mut self) {
-        self.len = 0;
-        self.cut = false;
-        self.set = false;
-    }
-}
 
 /// What a client message is, for the pairing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
