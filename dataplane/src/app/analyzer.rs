@@ -32,6 +32,20 @@ pub enum Probe {
     No,
 }
 
+impl Probe {
+    /// What a probe that cannot be sure of a flow's first bytes means
+    /// given the port (the SQL protocols' rule): off the protocol's
+    /// ports a `Maybe` is not taken; on them, too few bytes to tell (a
+    /// message cut short) are enough, the port deciding.
+    pub fn by_port(self, on_port: bool) -> Probe {
+        match self {
+            Probe::Maybe | Probe::Wait if on_port => Probe::Maybe,
+            Probe::Maybe => Probe::No,
+            p => p,
+        }
+    }
+}
+
 /// A protocol's parser and everything the application layer must know of
 /// it. One value lives in each session of the protocol.
 pub trait Analyzer: Sized {

@@ -117,6 +117,7 @@ pub fn lenenc_str(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
 }
 
 // NUL-terminated strings are read as PostgreSQL's are.
+pub use crate::app::analyzer::Probe;
 pub use crate::app::sql::{cstr, cstr_prefix};
 
 /// The server's greeting (HandshakeV10).
@@ -665,20 +666,6 @@ pub fn command_name(c: u8) -> Option<&'static str> {
         0xfa => "stmt_bulk_execute",
         _ => return None,
     })
-}
-
-/// What the probe makes of a direction's first bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Probe {
-    /// The server's greeting, certainly.
-    Yes,
-    /// A client packet that frames as a command: MySQL if the port says
-    /// so.
-    Maybe,
-    /// Too few bytes to tell.
-    Wait,
-    /// Not MySQL.
-    No,
 }
 
 /// Whether a server packet of sequence `seq` > 0 (`p`: its payload, `len`

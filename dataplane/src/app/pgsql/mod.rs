@@ -55,15 +55,7 @@ impl Analyzer for Pgsql {
         if !tcp {
             return Probe::No;
         }
-        match parse::probe(dir, data) {
-            parse::Probe::Yes => Probe::Yes,
-            parse::Probe::Maybe if on_port => Probe::Maybe,
-            // Too few bytes to tell (a startup cut short): the port
-            // decides.
-            parse::Probe::Wait if on_port => Probe::Maybe,
-            parse::Probe::Wait => Probe::Wait,
-            _ => Probe::No,
-        }
+        parse::probe(dir, data).by_port(on_port)
     }
 
     fn set(l: &mut Limits, name: &str, value: &str) -> Result<(), String> {

@@ -13,6 +13,7 @@
 //! int32 code. Every later message is a type byte and an int32 length
 //! (itself included, the type byte not).
 
+pub use crate::app::analyzer::Probe;
 pub use crate::app::sql::{cstr, cstr_prefix};
 use crate::app::sql::{Binary, Value, VALUES_MAX};
 
@@ -424,19 +425,6 @@ pub fn auth_name(code: u32) -> &'static str {
         12 => "sasl_final",
         _ => "unknown",
     }
-}
-
-/// What the probe makes of a direction's first bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Probe {
-    /// A startup-phase message, certainly.
-    Yes,
-    /// Typed messages that parse: PostgreSQL if the port says so.
-    Maybe,
-    /// Too few bytes to tell.
-    Wait,
-    /// Not PostgreSQL.
-    No,
 }
 
 /// The probe: from the client, a StartupMessage of protocol 3 naming its
