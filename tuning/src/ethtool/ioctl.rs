@@ -206,3 +206,166 @@ pub(crate) fn rxfh_set_request(
     b.extend_from_slice(key);
     b
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ethtool::testdata::recorded;
+
+    /// The struct ethtool 6.1 passed to `ioctl` (logged by
+    /// tests/ethtool/shim.c): these hex strings are its log lines.
+    fn logged(hex: &str, len: usize) -> Vec<u8> {
+        let mut b: Vec<u8> = (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        b.resize(len, 0); // the log's trailing zeros, cut here for width
+        b
+    }
+
+    #[test]
+    fn drvinfo() {
+        assert_eq!(
+            drvinfo_request().to_vec(),
+            logged("03000000", DRVINFO_LEN),
+            "ethtool -i va"
+        );
+        let va = parse_drvinfo(&recorded!("drvinfo_va")).unwrap();
+        // The version field holds "1.0", NUL, then the tail of the kernel
+        // release the kernel wrote first: only "1.0" is the version.
+        assert_eq!(
+            va,
+            DrvInfo {
+                driver: "veth".into(),
+                version: "1.0".into(),
+                fw_version: String::new(),
+                bus_info: String::new(),
+            }
+        );
+        let eth0 = parse_drvinfo(&recorded!("drvinfo_eth0")).unwrap();
+        assert_eq!(eth0.driver, "virtio_net");
+        assert_eq!(eth0.version, "1.0.0");
+        assert_eq!(eth0.bus_info, "0000:00:03.0");
+        let d = recorded!("drvinfo_eth0");
+        for cut in 0..d.len() {
+            assert!(parse_drvinfo(&d[..cut]).is_err());
+        }
+        // No NUL in a field: the whole field, lossily.
+        let mut full = d.clone();
+        full[4..36].fill(0xff);
+        assert_eq!(parse_drvinfo(&full).unwrap().driver.chars().count(), 32);
+    }
+
+    #[test]
+    fn rxnfc() {
+        // ethtool -N va rx-flow-hash udp4 sd: SRXFH, UDP_V4_FLOW,
+        // RXH_IP_SRC | RXH_IP_DST, the rest of the 192 bytes zero.
+        assert_eq!(
+            rxnfc_request(ETHTOOL_SRXFH, 2, 0x30).to_vec(),
+            logged("2a000000020000003000000000000000", RXNFC_LEN)
+        );
+        // ethtool -n va rx-flow-hash tcp4: GRXFH, TCP_V4_FLOW.
+        assert_eq!(
+            rxnfc_request(ETHTOOL_GRXFH, 1, 0).to_vec(),
+            logged("2900000001000000", RXNFC_LEN)
+        );
+        assert_eq!(
+            rxnfc_request(ETHTOOL_GRXRINGS, 0, 0).to_vec(),
+            logged("2d000000", RXNFC_LEN)
+        );
+        assert_eq!(parse_rxnfc_data(&recorded!("grxrings_eth0")).unwrap(), 1);
+        assert_eq!(parse_rxnfc_data(&recorded!("grxfh_tcp4_eth0")).unwrap(), 0);
+        let d = recorded!("grxrings_eth0");
+        for cut in 0..d.len() {
+            assert!(parse_rxnfc_data(&d[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn rxfh_gets() {
+        assert_eq!(rxfh_get_request(0, 0), logged("46000000", RXFH_LEN));
+        // ethtool -x with a 128-entry table and a 40-byte key.
+        assert_eq!(
+            rxfh_get_request(128, 40),
+            logged("46000000000000008000000028000000", RXFH_LEN + 512 + 40)
+        );
+        // virtio_net without RSS: no table, no key, Toeplitz.
+        let d = recorded!("grssh_sizes_eth0");
+        assert_eq!(parse_rxfh_sizes(&d).unwrap(), (0, 0));
+        let got = parse_rxfh(&d, 0, 0).unwrap();
+        assert_eq!((got.hfunc, got.input_xfrm), (1, 0));
+        assert!(got.indir.is_empty() && got.key.is_empty());
+        // A full answer laid out per the uapi (no device here has RSS):
+        // table then key.
+        let mut b = rxfh_get_request(4, 3);
+        b[RXFH_HFUNC] = 1;
+        b[RXFH_INPUT_XFRM] = 1;
+        for (i, q) in [0u32, 1, 0, 1].iter().enumerate() {
+            b[RXFH_LEN + 4 * i..RXFH_LEN + 4 * i + 4].copy_from_slice(&q.to_ne_bytes());
+        }
+        b[RXFH_LEN + 16..].copy_from_slice(&[7, 8, 9]);
+        let got = parse_rxfh(&b, 4, 3).unwrap();
+        assert_eq!(
+            got,
+            RxfhGot {
+                hfunc: 1,
+                input_xfrm: 1,
+                indir: vec![0, 1, 0, 1],
+                key: vec![7, 8, 9]
+            }
+        );
+        for cut in 0..b.len() {
+            assert!(parse_rxfh(&b[..cut], 4, 3).is_err());
+            assert_eq!(parse_rxfh_sizes(&b[..cut]).is_ok(), cut >= RXFH_LEN);
+        }
+        // Sizes the kernel changed under us, and sizes beyond any NIC.
+        assert!(parse_rxfh(&b, 2, 11).is_err());
+        let mut huge = rxfh_get_request(0, 0);
+        huge[RXFH_INDIR_SIZE..RXFH_INDIR_SIZE + 4].copy_from_slice(&(MAX_INDIR + 1).to_ne_bytes());
+        assert!(parse_rxfh_sizes(&huge).is_err());
+        let mut huge = rxfh_get_request(0, 0);
+        huge[RXFH_KEY_SIZE..RXFH_KEY_SIZE + 4].copy_from_slice(&u32::MAX.to_ne_bytes());
+        assert!(parse_rxfh_sizes(&huge).is_err());
+    }
+
+    #[test]
+    fn rxfh_sets() {
+        // ethtool 6.1 -X va hfunc toeplitz, and the same from wirelog: the
+        // table kept (0xffffffff), no key, hfunc bit 0. The one difference
+        // is byte 17: ethtool 6.1 predates input_xfrm and sends 0 there
+        // (which 6.8+ reads as "clear the transform"); wirelog sends
+        // RXH_XFRM_NO_CHANGE.
+        let mut ethtool = logged("4700000000000000ffffffff000000000100000000000000", RXFH_LEN);
+        let ours = rxfh_set_request(1, RXH_XFRM_NO_CHANGE, Indir::Keep, None);
+        assert_eq!(ethtool[RXFH_INPUT_XFRM], 0);
+        ethtool[RXFH_INPUT_XFRM] = RXH_XFRM_NO_CHANGE;
+        assert_eq!(ours, ethtool);
+        // The symmetric transform lands in byte 17 (uapi: cmd, rss_context,
+        // indir_size, key_size are 4 words, then hfunc, then input_xfrm).
+        let sym = rxfh_set_request(1, 1, Indir::Keep, None);
+        assert_eq!(sym[16..20], [1, 1, 0, 0]);
+        // ethtool -X va default: table size 0.
+        let mut ethtool = logged("47", RXFH_LEN);
+        ethtool[RXFH_INPUT_XFRM] = RXH_XFRM_NO_CHANGE;
+        assert_eq!(
+            rxfh_set_request(
+                ETH_RSS_HASH_NO_CHANGE,
+                RXH_XFRM_NO_CHANGE,
+                Indir::Default,
+                None
+            ),
+            ethtool
+        );
+        // A key after a table: ethtool -X va hkey … equal 4 laid out.
+        let table = [0u32, 1, 2, 3];
+        let key = [0xaa, 0xbb];
+        let b = rxfh_set_request(0, 0, Indir::Table(&table), Some(&key));
+        assert_eq!(b.len(), RXFH_LEN + 16 + 2);
+        assert_eq!(u32_at(&b, RXFH_INDIR_SIZE), 4);
+        assert_eq!(u32_at(&b, RXFH_KEY_SIZE), 2);
+        assert_eq!(u32_at(&b, RXFH_LEN + 12), 3);
+        assert_eq!(b[RXFH_LEN + 16..], key);
+        // With the default table the key follows the header directly.
+        let b = rxfh_set_request(0, 0, Indir::Default, Some(&key));
+        assert_eq!(b[RXFH_LEN..], key);
+    }
+}

@@ -725,3 +725,99 @@ fn on_off(b: bool) -> &'static str {
         "off"
     }
 }
+
+/// Recorded kernel answers (`testdata/*.hex`) for the parsers' tests.
+#[cfg(test)]
+pub(crate) mod testdata {
+    /// The bytes of a `.hex` file: `#` lines are comments, the rest hex
+    /// pairs separated by blanks.
+    pub(crate) fn hex(text: &str) -> Vec<u8> {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .flat_map(|l| l.split_whitespace())
+            .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
+            .collect()
+    }
+
+    macro_rules! recorded {
+        ($name:literal) => {
+            $crate::ethtool::testdata::hex(include_str!(concat!("testdata/", $name, ".hex")))
+        };
+    }
+    pub(crate) use recorded;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_field_letters_round_trip() {
+        assert_eq!(rxh_letters(RXH_IP_SRC | RXH_IP_DST), "sd");
+        assert_eq!(
+            rxh_letters(RXH_IP_SRC | RXH_IP_DST | RXH_L4_B_0_1 | RXH_L4_B_2_3),
+            "sdfn"
+        );
+        assert_eq!(rxh_letters(0), "");
+        assert_eq!(rxh_letters(RXH_IP_SRC | 1 << 8), "s+0x100");
+        for letters in ["sd", "sdfn", "mvtsdfn", "r"] {
+            assert_eq!(rxh_letters(parse_rxh(letters).unwrap()), letters);
+        }
+        // Order does not matter to ethtool, nor here.
+        assert_eq!(parse_rxh("nfds"), parse_rxh("sdfn"));
+        assert!(parse_rxh("").is_err());
+        let e = parse_rxh("sdx").unwrap_err();
+        assert!(e.contains("'x'"), "{e}");
+    }
+
+    #[test]
+    fn flow_types() {
+        let names: Vec<_> = FlowType::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names, ["tcp4", "udp4", "tcp6", "udp6"]);
+        // TCP_V4_FLOW, UDP_V4_FLOW, TCP_V6_FLOW, UDP_V6_FLOW of the uapi.
+        let codes: Vec<_> = FlowType::ALL.iter().map(|f| f.code()).collect();
+        assert_eq!(codes, [1, 2, 5, 6]);
+    }
+
+    #[test]
+    fn indirection_tables() {
+        assert_eq!(indir_equal(8, 3), [0, 1, 2, 0, 1, 2, 0, 1]);
+        assert_eq!(indir_equal(4, 0), [0, 0, 0, 0]);
+        // Weights 1 2 1 0 over 8 entries: bounds at 8·1/4 = 2, 8·3/4 = 6,
+        // 8·4/4 = 8; ring 3 gets nothing.
+        assert_eq!(
+            indir_weighted(8, &[1, 2, 1, 0]).unwrap(),
+            [0, 0, 1, 1, 1, 1, 2, 2]
+        );
+        // A zero weight first is skipped.
+        assert_eq!(indir_weighted(4, &[0, 1, 1]).unwrap(), [1, 1, 2, 2]);
+        assert_eq!(indir_weighted(4, &[0, 0]), None);
+        assert_eq!(indir_weighted(0, &[1]).unwrap(), Vec::<u32>::new());
+        let t = indir_weighted(128, &[3, 1]).unwrap();
+        assert_eq!(t.iter().filter(|&&q| q == 0).count(), 96);
+    }
+
+    #[test]
+    fn errors_keep_their_errno() {
+        let plain = Error::kernel(libc::EOPNOTSUPP, None);
+        assert_eq!(plain.raw_os_error(), Some(libc::EOPNOTSUPP));
+        assert_eq!(errno(&plain), Some(libc::EOPNOTSUPP));
+        let worded = Error::kernel(
+            libc::EINVAL,
+            Some("requested channel count exceeds maximum".into()),
+        );
+        assert_eq!(worded.raw_os_error(), None);
+        assert_eq!(errno(&worded), Some(libc::EINVAL));
+        assert_eq!(worded.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(
+            worded.to_string(),
+            "requested channel count exceeds maximum: Invalid argument (os error 22)"
+        );
+        // An empty extack text is no text.
+        assert_eq!(
+            Error::kernel(libc::EBUSY, Some(String::new())).raw_os_error(),
+            Some(libc::EBUSY)
+        );
+        assert_eq!(errno(&io::Error::other("x")), None);
+    }
+}

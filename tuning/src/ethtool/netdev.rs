@@ -126,3 +126,103 @@ pub(crate) fn parse_dev(answer: &[Vec<u8>], ifindex: u32) -> io::Result<XdpFeatu
     }
     Ok(f)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ethtool::netlink::{read_datagram, Answer};
+    use crate::ethtool::testdata::recorded;
+
+    /// Sequence number of the recorded request (the 21st of its run).
+    const SEQ: u32 = 21;
+
+    fn answer(d: &[u8]) -> io::Result<Answer> {
+        let mut a = Answer::default();
+        read_datagram(d, 0x14, SEQ, &mut a)?;
+        Ok(a)
+    }
+
+    #[test]
+    fn request() {
+        // nlmsghdr (28 bytes, family 0x14, REQUEST|ACK, seq 7), genl
+        // header DEV_GET v1, NETDEV_A_DEV_IFINDEX = 3.
+        let mut want = 28u32.to_ne_bytes().to_vec();
+        want.extend_from_slice(&0x14u16.to_ne_bytes());
+        want.extend_from_slice(&5u16.to_ne_bytes());
+        want.extend_from_slice(&7u32.to_ne_bytes());
+        want.extend_from_slice(&0u32.to_ne_bytes());
+        want.extend_from_slice(b"\x01\x01\x00\x00\x08\x00\x01\x00\x03\x00\x00\x00");
+        assert_eq!(dev_get_request(0x14, 7, 3), want);
+    }
+
+    #[test]
+    fn veth_reply() {
+        // veth va with its peer's GRO on: basic, redirect, rx-sg, and
+        // ndo-xmit (+sg) because the peer can take redirected frames;
+        // timestamp, hash and VLAN metadata; no zero-copy, no XSK flags.
+        let a = answer(&recorded!("dev_get_va")).unwrap();
+        let f = parse_dev(&a.replies, 3).unwrap();
+        assert_eq!(
+            f,
+            XdpFeatures {
+                flags: NETDEV_XDP_ACT_BASIC
+                    | NETDEV_XDP_ACT_REDIRECT
+                    | NETDEV_XDP_ACT_NDO_XMIT
+                    | NETDEV_XDP_ACT_RX_SG
+                    | NETDEV_XDP_ACT_NDO_XMIT_SG,
+                zc_max_segs: 0,
+                rx_metadata: 7,
+                xsk_features: 0,
+            }
+        );
+        assert_eq!(
+            f.names(),
+            ["basic", "redirect", "ndo-xmit", "rx-sg", "ndo-xmit-sg"]
+        );
+        assert!(f.native() && !f.zero_copy());
+        // The reply is for ifindex 3; asking about 4 must not take it.
+        assert!(parse_dev(&a.replies, 4).is_err());
+    }
+
+    #[test]
+    fn names_and_modes() {
+        let zc = XdpFeatures {
+            flags: NETDEV_XDP_ACT_BASIC | NETDEV_XDP_ACT_XSK_ZEROCOPY | 1 << 9,
+            ..Default::default()
+        };
+        assert_eq!(zc.names(), ["basic", "xsk-zerocopy", "unknown"]);
+        assert!(zc.zero_copy() && zc.native());
+        let generic_only = XdpFeatures::default();
+        assert!(generic_only.names().is_empty());
+        assert!(!generic_only.native());
+    }
+
+    #[test]
+    fn cut_and_corrupted_replies() {
+        let d = recorded!("dev_get_va");
+        for cut in 1..d.len() {
+            assert!(answer(&d[..cut]).is_err(), "cut at {cut}");
+        }
+        // Cut inside the attributes with the length fixed up: the
+        // ifindex comes first, so a cut after it still parses but any cut
+        // inside an attribute fails.
+        for cut in 20..d.len() {
+            let mut m = d[..cut].to_vec();
+            m[0..4].copy_from_slice(&(cut as u32).to_ne_bytes());
+            if let Ok(a) = answer(&m) {
+                let r = parse_dev(&a.replies, 3);
+                let boundary = [20, 28, 40, 52, 64].contains(&cut);
+                assert!(r.is_err() || boundary, "cut at {cut}: {r:?}");
+            }
+        }
+        for at in 0..d.len() {
+            for v in [0, 0xff, d[at] ^ 0x80] {
+                let mut m = d.clone();
+                m[at] = v;
+                if let Ok(a) = answer(&m) {
+                    let _ = parse_dev(&a.replies, 3);
+                }
+            }
+        }
+    }
+}

@@ -6,6 +6,11 @@
  *
  *     <cmd hex> <hex bytes of the struct as passed, before the kernel sees it>
  *
+ * and, after a call the kernel answered with success, the struct as the
+ * kernel left it, on a line of its own:
+ *
+ *     reply <cmd hex> <hex bytes>
+ *
  * veth has no RSS: ethtool asks ETHTOOL_GRXRINGS and ETHTOOL_GRSSH before it
  * sends ETHTOOL_SRSSH, and veth refuses both, so ethtool would stop there.
  * This shim answers only those two GETs with the facts of a fake device
@@ -35,7 +40,7 @@
 
 typedef int (*ioctl_fn)(int, unsigned long, ...);
 
-static void log_struct(uint32_t cmd, const unsigned char *p, size_t len)
+static void log_struct(const char *tag, uint32_t cmd, const unsigned char *p, size_t len)
 {
 	const char *path = getenv("WL_SHIM_LOG");
 	FILE *f;
@@ -43,7 +48,7 @@ static void log_struct(uint32_t cmd, const unsigned char *p, size_t len)
 
 	if (!path || !(f = fopen(path, "a")))
 		return;
-	fprintf(f, "%08x ", cmd);
+	fprintf(f, "%s%08x ", tag, cmd);
 	for (i = 0; i < len; i++)
 		fprintf(f, "%02x", p[i]);
 	fputc('\n', f);
@@ -129,11 +134,16 @@ int ioctl(int fd, unsigned long req, ...)
 		struct ifreq *ifr = arg;
 		unsigned char *p = (unsigned char *)ifr->ifr_data;
 		uint32_t cmd;
+		int ret;
 
 		memcpy(&cmd, p, 4);
-		log_struct(cmd, p, struct_len(p));
+		log_struct("", cmd, p, struct_len(p));
 		if (getenv("WL_SHIM_FAKE") && fake(p))
 			return 0;
+		ret = real(fd, req, arg);
+		if (ret == 0)
+			log_struct("reply ", cmd, p, struct_len(p));
+		return ret;
 	}
 	return real(fd, req, arg);
 }
