@@ -6,6 +6,8 @@ command -v tshark >/dev/null || need+=(tshark)
 command -v jq >/dev/null || need+=(jq)
 command -v cc >/dev/null || need+=(gcc)
 command -v ethtool >/dev/null || need+=(ethtool)
+# tuning's ethtool tests compare wirelog's requests with ethtool's under strace.
+command -v strace >/dev/null || need+=(strace)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)
