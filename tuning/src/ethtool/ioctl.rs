@@ -7,7 +7,7 @@
 //!
 //! Encoders return the exact bytes of the struct (host byte order, as the
 //! kernel reads them); parsers check the length of what came back before
-//! reading. The syscall itself is in [`super::sys`]. Layouts follow the
+//! reading. The syscall itself is in `sys.rs`. Layouts follow the
 //! uapi header `linux/ethtool.h` of Linux 6.8 and later, where the byte
 //! after `hfunc` in `struct ethtool_rxfh` became `input_xfrm`.
 

@@ -10,10 +10,10 @@
 //!   through `SIOCETHTOOL`, the only way on every kernel wirelog runs on.
 //! - XDP features come from the `netdev` generic netlink family.
 //!
-//! Layout: [`netlink`] builds and reads netlink messages, [`netdev`] the
-//! netdev family's, [`ioctl`] the `SIOCETHTOOL` structs — all pure
+//! Layout: `netlink.rs` builds and reads netlink messages, `netdev.rs` the
+//! netdev family's, `ioctl.rs` the `SIOCETHTOOL` structs — all pure
 //! functions over bytes, so tests compare requests without a device and
-//! feed recorded kernel replies (and broken ones) to the parsers. [`sys`]
+//! feed recorded kernel replies (and broken ones) to the parsers. `sys.rs`
 //! holds the syscalls and the only unsafe code.
 //!
 //! Errors are `io::Error`s. A kernel refusal keeps its errno: with no
@@ -62,7 +62,7 @@ pub struct Feature {
     pub active: bool,
     /// Asked for (it may be off while something it needs is off).
     pub wanted: bool,
-    /// The driver lets it change (`ethtool -k` prints "[fixed]" otherwise).
+    /// The driver lets it change (`ethtool -k` prints `[fixed]` otherwise).
     pub changeable: bool,
 }
 
@@ -489,7 +489,8 @@ impl Ethtool {
         netlink::parse_features(&answer, names)
     }
 
-    /// Turns features on or off by name, then reads them back: a feature
+    /// Turns features on or off by the kernel's names ("rx-gro", not
+    /// ethtool's shorthand "gro"), then reads them back: a feature
     /// the kernel did not leave as asked (fixed, or held by another) fails
     /// the call with every such feature named (`EOPNOTSUPP` when all of
     /// them are fixed). An unknown name fails before any change is sent.

@@ -2,7 +2,7 @@
 //! device offers, read with `NETDEV_CMD_DEV_GET`. Layouts follow the uapi
 //! header `linux/netdev.h` (generated from
 //! `Documentation/netlink/specs/netdev.yaml`, whose names [`XdpFeatures::names`]
-//! uses). Pure like [`super::netlink`]: an encoder and a checked parser.
+//! uses). Pure like `netlink.rs`: an encoder and a checked parser.
 
 use std::io;
 
