@@ -18,6 +18,8 @@
 //! machine). Worker `i` runs on `worker_cores[i % len]`.
 #![deny(unsafe_code)]
 
+pub mod topology;
+
 use serde::Deserialize;
 
 /// A core-pinning profile.
