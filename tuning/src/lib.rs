@@ -18,6 +18,7 @@
 //! machine). Worker `i` runs on `worker_cores[i % len]`.
 #![deny(unsafe_code)]
 
+pub mod generate;
 pub mod topology;
 
 use serde::Deserialize;
