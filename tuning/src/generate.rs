@@ -73,7 +73,12 @@ pub fn plan(topo: &Topology, nic_node: Option<usize>, workers: usize) -> Result<
             None
         }
         None => {
-            notes.push("the NIC's NUMA node is unknown: workers may use every node".into());
+            // One-node machines report no NIC node (-1): nothing to choose.
+            let mut nodes = usable.iter().map(|&c| topo.cpu(c).and_then(|c| c.node));
+            let first = nodes.next().flatten();
+            if nodes.any(|n| n != first) {
+                notes.push("the NIC's NUMA node is unknown: workers may use every node".into());
+            }
             None
         }
     };
@@ -307,7 +312,7 @@ fn choose_control(
 fn fits(cpus: usize, cores: usize) -> String {
     let apart = cores.saturating_sub(1);
     let cpu_s = if cpus == 1 { "CPU" } else { "CPUs" };
-    let core_s = if cores == 1 { "core" } else { "cores" };
+    let worker_s = if apart == 1 { "worker" } else { "workers" };
     if apart == 0 {
         format!(
             "this machine has {cpus} usable {cpu_s} on one physical core: \
@@ -315,8 +320,8 @@ fn fits(cpus: usize, cores: usize) -> String {
         )
     } else {
         format!(
-            "this machine has {cpus} usable {cpu_s} on {cores} physical {core_s}: up to {apart} \
-             workers each on a core of its own with the control core apart, up to {cpus} sharing"
+            "this machine has {cpus} usable {cpu_s} on {cores} physical cores: up to {apart} \
+             {worker_s} each on a core of its own with the control core apart, up to {cpus} sharing"
         )
     }
 }
@@ -529,6 +534,11 @@ mod tests {
             e.contains("16 usable CPUs on 8 physical cores: up to 7 workers"),
             "{e}"
         );
+        let e = plan(&machine(&[&[&[0], &[1]]]), Some(0), 3).unwrap_err();
+        assert!(
+            e.contains("on 2 physical cores: up to 1 worker each"),
+            "{e}"
+        );
         let e = plan(&t, Some(0), 17).unwrap_err();
         assert!(
             e.contains("17 workers do not fit") && e.contains("up to 16 sharing"),
@@ -549,6 +559,9 @@ mod tests {
             p.notes,
             ["the NIC's NUMA node is unknown: workers may use every node"]
         );
+        // On one node there is nothing to know.
+        let p = plan(&machine(&[&[&[0], &[1]]]), None, 1).unwrap();
+        assert!(p.notes.is_empty(), "{p:?}");
         let p = plan(&t, Some(7), 1).unwrap();
         assert!(
             p.notes[0].contains("node 7 is not among this machine's nodes"),
