@@ -35,6 +35,7 @@ command -v npm >/dev/null || need+=(npm)
 command -v go >/dev/null || need+=(golang-go)
 # The instruction-set check runs the binary on emulated older CPUs.
 command -v qemu-x86_64 >/dev/null || need+=(qemu-user)
+command -v lstopo-no-graphics >/dev/null || need+=(hwloc) # lstopo: the oracle of the tuning topology tests
 [ -d /usr/share/gocode/src/github.com/Graylog2/go-gelf ] || need+=(golang-github-graylog2-go-gelf-dev)
 # AF_XDP: xsk-rs builds its vendored libxdp/libbpf, and dataplane/build.rs
 # wirelog's own XDP program, with clang (the BPF target's asm/ headers are

@@ -19,6 +19,8 @@
 #![deny(unsafe_code)]
 
 pub mod ethtool;
+pub mod generate;
+pub mod topology;
 
 use serde::Deserialize;
 
