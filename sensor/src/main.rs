@@ -67,6 +67,66 @@ enum Cmd {
         /// A profile file to check instead of the default.
         file: Option<PathBuf>,
     },
+    /// Checks and tunes the machine and the capture interface for a
+    /// mirror-port sensor: `wirelog tune check -i eth1`.
+    Tune {
+        #[command(subcommand)]
+        mode: TuneMode,
+    },
+}
+
+#[derive(Subcommand)]
+enum TuneMode {
+    /// CPUs, cores, NUMA nodes, isolation, governors, huge pages, and the
+    /// interface: driver, queues, RSS, hash fields, offloads, rings,
+    /// coalescing, pause, IRQs, XDP support.
+    Show {
+        #[command(flatten)]
+        sub: commands::tune::Subject,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every setting that costs packets or splits flows, with why and the
+    /// fix. Exit status: 0 nothing wrong, 1 something wrong, 2 could not check.
+    Check {
+        #[command(flatten)]
+        sub: commands::tune::Subject,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Makes the changes `tune check` names (ethtool netlink and ioctls,
+    /// sysfs, procfs), saving the old values first; `--revert FILE` puts
+    /// them back.
+    Apply {
+        #[command(flatten)]
+        sub: commands::tune::Subject,
+        /// Print the changes without making them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where the old values go [default: /var/lib/wirelog/tune-IFACE-TIME.json].
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+        /// Put back the values a `tune apply` saved in FILE.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "save"])]
+        revert: Option<PathBuf>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes a profile for this machine: workers NUMA-local to the
+    /// interface, no two on hyperthread siblings, the control core apart.
+    Generate {
+        #[command(flatten)]
+        sub: commands::tune::Subject,
+        /// Workers (and queues).
+        #[arg(long, short = 'w')]
+        workers: usize,
+        /// Where the profile goes [default: stdout].
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
 }
 
 /// The generator of the modes that put frames on a wire.
@@ -245,10 +305,36 @@ fn run() -> Result<()> {
                 Some(f) => tuning::Profile::load(&f)?,
                 None => tuning::Profile::from_machine(),
             };
-            println!(
-                "name = {:?}\ncontrol_core = {}\nworker_cores = {:?}",
-                p.name, p.control_core, p.worker_cores
-            );
+            print!("{}", p.to_toml());
+            Ok(())
+        }
+        Cmd::Tune { mode } => {
+            use commands::tune;
+            let ok = match mode {
+                TuneMode::Show { sub, json } => tune::show(&sub, json).map(|()| true)?,
+                TuneMode::Check { sub, json } => tune::check(&sub, json)?,
+                TuneMode::Apply {
+                    sub,
+                    revert: Some(f),
+                    json,
+                    ..
+                } => tune::revert_cmd(&sub, &f, json)?,
+                TuneMode::Apply {
+                    sub,
+                    dry_run,
+                    save,
+                    json,
+                    revert: None,
+                } => tune::apply_cmd(&sub, dry_run, save, json)?,
+                TuneMode::Generate {
+                    sub,
+                    workers,
+                    output,
+                } => tune::generate(&sub, workers, output.as_deref()).map(|()| true)?,
+            };
+            if !ok {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Cmd::Replay { file, config, opts } => replay_cmd(file, merged(config, *opts)?),
@@ -444,11 +530,28 @@ struct Common {
     sinks: Vec<outputs::Output>,
 }
 
-fn common(o: &Options, workers: usize) -> Result<Common> {
+/// The profile `--profile` names, the machine's default, or none
+/// (`--no-pin`).
+fn load_profile(o: &Options) -> Result<Option<tuning::Profile>> {
+    if o.no_pin.unwrap_or(false) {
+        return Ok(None);
+    }
+    Ok(Some(match &o.profile {
+        Some(p) => tuning::Profile::load(p)?,
+        None => tuning::Profile::from_machine(),
+    }))
+}
+
+fn common(o: &Options, workers: usize, profile: Option<tuning::Profile>) -> Result<Common> {
     if workers == 0 || workers > 256 {
         bail!("--workers must be between 1 and 256, not {workers}");
     }
-    let memory = parse_size("memory", o.memory.as_deref().unwrap_or("128M"))?;
+    // An option beats the profile, which beats the default.
+    let from_profile = |f: fn(&tuning::Profile) -> &Option<String>| {
+        profile.as_ref().and_then(|p| f(p).clone())
+    };
+    let memory_opt = o.memory.clone().or_else(|| from_profile(|p| &p.memory));
+    let memory = parse_size("memory", memory_opt.as_deref().unwrap_or("128M"))?;
     let all = o.records.is_empty();
     let mut emit_flows = all;
     let mut on = [all; dataplane::app::PROTOCOLS.len()];
@@ -462,8 +565,8 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
             ),
         }
     }
-    let app_memory = match &o.app_memory {
-        Some(s) => parse_size("app-memory", s)?,
+    let app_memory = match o.app_memory.clone().or_else(|| from_profile(|p| &p.app_memory)) {
+        Some(s) => parse_size("app-memory", &s)?,
         None => memory / 4,
     };
     let app = app_config(o, &on)?;
@@ -509,14 +612,6 @@ fn common(o: &Options, workers: usize) -> Result<Common> {
     if !o.vxlan_gpe_ports.is_empty() {
         decode.vxlan_gpe_ports = o.vxlan_gpe_ports.clone();
     }
-    let profile = if o.no_pin.unwrap_or(false) {
-        None
-    } else {
-        Some(match &o.profile {
-            Some(p) => tuning::Profile::load(p)?,
-            None => tuning::Profile::from_machine(),
-        })
-    };
     let mut sinks = Vec::new();
     // `--output` is the short form of one JSON lines output; it is the
     // default (stdout) when no `--out` is given.
@@ -649,15 +744,19 @@ fn capture_cmd(o: Options) -> Result<()> {
     let xdp = o.source.unwrap_or(Source::AfXdp) == Source::AfXdp;
     // Interface checks come first: a missing interface is the likeliest mistake.
     dataplane::capture::iface::check_up(&ifname)?;
+    let profile = load_profile(&o)?;
+    let explicit = o.profile.is_some();
     let queues = if !xdp {
         Vec::new()
-    } else if o.queues.is_empty() {
-        (0..dataplane::capture::iface::rx_queues(&ifname)?).collect()
-    } else {
+    } else if !o.queues.is_empty() {
         o.queues.clone()
+    } else if let Some(q) = profile.as_ref().and_then(|p| p.queues.clone()).filter(|_| explicit) {
+        q
+    } else {
+        (0..dataplane::capture::iface::rx_queues(&ifname)?).collect()
     };
     let workers = o.workers.unwrap_or(if xdp { queues.len() } else { 1 });
-    let mut c = common(&o, workers)?;
+    let mut c = common(&o, workers, profile)?;
     // Live workers drop a record when no output block is free: give the
     // hand-off what the budget affords.
     c.setup.blocks = c.setup.handoff_blocks();
@@ -776,6 +875,7 @@ fn capture_cmd(o: Options) -> Result<()> {
         stats_interval: secs(Some(o.stats_interval.unwrap_or(60.0)), "stats-interval")?,
         ring_slots: prof.steer_ring_slots.unwrap_or(4096).clamp(64, 1 << 16),
         symmetric_rss: o.rss == Some(Rss::Symmetric),
+        batch: prof.batch.unwrap_or(dataplane::pipeline::BATCH),
     };
     live::preflight(&plan)?;
     plan.size()?;
@@ -863,7 +963,7 @@ fn xdp_program(
 
 fn replay_cmd(file: PathBuf, o: Options) -> Result<()> {
     let workers = o.workers.unwrap_or(1);
-    let c = common(&o, workers)?;
+    let c = common(&o, workers, load_profile(&o)?)?;
     let paced = o.pace == Some(Pace::Recorded);
     let sensor = c.sensor;
     let sinks = c.sinks;
@@ -905,7 +1005,7 @@ fn bench_memory_cmd(
         o.output = Some("/dev/null".into());
     }
     let workers = o.workers.unwrap_or(1);
-    let c = common(&o, workers)?;
+    let c = common(&o, workers, load_profile(&o)?)?;
     let mut plan = bench::Plan { input, s: c.setup };
     plan.size()?;
     println!("{}", with_comparison(bench::run(plan, c.sinks)?, old));

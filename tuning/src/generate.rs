@@ -22,13 +22,13 @@
 //!
 //! Every departure from the ideal (spilling off the NIC's node, siblings,
 //! a shared or isolated control core, an unknown NIC node) is said in
-//! [`Plan::notes`].
+//! [`PinPlan::notes`].
 
 use crate::topology::{format_cpulist, Topology};
 
 /// Where workers and the control core run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct PinPlan {
     /// CPU of the control thread.
     pub control_core: usize,
     /// CPU of each worker, in worker order (the NIC's node first).
@@ -54,7 +54,7 @@ struct Core {
 
 /// Plans `workers` workers and a control core on `topo` for a NIC on node
 /// `nic_node` (`None`: unknown).
-pub fn plan(topo: &Topology, nic_node: Option<usize>, workers: usize) -> Result<Plan, String> {
+pub fn plan(topo: &Topology, nic_node: Option<usize>, workers: usize) -> Result<PinPlan, String> {
     let usable: Vec<usize> = topo.usable().map(|c| c.id).collect();
     if usable.is_empty() {
         return Err(
@@ -218,7 +218,7 @@ pub fn plan(topo: &Topology, nic_node: Option<usize>, workers: usize) -> Result<
                 .into(),
         );
     }
-    Ok(Plan {
+    Ok(PinPlan {
         control_core,
         busy_poll: all_isolated && !shares,
         worker_cores,
@@ -400,7 +400,7 @@ mod tests {
         let p = plan(&t, Some(1), 3).unwrap();
         assert_eq!(
             p,
-            Plan {
+            PinPlan {
                 control_core: 4,
                 worker_cores: vec![5, 6, 7],
                 busy_poll: false,

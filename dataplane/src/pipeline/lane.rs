@@ -142,6 +142,15 @@ impl<C: Capture, O: RecordOut> Lane<C, O> {
         }
     }
 
+    /// Takes at most `n` frames per poll (1 to [`BATCH`]) instead of
+    /// [`BATCH`]: smaller batches hand frames on sooner at low rates.
+    pub fn with_batch(mut self, n: usize) -> Self {
+        if self.src.is_some() {
+            self.batch = Batch::with_capacity(n.clamp(1, BATCH));
+        }
+        self
+    }
+
     /// One round: [`Lane::poll`], then [`Lane::process`].
     #[inline]
     pub fn step(&mut self) -> Result<Round, C::Error> {

@@ -112,6 +112,8 @@ pub struct LivePlan {
     pub ring_slots: usize,
     /// The NIC's RSS hash is symmetric: AF_XDP queues keep their flows.
     pub symmetric_rss: bool,
+    /// Frames a capture lane takes per poll (1 to [`BATCH`]).
+    pub batch: usize,
 }
 
 impl LivePlan {
@@ -512,7 +514,7 @@ pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
                     ..x.clone()
                 };
                 sources.push(
-                    XdpSource::open(&cfg, BATCH, &prog)
+                    XdpSource::open(&cfg, plan.batch, &prog)
                         .with_context(|| format!("{} queue {q}", plan.iface))?,
                 );
             }
@@ -527,6 +529,7 @@ pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
                 plan.iface,
                 if prog.driver_mode() { "driver" } else { "SKB" }
             );
+            warn_irq_affinity(&plan);
             run_with(plan, sources, workers, "afxdp", sinks, Some(Arc::new(prog)))?
         }
         Backend::Packet(p) => {
@@ -544,6 +547,32 @@ pub fn run(plan: LivePlan, sinks: Vec<Output>) -> Result<LiveSummary> {
     };
     summary.overhead = overhead;
     Ok(summary)
+}
+
+/// Some drivers reset their queues' IRQ affinity when an XDP program
+/// attaches: say so when a queue's IRQ no longer runs on its worker's core.
+fn warn_irq_affinity(plan: &LivePlan) {
+    // Only a profile that names its queues (not the derived default) says
+    // where the IRQs belong.
+    let Some(p) = &plan.s.profile else { return };
+    if p.queues.is_none() || p.nic.irq_affinity == Some(false) {
+        return;
+    }
+    let Ok(irqs) = tuning::host::nic_irqs(&tuning::host::Roots::default(), &plan.iface) else {
+        return;
+    };
+    for (i, q) in plan.queues.iter().enumerate() {
+        let core = p.worker_core(i);
+        for irq in irqs.iter().filter(|x| x.queue == Some(*q) && x.affinity != [core]) {
+            eprintln!(
+                "wirelog: warning: {} queue {q}: IRQ {} runs on CPUs {}, not on worker {i}'s core {core} (some drivers reset it when XDP attaches): `wirelog tune apply --iface {}` pins it",
+                plan.iface,
+                irq.irq,
+                tuning::host::format_list(&irq.affinity),
+                plan.iface
+            );
+        }
+    }
 }
 
 fn run_with<S: Live + 'static>(
@@ -648,13 +677,15 @@ fn run_with<S: Live + 'static>(
                 tos.next().expect("row per source"),
                 froms.next().expect("row per worker"),
                 steer,
-            );
+            )
+            .with_batch(plan.batch);
             lanes.push(live(lane, plan.s.worker_core(i)));
         }
     } else {
         for s in srcs.by_ref() {
             let to = tos.next().expect("row per source");
-            let lane = Lane::new(Some((s, front()?)), None, to, Vec::new(), steer);
+            let lane =
+                Lane::new(Some((s, front()?)), None, to, Vec::new(), steer).with_batch(plan.batch);
             lanes.push(live(lane, plan.s.control_core()));
         }
         for i in 0..n {
