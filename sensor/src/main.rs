@@ -547,9 +547,8 @@ fn common(o: &Options, workers: usize, profile: Option<tuning::Profile>) -> Resu
         bail!("--workers must be between 1 and 256, not {workers}");
     }
     // An option beats the profile, which beats the default.
-    let from_profile = |f: fn(&tuning::Profile) -> &Option<String>| {
-        profile.as_ref().and_then(|p| f(p).clone())
-    };
+    let from_profile =
+        |f: fn(&tuning::Profile) -> &Option<String>| profile.as_ref().and_then(|p| f(p).clone());
     let memory_opt = o.memory.clone().or_else(|| from_profile(|p| &p.memory));
     let memory = parse_size("memory", memory_opt.as_deref().unwrap_or("128M"))?;
     let all = o.records.is_empty();
@@ -565,7 +564,11 @@ fn common(o: &Options, workers: usize, profile: Option<tuning::Profile>) -> Resu
             ),
         }
     }
-    let app_memory = match o.app_memory.clone().or_else(|| from_profile(|p| &p.app_memory)) {
+    let app_memory = match o
+        .app_memory
+        .clone()
+        .or_else(|| from_profile(|p| &p.app_memory))
+    {
         Some(s) => parse_size("app-memory", &s)?,
         None => memory / 4,
     };
@@ -750,7 +753,11 @@ fn capture_cmd(o: Options) -> Result<()> {
         Vec::new()
     } else if !o.queues.is_empty() {
         o.queues.clone()
-    } else if let Some(q) = profile.as_ref().and_then(|p| p.queues.clone()).filter(|_| explicit) {
+    } else if let Some(q) = profile
+        .as_ref()
+        .and_then(|p| p.queues.clone())
+        .filter(|_| explicit)
+    {
         q
     } else {
         (0..dataplane::capture::iface::rx_queues(&ifname)?).collect()

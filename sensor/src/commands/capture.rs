@@ -42,7 +42,7 @@ use dataplane::capture::xdp::{XdpConfig, XdpSource};
 use dataplane::capture::xdp_prog::{ProgramConfig, XdpCounters, XdpProgram};
 use dataplane::capture::{Live, SourceStats};
 use dataplane::decode::DecodeStats;
-use dataplane::pipeline::{Front, Lane, OnFull, Parts, Policy, Slot, Steering, BATCH};
+use dataplane::pipeline::{Front, Lane, OnFull, Parts, Policy, Slot, Steering};
 use dataplane::spsc::{self, Consumer, Producer};
 use dataplane::sys::{thread_cpu_ns, STOP};
 use dataplane::worker::{Worker, WorkerStats};
@@ -112,7 +112,7 @@ pub struct LivePlan {
     pub ring_slots: usize,
     /// The NIC's RSS hash is symmetric: AF_XDP queues keep their flows.
     pub symmetric_rss: bool,
-    /// Frames a capture lane takes per poll (1 to [`BATCH`]).
+    /// Frames a capture lane takes per poll (1 to [`dataplane::pipeline::BATCH`]).
     pub batch: usize,
 }
 
@@ -563,12 +563,15 @@ fn warn_irq_affinity(plan: &LivePlan) {
     };
     for (i, q) in plan.queues.iter().enumerate() {
         let core = p.worker_core(i);
-        for irq in irqs.iter().filter(|x| x.queue == Some(*q) && x.affinity != [core]) {
+        for irq in irqs
+            .iter()
+            .filter(|x| x.queue == Some(*q) && x.affinity != [core])
+        {
             eprintln!(
                 "wirelog: warning: {} queue {q}: IRQ {} runs on CPUs {}, not on worker {i}'s core {core} (some drivers reset it when XDP attaches): `wirelog tune apply --iface {}` pins it",
                 plan.iface,
                 irq.irq,
-                tuning::host::format_list(&irq.affinity),
+                tuning::topology::format_cpulist(&irq.affinity),
                 plan.iface
             );
         }
