@@ -166,7 +166,7 @@ read -r -a execstart <<<"$(last ExecStart)"
 pre=$(last ExecStartPre)
 [ "${pre:0:1}" = - ] || fail "ExecStartPre is not marked '-': a finding would block the start"
 read -r -a execpre <<<"${pre#-}"
-note "the unit's way: user $user:$group, capabilities $ambient(bounding the same), LimitMEMLOCK=${memlock:-unset, here $(ulimit -Hl) KiB}, UMask=$umask_, ${nnp[*]:-} ExecStart=${execstart[*]}"
+note "the unit's way: user $user:$group, capabilities $ambient (bounding the same), LimitMEMLOCK=${memlock:-unset, here $(ulimit -Hl) KiB}, UMask=$umask_, ${nnp[*]:-} ExecStart=${execstart[*]}"
 
 # The operator's one edit: the mirror port.
 grep -c '^interface = ' /etc/wirelog/wirelog.toml | grep -qx 1 || fail "the config has not exactly one interface line"
@@ -394,9 +394,19 @@ logs=/var/log/$(last LogsDirectory)
 while read -r p; do
   case "$p" in "$logs"/*|/dev/null|/proc/self/*|/proc/thread-self/*) ;; *) fail "wrote $p, read-only under ProtectSystem=strict" ;; esac
 done <"$tmp/written"
+# Files read: nothing that ProtectHome, PrivateDevices or ProtectProc=invisible hide.
+grep -E 'open(at)?\(' "$tmp/trace" | grep -v ' = -1 ' | grep -oE '"/[^"]*"' | tr -d '"' | sort -u >"$tmp/opened"
+while read -r p; do
+  case "$p" in
+    /home/*|/root/*|/run/user/*) fail "opened $p, hidden by ProtectHome" ;;
+    /dev/null|/dev/zero|/dev/full|/dev/random|/dev/urandom|/dev/tty) ;;
+    /dev/*) fail "opened $p, hidden by PrivateDevices" ;;
+    /proc/[0-9]*) [[ "$p" == /proc/$wl/* ]] || fail "opened $p, another process's (ProtectProc=invisible)" ;;
+  esac
+done <"$tmp/opened"
 grep -q 'bpf(BPF_LINK_CREATE' "$tmp/trace" || fail "strace: the XDP program was not attached by a BPF link"
 grep -q 'BPF_OBJ_PIN' "$tmp/trace" && fail "strace: something was pinned in bpffs"
-ok "a capture under strace: $(wc -l <"$tmp/used") system calls, all in SystemCallFilter=$filter; socket families $(tr '\n' ' ' <"$tmp/families")within RestrictAddressFamilies; files written only in $logs; XDP attached by BPF_LINK_CREATE, nothing pinned"
+ok "a capture under strace: $(wc -l <"$tmp/used") system calls, all in SystemCallFilter=$filter; socket families $(tr '\n' ' ' <"$tmp/families")within RestrictAddressFamilies; files written only in $logs, $(wc -l <"$tmp/opened") opened, none that ProtectHome, PrivateDevices or ProtectProc hide; XDP attached by BPF_LINK_CREATE, nothing pinned"
 
 # --- 8. purge -----------------------------------------------------------------
 dpkg --purge wirelog >"$tmp/purge" 2>&1 || fail "dpkg --purge: $(cat "$tmp/purge")"
