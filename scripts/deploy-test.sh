@@ -168,6 +168,11 @@ pre=$(last ExecStartPre)
 read -r -a execpre <<<"${pre#-}"
 note "the unit's way: user $user:$group, capabilities $ambient (bounding the same), LimitMEMLOCK=${memlock:-unset, here $(ulimit -Hl) KiB}, UMask=$umask_, ${nnp[*]:-} ExecStart=${execstart[*]}"
 
+# The administrator enables the unit (what `systemctl enable` does, without
+# a running systemd: the [Install] link); the purge must remove it.
+systemctl --root=/ enable wirelog.service >"$tmp/enable" 2>&1 || fail "systemctl --root=/ enable: $(cat "$tmp/enable")"
+[ -L /etc/systemd/system/multi-user.target.wants/wirelog.service ] || fail "enable made no link"
+
 # The operator's one edit: the mirror port.
 grep -c '^interface = ' /etc/wirelog/wirelog.toml | grep -qx 1 || fail "the config has not exactly one interface line"
 sed -i "s/^interface = .*/interface = \"$P_IF\"/" /etc/wirelog/wirelog.toml
@@ -414,10 +419,12 @@ installed=0
 for p in /usr/bin/wirelog "$unit" /etc/wirelog /var/log/wirelog /usr/share/wirelog /usr/share/doc/wirelog /usr/share/man/man1/wirelog.1.gz; do
   [ -e "$p" ] && fail "$p is left after the purge"
 done
+left=$(find /etc/systemd /var/lib/systemd -name '*wirelog*' 2>/dev/null | tr '\n' ' ')
+[ -z "$left" ] || fail "left in systemd's directories after the purge: $left"
 getent passwd wirelog >/dev/null && fail "user wirelog is left after the purge"
 getent group wirelog >/dev/null && fail "group wirelog is left after the purge"
 dpkg-query -W -f='${Status}' wirelog 2>/dev/null | grep -q installed && fail "dpkg still lists wirelog"
-ok "dpkg --purge: binary, unit, /etc/wirelog, /var/log/wirelog, docs, user and group gone"
+ok "dpkg --purge: binary, unit, the enable link, /etc/wirelog, /var/log/wirelog, docs, user and group gone"
 
 scripts/testbed.sh down $id
 left=$(ip netns list | grep -c "^wl$id-" || true)
