@@ -54,6 +54,9 @@ cleanup() {
   [ $rc = 0 ] || echo "deploy-test: FAILED (cleaned up)" >&2
 }
 trap cleanup EXIT
+# Any command that fails outside a check says where, before the cleanup.
+set -E
+trap 'echo "deploy-test: FAILED: line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # --- 1. the package ---------------------------------------------------------
 deb=$(scripts/build-deb.sh | tail -1)
@@ -207,7 +210,7 @@ wait_ready() {
 }
 # Ends the capture with SIGTERM, as systemd stops it; exit code must be 0.
 stop() {
-  kill -TERM "$wl"
+  kill -TERM "$wl" || fail "$1: wirelog was gone before SIGTERM: $(tail -5 "$tmp/$1.err")"
   local rc=0
   wait "$wl" || rc=$?
   [ $rc = 0 ] || fail "$1: wirelog exited $rc after SIGTERM: $(tail -5 "$tmp/$1.err")"
@@ -370,7 +373,7 @@ limit=()
 tracer=$!
 pids+=("$tracer")
 for i in $(seq 150); do
-  wl=$(ps --ppid "$tracer" -o pid= | tr -d ' ')
+  wl=$(ps --ppid "$tracer" -o pid= | tr -d ' ' || true)
   [ -n "$wl" ] && [ "$(readlink "/proc/$wl/exe" 2>/dev/null)" = /usr/bin/wirelog ] &&
     grep -q 'worker(s),' "$tmp/strace.err" && break
   kill -0 "$tracer" 2>/dev/null || fail "strace: the capture ended at start: $(cat "$tmp/strace.err")"
@@ -379,28 +382,28 @@ done
 grep -q 'worker(s),' "$tmp/strace.err" || fail "strace: the capture did not start: $(cat "$tmp/strace.err")"
 ip netns exec "$CLI" curl -sS -o /dev/null "http://$SRV_IP:8000/hello.txt" || fail "strace: curl failed"
 sleep 1
-kill -TERM "$wl"
+kill -TERM "$wl" || fail "strace: wirelog was gone before SIGTERM: $(tail -3 "$tmp/strace.err")"
 rc=0; wait "$tracer" || rc=$?
 [ $rc = 0 ] || fail "strace: wirelog exited $rc: $(tail -3 "$tmp/strace.err")"
 # Everything after the exec of wirelog is wirelog's (each step before it execs in place).
-start=$(grep -n 'execve("/usr/bin/wirelog".* = 0$' "$tmp/strace" | head -1 | cut -d: -f1)
+start=$(grep -n 'execve("/usr/bin/wirelog".* = 0$' "$tmp/strace" | head -1 | cut -d: -f1 || true)
 [ -n "$start" ] || fail "strace: no exec of /usr/bin/wirelog"
 tail -n +"$start" "$tmp/strace" >"$tmp/trace"
-grep -oE '^[0-9]+ +[a-z0-9_]+\(' "$tmp/trace" | sed -E 's/^[0-9]+ +//; s/\($//' | sort -u >"$tmp/used"
+{ grep -oE '^[0-9]+ +[a-z0-9_]+\(' "$tmp/trace" || true; } | sed -E 's/^[0-9]+ +//; s/\($//' | sort -u >"$tmp/used"
 extra=$(comm -23 "$tmp/used" "$tmp/allowed" | tr '\n' ' ')
 [ -z "$extra" ] || fail "system calls outside SystemCallFilter=$filter: $extra"
-grep -oE 'socket\(AF_[A-Z0-9]+' "$tmp/trace" | sed 's/socket(//' | sort -u >"$tmp/families"
+{ grep -oE 'socket\(AF_[A-Z0-9]+' "$tmp/trace" || true; } | sed 's/socket(//' | sort -u >"$tmp/families"
 for f in $(cat "$tmp/families"); do
   [[ " $families " == *" $f "* ]] || fail "socket family $f outside RestrictAddressFamilies=$families"
 done
-grep -E 'open(at)?\(.*O_(WRONLY|RDWR|CREAT)' "$tmp/trace" | grep -v ' = -1 ' |
-  grep -oE '"[^"]*"' | tr -d '"' | sort -u >"$tmp/written"
+{ grep -E 'open(at)?\(.*O_(WRONLY|RDWR|CREAT)' "$tmp/trace" | grep -v ' = -1 ' |
+  grep -oE '"[^"]*"' || true; } | tr -d '"' | sort -u >"$tmp/written"
 logs=/var/log/$(last LogsDirectory)
 while read -r p; do
   case "$p" in "$logs"/*|/dev/null|/proc/self/*|/proc/thread-self/*) ;; *) fail "wrote $p, read-only under ProtectSystem=strict" ;; esac
 done <"$tmp/written"
 # Files read: nothing that ProtectHome, PrivateDevices or ProtectProc=invisible hide.
-grep -E 'open(at)?\(' "$tmp/trace" | grep -v ' = -1 ' | grep -oE '"/[^"]*"' | tr -d '"' | sort -u >"$tmp/opened"
+{ grep -E 'open(at)?\(' "$tmp/trace" | grep -v ' = -1 ' | grep -oE '"/[^"]*"' || true; } | tr -d '"' | sort -u >"$tmp/opened"
 while read -r p; do
   case "$p" in
     /home/*|/root/*|/run/user/*) fail "opened $p, hidden by ProtectHome" ;;
@@ -409,9 +412,13 @@ while read -r p; do
     /proc/[0-9]*) [[ "$p" == /proc/$wl/* ]] || fail "opened $p, another process's (ProtectProc=invisible)" ;;
   esac
 done <"$tmp/opened"
+# What MemoryDenyWriteExecute, RestrictNamespaces, RestrictRealtime and
+# LockPersonality refuse: none of it may appear.
+bad=$(grep -E 'mmap\(.*PROT_WRITE\|PROT_EXEC|mmap\(.*PROT_EXEC\|PROT_WRITE|mprotect\(.*PROT_EXEC|(clone3?|unshare|setns)\(.*CLONE_NEW|sched_setscheduler\(.*SCHED_(FIFO|RR)|personality\(' "$tmp/trace" | head -3 || true)
+[ -z "$bad" ] || fail "calls the unit's MemoryDenyWriteExecute/RestrictNamespaces/RestrictRealtime/LockPersonality refuse: $bad"
 grep -q 'bpf(BPF_LINK_CREATE' "$tmp/trace" || fail "strace: the XDP program was not attached by a BPF link"
 grep -q 'BPF_OBJ_PIN' "$tmp/trace" && fail "strace: something was pinned in bpffs"
-ok "a capture under strace: $(wc -l <"$tmp/used") system calls, all in SystemCallFilter=$filter; socket families $(tr '\n' ' ' <"$tmp/families")within RestrictAddressFamilies; files written only in $logs, $(wc -l <"$tmp/opened") opened, none that ProtectHome, PrivateDevices or ProtectProc hide; XDP attached by BPF_LINK_CREATE, nothing pinned"
+ok "a capture under strace: $(wc -l <"$tmp/used") system calls, all in SystemCallFilter=$filter; socket families $(tr '\n' ' ' <"$tmp/families")within RestrictAddressFamilies; files written only in $logs, $(wc -l <"$tmp/opened") opened, none that ProtectHome, PrivateDevices or ProtectProc hide; no W+X mapping, namespace, realtime or personality call; XDP attached by BPF_LINK_CREATE, nothing pinned"
 
 # --- 8. purge -----------------------------------------------------------------
 dpkg --purge wirelog >"$tmp/purge" 2>&1 || fail "dpkg --purge: $(cat "$tmp/purge")"
@@ -419,7 +426,7 @@ installed=0
 for p in /usr/bin/wirelog "$unit" /etc/wirelog /var/log/wirelog /usr/share/wirelog /usr/share/doc/wirelog /usr/share/man/man1/wirelog.1.gz; do
   [ -e "$p" ] && fail "$p is left after the purge"
 done
-left=$(find /etc/systemd /var/lib/systemd -name '*wirelog*' 2>/dev/null | tr '\n' ' ')
+left=$(find /etc/systemd /var/lib/systemd -name '*wirelog*' 2>/dev/null | tr '\n' ' ' || true)
 [ -z "$left" ] || fail "left in systemd's directories after the purge: $left"
 getent passwd wirelog >/dev/null && fail "user wirelog is left after the purge"
 getent group wirelog >/dev/null && fail "group wirelog is left after the purge"
