@@ -34,4 +34,5 @@ scripts/testbed.sh down $id
 trap - EXIT
 left=$(ip netns list | grep -c "^wl$id-" || true)
 [ "$left" = 0 ] || { echo "testbed-test: FAILED: namespaces left behind" >&2; exit 1; }
+bash scripts/deploy-test.sh  # the Debian package and the systemd unit, run the way the unit runs it (issue 24)
 echo "testbed-test: 1 passed, 0 failed"
