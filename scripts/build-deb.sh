@@ -17,7 +17,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-profile=${WIRELOG_PROFILE:-two-cores.toml}
+profile=${WIRELOG_PROFILE:-cloud-2vcpu.toml}
 maintainer=${WIRELOG_MAINTAINER:-wirelog maintainers <maintainers@wirelog.invalid>}
 for tool in dpkg-deb dpkg-shlibdeps jq gzip strip; do
   command -v "$tool" >/dev/null || { echo "build-deb: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }

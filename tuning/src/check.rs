@@ -473,7 +473,9 @@ fn nic(s: &Snapshot, n: &NicSnapshot, ifname: &str, t: &Target, out: &mut Vec<Fi
     } else if multi && want.rss != Some(RssWant::Keep) {
         rss(n, ifname, out);
     }
-    if multi {
+    // A tunnelled feed's outer UDP is the mirror session's, not a
+    // fragmenting application's: its hash fields are left as they are.
+    if multi && !feed.tunnelled() {
         hash_fields(n, ifname, out);
     }
     offloads(n, ifname, out);
