@@ -49,13 +49,12 @@ for pkg in libelf-dev zlib1g-dev libpcap-dev gcc-multilib; do
 done
 # The deployment test (scripts/deploy-test.sh): the package's tools, the
 # unit's checker (and `man`, which it asks about Documentation=), and what
-# runs the binary the unit's way and watches its system calls.
+# runs the binary the unit's way (strace, above, watches its system calls).
 command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
 command -v lintian >/dev/null || need+=(lintian)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v man >/dev/null || need+=(man-db)
 command -v capsh >/dev/null || need+=(libcap2-bin)
-command -v strace >/dev/null || need+=(strace)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -49,7 +49,6 @@ static long (*bpf_redirect_map)(void *map, __u64 key, __u64 flags) = (void *)BPF
 static __u64 (*bpf_ktime_get_ns)(void) = (void *)BPF_FUNC_ktime_get_ns;
 static long (*bpf_xdp_adjust_head)(struct xdp_md *ctx, int delta) = (void *)BPF_FUNC_xdp_adjust_head;
 static long (*bpf_xdp_adjust_tail)(struct xdp_md *ctx, int delta) = (void *)BPF_FUNC_xdp_adjust_tail;
-static __u64 (*bpf_xdp_get_buff_len)(struct xdp_md *ctx) = (void *)BPF_FUNC_xdp_get_buff_len;
 
 #define WL_STAMP_MAGIC 0x776c7331 /* "wls1" */
 
@@ -397,9 +396,7 @@ int wirelog_xdp(struct xdp_md *ctx)
 	count(WL_C_FRAMES);
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	/* The helper, not end - data: subtracting packet pointers needs
-	 * CAP_PERFMON at load, a capability the sensor should not hold. */
-	__u32 len = bpf_xdp_get_buff_len(ctx);
+	__u32 len = end - data;
 	__u8 *eth = data;
 	if ((void *)(eth + 14) > end) {
 		if (!cfg->take_all) {

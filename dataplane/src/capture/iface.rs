@@ -227,6 +227,9 @@ pub enum Cap {
     NetAdmin = 12,
     /// Loading BPF programs and maps.
     Bpf = 39,
+    /// Variable-offset packet pointers in a BPF program (the verifier's
+    /// Spectre v1 hardening refuses them to a loader without it).
+    Perfmon = 38,
     /// Fallback for CAP_BPF on older kernels.
     SysAdmin = 21,
     /// Locking memory beyond RLIMIT_MEMLOCK.
@@ -257,6 +260,11 @@ pub fn check_caps(xdp: bool) -> io::Result<()> {
     }
     if xdp && !has_cap(Cap::Bpf) && !has_cap(Cap::SysAdmin) {
         missing.push("cap_bpf");
+    }
+    // wirelog's XDP program parses headers of variable length; without
+    // CAP_PERFMON the verifier refuses it with a bare EACCES.
+    if xdp && !has_cap(Cap::Perfmon) && !has_cap(Cap::SysAdmin) {
+        missing.push("cap_perfmon");
     }
     if missing.is_empty() {
         return Ok(());

@@ -307,7 +307,7 @@ impl XdpProgram {
             let e = io::Error::from_raw_os_error(rc.unsigned_abs() as i32);
             let hint = match e.kind() {
                 io::ErrorKind::PermissionDenied => {
-                    " (loading BPF needs cap_bpf and cap_net_admin, or root)"
+                    " (loading it needs cap_bpf, cap_perfmon and cap_net_admin, or root)"
                 }
                 _ => "",
             };
