@@ -738,6 +738,21 @@ fn app_config(o: &Options, on: &[bool]) -> Result<dataplane::app::AppConfig> {
     Ok(a)
 }
 
+/// Whether the NIC's RSS is symmetric (as `wirelog tune apply` makes it):
+/// then each AF_XDP queue's worker keeps its flows without a second hop.
+fn rss_found_symmetric(ifname: &str) -> bool {
+    let Ok(r) = tuning::ethtool::Ethtool::open().and_then(|e| e.rss(ifname)) else {
+        return false;
+    };
+    let sym = tuning::check::rss_is_symmetric(&r);
+    if sym {
+        eprintln!(
+            "wirelog: {ifname}: RSS is symmetric: each queue's worker keeps its flows (--rss asymmetric re-steers every frame instead)"
+        );
+    }
+    sym
+}
+
 fn capture_cmd(o: Options) -> Result<()> {
     use dataplane::capture::afpacket::PacketConfig;
     use dataplane::capture::xdp::{AttachMode, BindMode, XdpConfig};
@@ -871,6 +886,10 @@ fn capture_cmd(o: Options) -> Result<()> {
             c.setup.profile = None;
         }
     }
+    let symmetric_rss = match o.rss {
+        Some(r) => r == Rss::Symmetric,
+        None => xdp && queues.len() > 1 && rss_found_symmetric(&ifname),
+    };
     let mut plan = live::LivePlan {
         iface: ifname,
         backend,
@@ -881,7 +900,7 @@ fn capture_cmd(o: Options) -> Result<()> {
         duration: secs(o.duration, "duration")?,
         stats_interval: secs(Some(o.stats_interval.unwrap_or(60.0)), "stats-interval")?,
         ring_slots: prof.steer_ring_slots.unwrap_or(4096).clamp(64, 1 << 16),
-        symmetric_rss: o.rss == Some(Rss::Symmetric),
+        symmetric_rss,
         batch: prof.batch.unwrap_or(dataplane::pipeline::BATCH),
     };
     live::preflight(&plan)?;

@@ -276,6 +276,13 @@ pub fn key_is_symmetric(key: &[u8]) -> bool {
     key.len() >= 2 && key.iter().enumerate().all(|(i, &b)| b == key[i % 2])
 }
 
+/// Whether RSS sends both directions of a flow to one queue: the kernel's
+/// symmetric transform, or Toeplitz with a symmetric key.
+pub fn rss_is_symmetric(r: &Rss) -> bool {
+    r.input_xfrm & (RXH_XFRM_SYM_XOR | RXH_XFRM_SYM_OR_XOR) != 0
+        || (r.hfunc == HASH_TOEPLITZ && key_is_symmetric(&r.key))
+}
+
 /// ETH_RSS_HASH_TOP: Toeplitz.
 pub const HASH_TOEPLITZ: u32 = 1;
 
@@ -682,9 +689,7 @@ fn rss(n: &NicSnapshot, ifname: &str, out: &mut Vec<Finding>) {
         ));
         return;
     }
-    let sym_xfrm = r.input_xfrm & (RXH_XFRM_SYM_XOR | RXH_XFRM_SYM_OR_XOR) != 0;
-    let sym_key = r.hfunc == HASH_TOEPLITZ && key_is_symmetric(&r.key);
-    if sym_xfrm || sym_key {
+    if rss_is_symmetric(r) {
         return;
     }
     let key = symmetric_key(r.key.len());

@@ -304,7 +304,7 @@ pub struct Options {
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub queues: Vec<u32>,
-    /// Capture: `asymmetric` (wirelog re-steers every packet by its own symmetric hash) or `symmetric` (the NIC's RSS key is symmetric: each AF_XDP queue keeps its flows) [default: asymmetric].
+    /// Capture: `asymmetric` (wirelog re-steers every packet by its own symmetric hash) or `symmetric` (the NIC's RSS key is symmetric: each AF_XDP queue keeps its flows) [default: symmetric when the NIC reports a symmetric transform or key, as `wirelog tune apply` sets it, else asymmetric].
     #[arg(long, value_parser = word::<Rss>)]
     pub rss: Option<Rss>,
     /// Capture: UMEM frames per AF_XDP socket, a power of two [default: the profile's, else a quarter of --memory over the sockets, at least 4096].
