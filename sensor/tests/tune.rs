@@ -17,20 +17,8 @@ use std::process::Command;
 use serde_json::Value;
 
 mod common;
+use common::sh;
 
-fn sh(cmd: &str) -> String {
-    let o = Command::new("bash")
-        .arg("-c")
-        .arg(cmd)
-        .output()
-        .expect("bash");
-    assert!(
-        o.status.success(),
-        "`{cmd}` failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// A namespace of this test; deleted on drop, also after a failed assertion.
 struct Netns(String);

@@ -6,6 +6,22 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Runs `cmd` with bash, failing the test with its stderr when it fails;
+/// returns its stdout.
+pub fn sh(cmd: &str) -> String {
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("bash");
+    assert!(
+        o.status.success(),
+        "`{cmd}` failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// Runs `wirelog ARGS`, which must fail; returns its stderr (the message
 /// a user would read).
 pub fn refused<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> String {
