@@ -31,7 +31,6 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-
 /// The testbed of one id; removed on drop, also after a failed assertion.
 struct Testbed {
     id: u32,

@@ -6,7 +6,9 @@
 //! byte against Debian's ethtool in `tuning/tests/ethtool_bytes.rs`.
 //!
 //! The referees are `ip` and `ethtool`, not wirelog: each value is read
-//! with them before, after apply and after revert.
+//! with them before, after apply and after revert. `tune generate` runs on a
+//! recorded machine of ../shared/corpus/sysfs, checked against the tree's
+//! own files.
 //!
 //! Needs root (namespaces); CI runs as root. The namespace is removed even
 //! when an assertion fails.
@@ -18,7 +20,6 @@ use serde_json::Value;
 
 mod common;
 use common::sh;
-
 
 /// A namespace of this test; deleted on drop, also after a failed assertion.
 struct Netns(String);
@@ -313,4 +314,89 @@ fn show_names_what_the_kernel_says() {
     ] {
         assert!(out.contains(l), "`{l}` missing:\n{out}");
     }
+}
+
+/// `tune generate` on a recorded two-socket machine with hyperthreads
+/// (hwloc's `32intel64-2p8co2t+8ve` tree): the workers sit on the NIC's
+/// NUMA node, no two on siblings of one core, the control core apart, and
+/// the profile it writes loads.
+#[test]
+fn generate_places_workers_by_the_topology() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus/sysfs/32intel64-2p8co2t+8ve.tar.bz2");
+    assert!(
+        corpus.exists(),
+        "{} is needed (../shared beside the project)",
+        corpus.display()
+    );
+    let dir = common::TempDir::new("wl-generate");
+    sh(&format!(
+        "tar xjf {} -C {}",
+        corpus.display(),
+        dir.0.display()
+    ));
+    let tree = dir.0.join("32intel64-2p8co2t+8ve");
+    let out = dir.0.join("gen.toml");
+    let o = Command::new(env!("CARGO_BIN_EXE_wirelog"))
+        .args([
+            "tune",
+            "generate",
+            "--workers",
+            "6",
+            "--iface",
+            "enp96s0f0",
+            "-o",
+        ])
+        .arg(&out)
+        .arg("--sys-root")
+        .arg(&tree)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let p = tuning::Profile::parse(&text, "gen.toml", 32).unwrap();
+    // The referee is the recorded tree itself, read here with plain file
+    // reads: the NIC's node, each CPU's node and its siblings.
+    let read = |rel: String| {
+        std::fs::read_to_string(tree.join(rel))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let nic_node: usize = read("sys/class/net/enp96s0f0/device/numa_node".into())
+        .parse()
+        .unwrap();
+    let node_cpus = tuning::topology::parse_cpulist(&read(format!(
+        "sys/devices/system/node/node{nic_node}/cpulist"
+    )))
+    .unwrap();
+    assert_eq!(p.worker_cores.len(), 6);
+    let mut cores = Vec::new();
+    for &c in &p.worker_cores {
+        assert!(
+            node_cpus.contains(&c),
+            "worker core {c} is not on node {nic_node}: {text}"
+        );
+        let sib = read(format!(
+            "sys/devices/system/cpu/cpu{c}/topology/thread_siblings_list"
+        ));
+        assert!(
+            !cores.contains(&sib),
+            "two workers share core {sib}: {text}"
+        );
+        cores.push(sib);
+    }
+    let control_sib = read(format!(
+        "sys/devices/system/cpu/cpu{}/topology/thread_siblings_list",
+        p.control_core
+    ));
+    assert!(
+        !cores.contains(&control_sib),
+        "control core on a worker's core: {text}"
+    );
+    assert_eq!(p.queues, Some((0..6).collect()));
+    assert!(
+        text.contains(&format!("the interface is on NUMA node {nic_node}")),
+        "{text}"
+    );
 }
