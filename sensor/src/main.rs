@@ -777,7 +777,15 @@ fn capture_cmd(o: Options) -> Result<()> {
     } else {
         (0..dataplane::capture::iface::rx_queues(&ifname)?).collect()
     };
-    let workers = o.workers.unwrap_or(if xdp { queues.len() } else { 1 });
+    // A profile with fewer queues than worker cores dispatches: its workers
+    // are its cores, not its queues.
+    let dispatching =
+        explicit && o.queues.is_empty() && profile.as_ref().is_some_and(|p| p.dispatches());
+    let workers = o.workers.unwrap_or(match &profile {
+        Some(p) if xdp && dispatching => p.worker_cores.len(),
+        _ if xdp => queues.len(),
+        _ => 1,
+    });
     let mut c = common(&o, workers, profile)?;
     // Live workers drop a record when no output block is free: give the
     // hand-off what the budget affords.
@@ -902,6 +910,7 @@ fn capture_cmd(o: Options) -> Result<()> {
         ring_slots: prof.steer_ring_slots.unwrap_or(4096).clamp(64, 1 << 16),
         symmetric_rss,
         batch: prof.batch.unwrap_or(dataplane::pipeline::BATCH),
+        profile_path: o.profile.clone(),
     };
     live::preflight(&plan)?;
     plan.size()?;

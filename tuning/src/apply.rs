@@ -470,21 +470,19 @@ fn unhex(s: &str) -> io::Result<Vec<u8>> {
         .collect()
 }
 
-/// Applies the actions of `findings`: saves every old value to `save`
-/// first (unless `dry`), then makes the changes, one at a time, in order.
-/// A change that fails is reported and the rest go on.
+/// Applies the actions of `findings`: adds every old value to `saved` and
+/// writes it to `save` first (unless `dry`), then makes the changes, one at
+/// a time, in order. A change that fails is reported and the rest go on.
 pub fn apply(
     roots: &Roots,
     iface: &str,
     findings: &[Finding],
     dry: bool,
+    saved: &mut Saved,
     save: Option<&Path>,
 ) -> io::Result<Vec<Change>> {
     let ap = Applier::new(roots, iface)?;
-    let mut saved = Saved {
-        iface: iface.into(),
-        restore: Vec::new(),
-    };
+    saved.iface = iface.into();
     let mut planned = Vec::new();
     for f in findings {
         let Some(a) = &f.action else { continue };
@@ -520,7 +518,7 @@ pub fn apply(
     }
     if !dry {
         if let Some(p) = save {
-            let text = serde_json::to_string_pretty(&saved).expect("serializable");
+            let text = serde_json::to_string_pretty(&*saved).expect("serializable");
             std::fs::write(p, text + "\n").map_err(|e| {
                 io::Error::new(
                     e.kind(),

@@ -474,7 +474,7 @@ fn nic(s: &Snapshot, n: &NicSnapshot, ifname: &str, t: &Target, out: &mut Vec<Fi
                 "a {} mirror reaches the sensor as one outer flow per session and direction (fixed outer addresses; AWS's VXLAN source port differs per direction), which no RSS key spreads: everything lands on one or two queues, and wirelog re-steers each frame by its inner tuple",
                 feed.name()
             ),
-            format!("ethtool -L {ifname} combined 1, and wirelog capture --workers N: the dispatcher spreads flows over the workers"),
+            format!("one queue (ethtool -L {ifname} combined 1, and queues = [0] in the profile): its lane on the control core dispatches to every worker by the inner flow"),
             None,
         ));
     } else if multi && want.rss != Some(RssWant::Keep) {
@@ -489,7 +489,7 @@ fn nic(s: &Snapshot, n: &NicSnapshot, ifname: &str, t: &Target, out: &mut Vec<Fi
     if let Some(r) = n.rings.get() {
         let target = match want.rx_ring.unwrap_or(Ring::Max) {
             Ring::Max => r.rx_max,
-            Ring::N(x) => x.min(r.rx_max.max(x)),
+            Ring::N(x) => x.min(r.rx_max),
         };
         if r.rx_max > 0 && r.rx < target {
             out.push(finding(
@@ -538,7 +538,7 @@ fn nic(s: &Snapshot, n: &NicSnapshot, ifname: &str, t: &Target, out: &mut Vec<Fi
     if want.irq_affinity != Some(false) {
         if let Some(irqs) = n.irqs.get() {
             for (i, q) in queues.iter().enumerate() {
-                let core = t.profile.worker_core(i);
+                let core = t.profile.queue_core(i);
                 for irq in irqs.iter().filter(|x| x.queue == Some(*q)) {
                     if irq.affinity != [core] {
                         out.push(finding(
@@ -546,7 +546,11 @@ fn nic(s: &Snapshot, n: &NicSnapshot, ifname: &str, t: &Target, out: &mut Vec<Fi
                             Severity::Warning,
                             format!("{ifname} queue {q} IRQ {}", irq.irq),
                             format!("cpus {}", format_cpulist(&irq.affinity)),
-                            format!("cpu {core} (worker {i})"),
+                            if t.profile.dispatches() {
+                                format!("cpu {core} (the control core, whose lane reads the queue)")
+                            } else {
+                                format!("cpu {core} (worker {i})")
+                            },
                             "the queue's interrupt and its softirq work run where the IRQ is routed: elsewhere than the worker, every frame crosses cores, and an XDP attach resets the routing on some kernels (check again after start)",
                             format!("echo {core} > /proc/irq/{}/smp_affinity_list", irq.irq),
                             Some(Action::IrqAffinity {
@@ -792,7 +796,7 @@ fn offloads(n: &NicSnapshot, ifname: &str, out: &mut Vec<Finding>) {
             Severity::Warning,
             &["rx-gro", "rx-gro-list", "rx-udp-gro-forwarding"],
             "gro off rx-gro-list off rx-udp-gro-forwarding off",
-            "GRO merges segments before AF_PACKET sees them (AF_XDP sees frames before GRO): under --source afpacket packet counts and TCP analysis come out wrong",
+            "GRO merges segments before AF_PACKET and generic (SKB-mode) XDP see them (driver-mode XDP sees frames before GRO): packet counts and TCP analysis come out wrong, and AF_XDP drops a merged frame larger than a UMEM frame",
         ),
         (
             "vlan-strip",

@@ -41,8 +41,11 @@ pub struct Profile {
     pub control_core: usize,
     /// Cores of the workers, in worker order.
     pub worker_cores: Vec<usize>,
-    /// AF_XDP queues captured, one per worker: queue `queues[i]` feeds
-    /// worker `i` (and its IRQ belongs on `worker_cores[i]`).
+    /// AF_XDP queues captured. One per worker: queue `queues[i]` feeds
+    /// worker `i` (and its IRQ belongs on `worker_cores[i]`). Fewer than the
+    /// workers: the queues' capture lanes run on the control core (their
+    /// IRQs belong there) and dispatch to every worker by flow, which is
+    /// what a tunnelled feed, landing on one queue, needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queues: Option<Vec<u32>>,
     /// Capture polling: `adaptive` (sleep when idle; right where workers
@@ -309,9 +312,9 @@ impl Profile {
             ));
         }
         if let Some(q) = &self.queues {
-            if q.len() != self.worker_cores.len() {
+            if q.is_empty() || q.len() > self.worker_cores.len() {
                 return Err(format!(
-                    "queues has {} entries and worker_cores {}: each queue feeds the worker on the core at the same position, so give both the same length",
+                    "queues has {} entries and worker_cores {}: give one queue per worker (each queue's worker runs on the core at the same position), or fewer queues than workers (the capture lanes run on the control core and dispatch to every worker)",
                     q.len(),
                     self.worker_cores.len()
                 ));
@@ -394,6 +397,24 @@ impl Profile {
         self.worker_cores[i % self.worker_cores.len()]
     }
 
+    /// Whether the queues' capture lanes dispatch to the workers (fewer
+    /// queues than workers) rather than each feeding its own.
+    pub fn dispatches(&self) -> bool {
+        self.queues
+            .as_ref()
+            .is_some_and(|q| q.len() < self.worker_cores.len())
+    }
+
+    /// The core that reads queue `queues[i]`, where its IRQ belongs: its
+    /// worker's, or the control core's when the lanes dispatch.
+    pub fn queue_core(&self, i: usize) -> usize {
+        if self.dispatches() {
+            self.control_core
+        } else {
+            self.worker_core(i)
+        }
+    }
+
     /// The profile as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a profile serializes")
@@ -474,7 +495,8 @@ mod tests {
     fn every_key_is_named_in_its_error() {
         let base = "control_core = 0\nworker_cores = [1, 2]\n";
         for (extra, key) in [
-            ("queues = [0]\n", "queues has 1 entries"),
+            ("queues = [0, 1, 2]\n", "queues has 3 entries"),
+            ("queues = []\n", "queues has 0 entries"),
             ("queues = [3, 3]\n", "queues lists queue 3 twice"),
             ("poll = \"spin\"\n", "poll = \"spin\""),
             ("batch = 65\n", "batch = 65"),

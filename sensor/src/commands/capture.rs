@@ -112,6 +112,8 @@ pub struct LivePlan {
     pub ring_slots: usize,
     /// The NIC's RSS hash is symmetric: AF_XDP queues keep their flows.
     pub symmetric_rss: bool,
+    /// The `--profile` file, for messages that name it.
+    pub profile_path: Option<std::path::PathBuf>,
     /// Frames a capture lane takes per poll (1 to [`dataplane::pipeline::BATCH`]).
     pub batch: usize,
 }
@@ -562,17 +564,20 @@ fn warn_irq_affinity(plan: &LivePlan) {
         return;
     };
     for (i, q) in plan.queues.iter().enumerate() {
-        let core = p.worker_core(i);
+        let core = p.queue_core(i);
         for irq in irqs
             .iter()
             .filter(|x| x.queue == Some(*q) && x.affinity != [core])
         {
             eprintln!(
-                "wirelog: warning: {} queue {q}: IRQ {} runs on CPUs {}, not on worker {i}'s core {core} (some drivers reset it when XDP attaches): `wirelog tune apply --iface {}` pins it",
+                "wirelog: warning: {} queue {q}: IRQ {} runs on CPUs {}, not on core {core}, which reads the queue (some drivers reset it when XDP attaches): `wirelog tune apply --iface {} --profile {}` pins it",
                 plan.iface,
                 irq.irq,
                 tuning::topology::format_cpulist(&irq.affinity),
-                plan.iface
+                plan.iface,
+                plan.profile_path
+                    .as_deref()
+                    .map_or("PROFILE".into(), |p| p.display().to_string())
             );
         }
     }

@@ -519,7 +519,31 @@ pub fn apply_cmd(sub: &Subject, dry: bool, save: Option<PathBuf>, json: bool) ->
         (_, _, Some(p)) => Some(p),
         (false, _, None) => Some(default_save(&iface)?),
     };
-    let changes = apply::apply(&roots, &iface, &f, dry, save.as_deref())?;
+    let mut saved = Saved::default();
+    let mut changes = apply::apply(&roots, &iface, &f, dry, &mut saved, save.as_deref())?;
+    // A change may uncover another: new queues bring IRQs of their own to
+    // pin. One more round takes what the first did not try.
+    if !dry && !changes.is_empty() {
+        let tried: Vec<(String, String)> = f
+            .iter()
+            .map(|x| (x.id.clone(), x.subject.clone()))
+            .collect();
+        let after = apply::snapshot(&roots, Some(&iface))?;
+        let more: Vec<Finding> = check::check(&after, &t)
+            .into_iter()
+            .filter(|x| x.action.is_some() && !tried.contains(&(x.id.clone(), x.subject.clone())))
+            .collect();
+        if !more.is_empty() {
+            changes.extend(apply::apply(
+                &roots,
+                &iface,
+                &more,
+                false,
+                &mut saved,
+                save.as_deref(),
+            )?);
+        }
+    }
     print_changes(&changes, dry, json);
     if let Some(p) = &save {
         eprintln!(

@@ -389,3 +389,35 @@ fn findings_round_trip_through_json() {
     assert_eq!(back, f);
     assert!(text.contains("\"change\":\"channels\""), "{text}");
 }
+
+#[test]
+fn a_dispatching_profile_wants_its_irq_on_the_control_core() {
+    // A tunnelled feed on one queue, three workers: the queue's lane runs on
+    // the control core and dispatches.
+    let p = profile(
+        "name = \"t\"\ncontrol_core = 4\nworker_cores = [5, 6, 7]\nqueues = [0]\n[nic]\nfeed = \"geneve\"\nmtu = 9001\n",
+    );
+    assert!(p.dispatches());
+    let mut n = shipped_nic();
+    n.dev.mtu = 9001;
+    n.channels = Got::Yes(Channels {
+        combined: 1,
+        ..*n.channels.get().unwrap()
+    });
+    let f = check(
+        &snapshot(n),
+        &Target {
+            profile: &p,
+            iface: Some("eth1"),
+            explicit: true,
+        },
+    );
+    assert!(
+        !f.iter().any(|f| f.id == "queues-workers" || f.id == "mtu"),
+        "{:?}",
+        ids(&f)
+    );
+    let irq: Vec<_> = f.iter().filter(|f| f.id == "irq-affinity").collect();
+    assert_eq!(irq.len(), 1, "{irq:?}");
+    assert_eq!(irq[0].fix, "echo 4 > /proc/irq/100/smp_affinity_list");
+}
