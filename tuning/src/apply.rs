@@ -41,7 +41,7 @@ pub fn snapshot(roots: &Roots, iface: Option<&str>) -> io::Result<Snapshot> {
 pub fn nic_snapshot(roots: &Roots, ifname: &str) -> io::Result<NicSnapshot> {
     let dev = host::netdev(roots, ifname)?;
     let e = Ethtool::open()?;
-    let ifindex = ifindex(ifname)?;
+    let ifindex = e.ifindex(ifname)?;
     Ok(NicSnapshot {
         driver: Got::from_io(e.drvinfo(ifname).map(|d| d.driver)),
         features: Got::from_io(e.features(ifname)),
@@ -58,15 +58,6 @@ pub fn nic_snapshot(roots: &Roots, ifname: &str) -> io::Result<NicSnapshot> {
         xdp: Got::from_io(e.xdp_features(ifindex)),
         dev,
     })
-}
-
-fn ifindex(ifname: &str) -> io::Result<u32> {
-    let p = format!("/sys/class/net/{ifname}/ifindex");
-    std::fs::read_to_string(&p)
-        .map_err(|e| io::Error::new(e.kind(), format!("{p}: {e}")))?
-        .trim()
-        .parse()
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("{p} is not a number")))
 }
 
 /// What `tune apply` saved before changing anything: the inverse of each
