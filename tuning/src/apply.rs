@@ -10,7 +10,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::check::{
-    key_is_symmetric, symmetric_key, Action, Finding, Got, NicSnapshot, Snapshot, HASH_TOEPLITZ,
+    hex, key_is_symmetric, onoff, symmetric_key, Action, Finding, Got, NicSnapshot, Snapshot,
+    HASH_TOEPLITZ,
 };
 use crate::ethtool::{
     parse_rxh, rxh_letters, ChannelsSet, Coalesce, Ethtool, FlowType, Pause, RssSet,
@@ -139,7 +140,7 @@ impl<'a> Applier<'a> {
                     .collect();
                 let text = old
                     .iter()
-                    .map(|(n, on)| format!("{n} {}", if *on { "on" } else { "off" }))
+                    .map(|(n, on)| format!("{n} {}", onoff(*on)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 (Action::Features { set: old }, text)
@@ -175,7 +176,7 @@ impl<'a> Applier<'a> {
                     format!(
                         "rx-usecs {} adaptive-rx {}",
                         c.rx_usecs.map_or("-".into(), |v| v.to_string()),
-                        c.adaptive_rx.map_or("-", |v| if v { "on" } else { "off" })
+                        c.adaptive_rx.map_or("-", onoff)
                     ),
                 )
             }
@@ -271,7 +272,7 @@ impl<'a> Applier<'a> {
                 e.set_features(i, &want)?;
                 Ok(set
                     .iter()
-                    .map(|(n, on)| format!("{n} {}", if *on { "on" } else { "off" }))
+                    .map(|(n, on)| format!("{n} {}", onoff(*on)))
                     .collect::<Vec<_>>()
                     .join(", "))
             }
@@ -309,7 +310,7 @@ impl<'a> Applier<'a> {
                 Ok(format!(
                     "rx-usecs {} adaptive-rx {}",
                     rx_usecs.map_or("-".into(), |v| v.to_string()),
-                    adaptive_rx.map_or("-", |v| if v { "on" } else { "off" })
+                    adaptive_rx.map_or("-", onoff)
                 ))
             }
             Action::Pause { autoneg, rx, tx } => {
@@ -363,7 +364,7 @@ impl<'a> Applier<'a> {
             }
             Action::Promisc { on } => {
                 host::set_promisc(self.roots, i, *on)?;
-                Ok(format!("promisc {}", if *on { "on" } else { "off" }))
+                Ok(format!("promisc {}", onoff(*on)))
             }
             Action::Governor { cpu, governor } => {
                 host::set_governor(self.roots, *cpu, governor)?;
@@ -441,13 +442,6 @@ fn flow_type(name: &str) -> io::Result<FlowType> {
                 format!("unknown flow type `{name}`"),
             )
         })
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 fn unhex(s: &str) -> io::Result<Vec<u8>> {

@@ -286,7 +286,8 @@ pub fn rss_is_symmetric(r: &Rss) -> bool {
 /// ETH_RSS_HASH_TOP: Toeplitz.
 pub const HASH_TOEPLITZ: u32 = 1;
 
-fn hex(b: &[u8]) -> String {
+/// Bytes as `6d:5a:…`, ethtool's spelling of a key.
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter()
         .map(|x| format!("{x:02x}"))
         .collect::<Vec<_>>()
@@ -668,7 +669,8 @@ fn nic(s: &Snapshot, n: &NicSnapshot, ifname: &str, t: &Target, out: &mut Vec<Fi
     }
 }
 
-fn onoff(b: bool) -> &'static str {
+/// `on` or `off`, as ethtool writes a flag.
+pub(crate) fn onoff(b: bool) -> &'static str {
     if b {
         "on"
     } else {
